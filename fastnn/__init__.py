@@ -1,0 +1,17 @@
+"""fastnn: the book's two-layer MNIST network, correct and fast.
+
+>>> import fastnn
+>>> net = fastnn.TwoLayerNet(784, 50, 10)          # drop-in for the book's TwoLayerNet
+>>> fastnn.available_backends()                     # e.g. ['numpy', 'numba', 'cython']
+"""
+from . import reference
+from ._version import __version__
+from .backends import available_backends
+from .network import TwoLayerNet
+from .numerical import numerical_gradient, warmup
+from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+
+__all__ = [
+    "__version__", "available_backends", "TwoLayerNet", "numerical_gradient", "warmup", "reference",
+    "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam",
+]

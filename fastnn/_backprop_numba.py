@@ -1,0 +1,187 @@
+"""Numba kernels: backprop of the two-layer net and its epoch loop.
+
+The same algorithm as the Cython kernels (see src_cython/_twolayer.pyx): matrix products through
+``np.dot`` (BLAS, outside any parallel loop) and fused elementwise passes over rows in ``prange``.
+The epoch loop runs every step without returning to Python, updating the parameters in place.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from . import _config
+
+_jit = njit(**_config.NUMBA_OPTIONS)
+_pjit = njit(**_config.NUMBA_PARALLEL_OPTIONS)
+
+SIGMOID, RELU = 0, 1
+CROSS_ENTROPY, MSE = 0, 1
+SGD, MOMENTUM, ADAM = 0, 1, 2
+
+
+@_pjit
+def _bias_act(z, b, act):
+    """z := act(z + b), row by row (sigmoid in the reference's stable form)."""
+    for i in prange(z.shape[0]):
+        for j in range(z.shape[1]):
+            a = z[i, j] + b[j]
+            if act == SIGMOID:
+                if a >= 0:
+                    z[i, j] = 1 / (1 + math.exp(-a))
+                else:
+                    e = math.exp(a)
+                    z[i, j] = e / (1 + e)
+            else:
+                z[i, j] = a if a > 0 else 0
+
+
+@_pjit
+def _act_grad(dz, z, act):
+    """dz := dz * act'(a), written from the output z."""
+    for i in prange(z.shape[0]):
+        for j in range(z.shape[1]):
+            if act == SIGMOID:
+                dz[i, j] = dz[i, j] * z[i, j] * (1 - z[i, j])
+            elif z[i, j] <= 0:
+                dz[i, j] = 0
+
+
+@_pjit
+def _logits_grad(a, b, t, loss, loss_rows):
+    """a := dL/da for the mean batch loss of logits a + b; loss_rows[i] := row i's loss."""
+    n, c = a.shape
+    inv_n = 1.0 / n
+    for i in prange(n):
+        m = a[i, 0] + b[0]
+        for k in range(c):
+            a[i, k] = a[i, k] + b[k]
+            m = max(m, a[i, k])
+        at = a[i, t[i]] - m
+        s = 0.0
+        for k in range(c):
+            a[i, k] = math.exp(a[i, k] - m)
+            s += a[i, k]
+        if loss == CROSS_ENTROPY:
+            loss_rows[i] = math.log(s) - at
+            for k in range(c):
+                a[i, k] = a[i, k] / s * inv_n
+            a[i, t[i]] -= inv_n
+        else:
+            li = 0.0
+            sdy = 0.0
+            for k in range(c):
+                y = a[i, k] / s
+                r = y - (1.0 if k == t[i] else 0.0)
+                li += 0.5 * r * r
+                sdy += r * inv_n * y
+                a[i, k] = y
+            loss_rows[i] = li
+            for k in range(c):
+                y = a[i, k]
+                a[i, k] = y * ((y - (1.0 if k == t[i] else 0.0)) * inv_n - sdy)
+
+
+@_jit
+def _forward(W1, b1, W2, x, act, z1, a2):
+    """z1 := act(x W1 + b1); a2 := z1 W2 (bias b2 added by the next pass)."""
+    np.dot(x, W1, z1)
+    _bias_act(z1, b1, act)
+    np.dot(z1, W2, a2)
+
+
+@_jit
+def logits(W1, b1, W2, b2, x, act):
+    """a2 := act(x W1 + b1) W2 + b2."""
+    z1 = np.empty((x.shape[0], W1.shape[1]), x.dtype)
+    a2 = np.empty((x.shape[0], W2.shape[1]), x.dtype)
+    _forward(W1, b1, W2, x, act, z1, a2)
+    return a2 + b2
+
+
+@_jit
+def _forward_backward(W1, b1, W2, b2, x, t, act, loss, z1, a2, dz1, loss_rows):
+    """Forward and loss; a2 := da2, dz1 := da1. Returns the mean loss."""
+    _forward(W1, b1, W2, x, act, z1, a2)
+    _logits_grad(a2, b2, t, loss, loss_rows)
+    np.dot(a2, W2.T, dz1)
+    _act_grad(dz1, z1, act)
+    return loss_rows.mean()
+
+
+@_jit
+def _colsum(d, out):
+    """out[j] := sum_i d[i, j]."""
+    out[:] = 0
+    for i in range(d.shape[0]):
+        for j in range(d.shape[1]):
+            out[j] += d[i, j]
+
+
+@_jit
+def gradient(W1, b1, W2, b2, x, t, act, loss, gW1, gb1, gW2, gb2):
+    """Backprop of the mean batch loss into g*; returns the loss."""
+    n = x.shape[0]
+    z1 = np.empty((n, W1.shape[1]), x.dtype)
+    a2 = np.empty((n, W2.shape[1]), x.dtype)
+    dz1 = np.empty_like(z1)
+    loss_rows = np.empty(n)
+    value = _forward_backward(W1, b1, W2, b2, x, t, act, loss, z1, a2, dz1, loss_rows)
+    np.dot(z1.T, a2, gW2)
+    np.dot(x.T, dz1, gW1)
+    _colsum(a2, gb2)
+    _colsum(dz1, gb1)
+    return value
+
+
+@_pjit
+def _update(w, g, s1, s2, opt, lr, p1, p2):
+    """One flat parameter updated in place, as fastnn.optimizers writes it (lr is Adam's lr_t)."""
+    for i in prange(w.shape[0]):
+        if opt == SGD:
+            w[i] -= lr * g[i]
+        elif opt == MOMENTUM:
+            s1[i] = s1[i] * p1 - lr * g[i]
+            w[i] += s1[i]
+        else:
+            s1[i] += (1 - p1) * (g[i] - s1[i])
+            s2[i] += (1 - p2) * (g[i] * g[i] - s2[i])
+            w[i] -= lr * s1[i] / (math.sqrt(s2[i]) + 1e-7)
+
+
+@_jit
+def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, p2, step,
+                s1_W1, s1_b1, s1_W2, s1_b2, s2_W1, s2_b1, s2_W2, s2_b2):
+    """Mini-batch steps over perm (the last batch may be shorter); returns the mean batch loss."""
+    n, d = perm.shape[0], x.shape[1]
+    b = min(batch_size, n)
+    dt = x.dtype
+    xb = np.empty((b, d), dt)
+    tb = np.empty(b, t.dtype)
+    z1 = np.empty((b, W1.shape[1]), dt)
+    a2 = np.empty((b, W2.shape[1]), dt)
+    dz1 = np.empty_like(z1)
+    loss_rows = np.empty(b)
+    gW1, gb1, gW2, gb2 = np.empty_like(W1), np.empty_like(b1), np.empty_like(W2), np.empty_like(b2)
+    total = 0.0
+    n_batches = 0
+    for start in range(0, n, batch_size):
+        nb = min(batch_size, n - start)
+        for r in range(nb):
+            xb[r] = x[perm[start + r]]
+            tb[r] = t[perm[start + r]]
+        total += _forward_backward(W1, b1, W2, b2, xb[:nb], tb[:nb], act, loss, z1[:nb], a2[:nb], dz1[:nb],
+                                   loss_rows[:nb])
+        np.dot(z1[:nb].T, a2[:nb], gW2)
+        np.dot(xb[:nb].T, dz1[:nb], gW1)
+        _colsum(a2[:nb], gb2)
+        _colsum(dz1[:nb], gb1)
+        lr_t = lr
+        if opt == ADAM:
+            step += 1
+            lr_t = lr * math.sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step)
+        _update(W1.reshape(-1), gW1.reshape(-1), s1_W1, s2_W1, opt, lr_t, p1, p2)
+        _update(b1, gb1, s1_b1, s2_b1, opt, lr_t, p1, p2)
+        _update(W2.reshape(-1), gW2.reshape(-1), s1_W2, s2_W2, opt, lr_t, p1, p2)
+        _update(b2, gb2, s1_b2, s2_b2, opt, lr_t, p1, p2)
+        n_batches += 1
+    return total / n_batches

@@ -1,0 +1,88 @@
+"""One place for fastnn's knobs: environment variables, numba options, threads, tolerances.
+
+Kernels read their options from here, never from literals of their own.
+"""
+import os
+
+#: Environment variable that forces the pure-Python (NumPy reference) path everywhere.
+ENV_PURE_PYTHON = "FASTNN_PURE_PYTHON"
+#: Environment variable giving the default number of threads.
+ENV_NUM_THREADS = "FASTNN_NUM_THREADS"
+#: Environment variable naming the MNIST folder (the four IDX files).
+ENV_MNIST_DIR = "FASTNN_MNIST_DIR"
+#: Set to 1 when the compiled extension must be present (CI): a silent fallback then fails loudly.
+ENV_REQUIRE_EXTENSION = "FASTNN_REQUIRE_EXTENSION"
+
+#: Step of the central difference, as in the book.
+DEFAULT_H = 1e-4
+
+#: Options shared by every numba kernel. fastmath is off: the kernels must reproduce the
+#: reference's IEEE arithmetic closely enough for 1e-9 agreement of numerical gradients.
+NUMBA_OPTIONS = {"cache": True, "fastmath": False, "nogil": True, "error_model": "numpy"}
+NUMBA_PARALLEL_OPTIONS = dict(NUMBA_OPTIONS, parallel=True)
+
+#: Work items per thread for the parallel numerical gradient (balances uneven chunks).
+CHUNKS_PER_THREAD = 4
+
+#: (rtol, atol) per dtype for comparing a fast path with the reference.
+TOLERANCES = {
+    "float64": (1e-10, 1e-12),
+    "float32": (1e-4, 1e-6),
+}
+
+
+def _env_flag(name):
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def pure_python():
+    """True when ``FASTNN_PURE_PYTHON`` asks for the NumPy reference only."""
+    return _env_flag(ENV_PURE_PYTHON)
+
+
+def require_extension():
+    """True when the compiled extension is expected (``FASTNN_REQUIRE_EXTENSION=1``)."""
+    return _env_flag(ENV_REQUIRE_EXTENSION)
+
+
+def available_cores():
+    """Cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_threads(n_threads=None):
+    """The one rule for thread counts: explicit argument > ``FASTNN_NUM_THREADS`` > cores.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Explicit thread count; ``None`` falls through to the environment, then the cores.
+
+    Returns
+    -------
+    int
+        A thread count >= 1.
+    """
+    if n_threads is None:
+        env = os.environ.get(ENV_NUM_THREADS, "").strip()
+        if not env:
+            return available_cores()
+        try:
+            n_threads = int(env)
+        except ValueError:
+            raise ValueError(f"{ENV_NUM_THREADS} must be a positive integer, got {env!r}") from None
+        name = ENV_NUM_THREADS
+    else:
+        name = "n_threads"
+    if isinstance(n_threads, bool) or not isinstance(n_threads, (int,)) and not hasattr(n_threads, "__index__"):
+        raise TypeError(f"{name} must be a positive integer, got {n_threads!r}")
+    n_threads = int(n_threads)
+    if n_threads < 1:
+        raise ValueError(f"{name} must be a positive integer, got {n_threads}")
+    return n_threads
+
+#: Elementwise passes of the compiled kernels smaller than this many elements run on one thread.
+MIN_PARALLEL_WORK = 16384

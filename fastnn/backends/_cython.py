@@ -1,0 +1,73 @@
+"""The 'cython' backend: thin wrappers over the compiled fastnn._twolayer kernels.
+
+Wrappers allocate every output and workspace; kernels compute. The numerical gradient is the
+numba kernel's when numba is installed (it is the fast numerical path), else the reference's.
+"""
+import numpy as np
+
+from .. import _config
+from .. import _twolayer as ext
+from . import _fused
+from ._loop import train_epoch_python
+
+NAME = "cython"
+HAVE_OPENMP = ext.HAVE_OPENMP
+NOTES = "compiled Cython kernels, BLAS from SciPy, OpenMP " + ("on" if HAVE_OPENMP else "off (serial)")
+ext.set_min_parallel_work(_config.MIN_PARALLEL_WORK)
+assert (ext.SGD, ext.MOMENTUM, ext.ADAM) == (_fused.SGD, _fused.MOMENTUM, _fused.ADAM)
+
+ACT = {"sigmoid": ext.SIGMOID, "relu": ext.RELU}
+LOSS = {"cross_entropy": ext.CROSS_ENTROPY, "mse": ext.MSE}
+
+
+def _sizes(params):
+    return params["W1"].shape[0], params["W1"].shape[1], params["W2"].shape[1]
+
+
+def _workspace(n, params, dtype):
+    """z1, a2, dz1 and per-row losses for a batch of n rows."""
+    _, h, c = _sizes(params)
+    return (np.empty((n, h), dtype), np.empty((n, c), dtype), np.empty((n, h), dtype),
+            np.empty(n, np.float64))
+
+
+def logits(params, x, activation, n_threads):
+    """a2 := act(x W1 + b1) W2 + b2, fused."""
+    z1, a2, _, _ = _workspace(x.shape[0], params, x.dtype)
+    ext.forward(x, params["W1"], params["b1"], params["W2"], params["b2"], ACT[activation], z1, a2,
+                n_threads)
+    return a2
+
+
+def gradient(params, x, t, activation, loss, n_threads):
+    """(loss, grads): one fused forward/backward pass."""
+    grads = {k: np.empty_like(v) for k, v in params.items()}
+    value = ext.gradient(x, t, params["W1"], params["b1"], params["W2"], params["b2"], ACT[activation],
+                         LOSS[loss], *_workspace(x.shape[0], params, x.dtype),
+                         grads["W1"], grads["b1"], grads["W2"], grads["b2"], n_threads)
+    return float(value), grads
+
+
+def numerical_gradient(params, x, t, activation, loss, h, n_threads):
+    try:
+        from . import _numba as fast
+    except ImportError:  # pragma: no cover - numba is a dependency
+        from . import _numpy as fast
+    return fast.numerical_gradient(params, x, t, activation, loss, h, n_threads)
+
+
+def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
+    """The compiled epoch loop for SGD, Momentum and Adam; a Python loop for other optimizers."""
+    fused = _fused.fused_optimizer(optimizer, params)
+    if fused is None:
+        return train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss,
+                                  n_threads)
+    code, lr, p1, p2, step, state = fused
+    b = min(batch_size, x.shape[0])
+    grads_ws = [np.empty_like(params[k]) for k in _fused.KEYS]
+    value = ext.train_epoch(x, t, perm, batch_size, params["W1"], params["b1"], params["W2"], params["b2"],
+                            ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state,
+                            np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp),
+                            *_workspace(b, params, x.dtype), *grads_ws, n_threads)
+    _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
+    return float(value)

@@ -1,0 +1,267 @@
+"""TwoLayerNet: the book's two-layer network, drop-in, on any backend."""
+import numbers
+
+import numpy as np
+
+from . import _checks, _config, reference
+from .backends import get_backend
+from .optimizers import make_optimizer
+
+_ALIASES = {"w1": "W1", "w2": "W2"}
+
+
+def _canonical(key):
+    return _ALIASES.get(key, key) if isinstance(key, str) else key
+
+
+class ParamDict(dict):
+    """A dict of parameters that also answers the lowercase spelling learners write ('w1', 'w2').
+
+    When built with ``shapes`` and ``dtype``, assigning an array checks its shape and stores it
+    C-contiguous in the network's dtype (no copy when it already is), so both update styles work:
+    ``params[k] -= lr * g[k]`` and ``params[k] = params[k] - lr * g[k]``.
+    """
+
+    def __init__(self, data=(), shapes=None, dtype=None):
+        super().__init__()
+        self._shapes = shapes
+        self._dtype = dtype
+        self.update(data)
+
+    def __getitem__(self, key):
+        return super().__getitem__(_canonical(key))
+
+    def __setitem__(self, key, value):
+        key = _canonical(key)
+        if self._shapes is not None:
+            if key not in self._shapes:
+                raise KeyError(f"unknown parameter {key!r}; expected one of {', '.join(self._shapes)}")
+            value = _checks.check_param(key, value, self._shapes[key], self._dtype)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        super().__delitem__(_canonical(key))
+
+    def __contains__(self, key):
+        return super().__contains__(_canonical(key))
+
+    def get(self, key, default=None):
+        return super().get(_canonical(key), default)
+
+    def pop(self, key, *default):
+        return super().pop(_canonical(key), *default)
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, other=(), **kwargs):
+        items = other.items() if hasattr(other, "items") else other
+        for key, value in list(items) + list(kwargs.items()):
+            self[key] = value
+
+    def copy(self):
+        return ParamDict({k: v.copy() for k, v in self.items()})
+
+    def __reduce__(self):
+        return (ParamDict, (dict(self), self._shapes, self._dtype))
+
+
+def init_std(weight_init_std, fan_in):
+    """The std of a layer's initial weights: a number, or 'xavier'/'sigmoid', 'he'/'relu'."""
+    if isinstance(weight_init_std, str):
+        name = weight_init_std.lower()
+        if name in ("xavier", "sigmoid"):
+            return np.sqrt(1.0 / fan_in)
+        if name in ("he", "relu"):
+            return np.sqrt(2.0 / fan_in)
+        raise ValueError(f"weight_init_std must be a number, 'xavier'/'sigmoid' or 'he'/'relu', "
+                         f"got {weight_init_std!r}")
+    if not isinstance(weight_init_std, numbers.Real) or not np.isfinite(weight_init_std) or weight_init_std < 0:
+        raise ValueError(f"weight_init_std must be a non-negative number or a scheme name, got {weight_init_std!r}")
+    return float(weight_init_std)
+
+
+def _normal(seed):
+    """A standard-normal sampler: the global np.random (as the book) when seed is None."""
+    if seed is None:
+        return np.random.randn
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return lambda *shape: rng.standard_normal(shape)
+
+
+class TwoLayerNet:
+    """The book's two-layer network: input -> sigmoid (or relu) hidden layer -> softmax.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+        Layer widths (784, 50 or 100, 10 for MNIST).
+    weight_init_std : float or {'xavier', 'sigmoid', 'he', 'relu'}, default 0.01
+        The book's std of the initial weights, or a scheme scaled by the fan-in. Biases start at 0.
+    activation : {'sigmoid', 'relu'}
+        Hidden-layer activation.
+    loss : {'cross_entropy', 'mse'}
+        Batch-averaged softmax cross-entropy, or the mean squared error of the probabilities.
+    dtype : np.float64 or np.float32
+        Everything (parameters, activations, gradients) is kept in this dtype.
+    backend : {'auto', 'numpy', 'numba', 'cython'}
+        'auto' picks the fastest available (cython > numba > numpy).
+    seed : int, np.random.Generator or None
+        For the initial weights; None draws from the global ``np.random`` like the book.
+    n_threads : int or None
+        Threads for the kernels; None follows ``FASTNN_NUM_THREADS``, then the cores.
+
+    Attributes
+    ----------
+    params : dict
+        'W1', 'b1', 'W2', 'b2' (also readable and assignable as 'w1', 'w2').
+    """
+
+    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, *,
+                 activation="sigmoid", loss="cross_entropy", dtype=np.float64, backend="auto",
+                 seed=None, n_threads=None):
+        sizes = [_checks.check_positive_int(name, value) for name, value in
+                 (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size))]
+        self.input_size, self.hidden_size, self.output_size = sizes
+        self.activation = _checks.check_choice("activation", activation, reference.ACTIVATIONS)
+        self.loss_name = _checks.check_choice("loss", loss, reference.LOSSES)
+        self.dtype = _checks.check_dtype(dtype)
+        self._backend = get_backend(backend)
+        self.n_threads = n_threads
+        _config.resolve_threads(n_threads)  # fail now on a bad value
+        shapes = {"W1": (sizes[0], sizes[1]), "b1": (sizes[1],), "W2": (sizes[1], sizes[2]), "b2": (sizes[2],)}
+        normal = _normal(seed)
+        self.params = ParamDict({
+            "W1": init_std(weight_init_std, sizes[0]) * normal(*shapes["W1"]),
+            "b1": np.zeros(shapes["b1"]),
+            "W2": init_std(weight_init_std, sizes[1]) * normal(*shapes["W2"]),
+            "b2": np.zeros(shapes["b2"]),
+        }, shapes=shapes, dtype=self.dtype)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    @property
+    def backend(self):
+        """Name of the backend in use."""
+        return self._backend.NAME
+
+    @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        if not isinstance(value, ParamDict) or value._shapes is None:
+            value = ParamDict(value, shapes=self._shapes(), dtype=self.dtype)
+        self._params = value
+
+    def _shapes(self):
+        return {"W1": (self.input_size, self.hidden_size), "b1": (self.hidden_size,),
+                "W2": (self.hidden_size, self.output_size), "b2": (self.output_size,)}
+
+    def _checked_params(self):
+        return _checks.check_params(self._params, self._shapes(), self.dtype)
+
+    def _x(self, x):
+        return _checks.check_inputs(x, self.input_size, self.dtype)
+
+    def _xt(self, x, t):
+        x = self._x(x)
+        return x, _checks.check_labels(t, x.shape[0], self.output_size)
+
+    def _threads(self):
+        return _config.resolve_threads(self.n_threads)
+
+    def _grads(self, grads):
+        return ParamDict(grads)
+
+    # -- the book's API ---------------------------------------------------------------------------
+
+    def predict(self, x):
+        """Class probabilities (N, output_size); each row sums to 1."""
+        return reference.softmax(self._backend.logits(self._checked_params(), self._x(x), self.activation,
+                                                      self._threads()))
+
+    def loss(self, x, t):
+        """Mean loss over the batch; t integer labels or one-hot rows."""
+        x, t = self._xt(x, t)
+        a2 = self._backend.logits(self._checked_params(), x, self.activation, self._threads())
+        return float(reference.loss_from_logits(a2, t, self.loss_name))
+
+    def accuracy(self, x, t):
+        """Share of rows whose most probable class is the label."""
+        x, t = self._xt(x, t)
+        a2 = self._backend.logits(self._checked_params(), x, self.activation, self._threads())
+        return float(np.mean(np.argmax(a2, axis=1) == t))
+
+    def gradient(self, x, t):
+        """Backprop gradient of ``loss(x, t)``, keyed like ``params``."""
+        return self._grads(self.loss_and_gradient(x, t)[1])
+
+    def numerical_gradient(self, x, t, h=_config.DEFAULT_H):
+        """Central difference (f(p + h) - f(p - h)) / 2h of ``loss(x, t)`` for every element."""
+        x, t = self._xt(x, t)
+        h = _check_h(h)
+        return self._grads(self._backend.numerical_gradient(self._checked_params(), x, t, self.activation,
+                                                            self.loss_name, h, self._threads()))
+
+    # -- beyond the book --------------------------------------------------------------------------
+
+    def loss_and_gradient(self, x, t):
+        """(loss, grads) from one forward/backward pass."""
+        x, t = self._xt(x, t)
+        value, grads = self._backend.gradient(self._checked_params(), x, t, self.activation, self.loss_name,
+                                              self._threads())
+        return float(value), grads
+
+    def train_epoch(self, x, t, batch_size=100, optimizer="SGD", perm=None, seed=None, **optimizer_param):
+        """One epoch of mini-batch training in place (the compiled loop where the backend has one).
+
+        Parameters
+        ----------
+        x, t : array
+            Training inputs and labels.
+        batch_size : int
+            Rows per step; the last step takes the rest.
+        optimizer : str or optimizer object
+            A fastnn optimizer (state kept across epochs when the same object is passed) or a name.
+        perm : array of int, optional
+            Order of the rows; default a fresh permutation from ``seed``.
+
+        Returns
+        -------
+        float
+            The mean of the epoch's mini-batch losses.
+        """
+        x, t = self._xt(x, t)
+        batch_size = _checks.check_positive_int("batch_size", batch_size)
+        optimizer = make_optimizer(optimizer, **optimizer_param)
+        if perm is None:
+            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+            perm = rng.permutation(x.shape[0])
+        perm = _check_perm(perm, x.shape[0])
+        self._params.update(self._checked_params())  # contiguous, so kernels update the dict's arrays
+        return self._backend.train_epoch(self._params, x, t, perm, batch_size, optimizer, self.activation,
+                                         self.loss_name, self._threads())
+
+    def __repr__(self):
+        return (f"TwoLayerNet({self.input_size}, {self.hidden_size}, {self.output_size}, "
+                f"activation={self.activation!r}, loss={self.loss_name!r}, dtype=np.{self.dtype.name}, "
+                f"backend={self.backend!r})")
+
+
+def _check_h(h):
+    if not isinstance(h, numbers.Real) or not np.isfinite(h) or h <= 0:
+        raise ValueError(f"h must be a positive finite number, got {h!r}")
+    return float(h)
+
+
+def _check_perm(perm, n):
+    perm = np.asarray(perm)
+    if perm.ndim != 1 or not np.issubdtype(perm.dtype, np.integer):
+        raise ValueError(f"perm must be a 1-D integer array, got shape {perm.shape} dtype {perm.dtype}")
+    if perm.size and (perm.min() < 0 or perm.max() >= n):
+        raise ValueError(f"perm must index rows 0..{n - 1}")
+    return np.ascontiguousarray(perm, dtype=np.intp)

@@ -1,0 +1,150 @@
+"""Optimizers with the book's API: ``update(params, grads)`` updates the arrays in place.
+
+Defaults are the book's (``common/optimizer.py``). State is keyed by parameter name, so it survives
+a user replacing the arrays in ``params`` between steps.
+"""
+import numpy as np
+
+
+class SGD:
+    """W := W - lr * dW."""
+
+    name = "SGD"
+
+    def __init__(self, lr=0.01):
+        self.lr = _positive("lr", lr)
+
+    def update(self, params, grads):
+        for key in params.keys():
+            params[key] -= self.lr * grads[key]
+
+
+class Momentum:
+    """v := momentum * v - lr * dW; W := W + v."""
+
+    name = "Momentum"
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        self.lr = _positive("lr", lr)
+        self.momentum = _fraction("momentum", momentum)
+        self.v = None
+
+    def update(self, params, grads):
+        if self.v is None:
+            self.v = {key: np.zeros_like(val) for key, val in params.items()}
+        for key in params.keys():
+            self.v[key] *= self.momentum
+            self.v[key] -= self.lr * grads[key]
+            params[key] += self.v[key]
+
+
+class Nesterov:
+    """Nesterov's accelerated gradient, in the book's form."""
+
+    name = "Nesterov"
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        self.lr = _positive("lr", lr)
+        self.momentum = _fraction("momentum", momentum)
+        self.v = None
+
+    def update(self, params, grads):
+        if self.v is None:
+            self.v = {key: np.zeros_like(val) for key, val in params.items()}
+        for key in params.keys():
+            self.v[key] *= self.momentum
+            self.v[key] -= self.lr * grads[key]
+            params[key] += self.momentum * self.momentum * self.v[key]
+            params[key] -= (1 + self.momentum) * self.lr * grads[key]
+
+
+class AdaGrad:
+    """h := h + dW**2; W := W - lr dW / (sqrt(h) + 1e-7)."""
+
+    name = "AdaGrad"
+
+    def __init__(self, lr=0.01):
+        self.lr = _positive("lr", lr)
+        self.h = None
+
+    def update(self, params, grads):
+        if self.h is None:
+            self.h = {key: np.zeros_like(val) for key, val in params.items()}
+        for key in params.keys():
+            self.h[key] += grads[key] * grads[key]
+            params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + 1e-7)
+
+
+class RMSprop:
+    """h := rho h + (1 - rho) dW**2; W := W - lr dW / (sqrt(h) + 1e-7)."""
+
+    name = "RMSprop"
+
+    def __init__(self, lr=0.01, decay_rate=0.99):
+        self.lr = _positive("lr", lr)
+        self.decay_rate = _fraction("decay_rate", decay_rate)
+        self.h = None
+
+    def update(self, params, grads):
+        if self.h is None:
+            self.h = {key: np.zeros_like(val) for key, val in params.items()}
+        for key in params.keys():
+            self.h[key] *= self.decay_rate
+            self.h[key] += (1 - self.decay_rate) * grads[key] * grads[key]
+            params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + 1e-7)
+
+
+class Adam:
+    """Adam as in the book: bias correction folded into lr_t, eps 1e-7 outside the sqrt."""
+
+    name = "Adam"
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
+        self.lr = _positive("lr", lr)
+        self.beta1 = _fraction("beta1", beta1)
+        self.beta2 = _fraction("beta2", beta2)
+        self.iter = 0
+        self.m = None
+        self.v = None
+
+    def lr_t(self):
+        """lr sqrt(1 - beta2^t) / (1 - beta1^t) for the current step t."""
+        return self.lr * np.sqrt(1.0 - self.beta2 ** self.iter) / (1.0 - self.beta1 ** self.iter)
+
+    def update(self, params, grads):
+        if self.m is None:
+            self.m = {key: np.zeros_like(val) for key, val in params.items()}
+            self.v = {key: np.zeros_like(val) for key, val in params.items()}
+        self.iter += 1
+        lr_t = self.lr_t()
+        for key in params.keys():
+            self.m[key] += (1 - self.beta1) * (grads[key] - self.m[key])
+            self.v[key] += (1 - self.beta2) * (grads[key] ** 2 - self.v[key])
+            params[key] -= lr_t * self.m[key] / (np.sqrt(self.v[key]) + 1e-7)
+
+
+OPTIMIZERS = {cls.name.lower(): cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam)}
+
+
+def make_optimizer(optimizer="SGD", **optimizer_param):
+    """An optimizer from its name (case-insensitive, as the book's Trainer takes it) or itself."""
+    if hasattr(optimizer, "update"):
+        return optimizer
+    if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
+        names = ", ".join(cls.name for cls in OPTIMIZERS.values())
+        raise ValueError(f"optimizer must be one of {names} or an object with update(), got {optimizer!r}")
+    return OPTIMIZERS[optimizer.lower()](**optimizer_param)
+
+
+def _positive(name, value):
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return value
+
+
+def _fraction(name, value):
+    value = float(value)
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return value

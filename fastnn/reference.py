@@ -1,0 +1,201 @@
+"""The pure-NumPy reference: the oracle every fast path is judged by.
+
+Obviously correct before fast, and importing nothing from fastnn's fast paths.
+
+Conventions shared by every backend
+-----------------------------------
+* ``params`` maps 'W1' (D, H), 'b1' (H,), 'W2' (H, K), 'b2' (K,).
+* Labels ``t`` reaching these functions are integer class indices of shape (N,); the public
+  wrappers turn one-hot labels into indices at the door.
+* Loss ``'cross_entropy'`` is the mean over the batch of ``logsumexp(a2) - a2[t]``: the exact,
+  stable log-softmax form. The book instead adds 1e-7 inside ``log(y)``; that bias makes backprop
+  and the numerical gradient disagree at the 1e-7 level (the book's own gradient check shows it on
+  b2), while the exact form never takes ``log(0)`` and its backprop is exactly ``softmax - onehot``.
+* Loss ``'mse'`` is ``0.5 * sum((softmax(a2) - onehot(t))**2) / N``: the book's mean squared error
+  of the network's probabilities, averaged over the batch like the cross-entropy.
+"""
+import numpy as np
+
+ACTIVATIONS = ("sigmoid", "relu")
+LOSSES = ("cross_entropy", "mse")
+
+
+# --- the book's functions, done right ------------------------------------------------------------
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), stable for any input (no overflow warning at +-1000)."""
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(x, np.float32))
+
+
+def sigmoid_grad(z):
+    """d sigmoid / da written from the output z = sigmoid(a): z (1 - z)."""
+    return z * (1.0 - z)
+
+
+def relu(x):
+    """max(x, 0)."""
+    return np.maximum(x, 0)
+
+
+def relu_grad(z):
+    """d relu / da written from the output z = relu(a): 1 where z > 0."""
+    return (z > 0).astype(z.dtype)
+
+
+ACTIVATION_FUNCTIONS = {"sigmoid": sigmoid, "relu": relu}
+ACTIVATION_DERIVATIVES = {"sigmoid": sigmoid_grad, "relu": relu_grad}
+
+
+def log_softmax(a):
+    """a - logsumexp(a) over the last axis, stable for large logits."""
+    a = np.asarray(a)
+    shifted = a - np.max(a, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def softmax(a):
+    """exp(a) / sum(exp(a)) row-wise over the last axis; a 1-D input is one row."""
+    a = np.asarray(a)
+    e = np.exp(a - np.max(a, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _as_batch(y, t):
+    y = np.asarray(y)
+    t = np.asarray(t)
+    if y.ndim == 1:
+        y = y.reshape(1, -1)
+        t = t.reshape(1, -1) if t.ndim == 1 and t.size == y.shape[1] and t.size > 1 else t.reshape(-1)
+    if t.ndim == 2:  # one-hot
+        t = np.argmax(t, axis=1)
+    return y, t.astype(np.intp)
+
+
+def cross_entropy_error(y, t):
+    """-mean_n log y[n, t_n] for probabilities y; labels one-hot or integer; 1-D y is a batch of one.
+
+    ``log(0)`` is avoided by flooring y at the smallest positive normal number (the loss stays
+    finite, about 708 per row in float64), not by adding the book's 1e-7, which biases the loss.
+    """
+    y, t = _as_batch(y, t)
+    p = y[np.arange(y.shape[0]), t]
+    return -np.mean(np.log(np.maximum(p, np.finfo(y.dtype).tiny)))
+
+
+def mean_squared_error(y, t):
+    """0.5 * sum((y - t)**2) / N; labels one-hot or integer; 1-D y is a batch of one."""
+    y, t = _as_batch(y, t)
+    return 0.5 * np.sum((y - one_hot(t, y.shape[1], y.dtype)) ** 2) / y.shape[0]
+
+
+def one_hot(t, n_classes, dtype=np.float64):
+    """Rows of the identity picked by the integer labels t."""
+    out = np.zeros((t.shape[0], n_classes), dtype=dtype)
+    out[np.arange(t.shape[0]), t] = 1
+    return out
+
+
+def softmax_cross_entropy(a, t):
+    """Mean over rows of logsumexp(a) - a[t]: the network's loss, from logits."""
+    return -np.mean(log_softmax(a)[np.arange(a.shape[0]), t])
+
+
+# --- the two-layer network -----------------------------------------------------------------------
+
+def forward(params, x, activation="sigmoid"):
+    """a1 = x W1 + b1, z1 = act(a1), a2 = z1 W2 + b2; returns (z1, a2)."""
+    z1 = ACTIVATION_FUNCTIONS[activation](x @ params["W1"] + params["b1"])
+    return z1, z1 @ params["W2"] + params["b2"]
+
+
+def predict(params, x, activation="sigmoid"):
+    """Class probabilities softmax(a2), one row per input."""
+    return softmax(forward(params, x, activation)[1])
+
+
+def loss_from_logits(a2, t, loss="cross_entropy"):
+    """The batch loss of logits a2 against integer labels t."""
+    if loss == "cross_entropy":
+        return softmax_cross_entropy(a2, t)
+    return mean_squared_error(softmax(a2), t)
+
+
+def loss(params, x, t, activation="sigmoid", loss="cross_entropy"):
+    """Batch loss (mean over rows) of the two-layer net."""
+    return loss_from_logits(forward(params, x, activation)[1], t, loss)
+
+
+_batch_loss = loss  # the parameter named `loss` shadows the function below
+
+
+def _dlogits(a2, t, loss):
+    """dL/da2 for the mean batch loss."""
+    n = a2.shape[0]
+    y = softmax(a2)
+    if loss == "cross_entropy":
+        y[np.arange(n), t] -= 1
+        return y / n
+    dy = (y - one_hot(t, y.shape[1], y.dtype)) / n
+    return y * (dy - np.sum(dy * y, axis=1, keepdims=True))
+
+
+def gradient(params, x, t, activation="sigmoid", loss="cross_entropy"):
+    """Backprop: returns (loss, grads) with grads keyed like params.
+
+    da2 := dL/da2, dW2 := z1.T @ da2, da1 := (da2 @ W2.T) * act'(z1), dW1 := x.T @ da1.
+    """
+    z1, a2 = forward(params, x, activation)
+    value = loss_from_logits(a2, t, loss)
+    da2 = _dlogits(a2, t, loss)
+    da1 = (da2 @ params["W2"].T) * ACTIVATION_DERIVATIVES[activation](z1)
+    grads = {"W1": x.T @ da1, "b1": da1.sum(axis=0), "W2": z1.T @ da2, "b2": da2.sum(axis=0)}
+    return value, grads
+
+
+def numerical_gradient_of(f, x, h=1e-4):
+    """The book's central difference of f() w.r.t. every element of x (multi-index), in place.
+
+    grad[i] := (f(x + h e_i) - f(x - h e_i)) / 2h; x is restored after each element.
+    """
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        idx = it.multi_index
+        saved = x[idx].copy()
+        x[idx] = saved + h
+        fxh1 = f()
+        x[idx] = saved - h
+        fxh2 = f()
+        grad[idx] = (fxh1 - fxh2) / (2 * h)
+        x[idx] = saved
+        it.iternext()
+    return grad
+
+
+def numerical_gradient(params, x, t, activation="sigmoid", loss="cross_entropy", h=1e-4):
+    """Central difference of the batch loss for every element of every parameter. Slow by design."""
+    work = {k: np.array(v, copy=True) for k, v in params.items()}
+    f = lambda: _batch_loss(work, x, t, activation, loss)  # noqa: E731
+    return {k: numerical_gradient_of(f, work[k], h) for k in ("W1", "b1", "W2", "b2")}
+
+
+# --- training --------------------------------------------------------------------------------------
+
+def batches(n, batch_size, perm):
+    """Index arrays of consecutive mini-batches of perm; the last one may be shorter."""
+    return [perm[s:s + batch_size] for s in range(0, n, batch_size)]
+
+
+def train_epoch(params, x, t, perm, batch_size, optimizer, activation="sigmoid", loss="cross_entropy"):
+    """One epoch of mini-batch steps over perm (no replacement); updates params in place.
+
+    Returns the mean of the mini-batch losses.
+    """
+    losses = []
+    for idx in batches(x.shape[0], batch_size, perm):
+        value, grads = gradient(params, x[idx], t[idx], activation, loss)
+        optimizer.update(params, grads)
+        losses.append(value)
+    return float(np.mean(losses))

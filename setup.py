@@ -1,0 +1,62 @@
+"""Build fastnn's compiled extension from src_cython/ (Cython + BLAS from SciPy, OpenMP if available)."""
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import warnings
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.join("src_cython")
+
+
+def openmp_flags():
+    """-fopenmp when the C compiler builds and links an OpenMP program, else [] with a warning."""
+    if os.environ.get("FASTNN_NO_OPENMP", "") in ("1", "true", "yes"):
+        warnings.warn("fastnn: FASTNN_NO_OPENMP is set; building without OpenMP (kernels run serially)")
+        return []
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    cc = cc.split()
+    tmp = tempfile.mkdtemp()
+    try:
+        src = os.path.join(tmp, "omp.c")
+        with open(src, "w") as f:
+            f.write("#include <omp.h>\nint main(void){return omp_get_max_threads() > 0 ? 0 : 1;}\n")
+        cmd = cc + ["-fopenmp", src, "-o", os.path.join(tmp, "omp")]
+        ok = subprocess.run(cmd, capture_output=True).returncode == 0
+    except OSError:
+        ok = False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not ok:
+        warnings.warn("fastnn: the C compiler does not support OpenMP; building without it "
+                      "(the compiled kernels will run on one thread)")
+        return []
+    return ["-fopenmp"]
+
+
+omp = openmp_flags()
+extensions = [
+    Extension(
+        "fastnn._twolayer",
+        [os.path.join(SRC, "_twolayer.pyx")],
+        include_dirs=[np.get_include(), SRC],
+        extra_compile_args=["-O3"] + omp,
+        extra_link_args=omp,
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+    ),
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        include_path=[SRC],
+        compiler_directives={"language_level": "3"},
+        build_dir=os.path.join("build", "cython"),
+    ),
+)
