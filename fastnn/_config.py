@@ -83,6 +83,3 @@ def resolve_threads(n_threads=None):
     if n_threads < 1:
         raise ValueError(f"{name} must be a positive integer, got {n_threads}")
     return n_threads
-
-#: Elementwise passes of the compiled kernels smaller than this many elements run on one thread.
-MIN_PARALLEL_WORK = 16384

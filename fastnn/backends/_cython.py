@@ -5,6 +5,8 @@ numba kernel's when numba is installed (it is the fast numerical path), else the
 """
 import numpy as np
 
+from threadpoolctl import ThreadpoolController
+
 from .. import _config
 from .. import _twolayer as ext
 from . import _fused
@@ -13,7 +15,9 @@ from ._loop import train_epoch_python
 NAME = "cython"
 HAVE_OPENMP = ext.HAVE_OPENMP
 NOTES = "compiled Cython kernels, BLAS from SciPy, OpenMP " + ("on" if HAVE_OPENMP else "off (serial)")
-ext.set_min_parallel_work(_config.MIN_PARALLEL_WORK)
+# The kernels parallelise with OpenMP and call BLAS from inside their parallel regions: BLAS is
+# held to one thread for the duration of each call (see the design note of _twolayer.pyx).
+_blas = ThreadpoolController().select(user_api="blas")
 assert (ext.SGD, ext.MOMENTUM, ext.ADAM) == (_fused.SGD, _fused.MOMENTUM, _fused.ADAM)
 
 ACT = {"sigmoid": ext.SIGMOID, "relu": ext.RELU}
@@ -34,17 +38,19 @@ def _workspace(n, params, dtype):
 def logits(params, x, activation, n_threads):
     """a2 := act(x W1 + b1) W2 + b2, fused."""
     z1, a2, _, _ = _workspace(x.shape[0], params, x.dtype)
-    ext.forward(x, params["W1"], params["b1"], params["W2"], params["b2"], ACT[activation], z1, a2,
-                n_threads)
+    with _blas.limit(limits=1):
+        ext.forward(x, params["W1"], params["b1"], params["W2"], params["b2"], ACT[activation], z1, a2,
+                    n_threads)
     return a2
 
 
 def gradient(params, x, t, activation, loss, n_threads):
     """(loss, grads): one fused forward/backward pass."""
     grads = {k: np.empty_like(v) for k, v in params.items()}
-    value = ext.gradient(x, t, params["W1"], params["b1"], params["W2"], params["b2"], ACT[activation],
-                         LOSS[loss], *_workspace(x.shape[0], params, x.dtype),
-                         grads["W1"], grads["b1"], grads["W2"], grads["b2"], n_threads)
+    with _blas.limit(limits=1):
+        value = ext.gradient(x, t, params["W1"], params["b1"], params["W2"], params["b2"], ACT[activation],
+                             LOSS[loss], *_workspace(x.shape[0], params, x.dtype),
+                             grads["W1"], grads["b1"], grads["W2"], grads["b2"], n_threads)
     return float(value), grads
 
 
@@ -65,9 +71,11 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     code, lr, p1, p2, step, state = fused
     b = min(batch_size, x.shape[0])
     grads_ws = [np.empty_like(params[k]) for k in _fused.KEYS]
-    value = ext.train_epoch(x, t, perm, batch_size, params["W1"], params["b1"], params["W2"], params["b2"],
-                            ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state,
-                            np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp),
-                            *_workspace(b, params, x.dtype), *grads_ws, n_threads)
+    batch_losses = np.empty(-(-perm.shape[0] // batch_size))
+    with _blas.limit(limits=1):
+        value = ext.train_epoch(x, t, perm, batch_size, params["W1"], params["b1"], params["W2"], params["b2"],
+                                ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state,
+                                np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp),
+                                *_workspace(b, params, x.dtype), *grads_ws, batch_losses, n_threads)
     _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
     return float(value)
