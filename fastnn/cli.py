@@ -41,7 +41,7 @@ def cmd_warmup(args):
     return 0
 
 
-def load_dataset(name, data_dir=None, out=sys.stdout):
+def load_dataset(name, data_dir=None, out=None):
     """((x, t), (x_test, t_test)) scaled to [0, 1]; MNIST falls back to the bundled digits, said plainly."""
     from .datasets import MNISTUnavailable, load_digits, load_mnist
     if name == "digits":
@@ -50,7 +50,7 @@ def load_dataset(name, data_dir=None, out=sys.stdout):
         return load_mnist(data_dir=data_dir), "mnist"
     except MNISTUnavailable as exc:
         print(f"MNIST is not available here ({str(exc).splitlines()[0]}).\n"
-              "Training on scikit-learn's bundled 8x8 digits instead (--dataset digits).", file=out)
+              "Training on scikit-learn's bundled 8x8 digits instead (--dataset digits).", file=out or sys.stdout)
         return load_digits(), "digits"
 
 
@@ -91,7 +91,7 @@ def build_parser():
     train.add_argument("--hidden", type=int, default=100)
     train.add_argument("--activation", choices=("sigmoid", "relu"), default="sigmoid")
     train.add_argument("--init", default="xavier", help="weight init: a std, 'xavier' or 'he'")
-    train.add_argument("--optimizer", default="SGD",
+    train.add_argument("--optimizer", default="Momentum",
                        choices=("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "sgd", "momentum",
                                 "nesterov", "adagrad", "rmsprop", "adam"))
     train.add_argument("--lr", type=float, default=0.1)

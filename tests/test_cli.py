@@ -1,0 +1,48 @@
+"""The fastnn command, called as main(argv) and once as a real process."""
+import subprocess
+import sys
+
+import pytest
+
+import fastnn
+from fastnn.cli import main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == f"fastnn {fastnn.__version__}"
+
+
+def test_help_as_a_module():
+    out = subprocess.run([sys.executable, "-m", "fastnn", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "train" in out and "info" in out
+
+
+def test_info_lists_backends_and_blas(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    for name in fastnn.available_backends():
+        assert f"backend {name}:" in out
+    assert "threads:" in out and "auto backend:" in out
+
+
+def test_train_on_digits_with_every_backend(capsys, backend):
+    assert main(["train", "--dataset", "digits", "--epochs", "10", "--backend", backend, "--seed", "0",
+                 "--optimizer", "adam", "--lr", "0.01",
+                 "--hidden", "30", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(out.split("test accuracy ")[1].split()[0])
+    assert accuracy > 0.85 and f"backend {backend}" in out
+
+
+def test_train_falls_back_to_digits_and_says_so(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("FASTNN_MNIST_DIR", str(tmp_path / "nowhere"))
+    assert main(["train", "--epochs", "1", "--quiet", "--hidden", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "MNIST is not available here" in out and "digits" in out
+
+
+def test_bad_arguments_give_an_error_not_a_traceback(capsys):
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--init", "nonsense"]) == 2
+    assert "weight_init_std" in capsys.readouterr().err
