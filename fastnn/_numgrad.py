@@ -9,7 +9,9 @@ is run once (by the wrapper, with BLAS) and each perturbation only recomputes wh
   x[b, i] == 0 do not change at all (most MNIST pixels), so the kernel walks the nonzeros of column
   i (a CSC index built once). Row b's hidden output moves by delta = act(a1 + hx) - act(a1); its
   logits move by the rank-one u = delta W2[j, :].
-* b1[j] is the same with x[b, i] replaced by 1; W2[j, k] and b2[k] move one logit column only.
+* b1[j] is the same with x[b, i] replaced by 1: the CSC index gets a last column of ones, and the
+  last row of the "W1" output is b1's gradient. W2[j, k] moves one logit column only, by +-h z1[b, j];
+  b2 likewise, with a column of ones appended to z1.
 * A row's loss change is computed directly, never as a difference of two batch totals:
   cross-entropy: dl = log1p(sum_k p_k expm1(u_k)) - u_t;
   MSE: d_k = p_k (expm1(u_k) - S) / (1 + S), dl = sum_k d_k (d_k / 2 + p_k - T_k).
@@ -21,9 +23,11 @@ is run once (by the wrapper, with BLAS) and each perturbation only recomputes wh
   lipschitz(act) h max|x| max|W2|); then the truncated exp and log1p series err by less than 1e-18,
   far below float64 rounding of the loss. The sigmoid of a shifted pre-activation reuses
   exp(-a1) (once per row and unit) and exp(-+hx) (once per row and input): 1 / (1 + E e).
+  The forward pass itself skips zero inputs (a1 := sum over the nonzeros of x[b] of x[b, i] W1[i]).
   Otherwise (larger weights, raw pixels, MSE) the exact per-logit kernel runs.
 
-Parallel over balanced chunks of inputs i (W1) or hidden units j (b1, W2); every work item writes
+Three parallel kernels: the forward pass and tables over rows (``prepare``), then balanced chunks of
+inputs i (W1, b1) and of hidden units j (W2, b2); every work item writes
 only its own rows of the output, so there are no races and no reductions. No BLAS inside.
 Arithmetic is float64 whatever the parameter dtype: a central difference in float32 loses ~4 digits.
 """
@@ -86,22 +90,101 @@ def _hidden_dloss(b, j, hx, a1, z1, W2, p, t, loss, act, u, g):
 
 
 @_jit
-def _column_dloss(v, k, p, t, loss, h, u, g):
-    """sum_b (dl+ - dl-) when logit column k moves by +-h v[b]."""
-    total = 0.0
-    u[:] = 0.0
-    for b in range(p.shape[0]):
-        u[k] = h * v[b]
-        lp = _row_dloss(p[b], t[b], u, g, loss)
-        u[k] = -h * v[b]
-        total += lp - _row_dloss(p[b], t[b], u, g, loss)
-    return total
+def _column_dloss(p, t, k, u, loss):
+    """Exact change of one row's loss when only its logit k moves by u."""
+    g = math.expm1(u)
+    if loss == CROSS_ENTROPY:
+        return math.log1p(p[k] * g) - (u if k == t else 0.0)
+    s = p[k] * g
+    out = 0.0
+    for m in range(p.shape[0]):
+        d = p[m] * ((g if m == k else 0.0) - s) / (1.0 + s)
+        out += d * (0.5 * d + p[m] - (1.0 if m == t else 0.0))
+    return out
 
 
-# --- W1, exact ------------------------------------------------------------------------------------
+# --- preparation: one forward pass and the tables the kernels read ----------------------------------
 
 @_jit
-def _w1_exact_chunk(i0, i1, colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, out):
+def csc_with_ones(x):
+    """Nonzeros of [x, 1] by column: colptr (D+2,), rows, vals; the last column is all ones (for b1)."""
+    n, d = x.shape
+    colptr = np.zeros(d + 2, np.int64)
+    for b in range(n):
+        for i in range(d):
+            if x[b, i] != 0.0:
+                colptr[i + 1] += 1
+    colptr[d + 1] = n
+    for i in range(d + 1):
+        colptr[i + 1] += colptr[i]
+    rows = np.empty(colptr[d + 1], np.int64)
+    vals = np.empty(colptr[d + 1])
+    fill = colptr[:-1].copy()
+    for b in range(n):
+        for i in range(d):
+            if x[b, i] != 0.0:
+                rows[fill[i]] = b
+                vals[fill[i]] = x[b, i]
+                fill[i] += 1
+        rows[fill[d]] = b
+        vals[fill[d]] = 1.0
+        fill[d] += 1
+    return colptr, rows, vals
+
+
+@_pjit
+def prepare(x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef):
+    """Row by row: a1 := x W1 + b1 (skipping zero inputs), z1 := act(a1), p := softmax(z1 W2 + b2),
+    and the series tables pre (exp(-a1) or a1), zs (sigmoid as 1 / (1 + pre)), W2t[b, j] := W2[j, t_b],
+    coef[b, q, j] := sum_k p_bk W2[j, k]^(q+1) / (q+1)!."""
+    n, d = x.shape
+    hidden, c = W2.shape
+    for b in prange(n):
+        for j in range(hidden):
+            a1[b, j] = b1[j]
+        for i in range(d):
+            v = x[b, i]
+            if v != 0.0:
+                for j in range(hidden):
+                    a1[b, j] += v * W1[i, j]
+        for j in range(hidden):
+            z1[b, j] = _act(a1[b, j], act)
+            if act == SIGMOID:
+                pre[b, j] = math.exp(-a1[b, j]) if a1[b, j] > -709.0 else math.inf
+                zs[b, j] = 1.0 / (1.0 + pre[b, j])
+            else:
+                pre[b, j] = a1[b, j]
+                zs[b, j] = z1[b, j]
+            W2t[b, j] = W2[j, t[b]]
+        m = -math.inf
+        for k in range(c):
+            s = b2[k]
+            for j in range(hidden):
+                s += z1[b, j] * W2[j, k]
+            p[b, k] = s
+            m = max(m, s)
+        total = 0.0
+        for k in range(c):
+            p[b, k] = math.exp(p[b, k] - m)
+            total += p[b, k]
+        for k in range(c):
+            p[b, k] /= total
+        for j in range(hidden):
+            for q in range(coef.shape[1]):
+                coef[b, q, j] = 0.0
+            for k in range(c):
+                power = 1.0
+                factorial = 1.0
+                for q in range(coef.shape[1]):
+                    power *= W2[j, k]
+                    factorial *= q + 1
+                    coef[b, q, j] += p[b, k] * power / factorial
+
+
+# --- W1 and b1, exact ------------------------------------------------------------------------------------
+
+@_jit
+def _hidden_exact_chunk(i0, i1, colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, out):
     u = np.empty(W2.shape[1])
     g = np.empty(W2.shape[1])
     for i in range(i0, i1):
@@ -112,12 +195,12 @@ def _w1_exact_chunk(i0, i1, colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, 
 
 
 @_pjit
-def _w1_exact(bounds, colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, out):
+def _hidden_exact(bounds, colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, out):
     for c in prange(bounds.shape[0] - 1):
-        _w1_exact_chunk(bounds[c], bounds[c + 1], colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, out)
+        _hidden_exact_chunk(bounds[c], bounds[c + 1], colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, out)
 
 
-# --- W1, cross-entropy series ---------------------------------------------------------------------
+# --- W1 and b1, cross-entropy series ---------------------------------------------------------------------
 
 @_jit
 def _series_dloss(d, coef, b, j, w_t):
@@ -127,7 +210,7 @@ def _series_dloss(d, coef, b, j, w_t):
 
 
 @_jit
-def _w1_series_chunk(i0, i1, colptr, rows, vals, pre, z1, W2t, coef, act, h, out):
+def _hidden_series_chunk(i0, i1, colptr, rows, vals, pre, z1, W2t, coef, act, h, out):
     for i in range(i0, i1):
         for q in range(colptr[i], colptr[i + 1]):
             b = rows[q]
@@ -145,48 +228,44 @@ def _w1_series_chunk(i0, i1, colptr, rows, vals, pre, z1, W2t, coef, act, h, out
 
 
 @_pjit
-def _w1_series(bounds, colptr, rows, vals, pre, z1, W2t, coef, act, h, out):
+def _hidden_series(bounds, colptr, rows, vals, pre, z1, W2t, coef, act, h, out):
     for c in prange(bounds.shape[0] - 1):
-        _w1_series_chunk(bounds[c], bounds[c + 1], colptr, rows, vals, pre, z1, W2t, coef, act, h, out)
+        _hidden_series_chunk(bounds[c], bounds[c + 1], colptr, rows, vals, pre, z1, W2t, coef, act, h, out)
 
 
-# --- b1, W2, b2 -----------------------------------------------------------------------------------
+# --- W2 (and b2 as a last row of ones in z1) -------------------------------------------------------
 
 @_jit
-def _b1_chunk(j0, j1, a1, z1, W2, p, t, loss, act, h, out):
-    u = np.empty(W2.shape[1])
-    g = np.empty(W2.shape[1])
+def _log1p(s):
+    """log1p, by its series where |s| < 1e-3 (tail < s^7 / 7 < 1e-21, below rounding)."""
+    if abs(s) < 1e-3:
+        return s * (1.0 - s * (0.5 - s * (1.0 / 3.0 - s * (0.25 - s * (0.2 - s * (1.0 / 6.0))))))
+    return math.log1p(s)
+
+
+@_jit
+def _output_chunk(j0, j1, z1, p, t, loss, h, out):
+    """out[j, k] := sum_b (dl+ - dl-) for logit column k moved by +-h z1[b, j].
+
+    Cross-entropy: dl+ - dl- = log1p(p_k g+) - log1p(p_k g-) - 2u [k = t], with g+- = expm1(+-u),
+    taken as one log1p((p_k (g+ - g-)) / (1 + p_k g-)).
+    """
     for j in range(j0, j1):
-        for b in range(a1.shape[0]):
-            out[j] += _hidden_dloss(b, j, h, a1, z1, W2, p, t, loss, act, u, g)
+        for b in range(p.shape[0]):
+            u = h * z1[b, j]
+            if u == 0.0:
+                continue
+            if loss == CROSS_ENTROPY:
+                gp, gm = math.expm1(u), math.expm1(-u)
+                for k in range(p.shape[1]):
+                    out[j, k] += _log1p(p[b, k] * (gp - gm) / (1.0 + p[b, k] * gm))
+                out[j, t[b]] -= 2.0 * u
+            else:
+                for k in range(p.shape[1]):
+                    out[j, k] += _column_dloss(p[b], t[b], k, u, loss) - _column_dloss(p[b], t[b], k, -u, loss)
 
 
 @_pjit
-def _b1(bounds, a1, z1, W2, p, t, loss, act, h, out):
+def _output(bounds, z1, p, t, loss, h, out):
     for c in prange(bounds.shape[0] - 1):
-        _b1_chunk(bounds[c], bounds[c + 1], a1, z1, W2, p, t, loss, act, h, out)
-
-
-@_jit
-def _w2_chunk(j0, j1, z1, p, t, loss, h, out):
-    u = np.empty(p.shape[1])
-    g = np.empty(p.shape[1])
-    for j in range(j0, j1):
-        v = np.ascontiguousarray(z1[:, j])
-        for k in range(p.shape[1]):
-            out[j, k] = _column_dloss(v, k, p, t, loss, h, u, g)
-
-
-@_pjit
-def _w2(bounds, z1, p, t, loss, h, out):
-    for c in prange(bounds.shape[0] - 1):
-        _w2_chunk(bounds[c], bounds[c + 1], z1, p, t, loss, h, out)
-
-
-@_jit
-def _b2(p, t, loss, h, out):
-    u = np.empty(p.shape[1])
-    g = np.empty(p.shape[1])
-    ones = np.ones(p.shape[0])
-    for k in range(p.shape[1]):
-        out[k] = _column_dloss(ones, k, p, t, loss, h, u, g)
+        _output_chunk(bounds[c], bounds[c + 1], z1, p, t, loss, h, out)

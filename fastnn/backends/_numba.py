@@ -5,12 +5,14 @@ are ``fastnn._backprop_numba``'s.
 """
 import numba
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from .. import _backprop_numba as bp
 from .. import _config, _numgrad, reference
 from . import _fused
 from ._loop import train_epoch_python
 
+_blas = ThreadpoolController().select(user_api="blas")
 NAME = "numba"
 NOTES = f"numba {numba.__version__} jitted kernels, threading layer chosen at first parallel call"
 
@@ -18,6 +20,8 @@ ACT = {"sigmoid": _numgrad.SIGMOID, "relu": _numgrad.RELU}
 LOSS = {"cross_entropy": _numgrad.CROSS_ENTROPY, "mse": _numgrad.MSE}
 #: |u| bound below which the W1 series kernel is exact to float64 rounding (see _numgrad).
 SERIES_LIMIT = 1e-3
+#: Terms of the exp series in the W1 kernel (its tail is below 1e-18 when |u| <= SERIES_LIMIT).
+SERIES_TERMS = 5
 
 
 def set_threads(n_threads):
@@ -36,64 +40,47 @@ def balanced_bounds(work, n_chunks):
     return np.unique(edges).astype(np.int64)
 
 
-def csc(x):
-    """Nonzeros of x by column: colptr (D+1,), rows (nnz,), vals (nnz,)."""
-    i_idx, b_idx = np.nonzero(x.T)
-    colptr = np.zeros(x.shape[1] + 1, np.int64)
-    np.cumsum(np.bincount(i_idx, minlength=x.shape[1]), out=colptr[1:])
-    return colptr, b_idx.astype(np.int64), np.ascontiguousarray(x.T[i_idx, b_idx])
-
-
-def _series_coefficients(p, W2, n_terms=5):
-    """c_n[b, :, j] := sum_k p[b, k] W2[j, k]^n / n!, n = 1..n_terms, shape (N, n_terms, H)."""
-    coef = np.empty((p.shape[0], n_terms, W2.shape[0]))
-    power = np.ones_like(W2)
-    factorial = 1.0
-    for n in range(1, n_terms + 1):
-        power = power * W2
-        factorial *= n
-        coef[:, n - 1, :] = p @ power.T / factorial
-    return coef
-
-
 def numerical_gradient(params, x, t, activation, loss, h, n_threads, series=None):
     """Central differences of the batch loss for every parameter (see ``fastnn._numgrad``).
 
     ``series=None`` takes the W1 series kernel whenever it is exact to rounding; False forces the
     exact per-logit kernel (tests use it to judge one against the other).
     """
+    with _blas.limit(limits=1):  # numba's threads do the parallel work; BLAS must not compete
+        return _numerical_gradient(params, x, t, activation, loss, h, n_threads, series)
+
+
+def _numerical_gradient(params, x, t, activation, loss, h, n_threads, series):
     dtype = params["W1"].dtype
     P = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in params.items()}
     x = np.ascontiguousarray(x, dtype=np.float64)
     t = np.ascontiguousarray(t, dtype=np.int64)
+    n, (d, hidden), c = x.shape[0], P["W1"].shape, P["W2"].shape[1]
     act, lc = ACT[activation], LOSS[loss]
-    a1 = x @ P["W1"] + P["b1"]
-    z1 = np.ascontiguousarray(reference.ACTIVATION_FUNCTIONS[activation](a1), dtype=np.float64)
-    p = reference.softmax(z1 @ P["W2"] + P["b2"])
-    n, (d, hidden) = x.shape[0], P["W1"].shape
     threads = set_threads(n_threads)
     chunks = threads * _config.CHUNKS_PER_THREAD
-    grads = {"W1": np.zeros((d, hidden)), "b1": np.zeros(hidden),
-             "W2": np.empty_like(P["W2"]), "b2": np.empty_like(P["b2"])}
 
-    colptr, rows, vals = csc(x)
+    a1, z1, pre, zs, W2t = (np.empty((n, hidden)) for _ in range(5))
+    p, coef = np.empty((n, c)), np.empty((n, SERIES_TERMS, hidden))
+    _numgrad.prepare(x, P["W1"], P["b1"], P["W2"], P["b2"], t, act, a1, z1, pre, zs, p, W2t, coef)
+    colptr, rows, vals = _numgrad.csc_with_ones(x)  # b1 is W1's row for a last input of 1
+
+    hidden_out = np.zeros((d + 1, hidden))
     bounds = balanced_bounds(np.diff(colptr) + 1, chunks)
-    u_max = _numgrad.LIPSCHITZ[act] * h * (np.abs(vals).max() if vals.size else 0.0) * np.abs(P["W2"]).max()
+    u_max = _numgrad.LIPSCHITZ[act] * h * np.abs(vals).max() * np.abs(P["W2"]).max()
     if lc == _numgrad.CROSS_ENTROPY and u_max <= SERIES_LIMIT and series is not False:
-        with np.errstate(over="ignore"):
-            pre = np.exp(-a1) if act == _numgrad.SIGMOID else a1
-            z1_series = 1.0 / (1.0 + pre) if act == _numgrad.SIGMOID else z1
-        W2t = np.ascontiguousarray(P["W2"][:, t].T)
-        _numgrad._w1_series(bounds, colptr, rows, vals, np.ascontiguousarray(pre), z1_series, W2t,
-                            _series_coefficients(p, P["W2"]), act, h, grads["W1"])
+        _numgrad._hidden_series(bounds, colptr, rows, vals, pre, zs, W2t, coef, act, h, hidden_out)
     else:
-        _numgrad._w1_exact(bounds, colptr, rows, vals, a1, z1, P["W2"], p, t, lc, act, h, grads["W1"])
-    hidden_bounds = balanced_bounds(np.ones(hidden), chunks)
-    _numgrad._b1(hidden_bounds, a1, z1, P["W2"], p, t, lc, act, h, grads["b1"])
-    _numgrad._w2(hidden_bounds, z1, p, t, lc, h, grads["W2"])
-    _numgrad._b2(p, t, lc, h, grads["b2"])
+        _numgrad._hidden_exact(bounds, colptr, rows, vals, a1, z1, P["W2"], p, t, lc, act, h, hidden_out)
+
+    output_out = np.zeros((hidden + 1, c))
+    z1a = np.hstack([z1, np.ones((n, 1))])  # b2 is W2's row for a last hidden unit of 1
+    _numgrad._output(balanced_bounds(np.ones(hidden + 1), chunks), z1a, p, t, lc, h, output_out)
     scale = 1.0 / (2.0 * h * n)
-    return {k: (g * scale).astype(dtype) for k, g in grads.items()}
+    hidden_out *= scale
+    output_out *= scale
+    return {"W1": hidden_out[:d].astype(dtype), "b1": hidden_out[d].astype(dtype),
+            "W2": output_out[:hidden].astype(dtype), "b2": output_out[hidden].astype(dtype)}
 
 
 def logits(params, x, activation, n_threads):

@@ -1,0 +1,98 @@
+"""Issue 3: the numerical gradient of 784-100-10 at batch 32, float64 — reference vs numba, and backprop.
+
+Goals: numba >= 1000x faster than the reference, within 30x of one backprop gradient, 2 threads vs 1 >= 1.7x.
+Every contender's result is checked against the reference before its time counts.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import reference as ref
+from conftest import QUICK
+
+SIZES = (20, 8, 10) if QUICK else (784, 100, 10)
+BATCH = 4 if QUICK else 32
+GROUP = f"numgrad {SIZES[0]}-{SIZES[1]}-{SIZES[2]} batch {BATCH} float64"
+_reference = {}
+
+
+@pytest.fixture(scope="module")
+def problem(mnist_train):
+    x, t = mnist_train
+    x = np.ascontiguousarray(x[:BATCH, :SIZES[0]])
+    net = fastnn.TwoLayerNet(*SIZES, backend="numpy", seed=0)  # the book's weight_init_std=0.01
+    return {k: v.copy() for k, v in net.params.items()}, x, t[:BATCH].astype(np.intp)
+
+
+def reference_gradient(problem):
+    if "grad" not in _reference:
+        params, x, t = problem
+        _reference["grad"] = ref.numerical_gradient(params, x, t)
+    return _reference["grad"]
+
+
+def assert_agrees(grads, problem):
+    want = reference_gradient(problem)
+    worst = max(float(np.abs(grads[k] - want[k]).max()) for k in want)
+    assert worst <= 1e-9, f"max abs difference to the reference {worst:.3g} > 1e-9"
+    return worst
+
+
+@pytest.mark.benchmark(group=GROUP)
+def test_reference_numerical_gradient(benchmark, problem):
+    params, x, t = problem
+    _reference["grad"] = benchmark.pedantic(ref.numerical_gradient, args=(params, x, t), rounds=1, iterations=1)
+
+
+@pytest.mark.benchmark(group=GROUP)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_numba_numerical_gradient(benchmark, problem, threads):
+    params, x, t = problem
+    net = fastnn.TwoLayerNet(*SIZES, backend="numba", n_threads=threads)
+    net.params = params
+    net.numerical_gradient(x, t)  # compiled (or loaded from the cache) outside the timing
+    grads = benchmark(net.numerical_gradient, x, t)
+    benchmark.extra_info["max_abs_diff_to_reference"] = assert_agrees(grads, problem)
+
+
+@pytest.mark.benchmark(group=GROUP)
+@pytest.mark.parametrize("backend", ["numpy", "cython"])
+def test_backprop_gradient_for_scale(benchmark, problem, backend):
+    params, x, t = problem
+    if backend not in fastnn.available_backends():
+        pytest.skip(f"{backend} not built")
+    net = fastnn.TwoLayerNet(*SIZES, backend=backend)
+    net.params = params
+    grads = benchmark(net.gradient, x, t)
+    want = reference_gradient(problem)
+    assert max(float(np.abs(grads[k] - want[k]).max()) for k in want) < 1e-7
+
+
+@pytest.mark.benchmark(group="numba first call (fresh process)")
+@pytest.mark.parametrize("cache", ["cold", "warm"])
+def test_first_call_latency(benchmark, tmp_path_factory, cache):
+    """Seconds from a fresh interpreter to the first numerical gradient: compiling (cold cache) or loading."""
+    cache_dir = tmp_path_factory.getbasetemp() / "numba-cache"
+    script = textwrap.dedent(f"""
+        import time, numpy as np
+        start = time.perf_counter()
+        import fastnn
+        net = fastnn.TwoLayerNet(784, 100, 10, backend="numba", seed=0)
+        net.numerical_gradient(np.random.default_rng(0).random((4, 784)), np.arange(4))
+        print(time.perf_counter() - start)
+    """)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+    if cache == "warm":
+        subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True)
+    elif cache_dir.exists():
+        import shutil
+        shutil.rmtree(cache_dir)
+    run = lambda: float(subprocess.run([sys.executable, "-c", script], env=env, check=True,  # noqa: E731
+                                       capture_output=True, text=True).stdout)
+    seconds = benchmark.pedantic(run, rounds=1, iterations=1)
+    benchmark.extra_info["seconds_to_first_gradient"] = seconds
