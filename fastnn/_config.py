@@ -22,7 +22,7 @@ NUMBA_OPTIONS = {"cache": True, "fastmath": False, "nogil": True, "error_model":
 NUMBA_PARALLEL_OPTIONS = dict(NUMBA_OPTIONS, parallel=True)
 
 #: Work items per thread for the parallel numerical gradient (balances uneven chunks).
-CHUNKS_PER_THREAD = 4
+CHUNKS_PER_THREAD = 16
 
 #: (rtol, atol) per dtype for comparing a fast path with the reference.
 TOLERANCES = {

@@ -26,8 +26,8 @@ is run once (by the wrapper, with BLAS) and each perturbation only recomputes wh
   The forward pass itself skips zero inputs (a1 := sum over the nonzeros of x[b] of x[b, i] W1[i]).
   Otherwise (larger weights, raw pixels, MSE) the exact per-logit kernel runs.
 
-Three parallel kernels: the forward pass and tables over rows (``prepare``), then balanced chunks of
-inputs i (W1, b1) and of hidden units j (W2, b2); every work item writes
+Two parallel launches: the forward pass and tables over rows (``prepare``), then one over balanced
+chunks of inputs i (W1, b1) and of hidden units j (W2, b2) together; every work item writes
 only its own rows of the output, so there are no races and no reductions. No BLAS inside.
 Arithmetic is float64 whatever the parameter dtype: a central difference in float32 loses ~4 digits.
 """
@@ -45,6 +45,7 @@ SIGMOID, RELU = 0, 1
 CROSS_ENTROPY, MSE = 0, 1
 #: Lipschitz constant of each activation (bounds |act(a + e) - act(a)| by L |e|).
 LIPSCHITZ = {SIGMOID: 0.25, RELU: 1.0}
+LIPSCHITZ_OF = np.array([LIPSCHITZ[SIGMOID], LIPSCHITZ[RELU]])
 
 
 @_jit
@@ -134,12 +135,13 @@ def csc_with_ones(x):
 
 @_pjit
 def prepare(x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef):
-    """Row by row: a1 := x W1 + b1 (skipping zero inputs), z1 := act(a1), p := softmax(z1 W2 + b2),
+    """Row by row: a1 := x W1 + b1 (skipping zero inputs), z1 := [act(a1), 1], p := softmax(z1 W2 + b2),
     and the series tables pre (exp(-a1) or a1), zs (sigmoid as 1 / (1 + pre)), W2t[b, j] := W2[j, t_b],
     coef[b, q, j] := sum_k p_bk W2[j, k]^(q+1) / (q+1)!."""
     n, d = x.shape
     hidden, c = W2.shape
     for b in prange(n):
+        z1[b, hidden] = 1.0  # the unit whose outgoing weights are b2
         for j in range(hidden):
             a1[b, j] = b1[j]
         for i in range(d):
@@ -194,12 +196,6 @@ def _hidden_exact_chunk(i0, i1, colptr, rows, vals, a1, z1, W2, p, t, loss, act,
                 out[i, j] += _hidden_dloss(b, j, h * vals[q], a1, z1, W2, p, t, loss, act, u, g)
 
 
-@_pjit
-def _hidden_exact(bounds, colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, out):
-    for c in prange(bounds.shape[0] - 1):
-        _hidden_exact_chunk(bounds[c], bounds[c + 1], colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, out)
-
-
 # --- W1 and b1, cross-entropy series ---------------------------------------------------------------------
 
 @_jit
@@ -225,12 +221,6 @@ def _hidden_series_chunk(i0, i1, colptr, rows, vals, pre, z1, W2t, coef, act, h,
                     dp = max(pre[b, j] + hx, 0.0) - z1[b, j]
                     dm = max(pre[b, j] - hx, 0.0) - z1[b, j]
                 out[i, j] += _series_dloss(dp, coef, b, j, W2t[b, j]) - _series_dloss(dm, coef, b, j, W2t[b, j])
-
-
-@_pjit
-def _hidden_series(bounds, colptr, rows, vals, pre, z1, W2t, coef, act, h, out):
-    for c in prange(bounds.shape[0] - 1):
-        _hidden_series_chunk(bounds[c], bounds[c + 1], colptr, rows, vals, pre, z1, W2t, coef, act, h, out)
 
 
 # --- W2 (and b2 as a last row of ones in z1) -------------------------------------------------------
@@ -265,7 +255,74 @@ def _output_chunk(j0, j1, z1, p, t, loss, h, out):
                     out[j, k] += _column_dloss(p[b], t[b], k, u, loss) - _column_dloss(p[b], t[b], k, -u, loss)
 
 
+# --- the two kernels of a gradient, in one parallel launch -------------------------------------------
+
 @_pjit
-def _output(bounds, z1, p, t, loss, h, out):
-    for c in prange(bounds.shape[0] - 1):
-        _output_chunk(bounds[c], bounds[c + 1], z1, p, t, loss, h, out)
+def gradients_series(hb, colptr, rows, vals, pre, zs, W2t, coef, act, h, hidden_out, ob, z1, p, t, loss,
+                     output_out):
+    """W1/b1 by the series kernel over chunks hb of inputs, W2/b2 over chunks ob of hidden units."""
+    for c in prange(2 * max(hb.shape[0], ob.shape[0])):
+        m = c // 2  # hidden and output chunks interleaved, so a static schedule gives each thread both
+        if c % 2 == 0:
+            if m < hb.shape[0] - 1:
+                _hidden_series_chunk(hb[m], hb[m + 1], colptr, rows, vals, pre, zs, W2t, coef, act, h, hidden_out)
+        elif m < ob.shape[0] - 1:
+            _output_chunk(ob[m], ob[m + 1], z1, p, t, loss, h, output_out)
+
+
+@_pjit
+def gradients_exact(hb, colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, hidden_out, ob, output_out):
+    """W1/b1 by the exact per-logit kernel over chunks hb of inputs, W2/b2 over chunks ob of hidden units."""
+    for c in prange(2 * max(hb.shape[0], ob.shape[0])):
+        m = c // 2  # hidden and output chunks interleaved, so a static schedule gives each thread both
+        if c % 2 == 0:
+            if m < hb.shape[0] - 1:
+                _hidden_exact_chunk(hb[m], hb[m + 1], colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, hidden_out)
+        elif m < ob.shape[0] - 1:
+            _output_chunk(ob[m], ob[m + 1], z1, p, t, loss, h, output_out)
+
+
+@_jit
+def balanced_bounds(work, n_chunks):
+    """Edges of n_chunks consecutive runs of items holding about equal total work (some may be empty)."""
+    n = work.shape[0]
+    n_chunks = max(1, min(n_chunks, n))
+    total = 0.0
+    for i in range(n):
+        total += work[i]
+    bounds = np.full(n_chunks + 1, n, np.int64)
+    bounds[0] = 0
+    c = 1
+    acc = 0.0
+    for i in range(n):
+        acc += work[i]
+        while c < n_chunks and acc >= total * c / n_chunks:
+            bounds[c] = i + 1
+            c += 1
+    return bounds
+
+
+@_jit
+def numerical_gradient(x, W1, b1, W2, b2, t, act, loss, h, chunks, series_limit, n_terms):
+    """(W1|b1 sums (D+1, H), W2|b2 sums (H+1, K)) of dl+ - dl- over rows; the caller scales by 1/(2hN).
+
+    The series kernel runs when loss is cross-entropy and every |u| <= series_limit (then its
+    truncation is below rounding); otherwise the exact per-logit kernel.
+    """
+    n, d = x.shape
+    hidden, c = W2.shape
+    a1, pre, zs, W2t = (np.empty((n, hidden)), np.empty((n, hidden)), np.empty((n, hidden)),
+                        np.empty((n, hidden)))
+    z1, p, coef = np.empty((n, hidden + 1)), np.empty((n, c)), np.empty((n, n_terms, hidden))
+    prepare(x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef)
+    colptr, rows, vals = csc_with_ones(x)
+    hb = balanced_bounds((colptr[1:] - colptr[:-1] + 1).astype(np.float64), chunks)
+    ob = balanced_bounds(np.ones(hidden + 1), chunks)
+    hidden_out, output_out = np.zeros((d + 1, hidden)), np.zeros((hidden + 1, c))
+    u_max = LIPSCHITZ_OF[act] * h * np.abs(vals).max() * np.abs(W2).max()
+    if loss == CROSS_ENTROPY and u_max <= series_limit:
+        gradients_series(hb, colptr, rows, vals, pre, zs, W2t, coef, act, h, hidden_out, ob, z1, p, t, loss,
+                         output_out)
+    else:
+        gradients_exact(hb, colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, hidden_out, ob, output_out)
+    return hidden_out, output_out

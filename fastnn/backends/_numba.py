@@ -31,15 +31,6 @@ def set_threads(n_threads):
     return n
 
 
-def balanced_bounds(work, n_chunks):
-    """Chunk edges over items with the given work so each chunk holds about the same total."""
-    cum = np.concatenate(([0], np.cumsum(work, dtype=np.float64)))
-    n_chunks = max(1, min(n_chunks, len(work)))
-    edges = np.searchsorted(cum, np.linspace(0, cum[-1], n_chunks + 1), side="left")
-    edges[0], edges[-1] = 0, len(work)
-    return np.unique(edges).astype(np.int64)
-
-
 def numerical_gradient(params, x, t, activation, loss, h, n_threads, series=None):
     """Central differences of the batch loss for every parameter (see ``fastnn._numgrad``).
 
@@ -52,35 +43,17 @@ def numerical_gradient(params, x, t, activation, loss, h, n_threads, series=None
 
 def _numerical_gradient(params, x, t, activation, loss, h, n_threads, series):
     dtype = params["W1"].dtype
-    P = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in params.items()}
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    t = np.ascontiguousarray(t, dtype=np.int64)
-    n, (d, hidden), c = x.shape[0], P["W1"].shape, P["W2"].shape[1]
-    act, lc = ACT[activation], LOSS[loss]
-    threads = set_threads(n_threads)
-    chunks = threads * _config.CHUNKS_PER_THREAD
-
-    a1, z1, pre, zs, W2t = (np.empty((n, hidden)) for _ in range(5))
-    p, coef = np.empty((n, c)), np.empty((n, SERIES_TERMS, hidden))
-    _numgrad.prepare(x, P["W1"], P["b1"], P["W2"], P["b2"], t, act, a1, z1, pre, zs, p, W2t, coef)
-    colptr, rows, vals = _numgrad.csc_with_ones(x)  # b1 is W1's row for a last input of 1
-
-    hidden_out = np.zeros((d + 1, hidden))
-    bounds = balanced_bounds(np.diff(colptr) + 1, chunks)
-    u_max = _numgrad.LIPSCHITZ[act] * h * np.abs(vals).max() * np.abs(P["W2"]).max()
-    if lc == _numgrad.CROSS_ENTROPY and u_max <= SERIES_LIMIT and series is not False:
-        _numgrad._hidden_series(bounds, colptr, rows, vals, pre, zs, W2t, coef, act, h, hidden_out)
-    else:
-        _numgrad._hidden_exact(bounds, colptr, rows, vals, a1, z1, P["W2"], p, t, lc, act, h, hidden_out)
-
-    output_out = np.zeros((hidden + 1, c))
-    z1a = np.hstack([z1, np.ones((n, 1))])  # b2 is W2's row for a last hidden unit of 1
-    _numgrad._output(balanced_bounds(np.ones(hidden + 1), chunks), z1a, p, t, lc, h, output_out)
-    scale = 1.0 / (2.0 * h * n)
+    P = [np.ascontiguousarray(params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2")]
+    d, hidden = P[0].shape
+    chunks = set_threads(n_threads) * _config.CHUNKS_PER_THREAD
+    hidden_out, output_out = _numgrad.numerical_gradient(
+        np.ascontiguousarray(x, dtype=np.float64), *P, np.ascontiguousarray(t, dtype=np.int64), ACT[activation],
+        LOSS[loss], float(h), chunks, SERIES_LIMIT if series is not False else -1.0, SERIES_TERMS)
+    scale = 1.0 / (2.0 * h * x.shape[0])
     hidden_out *= scale
     output_out *= scale
-    return {"W1": hidden_out[:d].astype(dtype), "b1": hidden_out[d].astype(dtype),
-            "W2": output_out[:hidden].astype(dtype), "b2": output_out[hidden].astype(dtype)}
+    return {"W1": hidden_out[:d].astype(dtype, copy=False), "b1": hidden_out[d].astype(dtype, copy=False),
+            "W2": output_out[:hidden].astype(dtype, copy=False), "b2": output_out[hidden].astype(dtype, copy=False)}
 
 
 def logits(params, x, activation, n_threads):
