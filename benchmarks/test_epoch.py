@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+import time
+
 import numpy as np
 import pytest
 
@@ -76,7 +78,12 @@ def runner(contender, workload, dt, b):
 def test_epoch(benchmark, workload, dt, b, contender):
     benchmark.group = f"epoch {np.dtype(dt).name} batch {b}"
     setup, run, final = runner(contender, workload, dt, b)
-    loss = benchmark.pedantic(run, setup=setup, rounds=ROUNDS, iterations=1, warmup_rounds=0)
+
+    def settled_setup():
+        setup()
+        time.sleep(0 if QUICK else 0.5)  # let the previous contender's idle BLAS/OpenMP threads stop spinning
+
+    loss = benchmark.pedantic(run, setup=settled_setup, rounds=ROUNDS, iterations=1, warmup_rounds=0 if QUICK else 1)
     got, want = final(), workload["expected"][dt, b]
     rtol, atol = PARAM_TOL[dt]
     for key in want:

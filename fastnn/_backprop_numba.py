@@ -1,28 +1,30 @@
 """Numba kernels: backprop of the two-layer net and its epoch loop.
 
-The same algorithm as the Cython kernels (see src_cython/_twolayer.pyx): matrix products through
-``np.dot`` (BLAS, outside any parallel loop) and fused elementwise passes over rows in ``prange``.
-The epoch loop runs every step without returning to Python, updating the parameters in place.
+The same algorithm as the Cython kernels (see src_cython/_twolayer.pyx), threaded differently: the
+matrix products go through ``np.dot`` to BLAS, which uses its own threads, and the fused elementwise
+passes between them run serially. An OpenMP team (numba's prange) and BLAS's threads running
+alternately on the same cores spin against each other and make a step many times slower; the Cython
+backend avoids that by owning all the threads and calling BLAS single-threaded. The epoch loop runs
+every step without returning to Python, updating the parameters in place.
 """
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from . import _config
 
 _jit = njit(**_config.NUMBA_OPTIONS)
-_pjit = njit(**_config.NUMBA_PARALLEL_OPTIONS)
 
 SIGMOID, RELU = 0, 1
 CROSS_ENTROPY, MSE = 0, 1
 SGD, MOMENTUM, ADAM = 0, 1, 2
 
 
-@_pjit
+@_jit
 def _bias_act(z, b, act):
     """z := act(z + b), row by row (sigmoid in the reference's stable form)."""
-    for i in prange(z.shape[0]):
+    for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             a = z[i, j] + b[j]
             if act == SIGMOID:
@@ -35,10 +37,10 @@ def _bias_act(z, b, act):
                 z[i, j] = a if a > 0 else 0
 
 
-@_pjit
+@_jit
 def _act_grad(dz, z, act):
     """dz := dz * act'(a), written from the output z."""
-    for i in prange(z.shape[0]):
+    for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             if act == SIGMOID:
                 dz[i, j] = dz[i, j] * z[i, j] * (1 - z[i, j])
@@ -46,12 +48,12 @@ def _act_grad(dz, z, act):
                 dz[i, j] = 0
 
 
-@_pjit
+@_jit
 def _logits_grad(a, b, t, loss, loss_rows):
     """a := dL/da for the mean batch loss of logits a + b; loss_rows[i] := row i's loss."""
     n, c = a.shape
     inv_n = 1.0 / n
-    for i in prange(n):
+    for i in range(n):
         m = a[i, 0] + b[0]
         for k in range(c):
             a[i, k] = a[i, k] + b[k]
@@ -133,10 +135,10 @@ def gradient(W1, b1, W2, b2, x, t, act, loss, gW1, gb1, gW2, gb2):
     return value
 
 
-@_pjit
+@_jit
 def _update(w, g, s1, s2, opt, lr, p1, p2):
     """One flat parameter updated in place, as fastnn.optimizers writes it (lr is Adam's lr_t)."""
-    for i in prange(w.shape[0]):
+    for i in range(w.shape[0]):
         if opt == SGD:
             w[i] -= lr * g[i]
         elif opt == MOMENTUM:

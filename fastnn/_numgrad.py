@@ -7,10 +7,10 @@ is run once (by the wrapper, with BLAS) and each perturbation only recomputes wh
 
 * W1[i, j] +- h moves hidden unit j's pre-activation of row b by +-h x[b, i]. Rows with
   x[b, i] == 0 do not change at all (most MNIST pixels), so the kernel walks the nonzeros of column
-  i (a CSC index built once). Row b's hidden output moves by delta = act(a1 + hx) - act(a1); its
+  i. Row b's hidden output moves by delta = act(a1 + hx) - act(a1); its
   logits move by the rank-one u = delta W2[j, :].
-* b1[j] is the same with x[b, i] replaced by 1: the CSC index gets a last column of ones, and the
-  last row of the "W1" output is b1's gradient. W2[j, k] moves one logit column only, by +-h z1[b, j];
+* b1[j] is the same with x[b, i] replaced by 1: an extra input i = D of value 1, whose row of the
+  "W1" output is b1's gradient. W2[j, k] moves one logit column only, by +-h z1[b, j];
   b2 likewise, with a column of ones appended to z1.
 * A row's loss change is computed directly, never as a difference of two batch totals:
   cross-entropy: dl = log1p(sum_k p_k expm1(u_k)) - u_t;
@@ -106,47 +106,22 @@ def _column_dloss(p, t, k, u, loss):
 
 # --- preparation: one forward pass and the tables the kernels read ----------------------------------
 
-@_jit
-def csc_with_ones(x):
-    """Nonzeros of [x, 1] by column: colptr (D+2,), rows, vals; the last column is all ones (for b1)."""
-    n, d = x.shape
-    colptr = np.zeros(d + 2, np.int64)
-    for b in range(n):
-        for i in range(d):
-            if x[b, i] != 0.0:
-                colptr[i + 1] += 1
-    colptr[d + 1] = n
-    for i in range(d + 1):
-        colptr[i + 1] += colptr[i]
-    rows = np.empty(colptr[d + 1], np.int64)
-    vals = np.empty(colptr[d + 1])
-    fill = colptr[:-1].copy()
-    for b in range(n):
-        for i in range(d):
-            if x[b, i] != 0.0:
-                rows[fill[i]] = b
-                vals[fill[i]] = x[b, i]
-                fill[i] += 1
-        rows[fill[d]] = b
-        vals[fill[d]] = 1.0
-        fill[d] += 1
-    return colptr, rows, vals
-
-
 @_pjit
-def prepare(x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef):
+def prepare(x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax):
     """Row by row: a1 := x W1 + b1 (skipping zero inputs), z1 := [act(a1), 1], p := softmax(z1 W2 + b2),
-    and the series tables pre (exp(-a1) or a1), zs (sigmoid as 1 / (1 + pre)), W2t[b, j] := W2[j, t_b],
-    coef[b, q, j] := sum_k p_bk W2[j, k]^(q+1) / (q+1)!."""
+    the series tables pre (exp(-a1) or a1), zs (sigmoid as 1 / (1 + pre)), W2t[b, j] := W2[j, t_b],
+    coef[b, q, j] := sum_k p_bk W2[j, k]^(q+1) / (q+1)!, and xmax[b] := max(1, max_i |x[b, i]|)."""
     n, d = x.shape
     hidden, c = W2.shape
     for b in prange(n):
         z1[b, hidden] = 1.0  # the unit whose outgoing weights are b2
+        xmax[b] = 1.0  # the input whose weights are b1
         for j in range(hidden):
             a1[b, j] = b1[j]
         for i in range(d):
             v = x[b, i]
             if v != 0.0:
+                xmax[b] = max(xmax[b], abs(v))
                 for j in range(hidden):
                     a1[b, j] += v * W1[i, j]
         for j in range(hidden):
@@ -183,20 +158,32 @@ def prepare(x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef):
                     coef[b, q, j] += p[b, k] * power / factorial
 
 
-# --- W1 and b1, exact ------------------------------------------------------------------------------------
+@_jit
+def _input(x, b, i):
+    """x[b, i], and 1 for the extra input i = D whose weights are b1."""
+    return x[b, i] if i < x.shape[1] else 1.0
+
+
+# --- W1 and b1, exact -------------------------------------------------------------------------------
+# Chunk c of C owns inputs i = c, c + C, c + 2C, ... (i = D is b1): interleaved, so dense and empty
+# regions of the image spread evenly over the chunks without counting nonzeros first.
 
 @_jit
-def _hidden_exact_chunk(i0, i1, colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, out):
+def _hidden_exact_chunk(c, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, out):
     u = np.empty(W2.shape[1])
     g = np.empty(W2.shape[1])
-    for i in range(i0, i1):
-        for q in range(colptr[i], colptr[i + 1]):
-            b = rows[q]
+    for i in range(c, out.shape[0], n_chunks):
+        for b in range(x.shape[0]):
+            v = _input(x, b, i)
+            if v == 0.0:
+                continue
             for j in range(out.shape[1]):
-                out[i, j] += _hidden_dloss(b, j, h * vals[q], a1, z1, W2, p, t, loss, act, u, g)
+                out[i, j] += _hidden_dloss(b, j, h * v, a1, z1, W2, p, t, loss, act, u, g)
+        for j in range(out.shape[1]):
+            out[i, j] *= scale
 
 
-# --- W1 and b1, cross-entropy series ---------------------------------------------------------------------
+# --- W1 and b1, cross-entropy series -----------------------------------------------------------------
 
 @_jit
 def _series_dloss(d, coef, b, j, w_t):
@@ -206,21 +193,25 @@ def _series_dloss(d, coef, b, j, w_t):
 
 
 @_jit
-def _hidden_series_chunk(i0, i1, colptr, rows, vals, pre, z1, W2t, coef, act, h, out):
-    for i in range(i0, i1):
-        for q in range(colptr[i], colptr[i + 1]):
-            b = rows[q]
-            hx = h * vals[q]
+def _hidden_series_chunk(c, n_chunks, x, pre, zs, W2t, coef, act, h, scale, out):
+    for i in range(c, out.shape[0], n_chunks):
+        for b in range(x.shape[0]):
+            v = _input(x, b, i)
+            if v == 0.0:
+                continue
+            hx = h * v
             ep = math.exp(-hx)
             em = math.exp(hx)
             for j in range(out.shape[1]):
                 if act == SIGMOID:  # pre = exp(-a1): sigmoid(a1 +- hx) = 1 / (1 + exp(-a1) exp(-+hx))
-                    dp = 1.0 / (1.0 + pre[b, j] * ep) - z1[b, j]
-                    dm = 1.0 / (1.0 + pre[b, j] * em) - z1[b, j]
+                    dp = 1.0 / (1.0 + pre[b, j] * ep) - zs[b, j]
+                    dm = 1.0 / (1.0 + pre[b, j] * em) - zs[b, j]
                 else:  # pre = a1
-                    dp = max(pre[b, j] + hx, 0.0) - z1[b, j]
-                    dm = max(pre[b, j] - hx, 0.0) - z1[b, j]
+                    dp = max(pre[b, j] + hx, 0.0) - zs[b, j]
+                    dm = max(pre[b, j] - hx, 0.0) - zs[b, j]
                 out[i, j] += _series_dloss(dp, coef, b, j, W2t[b, j]) - _series_dloss(dm, coef, b, j, W2t[b, j])
+        for j in range(out.shape[1]):
+            out[i, j] *= scale
 
 
 # --- W2 (and b2 as a last row of ones in z1) -------------------------------------------------------
@@ -234,13 +225,13 @@ def _log1p(s):
 
 
 @_jit
-def _output_chunk(j0, j1, z1, p, t, loss, h, out):
-    """out[j, k] := sum_b (dl+ - dl-) for logit column k moved by +-h z1[b, j].
+def _output_chunk(c, n_chunks, z1, p, t, loss, h, scale, out):
+    """out[j, k] := sum_b (dl+ - dl-) for logit column k moved by +-h z1[b, j], for j = c, c + C, ...
 
     Cross-entropy: dl+ - dl- = log1p(p_k g+) - log1p(p_k g-) - 2u [k = t], with g+- = expm1(+-u),
     taken as one log1p((p_k (g+ - g-)) / (1 + p_k g-)).
     """
-    for j in range(j0, j1):
+    for j in range(c, out.shape[0], n_chunks):
         for b in range(p.shape[0]):
             u = h * z1[b, j]
             if u == 0.0:
@@ -253,58 +244,35 @@ def _output_chunk(j0, j1, z1, p, t, loss, h, out):
             else:
                 for k in range(p.shape[1]):
                     out[j, k] += _column_dloss(p[b], t[b], k, u, loss) - _column_dloss(p[b], t[b], k, -u, loss)
+        for k in range(out.shape[1]):
+            out[j, k] *= scale
 
 
 # --- the two kernels of a gradient, in one parallel launch -------------------------------------------
 
 @_pjit
-def gradients_series(hb, colptr, rows, vals, pre, zs, W2t, coef, act, h, hidden_out, ob, z1, p, t, loss,
-                     output_out):
-    """W1/b1 by the series kernel over chunks hb of inputs, W2/b2 over chunks ob of hidden units."""
-    for c in prange(2 * max(hb.shape[0], ob.shape[0])):
-        m = c // 2  # hidden and output chunks interleaved, so a static schedule gives each thread both
+def gradients_series(n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out, z1, p, t, loss, output_out):
+    """W1/b1 by the series kernel and W2/b2, chunks interleaved so each thread gets both kinds."""
+    for c in prange(2 * n_chunks):
         if c % 2 == 0:
-            if m < hb.shape[0] - 1:
-                _hidden_series_chunk(hb[m], hb[m + 1], colptr, rows, vals, pre, zs, W2t, coef, act, h, hidden_out)
-        elif m < ob.shape[0] - 1:
-            _output_chunk(ob[m], ob[m + 1], z1, p, t, loss, h, output_out)
+            _hidden_series_chunk(c // 2, n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out)
+        else:
+            _output_chunk(c // 2, n_chunks, z1, p, t, loss, h, scale, output_out)
 
 
 @_pjit
-def gradients_exact(hb, colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, hidden_out, ob, output_out):
-    """W1/b1 by the exact per-logit kernel over chunks hb of inputs, W2/b2 over chunks ob of hidden units."""
-    for c in prange(2 * max(hb.shape[0], ob.shape[0])):
-        m = c // 2  # hidden and output chunks interleaved, so a static schedule gives each thread both
+def gradients_exact(n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out, output_out):
+    """W1/b1 by the exact per-logit kernel and W2/b2, chunks interleaved."""
+    for c in prange(2 * n_chunks):
         if c % 2 == 0:
-            if m < hb.shape[0] - 1:
-                _hidden_exact_chunk(hb[m], hb[m + 1], colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, hidden_out)
-        elif m < ob.shape[0] - 1:
-            _output_chunk(ob[m], ob[m + 1], z1, p, t, loss, h, output_out)
+            _hidden_exact_chunk(c // 2, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out)
+        else:
+            _output_chunk(c // 2, n_chunks, z1, p, t, loss, h, scale, output_out)
 
 
 @_jit
-def balanced_bounds(work, n_chunks):
-    """Edges of n_chunks consecutive runs of items holding about equal total work (some may be empty)."""
-    n = work.shape[0]
-    n_chunks = max(1, min(n_chunks, n))
-    total = 0.0
-    for i in range(n):
-        total += work[i]
-    bounds = np.full(n_chunks + 1, n, np.int64)
-    bounds[0] = 0
-    c = 1
-    acc = 0.0
-    for i in range(n):
-        acc += work[i]
-        while c < n_chunks and acc >= total * c / n_chunks:
-            bounds[c] = i + 1
-            c += 1
-    return bounds
-
-
-@_jit
-def numerical_gradient(x, W1, b1, W2, b2, t, act, loss, h, chunks, series_limit, n_terms):
-    """(W1|b1 sums (D+1, H), W2|b2 sums (H+1, K)) of dl+ - dl- over rows; the caller scales by 1/(2hN).
+def numerical_gradient(x, W1, b1, W2, b2, t, act, loss, h, n_chunks, series_limit, n_terms):
+    """(W1 with b1 as a last row (D+1, H), W2 with b2 as a last row (H+1, K)): the central differences.
 
     The series kernel runs when loss is cross-entropy and every |u| <= series_limit (then its
     truncation is below rounding); otherwise the exact per-logit kernel.
@@ -313,16 +281,13 @@ def numerical_gradient(x, W1, b1, W2, b2, t, act, loss, h, chunks, series_limit,
     hidden, c = W2.shape
     a1, pre, zs, W2t = (np.empty((n, hidden)), np.empty((n, hidden)), np.empty((n, hidden)),
                         np.empty((n, hidden)))
-    z1, p, coef = np.empty((n, hidden + 1)), np.empty((n, c)), np.empty((n, n_terms, hidden))
-    prepare(x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef)
-    colptr, rows, vals = csc_with_ones(x)
-    hb = balanced_bounds((colptr[1:] - colptr[:-1] + 1).astype(np.float64), chunks)
-    ob = balanced_bounds(np.ones(hidden + 1), chunks)
+    z1, p, coef, xmax = np.empty((n, hidden + 1)), np.empty((n, c)), np.empty((n, n_terms, hidden)), np.empty(n)
+    prepare(x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax)
     hidden_out, output_out = np.zeros((d + 1, hidden)), np.zeros((hidden + 1, c))
-    u_max = LIPSCHITZ_OF[act] * h * np.abs(vals).max() * np.abs(W2).max()
+    scale = 1.0 / (2.0 * h * n)
+    u_max = LIPSCHITZ_OF[act] * h * xmax.max() * np.abs(W2).max()
     if loss == CROSS_ENTROPY and u_max <= series_limit:
-        gradients_series(hb, colptr, rows, vals, pre, zs, W2t, coef, act, h, hidden_out, ob, z1, p, t, loss,
-                         output_out)
+        gradients_series(n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out, z1, p, t, loss, output_out)
     else:
-        gradients_exact(hb, colptr, rows, vals, a1, z1, W2, p, t, loss, act, h, hidden_out, ob, output_out)
+        gradients_exact(n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out, output_out)
     return hidden_out, output_out

@@ -49,9 +49,6 @@ def _numerical_gradient(params, x, t, activation, loss, h, n_threads, series):
     hidden_out, output_out = _numgrad.numerical_gradient(
         np.ascontiguousarray(x, dtype=np.float64), *P, np.ascontiguousarray(t, dtype=np.int64), ACT[activation],
         LOSS[loss], float(h), chunks, SERIES_LIMIT if series is not False else -1.0, SERIES_TERMS)
-    scale = 1.0 / (2.0 * h * x.shape[0])
-    hidden_out *= scale
-    output_out *= scale
     return {"W1": hidden_out[:d].astype(dtype, copy=False), "b1": hidden_out[d].astype(dtype, copy=False),
             "W2": output_out[:hidden].astype(dtype, copy=False), "b2": output_out[hidden].astype(dtype, copy=False)}
 

@@ -1,0 +1,154 @@
+"""Turn a pytest-benchmark JSON into a Markdown report (tables, goal ratios) and a PNG bar chart.
+
+    pytest benchmarks/ --benchmark-json=bench.json
+    python benchmarks/report.py bench.json [--markdown RESULTS.md] [--png results.png]
+
+Ratios use medians of one run, contenders side by side on the same machine.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+from collections import defaultdict
+
+
+def load(path):
+    with open(path) as f:
+        data = json.load(f)
+    rows = []
+    for b in data["benchmarks"]:
+        rows.append({"group": b.get("group") or "", "name": b["name"], "median": b["stats"]["median"],
+                     "min": b["stats"]["min"], "rounds": b["stats"]["rounds"], "extra": b.get("extra_info", {})})
+    return data, rows
+
+
+def fmt_time(seconds):
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def find(rows, group_pattern, name_pattern):
+    for r in rows:
+        if re.search(group_pattern, r["group"]) and re.search(name_pattern, r["name"]):
+            return r
+    return None
+
+
+def goals(rows):
+    """(goal, measured, target, met) for every acceptance ratio the run has the data for."""
+    out = []
+
+    def ratio(label, num, den, target, higher=True):
+        if num and den:
+            value = num["median"] / den["median"]
+            met = value >= target if higher else value <= target
+            out.append((label, f"{value:,.1f}x", f"{'>=' if higher else '<='} {target}x", "yes" if met else "NO"))
+
+    ng = r"numgrad .* float64"
+    numba2 = find(rows, ng, r"numba_numerical_gradient\[2\]")
+    ratio("numgrad: reference / numba (2 threads)", find(rows, ng, "reference_numerical"), numba2, 1000)
+    ratio("numgrad: numba (2 threads) / one backprop gradient (NumPy)", numba2,
+          find(rows, ng, r"backprop_gradient_for_scale\[numpy\]"), 30, higher=False)
+    ratio("numgrad: numba 1 thread / 2 threads", find(rows, ng, r"numba_numerical_gradient\[1\]"), numba2, 1.7)
+    for batch, torch_goal in ((32, 3), (100, 2)):
+        group = rf"epoch float32 batch {batch}$"
+        cy = find(rows, group, r"cython\]")
+        ratio(f"epoch float32 batch {batch}: PyTorch / cython", find(rows, group, r"torch\]"), cy, torch_goal)
+        ratio(f"epoch float32 batch {batch}: NumPy loop / cython", find(rows, group, r"numpy\]"), cy, 1.5)
+    gemm = find(rows, "gemm rate", r"float32")
+    cy = find(rows, r"epoch float32 batch 100$", r"cython\]")
+    if gemm and cy:
+        rate = gemm["extra"]["flops"] / gemm["median"]
+        bound = cy["extra"]["gemm_gflop"] * 1e9 / rate
+        value = cy["median"] / bound
+        out.append(("epoch float32 batch 100: cython / GEMM bound",
+                    f"{value:.2f}x ({fmt_time(cy['median'])} vs {fmt_time(bound)} at {rate / 1e9:.0f} GFLOP/s)",
+                    "<= 2x", "yes" if value <= 2 else "NO"))
+    return out
+
+
+def markdown(data, rows):
+    machine = data.get("machine_info", {})
+    first_extra = next((r["extra"] for r in rows if r["extra"].get("blas")), {})
+    lines = ["# fastnn benchmark results", "",
+             f"Machine: {first_extra.get('cpu', machine.get('cpu', {}).get('brand_raw', '?'))}, "
+             f"Python {machine.get('python_version', '?')}, threads {first_extra.get('threads', '?')}; "
+             f"run {data.get('datetime', '?')}.", ""]
+    for blas in first_extra.get("blas", []):
+        lines.append(f"- threadpool: {blas}")
+    lines += ["", "## Goals", "", "| goal | measured | target | met |", "|---|---|---|---|"]
+    lines += [f"| {g} | {m} | {t} | {ok} |" for g, m, t, ok in goals(rows)]
+    groups = defaultdict(list)
+    for r in rows:
+        groups[r["group"]].append(r)
+    for group, members in groups.items():
+        best = min(m["median"] for m in members)
+        lines += ["", f"## {group}", "", "| contender | median | min | rounds | vs fastest |", "|---|---|---|---|---|"]
+        for m in sorted(members, key=lambda m: m["median"]):
+            lines.append(f"| {m['name']} | {fmt_time(m['median'])} | {fmt_time(m['min'])} | {m['rounds']} | "
+                         f"{m['median'] / best:.2f}x |")
+        for m in members:
+            extra = {k: v for k, v in m["extra"].items() if k not in ("blas", "cpu", "threads")}
+            if "peak_rss_mb_after_each_epoch" in extra or "seconds_to_first_gradient" in extra:
+                lines.append(f"| {m['name']} extra | {extra} | | | |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(rows, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install 'fastnn[plot]'): no chart written", file=sys.stderr)
+        return False
+    epoch = [r for r in rows if r["group"].startswith("epoch")]
+    groups = sorted({r["group"] for r in epoch})
+    contenders = ["numpy", "numba", "cython", "torch"]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.2
+    for i, c in enumerate(contenders):
+        values = [next((r["median"] for r in epoch if r["group"] == g and r["name"].endswith(f"{c}]")), 0)
+                  for g in groups]
+        ax.bar([j + (i - 1.5) * width for j in range(len(groups))], values, width, label=c)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([g.replace("epoch ", "") for g in groups])
+    ax.set_ylabel("seconds per epoch (median)")
+    ax.set_title("One SGD epoch, 784-100-10 sigmoid, 60,000 MNIST images")
+    ax.legend()
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, path)
+    return True
+
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("json", help="pytest-benchmark --benchmark-json output")
+    parser.add_argument("--markdown", default=None, help="write the report here (default: print it)")
+    parser.add_argument("--png", default=None, help="write the epoch bar chart here")
+    args = parser.parse_args(argv)
+    data, rows = load(args.json)
+    text = markdown(data, rows)
+    if args.markdown:
+        write_atomic(args.markdown, text)
+    else:
+        print(text)
+    if args.png:
+        chart(rows, args.png)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
