@@ -109,7 +109,7 @@ def test_gemm_rate(benchmark, dt):
 
 
 @pytest.mark.benchmark(group="memory of a 5-epoch run")
-def test_peak_memory_five_epochs(benchmark):
+def test_peak_memory_five_epochs(benchmark, tmp_path):
     """Max RSS after each of 5 cython float32 epochs (batch 100) in a fresh process: it must not grow."""
     backend = "cython" if "cython" in fastnn.available_backends() else "auto"
     script = textwrap.dedent(f"""
@@ -124,7 +124,8 @@ def test_peak_memory_five_epochs(benchmark):
             print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     """)
     run = lambda: [float(v) for v in subprocess.run(  # noqa: E731
-        [sys.executable, "-c", script], check=True, capture_output=True, text=True, env=dict(os.environ)).stdout.split()]
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True, env=dict(os.environ),
+        cwd=tmp_path).stdout.split()]
     peaks = benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info["peak_rss_mb_after_each_epoch"] = peaks
     assert len(peaks) == 5 and peaks[-1] - peaks[0] < 5, f"memory grows across epochs: {peaks}"

@@ -88,11 +88,11 @@ def test_first_call_latency(benchmark, tmp_path_factory, cache):
     """)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
     if cache == "warm":
-        subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, cwd=cache_dir.parent)
     elif cache_dir.exists():
         import shutil
         shutil.rmtree(cache_dir)
     run = lambda: float(subprocess.run([sys.executable, "-c", script], env=env, check=True,  # noqa: E731
-                                       capture_output=True, text=True).stdout)
+                                       capture_output=True, text=True, cwd=cache_dir.parent).stdout)
     seconds = benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info["seconds_to_first_gradient"] = seconds

@@ -172,11 +172,11 @@ def test_compiled_extension_is_present_when_required():
     assert _twolayer.__file__.endswith((".so", ".pyd"))
 
 
-def test_pure_python_variable_leaves_only_the_reference():
+def test_pure_python_variable_leaves_only_the_reference(tmp_path):
     env = dict(os.environ, FASTNN_PURE_PYTHON="1", FASTNN_REQUIRE_EXTENSION="0")
     out = subprocess.run([sys.executable, "-c", "import fastnn; print(fastnn.available_backends()); "
                           "print(fastnn.TwoLayerNet(3, 2, 2).backend)"],
-                         capture_output=True, text=True, env=env, check=True).stdout.split()
+                         capture_output=True, text=True, env=env, check=True, cwd=tmp_path).stdout.split()
     assert out == ["['numpy']", "numpy"]
 
 

@@ -14,8 +14,9 @@ def test_version(capsys):
     assert info.value.code == 0 and capsys.readouterr().out.strip() == f"fastnn {fastnn.__version__}"
 
 
-def test_help_as_a_module():
-    out = subprocess.run([sys.executable, "-m", "fastnn", "--help"], capture_output=True, text=True, check=True).stdout
+def test_help_as_a_module(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "fastnn", "--help"], capture_output=True, text=True, check=True,
+                         cwd=tmp_path).stdout  # cwd away from the source tree: the installed package runs
     assert "train" in out and "info" in out
 
 
