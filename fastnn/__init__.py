@@ -7,11 +7,14 @@
 from . import reference
 from ._version import __version__
 from .backends import available_backends
+from .io import load_model, save_model
 from .network import TwoLayerNet
 from .numerical import numerical_gradient, warmup
 from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+from .trainer import Trainer, plot_history
 
 __all__ = [
     "__version__", "available_backends", "TwoLayerNet", "numerical_gradient", "warmup", "reference",
-    "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam",
+    "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "Trainer", "plot_history", "save_model",
+    "load_model",
 ]

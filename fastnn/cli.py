@@ -55,26 +55,39 @@ def load_dataset(name, data_dir=None, out=None):
 
 
 def cmd_train(args):
+    from .io import load_model
     from .network import TwoLayerNet
-    from .trainer import Trainer
+    from .trainer import Trainer, plot_history
 
     ((x, t), (x_test, t_test)), dataset = load_dataset(args.dataset, args.data_dir)
-    net = TwoLayerNet(x.shape[1], args.hidden, 10, args.init, activation=args.activation,
-                      dtype=np.dtype(args.dtype), backend=args.backend, seed=args.seed, n_threads=args.threads)
+    if args.resume:
+        net = load_model(args.resume, backend=args.backend, n_threads=args.threads)
+    else:
+        net = TwoLayerNet(x.shape[1], args.hidden, 10, args.init, activation=args.activation,
+                          dtype=np.dtype(args.dtype), backend=args.backend, seed=args.seed, n_threads=args.threads)
     trainer = Trainer(net, x, t, x_test, t_test, epochs=args.epochs, mini_batch_size=args.batch_size,
                       optimizer=args.optimizer, optimizer_param={"lr": args.lr}, seed=args.seed,
-                      gradient=args.gradient, verbose=not args.quiet)
+                      gradient=args.gradient, verbose=not args.quiet, checkpoint=args.save or args.resume)
+    if args.resume:
+        trainer.load_checkpoint(args.resume)
+        print(f"resuming {args.resume} after epoch {trainer.current_epoch} of {args.epochs}")
     start = time.perf_counter()
     history = trainer.train()
     total = time.perf_counter() - start
     epochs = len(history["loss"])
-    print(f"{dataset}: {x.shape[0]} train / {x_test.shape[0]} test rows, {x.shape[1]}-{args.hidden}-10 "
-          f"{args.activation}, {args.optimizer} lr {args.lr}, batch {args.batch_size}, {args.dtype}")
+    print(f"{dataset}: {x.shape[0]} train / {x_test.shape[0]} test rows, {net.input_size}-{net.hidden_size}-10 "
+          f"{net.activation}, {type(trainer.optimizer).__name__} lr {trainer.optimizer.lr}, "
+          f"batch {args.batch_size}, {net.dtype.name}")
     if epochs:
         print(f"final train accuracy {history['accuracy'][-1]:.4f}, test accuracy {history['val_accuracy'][-1]:.4f}")
-        print(f"{epochs} epochs in {total:.1f} s ({np.mean(history['epoch_time']):.3f} s per epoch of training)")
+        print(f"{epochs} epochs, {total:.1f} s this run ({np.mean(history['epoch_time']):.3f} s per epoch of training)")
     print(f"backend {net.backend}, threads {_config.resolve_threads(args.threads)}")
-    return 0
+    if args.save or args.resume:
+        print(f"model and checkpoint saved to {args.save or args.resume}")
+    if args.plot:
+        plot_history(history, args.plot, title=f"fastnn {dataset} {net.input_size}-{net.hidden_size}-10")
+        print(f"curves saved to {args.plot}")
+    return 130 if trainer.interrupted else 0
 
 
 def build_parser():
@@ -102,7 +115,11 @@ def build_parser():
     train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--threads", type=int, default=None)
-    train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    train.add_argument("--plot", default=None, metavar="PATH", help="save loss/accuracy curves to this PNG")
+    train.add_argument("--save", default=None, metavar="PATH", help="save the model (and a checkpoint every epoch)")
+    train.add_argument("--resume", default=None, metavar="PATH",
+                       help="continue a run from its checkpoint (saved back to the same file unless --save)")
+    train.add_argument("--quiet", action="store_true", help="no per-epoch report")
     train.set_defaults(func=cmd_train)
     return parser
 
@@ -120,6 +137,6 @@ def main(argv=None):
         return 0
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError, ImportError) as exc:
         print(f"fastnn: error: {exc}", file=sys.stderr)
         return 2

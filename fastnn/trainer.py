@@ -1,11 +1,15 @@
-"""Trainer: the book's ``common/trainer.py`` API over fastnn's epoch loops."""
+"""Trainer: the book's ``common/trainer.py`` API over fastnn's epoch loops, with checkpoints."""
 import sys
 import time
 
 import numpy as np
 
 from . import _checks
+from .io import read_model_file, save_model
 from .optimizers import make_optimizer
+
+_STATE_DICTS = ("v", "m", "h")
+_HYPER = ("lr", "momentum", "beta1", "beta2", "decay_rate")
 
 
 class Trainer:
@@ -20,7 +24,7 @@ class Trainer:
     epochs : int
         Passes over the training set; each pass is a fresh permutation (no replacement).
     mini_batch_size : int
-        Rows per step.
+        Rows per step; the last step of an epoch takes the rest.
     optimizer : str or optimizer object
         'SGD', 'Momentum', 'Nesterov', 'AdaGrad', 'RMSprop', 'Adam' (case-insensitive).
     optimizer_param : dict
@@ -28,11 +32,18 @@ class Trainer:
     evaluate_sample_num_per_epoch : int, optional
         Evaluate accuracy on the first this-many rows only (as the book).
     verbose : bool
-        Print one line per epoch.
+        Report each epoch: a progress bar on a terminal (tqdm), one line per epoch otherwise.
     seed : int, optional
         Seeds the permutations: a run is bit-reproducible on a given backend and thread count.
     gradient : {'backprop', 'numerical'}
         How steps get their gradient; 'backprop' uses the backend's compiled epoch loop.
+    early_stopping : int, optional
+        Stop when test accuracy has not improved for this many epochs.
+    callbacks : list of callables, optional
+        Each is called as ``callback(trainer, logs)`` after every epoch; setting
+        ``trainer.stop_training = True`` ends the run (as in Keras).
+    checkpoint : str, optional
+        Save model, optimizer and progress to this path after every epoch (atomically).
 
     Attributes
     ----------
@@ -41,24 +52,44 @@ class Trainer:
     train_acc_list, test_acc_list : list of float
         Accuracy after each epoch.
     history : dict
-        Keras-style {'loss': [...], 'accuracy': [...], 'val_accuracy': [...], 'epoch_time': [...]}.
+        Keras-style ``{'loss', 'accuracy', 'val_accuracy', 'epoch_time'}`` lists.
     """
 
     def __init__(self, network, x_train, t_train, x_test, t_test, epochs=20, mini_batch_size=100,
                  optimizer="SGD", optimizer_param=None, evaluate_sample_num_per_epoch=None, verbose=True,
-                 seed=None, gradient="backprop"):
+                 seed=None, gradient="backprop", early_stopping=None, callbacks=(), checkpoint=None):
         self.network = network
-        self.x_train, self.t_train, self.x_test, self.t_test = x_train, t_train, x_test, t_test
+        self.x_train, self.t_train = network._xt(x_train, t_train)  # validated once, not every epoch
+        self.x_test, self.t_test = network._xt(x_test, t_test)
         self.epochs = _checks.check_positive_int("epochs", epochs)
         self.batch_size = _checks.check_positive_int("mini_batch_size", mini_batch_size)
         self.optimizer = make_optimizer(optimizer, **(optimizer_param or {"lr": 0.01}))
         self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
         self.verbose = verbose
         self.gradient = _checks.check_choice("gradient", gradient, ("backprop", "numerical"))
+        if early_stopping is not None:
+            early_stopping = _checks.check_positive_int("early_stopping", early_stopping)
+        self.early_stopping = early_stopping
+        self.callbacks = list(callbacks)
+        self.checkpoint = checkpoint
         self.rng = np.random.default_rng(seed)
-        self.train_loss_list, self.train_acc_list, self.test_acc_list = [], [], []
         self.history = {"loss": [], "accuracy": [], "val_accuracy": [], "epoch_time": []}
         self.current_epoch = 0
+        self.stop_training = False
+        self.interrupted = False
+
+    # the book's names for the curves
+    @property
+    def train_loss_list(self):
+        return self.history["loss"]
+
+    @property
+    def train_acc_list(self):
+        return self.history["accuracy"]
+
+    @property
+    def test_acc_list(self):
+        return self.history["val_accuracy"]
 
     def _accuracy(self, x, t):
         n = self.evaluate_sample_num_per_epoch
@@ -71,40 +102,141 @@ class Trainer:
         for start in range(0, len(perm), self.batch_size):
             idx = perm[start:start + self.batch_size]
             x, t = self.x_train[idx], self.t_train[idx]
-            grads = self.network.numerical_gradient(x, t)
-            self.optimizer.update(self.network.params, grads)
             losses.append(self.network.loss(x, t))
+            self.optimizer.update(self.network.params, self.network.numerical_gradient(x, t))
         return float(np.mean(losses))
 
     def train_step_epoch(self):
-        """One epoch; returns its mean mini-batch loss."""
+        """One epoch; returns its logs {'loss', 'accuracy', 'val_accuracy', 'epoch_time'}."""
         perm = self.rng.permutation(len(self.x_train))
         start = time.perf_counter()
         if self.gradient == "numerical":
             loss = self._numerical_epoch(perm)
         else:
             loss = self.network.train_epoch(self.x_train, self.t_train, self.batch_size, self.optimizer, perm=perm)
-        elapsed = time.perf_counter() - start
+        logs = {"loss": loss, "epoch_time": time.perf_counter() - start,
+                "accuracy": self._accuracy(self.x_train, self.t_train),
+                "val_accuracy": self._accuracy(self.x_test, self.t_test)}
         self.current_epoch += 1
-        train_acc = self._accuracy(self.x_train, self.t_train)
-        test_acc = self._accuracy(self.x_test, self.t_test)
-        for lst, value in ((self.train_loss_list, loss), (self.train_acc_list, train_acc),
-                           (self.test_acc_list, test_acc)):
-            lst.append(value)
-        for key, value in (("loss", loss), ("accuracy", train_acc), ("val_accuracy", test_acc),
-                           ("epoch_time", elapsed)):
+        for key, value in logs.items():
             self.history[key].append(value)
-        if self.verbose:
-            print(f"=== epoch {self.current_epoch}/{self.epochs}: loss {loss:.4f}, train acc {train_acc:.4f}, "
-                  f"test acc {test_acc:.4f} ({elapsed:.2f} s)", file=sys.stdout, flush=True)
-        return loss
+        return logs
+
+    def _should_stop(self):
+        acc = self.history["val_accuracy"]
+        if self.early_stopping and len(acc) > self.early_stopping:
+            return max(acc[-self.early_stopping:]) <= max(acc[:-self.early_stopping])
+        return False
 
     def train(self):
-        """Run the remaining epochs; Ctrl-C stops after the current step and keeps the weights."""
+        """Run the remaining epochs; Ctrl-C stops cleanly, keeping the weights (and the checkpoint)."""
+        bar = _progress(self.epochs, self.current_epoch) if self.verbose else None
         try:
-            while self.current_epoch < self.epochs:
-                self.train_step_epoch()
+            while self.current_epoch < self.epochs and not self.stop_training:
+                logs = self.train_step_epoch()
+                if self.checkpoint:
+                    self.save_checkpoint(self.checkpoint)
+                self._report(bar, logs)
+                for callback in self.callbacks:
+                    callback(self, logs)
+                if self._should_stop():
+                    self.stop_training = True
+                    if self.verbose:
+                        print(f"early stopping: no better test accuracy for {self.early_stopping} epochs")
         except KeyboardInterrupt:
-            if self.verbose:
-                print(f"interrupted after {self.current_epoch} epochs; the weights are kept", file=sys.stderr)
+            self.interrupted = True
+            print(f"\ninterrupted after {self.current_epoch} epochs; the weights are kept"
+                  + (f" and saved in {self.checkpoint}" if self.checkpoint else ""), file=sys.stderr)
+        finally:
+            if bar is not None:
+                bar.close()
         return self.history
+
+    def _report(self, bar, logs):
+        if not self.verbose:
+            return
+        text = (f"loss {logs['loss']:.4f}, train acc {logs['accuracy']:.4f}, test acc {logs['val_accuracy']:.4f}, "
+                f"{logs['epoch_time']:.2f} s")
+        if bar is not None:
+            bar.set_postfix_str(text)
+            bar.update(1)
+        else:
+            print(f"=== epoch {self.current_epoch}/{self.epochs}: {text}", flush=True)
+
+    # -- checkpoints ------------------------------------------------------------------------------
+
+    def save_checkpoint(self, path):
+        """Model, optimizer state and progress (epoch, permutation RNG, history) in one .npz, atomically."""
+        opt = self.optimizer
+        arrays = {}
+        for name in _STATE_DICTS:
+            state = getattr(opt, name, None)
+            if isinstance(state, dict):
+                arrays.update({f"opt/{name}/{k}": v for k, v in state.items()})
+        meta = {"trainer": {"epoch": self.current_epoch, "epochs": self.epochs, "batch_size": self.batch_size,
+                            "gradient": self.gradient, "history": self.history,
+                            "rng_state": self.rng.bit_generator.state},
+                "optimizer": {"name": type(opt).__name__, "iter": getattr(opt, "iter", None),
+                              "params": {k: getattr(opt, k) for k in _HYPER if hasattr(opt, k)}}}
+        save_model(self.network, path, arrays, meta)
+
+    def load_checkpoint(self, path):
+        """Restore parameters, optimizer state and progress from :meth:`save_checkpoint`'s file."""
+        meta, arrays = read_model_file(path)
+        if "trainer" not in meta:
+            raise ValueError(f"{path!r} is a model file without training progress; it cannot be resumed")
+        self.network.params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+        o = meta["optimizer"]
+        self.optimizer = make_optimizer(o["name"], **o["params"])
+        if o["iter"] is not None:
+            self.optimizer.iter = o["iter"]
+        for name in _STATE_DICTS:
+            state = {k.split("/")[2]: v.copy() for k, v in arrays.items() if k.startswith(f"opt/{name}/")}
+            if state:
+                setattr(self.optimizer, name, state)
+        tr = meta["trainer"]
+        self.current_epoch = tr["epoch"]
+        self.history = {k: list(v) for k, v in tr["history"].items()}
+        self.rng.bit_generator.state = tr["rng_state"]
+        return self
+
+
+def _progress(total, initial):
+    """A tqdm bar over epochs when stdout is a terminal and tqdm is installed; None otherwise."""
+    if not sys.stdout.isatty():
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, initial=initial, unit="epoch", dynamic_ncols=True)
+
+
+def plot_history(history, path, title=None):
+    """Loss and accuracy curves of a ``Trainer.history`` to a PNG (needs matplotlib: ``fastnn[plot]``)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("plotting needs matplotlib: pip install 'fastnn[plot]' (or pip install matplotlib)") from None
+    import os
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.plot(epochs, history["loss"], marker="o")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("training loss (mean of mini-batches)")
+    ax2.plot(epochs, history["accuracy"], marker="o", label="train")
+    ax2.plot(epochs, history["val_accuracy"], marker="s", label="test")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("accuracy")
+    ax2.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)

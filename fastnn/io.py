@@ -1,0 +1,97 @@
+"""Model files: a .npz of the arrays plus JSON metadata — no pickle — written atomically.
+
+A checkpoint is the same file with the optimizer's state and the trainer's progress added, so a run
+resumes exactly where it stopped.
+"""
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from ._version import __version__
+
+FORMAT = "fastnn-model"
+FORMAT_VERSION = 1
+_META = "__meta__"
+
+
+def _atomic_savez(path, arrays):
+    """np.savez into a temp file beside path, fsync, then rename: a crash leaves the old file intact."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _meta_array(meta):
+    return np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+
+
+def network_meta(network):
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "fastnn_version": __version__,
+            "class": type(network).__name__, "input_size": network.input_size, "hidden_size": network.hidden_size,
+            "output_size": network.output_size, "activation": network.activation, "loss": network.loss_name,
+            "dtype": network.dtype.name}
+
+
+def save_model(network, path, extra_arrays=None, extra_meta=None):
+    """Write network's parameters and configuration to path (.npz), atomically.
+
+    Parameters
+    ----------
+    network : TwoLayerNet
+    path : str or os.PathLike
+    extra_arrays, extra_meta : dict, optional
+        More arrays and JSON-able metadata (checkpoints use them for optimizer and trainer state).
+    """
+    arrays = {f"param/{k}": np.asarray(v) for k, v in network.params.items()}
+    arrays.update(extra_arrays or {})
+    meta = network_meta(network)
+    meta.update(extra_meta or {})
+    arrays[_META] = _meta_array(meta)
+    _atomic_savez(path, arrays)
+
+
+def read_model_file(path):
+    """(meta, arrays) of a fastnn model file, with clear errors for anything else."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"model file {path!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{path!r} is not a readable .npz model file ({exc})") from None
+    if _META not in arrays:
+        raise ValueError(f"{path!r} is an .npz file but not a fastnn model (no metadata)")
+    meta = json.loads(arrays.pop(_META).tobytes().decode("utf-8"))
+    if meta.get("format") != FORMAT or meta.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(f"{path!r}: unsupported model format {meta.get('format')!r} "
+                         f"version {meta.get('format_version')!r}")
+    return meta, arrays
+
+
+def load_model(path, backend="auto", n_threads=None):
+    """A network rebuilt from a file written by :func:`save_model` (or a checkpoint)."""
+    from .network import TwoLayerNet
+    meta, arrays = read_model_file(path)
+    if meta["class"] != "TwoLayerNet":
+        raise ValueError(f"{path!r} holds a {meta['class']}, which this fastnn cannot load")
+    net = TwoLayerNet(meta["input_size"], meta["hidden_size"], meta["output_size"], 0.0,
+                      activation=meta["activation"], loss=meta["loss"], dtype=np.dtype(meta["dtype"]),
+                      backend=backend, n_threads=n_threads)
+    net.params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+    return net

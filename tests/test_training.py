@@ -1,0 +1,169 @@
+"""Optimizers, Trainer, model files and checkpoints."""
+import os
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import optimizers
+
+
+def digits_like(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.random((4, 12))
+    t = rng.integers(0, 4, n)
+    return np.clip(centers[t] + 0.15 * rng.standard_normal((n, 12)), 0, 1), t
+
+
+def make_trainer(backend="auto", epochs=4, seed=3, **kwargs):
+    x, t = digits_like()
+    net = fastnn.TwoLayerNet(12, 8, 4, "xavier", backend=backend, seed=0)
+    kwargs.setdefault("optimizer", "Adam")
+    kwargs.setdefault("optimizer_param", {"lr": 0.02})
+    return fastnn.Trainer(net, x[:150], t[:150], x[150:], t[150:], epochs=epochs, mini_batch_size=16,
+                          verbose=False, seed=seed, **kwargs)
+
+
+@pytest.mark.parametrize("name", list(optimizers.OPTIMIZERS))
+def test_every_optimizer_lowers_the_loss_in_place(name):
+    x, t = digits_like()
+    net = fastnn.TwoLayerNet(12, 8, 4, "xavier", backend="numpy", seed=0)
+    opt = optimizers.make_optimizer(name, lr=0.05)
+    before = net.loss(x, t)
+    W1 = net.params["W1"]
+    for _ in range(30):
+        opt.update(net.params, net.gradient(x, t))
+    assert net.params["W1"] is W1  # updated in place
+    assert net.loss(x, t) < before
+
+
+def test_optimizer_errors_name_the_argument():
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        optimizers.make_optimizer("lbfgs")
+    with pytest.raises(ValueError, match="lr must be a positive"):
+        optimizers.SGD(lr=-1)
+    with pytest.raises(ValueError, match="momentum must be in"):
+        optimizers.Momentum(momentum=1.5)
+
+
+def test_trainer_learns_and_keeps_the_books_lists(backend):
+    trainer = make_trainer(backend)
+    history = trainer.train()
+    assert len(trainer.train_loss_list) == len(trainer.test_acc_list) == len(history["val_accuracy"]) == 4
+    assert trainer.train_loss_list[-1] < trainer.train_loss_list[0]
+    assert trainer.test_acc_list[-1] > 0.7  # four classes: chance is 0.25
+
+
+def test_a_seed_makes_a_run_bit_reproducible(backend):
+    a, b = make_trainer(backend), make_trainer(backend)
+    a.train()
+    b.train()
+    for key in a.network.params:
+        np.testing.assert_array_equal(a.network.params[key], b.network.params[key])
+    assert a.history["loss"] == b.history["loss"]
+
+
+def test_resume_continues_exactly_where_the_run_stopped(tmp_path, backend):
+    straight = make_trainer(backend, epochs=4)
+    straight.train()
+    path = tmp_path / "run.npz"
+    first = make_trainer(backend, epochs=2, checkpoint=str(path))
+    first.train()
+    resumed = make_trainer(backend, epochs=4, seed=999, optimizer="SGD", checkpoint=str(path))
+    resumed.load_checkpoint(path)
+    assert resumed.current_epoch == 2 and isinstance(resumed.optimizer, optimizers.Adam)
+    resumed.train()
+    for key in straight.network.params:
+        np.testing.assert_array_equal(resumed.network.params[key], straight.network.params[key])
+    assert resumed.history["loss"] == straight.history["loss"]
+
+
+def test_numerical_gradient_training(fast_backend):
+    trainer = make_trainer(fast_backend, epochs=2, gradient="numerical")
+    trainer.train()
+    assert trainer.train_loss_list[-1] < trainer.train_loss_list[0]
+
+
+def test_early_stopping_and_callbacks():
+    seen = []
+
+    def stop_at_two(trainer, logs):
+        seen.append(logs["val_accuracy"])
+        if trainer.current_epoch == 2:
+            trainer.stop_training = True
+
+    trainer = make_trainer(epochs=10, callbacks=[stop_at_two])
+    trainer.train()
+    assert trainer.current_epoch == 2 and len(seen) == 2
+    stalled = make_trainer(epochs=30, early_stopping=2, optimizer="SGD", optimizer_param={"lr": 1e-9})
+    stalled.train()
+    assert stalled.current_epoch < 30
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_weights(tmp_path):
+    def interrupt(trainer, logs):
+        if trainer.current_epoch == 2:
+            raise KeyboardInterrupt
+
+    trainer = make_trainer(epochs=5, callbacks=[interrupt], checkpoint=str(tmp_path / "c.npz"))
+    trainer.train()
+    assert trainer.interrupted and trainer.current_epoch == 2
+    saved = fastnn.load_model(tmp_path / "c.npz")
+    np.testing.assert_array_equal(saved.params["W1"], trainer.network.params["W1"])
+
+
+def test_save_and_load_round_trip(tmp_path, dtype):
+    net = fastnn.TwoLayerNet(6, 5, 3, activation="relu", loss="mse", dtype=dtype, seed=1)
+    path = tmp_path / "model.npz"
+    fastnn.save_model(net, path)
+    back = fastnn.load_model(path)
+    assert (back.activation, back.loss_name, back.dtype) == ("relu", "mse", np.dtype(dtype))
+    for key in net.params:
+        np.testing.assert_array_equal(back.params[key], net.params[key])
+    with np.load(path, allow_pickle=False) as z:  # no pickle inside
+        assert "__meta__" in z.files
+
+
+def test_bad_model_files_are_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        fastnn.load_model(tmp_path / "none.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a readable .npz"):
+        fastnn.load_model(tmp_path / "junk.npz")
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="not a fastnn model"):
+        fastnn.load_model(tmp_path / "other.npz")
+
+
+def test_a_checkpoint_interrupted_mid_write_leaves_the_previous_one(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    trainer = make_trainer(epochs=1, checkpoint=str(path))
+    trainer.train()
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(os, "fsync", crash)
+    trainer.epochs = 2
+    with pytest.raises(OSError, match="disk full"):
+        trainer.train()
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["ckpt.npz"]  # no temp file left behind
+
+
+def test_plot_history_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    trainer = make_trainer(epochs=2)
+    fastnn.plot_history(trainer.train(), tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_save_plot_and_resume(tmp_path, capsys):
+    from fastnn.cli import main
+    model, plot = str(tmp_path / "m.npz"), str(tmp_path / "c.png")
+    assert main(["train", "--dataset", "digits", "--epochs", "2", "--quiet", "--save", model, "--plot", plot,
+                 "--seed", "0", "--hidden", "20"]) == 0
+    assert os.path.exists(model) and os.path.exists(plot)
+    assert main(["train", "--dataset", "digits", "--epochs", "3", "--quiet", "--resume", model, "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "resuming" in out and "after epoch 2 of 3" in out
