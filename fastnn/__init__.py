@@ -7,6 +7,8 @@
 from . import reference
 from ._version import __version__
 from .backends import available_backends
+from .doctor import doctor
+from .gradcheck import gradient_check
 from .io import load_model, save_model
 from .network import TwoLayerNet
 from .numerical import numerical_gradient, warmup
@@ -16,5 +18,5 @@ from .trainer import Trainer, plot_history
 __all__ = [
     "__version__", "available_backends", "TwoLayerNet", "numerical_gradient", "warmup", "reference",
     "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "Trainer", "plot_history", "save_model",
-    "load_model",
+    "load_model", "doctor", "gradient_check",
 ]

@@ -90,6 +90,44 @@ def cmd_train(args):
     return 130 if trainer.interrupted else 0
 
 
+def _doctor_batch(data_dir, n):
+    """(x raw 0..255, x scaled, t one-hot, t int, dataset name) of the first n training images."""
+    data, name = load_dataset("mnist", data_dir)
+    (x, t), _ = data
+    top = 255.0 if name == "mnist" else 16.0
+    xs = np.asarray(x[:n], np.float64)
+    return np.round(xs * top), xs, np.eye(10)[t[:n]], t[:n], name
+
+
+def cmd_doctor(args):
+    from .doctor import doctor
+    from .learner import build_network, load_definitions
+
+    namespace, notes = load_definitions(args.file)
+    for note in notes:
+        print(f"note: {note}")
+    raw, scaled, onehot, _, name = _doctor_batch(args.data_dir, args.batch)
+    for label, x in ((f"raw {name} pixels", raw), (f"{name} pixels scaled to [0, 1]", scaled)):
+        net = build_network(namespace, args.class_name, x.shape[1], args.hidden, 10)
+        print(f"\n== {args.class_name}({x.shape[1]}, {args.hidden}, 10) on {len(x)} {label}")
+        doctor(net, x, onehot, lr=args.lr)
+    return 0
+
+
+def cmd_gradcheck(args):
+    from .gradcheck import gradient_check
+    from .io import load_model
+    from .network import TwoLayerNet
+
+    _, x, _, t, name = _doctor_batch(args.data_dir, args.batch)
+    net = (load_model(args.model, backend=args.backend) if args.model else
+           TwoLayerNet(x.shape[1], args.hidden, 10, "xavier", backend=args.backend, seed=0))
+    print(f"gradient check of {net} on {len(x)} {name} images")
+    result = gradient_check(net, x.astype(net.dtype), t)
+    print(result)
+    return 0 if result.passed else 1
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="fastnn", description="The book's two-layer MNIST network, fast.")
     parser.add_argument("--version", action="version", version=f"fastnn {__version__}")
@@ -97,6 +135,23 @@ def build_parser():
 
     sub.add_parser("info", help="versions, backends, OpenMP, threads and BLAS").set_defaults(func=cmd_info)
     sub.add_parser("warmup", help="compile the jitted kernels now").set_defaults(func=cmd_warmup)
+
+    doc = sub.add_parser("doctor", help="diagnose a learner's network script (why its gradients vanish)")
+    doc.add_argument("file", help="a Python file defining the network class (its top-level code is not run)")
+    doc.add_argument("--class", dest="class_name", default="TwoLayerNet")
+    doc.add_argument("--hidden", type=int, default=50)
+    doc.add_argument("--lr", type=float, default=None, help="the learning rate in use, to judge update sizes")
+    doc.add_argument("--batch", type=int, default=32)
+    doc.add_argument("--data-dir", default=None)
+    doc.set_defaults(func=cmd_doctor)
+
+    gc = sub.add_parser("gradcheck", help="backprop vs central difference, per parameter")
+    gc.add_argument("model", nargs="?", default=None, help="a saved model (.npz); default a fresh network")
+    gc.add_argument("--hidden", type=int, default=50)
+    gc.add_argument("--batch", type=int, default=3)
+    gc.add_argument("--backend", choices=("auto", "numpy", "numba", "cython"), default="auto")
+    gc.add_argument("--data-dir", default=None)
+    gc.set_defaults(func=cmd_gradcheck)
 
     train = sub.add_parser("train", help="train TwoLayerNet on MNIST (or the bundled digits)")
     train.add_argument("--dataset", choices=("mnist", "digits"), default="mnist")

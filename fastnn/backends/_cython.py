@@ -5,9 +5,7 @@ numba kernel's when numba is installed (it is the fast numerical path), else the
 """
 import numpy as np
 
-from threadpoolctl import ThreadpoolController
-
-from .. import _config
+from .._blas_threads import single_threaded
 from .. import _twolayer as ext
 from . import _fused
 from ._loop import train_epoch_python
@@ -15,9 +13,6 @@ from ._loop import train_epoch_python
 NAME = "cython"
 HAVE_OPENMP = ext.HAVE_OPENMP
 NOTES = "compiled Cython kernels, BLAS from SciPy, OpenMP " + ("on" if HAVE_OPENMP else "off (serial)")
-# The kernels parallelise with OpenMP and call BLAS from inside their parallel regions: BLAS is
-# held to one thread for the duration of each call (see the design note of _twolayer.pyx).
-_blas = ThreadpoolController().select(user_api="blas")
 assert (ext.SGD, ext.MOMENTUM, ext.ADAM) == (_fused.SGD, _fused.MOMENTUM, _fused.ADAM)
 
 ACT = {"sigmoid": ext.SIGMOID, "relu": ext.RELU}
@@ -38,7 +33,7 @@ def _workspace(n, params, dtype):
 def logits(params, x, activation, n_threads):
     """a2 := act(x W1 + b1) W2 + b2, fused."""
     z1, a2, _, _ = _workspace(x.shape[0], params, x.dtype)
-    with _blas.limit(limits=1):
+    with single_threaded():
         ext.forward(x, params["W1"], params["b1"], params["W2"], params["b2"], ACT[activation], z1, a2,
                     n_threads)
     return a2
@@ -47,7 +42,7 @@ def logits(params, x, activation, n_threads):
 def gradient(params, x, t, activation, loss, n_threads):
     """(loss, grads): one fused forward/backward pass."""
     grads = {k: np.empty_like(v) for k, v in params.items()}
-    with _blas.limit(limits=1):
+    with single_threaded():
         value = ext.gradient(x, t, params["W1"], params["b1"], params["W2"], params["b2"], ACT[activation],
                              LOSS[loss], *_workspace(x.shape[0], params, x.dtype),
                              grads["W1"], grads["b1"], grads["W2"], grads["b2"], n_threads)
@@ -72,7 +67,7 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     b = min(batch_size, x.shape[0])
     grads_ws = [np.empty_like(params[k]) for k in _fused.KEYS]
     batch_losses = np.empty(-(-perm.shape[0] // batch_size))
-    with _blas.limit(limits=1):
+    with single_threaded():
         value = ext.train_epoch(x, t, perm, batch_size, params["W1"], params["b1"], params["W2"], params["b2"],
                                 ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state,
                                 np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp),

@@ -5,14 +5,12 @@ are ``fastnn._backprop_numba``'s.
 """
 import numba
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from .. import _backprop_numba as bp
 from .. import _config, _numgrad, reference
 from . import _fused
 from ._loop import train_epoch_python
 
-_blas = ThreadpoolController().select(user_api="blas")
 NAME = "numba"
 NOTES = f"numba {numba.__version__} jitted kernels, threading layer chosen at first parallel call"
 
@@ -37,8 +35,7 @@ def numerical_gradient(params, x, t, activation, loss, h, n_threads, series=None
     ``series=None`` takes the W1 series kernel whenever it is exact to rounding; False forces the
     exact per-logit kernel (tests use it to judge one against the other).
     """
-    with _blas.limit(limits=1):  # numba's threads do the parallel work; BLAS must not compete
-        return _numerical_gradient(params, x, t, activation, loss, h, n_threads, series)
+    return _numerical_gradient(params, x, t, activation, loss, h, n_threads, series)
 
 
 def _numerical_gradient(params, x, t, activation, loss, h, n_threads, series):

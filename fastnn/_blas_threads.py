@@ -1,0 +1,28 @@
+"""The BLAS that the compiled kernels call, held to one thread while they run.
+
+The Cython kernels call BLAS (through scipy.linalg.cython_blas) from inside their own OpenMP regions,
+so that BLAS must run single-threaded there. Only that library is limited: changing the thread count
+of NumPy's own BLAS (a separate copy in pip wheels) wakes its worker threads, which then spin against
+the kernels' threads.
+"""
+import os
+
+from threadpoolctl import ThreadpoolController
+
+
+def _scipy_blas():
+    import scipy.linalg.cython_blas  # noqa: F401 - loads the library the kernels use
+
+    controller = ThreadpoolController()
+    blas = [lib for lib in controller.info() if lib.get("user_api") == "blas"]
+    scipy_own = [lib["filepath"] for lib in blas if f"{os.sep}scipy.libs{os.sep}" in lib["filepath"]
+                 or f"{os.sep}scipy{os.sep}" in lib["filepath"]]
+    return controller.select(filepath=scipy_own) if scipy_own else controller.select(user_api="blas")
+
+
+KERNEL_BLAS = _scipy_blas()
+
+
+def single_threaded():
+    """Context manager: the kernels' BLAS on one thread."""
+    return KERNEL_BLAS.limit(limits=1)
