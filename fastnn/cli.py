@@ -49,8 +49,7 @@ def load_dataset(name, data_dir=None, out=None):
     try:
         return load_mnist(data_dir=data_dir), "mnist"
     except MNISTUnavailable as exc:
-        print(f"MNIST is not available here ({str(exc).splitlines()[0]}).\n"
-              "Training on scikit-learn's bundled 8x8 digits instead (--dataset digits).", file=out or sys.stdout)
+        print(f"{exc}\nUsing scikit-learn's bundled 8x8 digits instead (--dataset digits).", file=out or sys.stdout)
         return load_digits(), "digits"
 
 

@@ -22,7 +22,6 @@ EXPLAINS = {"labels": {"loss-not-averaged", "softmax-axis", "zero-gradient", "na
             "input-scale": {"saturation", "overflow", "zero-gradient", "init-scale", "learning-rate"},
             "init-scale": {"saturation", "zero-gradient", "overflow", "learning-rate"},
             "saturation": {"zero-gradient"},
-            "softmax-axis": {"loss-not-averaged"},
             "overflow": {"nan-gradient"}}
 
 
@@ -53,6 +52,16 @@ def _quiet_call(fn, *args):
         except Exception as exc:  # the network's own code may fail in any way: report it, do not crash
             result, error = None, exc
     return result, [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)], error
+
+
+def _network_globals(network):
+    """The globals the network's methods see (its module's, or a learner script's namespace)."""
+    for name in ("predict", "loss"):
+        fn = getattr(type(network), name, None)
+        if fn is not None and hasattr(fn, "__globals__"):
+            return fn.__globals__
+    module = inspect.getmodule(type(network))
+    return vars(module) if module else {}
 
 
 def _n_classes(network, x):
@@ -139,9 +148,8 @@ def check_overflow(network, x, t):
         result, warned, error = _quiet_call(fn, *args)
         if warned or (error is None and not np.all(np.isfinite(result))):
             notes.append(f"{name}(x): " + ("; ".join(sorted(set(warned))) or "non-finite values"))
-    module = inspect.getmodule(type(network))
-    probe = getattr(module, "sigmoid", None)
-    if callable(probe) and module is not reference:
+    probe = _network_globals(network).get("sigmoid")
+    if callable(probe) and probe is not reference.sigmoid:
         result, warned, error = _quiet_call(probe, np.array([-1000.0, 0.0, 1000.0]))
         if warned:
             notes.append(f"sigmoid(-1000): {'; '.join(sorted(set(warned)))} (its overflow guard never fires)")

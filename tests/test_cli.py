@@ -41,7 +41,7 @@ def test_train_falls_back_to_digits_and_says_so(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("FASTNN_MNIST_DIR", str(tmp_path / "nowhere"))
     assert main(["train", "--epochs", "1", "--quiet", "--hidden", "20"]) == 0
     out = capsys.readouterr().out
-    assert "MNIST is not available here" in out and "digits" in out
+    assert "does not exist" in out and "digits instead" in out
 
 
 def test_bad_arguments_give_an_error_not_a_traceback(capsys):

@@ -196,3 +196,26 @@ def test_gradient_check_names_the_wrong_parameter(tmp_path, digits):
     assert "FAILED for b1" in str(result)
     net.gradient = right
     assert gradient_check(net, x[:3], onehot[:3]).passed
+
+
+def test_doctor_command_on_the_learners_script(capsys):
+    """The learner's original network: every one of its bugs is named, by its code."""
+    from pathlib import Path
+
+    from fastnn.cli import main
+    script = Path(__file__).resolve().parents[1] / "examples" / "learner_seed_net.py"
+    assert main(["doctor", str(script), "--hidden", "20", "--batch", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped `from keras.datasets import mnist`" in out
+    raw, scaled = out.split("scaled to [0, 1]")
+    for code in ("softmax-axis", "numgrad-first-axis", "loss-not-averaged", "input-scale"):
+        assert f"[{code}]" in raw, code
+    for code in ("softmax-axis", "numgrad-first-axis", "loss-not-averaged", "overflow"):
+        assert f"[{code}]" in scaled, code
+    assert "[input-scale]" not in scaled
+
+
+def test_gradcheck_command(capsys):
+    from fastnn.cli import main
+    assert main(["gradcheck", "--hidden", "10"]) == 0
+    assert "gradient check passed" in capsys.readouterr().out
