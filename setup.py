@@ -40,13 +40,33 @@ def openmp_flags():
     return ["-fopenmp"]
 
 
+def arch_flags():
+    """-march=native for the elementwise loops (AVX2/AVX-512 where the CPU has them), unless a portable
+    build is asked for (FASTNN_PORTABLE_BUILD=1, e.g. for wheels that run on other machines)."""
+    if os.environ.get("FASTNN_PORTABLE_BUILD", "") in ("1", "true", "yes"):
+        return []
+    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()
+    tmp = tempfile.mkdtemp()
+    try:
+        src = os.path.join(tmp, "t.c")
+        with open(src, "w") as f:
+            f.write("int main(void){return 0;}\n")
+        ok = subprocess.run(cc + ["-march=native", src, "-o", os.path.join(tmp, "t")],
+                            capture_output=True).returncode == 0
+    except OSError:
+        ok = False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return ["-march=native"] if ok else []
+
+
 omp = openmp_flags()
 extensions = [
     Extension(
         "fastnn._twolayer",
         [os.path.join(SRC, "_twolayer.pyx")],
         include_dirs=[np.get_include(), SRC],
-        extra_compile_args=["-O3"] + omp,
+        extra_compile_args=["-O3"] + arch_flags() + omp,
         extra_link_args=omp,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     ),
