@@ -241,7 +241,10 @@ class TwoLayerNet:
         if perm is None:
             rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
             perm = rng.permutation(x.shape[0])
-        perm = _check_perm(perm, x.shape[0])
+        return self._train_epoch(x, t, batch_size, optimizer, _check_perm(perm, x.shape[0]))
+
+    def _train_epoch(self, x, t, batch_size, optimizer, perm):
+        """train_epoch on inputs already validated by ``_xt`` (the Trainer checks its data once)."""
         self._params.update(self._checked_params())  # contiguous, so kernels update the dict's arrays
         return self._backend.train_epoch(self._params, x, t, perm, batch_size, optimizer, self.activation,
                                          self.loss_name, self._threads())

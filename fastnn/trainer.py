@@ -113,7 +113,8 @@ class Trainer:
         if self.gradient == "numerical":
             loss = self._numerical_epoch(perm)
         else:
-            loss = self.network.train_epoch(self.x_train, self.t_train, self.batch_size, self.optimizer, perm=perm)
+            loss = self.network._train_epoch(self.x_train, self.t_train, self.batch_size, self.optimizer,
+                                             perm.astype(np.intp))
         logs = {"loss": loss, "epoch_time": time.perf_counter() - start,
                 "accuracy": self._accuracy(self.x_train, self.t_train),
                 "val_accuracy": self._accuracy(self.x_test, self.t_test)}
