@@ -29,32 +29,27 @@ class Momentum:
         self.momentum = _fraction("momentum", momentum)
         self.v = None
 
-    def update(self, params, grads):
+    def _velocity(self, params, grads, key):
+        """v[key] := momentum v[key] - lr grads[key] (created at zero on the first step)."""
         if self.v is None:
-            self.v = {key: np.zeros_like(val) for key, val in params.items()}
+            self.v = zeros_like(params)
+        self.v[key] *= self.momentum
+        self.v[key] -= self.lr * grads[key]
+        return self.v[key]
+
+    def update(self, params, grads):
         for key in params.keys():
-            self.v[key] *= self.momentum
-            self.v[key] -= self.lr * grads[key]
-            params[key] += self.v[key]
+            params[key] += self._velocity(params, grads, key)
 
 
-class Nesterov:
+class Nesterov(Momentum):
     """Nesterov's accelerated gradient, in the book's form."""
 
     name = "Nesterov"
 
-    def __init__(self, lr=0.01, momentum=0.9):
-        self.lr = _positive("lr", lr)
-        self.momentum = _fraction("momentum", momentum)
-        self.v = None
-
     def update(self, params, grads):
-        if self.v is None:
-            self.v = {key: np.zeros_like(val) for key, val in params.items()}
         for key in params.keys():
-            self.v[key] *= self.momentum
-            self.v[key] -= self.lr * grads[key]
-            params[key] += self.momentum * self.momentum * self.v[key]
+            params[key] += self.momentum * self.momentum * self._velocity(params, grads, key)
             params[key] -= (1 + self.momentum) * self.lr * grads[key]
 
 
@@ -69,7 +64,7 @@ class AdaGrad:
 
     def update(self, params, grads):
         if self.h is None:
-            self.h = {key: np.zeros_like(val) for key, val in params.items()}
+            self.h = zeros_like(params)
         for key in params.keys():
             self.h[key] += grads[key] * grads[key]
             params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + 1e-7)
@@ -87,7 +82,7 @@ class RMSprop:
 
     def update(self, params, grads):
         if self.h is None:
-            self.h = {key: np.zeros_like(val) for key, val in params.items()}
+            self.h = zeros_like(params)
         for key in params.keys():
             self.h[key] *= self.decay_rate
             self.h[key] += (1 - self.decay_rate) * grads[key] * grads[key]
@@ -113,14 +108,18 @@ class Adam:
 
     def update(self, params, grads):
         if self.m is None:
-            self.m = {key: np.zeros_like(val) for key, val in params.items()}
-            self.v = {key: np.zeros_like(val) for key, val in params.items()}
+            self.m, self.v = zeros_like(params), zeros_like(params)
         self.iter += 1
         lr_t = self.lr_t()
         for key in params.keys():
             self.m[key] += (1 - self.beta1) * (grads[key] - self.m[key])
             self.v[key] += (1 - self.beta2) * (grads[key] ** 2 - self.v[key])
             params[key] -= lr_t * self.m[key] / (np.sqrt(self.v[key]) + 1e-7)
+
+
+def zeros_like(params):
+    """Optimizer state: a zero array per parameter, keyed alike."""
+    return {key: np.zeros_like(val) for key, val in params.items()}
 
 
 OPTIMIZERS = {cls.name.lower(): cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam)}

@@ -29,7 +29,7 @@ def fused_optimizer(optimizer, params):
     if code is None or not all(_fits(getattr(optimizer, name, None), params) for name in ("v", "m")):
         return None
     empty = np.empty(0, params["W1"].dtype)
-    zeros = lambda: {k: np.zeros_like(params[k]) for k in KEYS}  # noqa: E731
+    zeros = lambda: optimizers.zeros_like({k: params[k] for k in KEYS})  # noqa: E731
     if code == SGD:
         return code, optimizer.lr, 0.0, 0.0, 0, [empty] * 8
     if code == MOMENTUM:
