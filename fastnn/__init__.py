@@ -10,6 +10,7 @@ from .backends import available_backends
 from .doctor import doctor
 from .gradcheck import gradient_check
 from .io import load_model, save_model
+from .multilayer import MultiLayerNet, MultiLayerNetExtend
 from .network import TwoLayerNet
 from .numerical import numerical_gradient, warmup
 from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
@@ -18,5 +19,5 @@ from .trainer import Trainer, plot_history
 __all__ = [
     "__version__", "available_backends", "TwoLayerNet", "numerical_gradient", "warmup", "reference",
     "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "Trainer", "plot_history", "save_model",
-    "load_model", "doctor", "gradient_check",
+    "load_model", "doctor", "gradient_check", "MultiLayerNet", "MultiLayerNetExtend",
 ]

@@ -7,11 +7,11 @@ from . import _checks, _config, reference
 from .backends import get_backend
 from .optimizers import make_optimizer
 
-_ALIASES = {"w1": "W1", "w2": "W2"}
-
-
 def _canonical(key):
-    return _ALIASES.get(key, key) if isinstance(key, str) else key
+    """'w1', 'w2', ... (the spelling learners write) name 'W1', 'W2', ..."""
+    if isinstance(key, str) and len(key) > 1 and key[0] == "w" and key[1:].isdigit():
+        return "W" + key[1:]
+    return key
 
 
 class ParamDict(dict):

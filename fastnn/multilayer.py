@@ -1,0 +1,250 @@
+"""MultiLayerNet and MultiLayerNetExtend: the book's chapter-6 networks, with a NumPy reference.
+
+Layers as in the book: Affine -> [BatchNorm] -> activation -> [Dropout] for each hidden layer, then
+Affine and softmax-with-loss. ``predict`` returns the scores (logits) as the book's does. The loss is the
+exact log-softmax cross-entropy averaged over the batch (see fastnn.reference) plus the weight decay
+0.5 lambda sum ||W||^2; the gradient adds lambda W to each dW. Batchnorm keeps the book's conventions
+(eps 1e-6 inside the sqrt, running statistics with momentum 0.9); dropout in training keeps a unit with
+probability 1 - ratio and scales by (1 - ratio) at test time.
+
+Only the NumPy reference computes these networks for now: ``backend`` is accepted for the book-style
+API and reported, but every backend runs the reference (see ``fastnn info``).
+"""
+import numpy as np
+
+from . import _checks, _config, reference
+from .network import ParamDict, init_std
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh")
+BN_EPS = 1e-6  # the book's 10e-7
+BN_MOMENTUM = 0.9
+
+
+def _act(name, a):
+    if name == "relu":
+        return reference.relu(a)
+    if name == "sigmoid":
+        return reference.sigmoid(a)
+    return np.tanh(a)
+
+
+def _act_grad(name, z):
+    """d act / da from the output z."""
+    if name == "relu":
+        return (z > 0).astype(z.dtype)
+    if name == "sigmoid":
+        return z * (1 - z)
+    return 1 - z * z
+
+
+class MultiLayerNetExtend:
+    """The book's fully connected network with optional batch normalisation and dropout.
+
+    Parameters
+    ----------
+    input_size, output_size : int
+    hidden_size_list : list of int
+        Width of each hidden layer (empty for a softmax regression).
+    activation : {'relu', 'sigmoid', 'tanh'}
+    weight_init_std : float or {'relu', 'he', 'sigmoid', 'xavier'}
+        The book's default 'relu' is He initialisation (std sqrt(2 / fan_in)).
+    weight_decay_lambda : float
+        L2 weight decay added to the loss (0.5 lambda sum ||W||^2) and to each dW (lambda W).
+    use_dropout, dropout_ration : bool, float
+        Dropout after each hidden activation, in training only (the book's spelling 'ration').
+    use_batchnorm : bool
+        Batch normalisation before each hidden activation (params gamma1.., beta1..).
+    dtype, seed, backend, n_threads
+        As for :class:`fastnn.TwoLayerNet`.
+    """
+
+    def __init__(self, input_size, hidden_size_list, output_size, activation="relu", weight_init_std="relu",
+                 weight_decay_lambda=0, use_dropout=False, dropout_ration=0.5, use_batchnorm=False, *,
+                 dtype=np.float64, seed=None, backend="auto", n_threads=None):
+        self.input_size = _checks.check_positive_int("input_size", input_size)
+        self.output_size = _checks.check_positive_int("output_size", output_size)
+        self.hidden_size_list = [_checks.check_positive_int("hidden_size_list item", h) for h in hidden_size_list]
+        self.hidden_layer_num = len(self.hidden_size_list)
+        self.activation = _checks.check_choice("activation", activation, ACTIVATIONS)
+        self.weight_decay_lambda = float(weight_decay_lambda)
+        if not np.isfinite(self.weight_decay_lambda) or self.weight_decay_lambda < 0:
+            raise ValueError(f"weight_decay_lambda must be a non-negative number, got {weight_decay_lambda!r}")
+        self.use_dropout, self.use_batchnorm = bool(use_dropout), bool(use_batchnorm)
+        self.dropout_ration = float(dropout_ration)
+        if not 0 <= self.dropout_ration < 1:
+            raise ValueError(f"dropout_ration must be in [0, 1), got {dropout_ration!r}")
+        self.dtype = _checks.check_dtype(dtype)
+        self.backend = _checks.check_choice("backend", backend, ("auto", "numpy", "numba", "cython"))
+        self.n_threads = n_threads
+        _config.resolve_threads(n_threads)
+        self._rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        sizes = [self.input_size] + self.hidden_size_list + [self.output_size]
+        self._sizes = sizes
+        data = {}
+        for i in range(1, len(sizes)):
+            std = init_std(weight_init_std, sizes[i - 1])
+            data[f"W{i}"] = std * self._rng.standard_normal((sizes[i - 1], sizes[i]))
+            data[f"b{i}"] = np.zeros(sizes[i])
+            if self.use_batchnorm and i < len(sizes) - 1:
+                data[f"gamma{i}"] = np.ones(sizes[i])
+                data[f"beta{i}"] = np.zeros(sizes[i])
+        self.params = ParamDict(data, shapes={k: v.shape for k, v in data.items()}, dtype=self.dtype)
+        self.running = {i: (np.zeros(sizes[i], self.dtype), np.zeros(sizes[i], self.dtype))
+                        for i in range(1, len(sizes) - 1)} if self.use_batchnorm else {}
+
+    # -- the forward pass and its backward, standing next to each other ------------------------------
+
+    def _forward(self, x, train_flg):
+        """Scores and the cache backward needs."""
+        P = self.params
+        z, cache = x, []
+        for i in range(1, self.hidden_layer_num + 1):
+            a = z @ P[f"W{i}"] + P[f"b{i}"]
+            bn = None
+            if self.use_batchnorm:
+                a, bn = self._batchnorm(i, a, train_flg)
+            out = _act(self.activation, a)
+            h, mask = out, None
+            if self.use_dropout:
+                if train_flg:
+                    mask = (self._rng.random(out.shape) > self.dropout_ration).astype(out.dtype)
+                    h = out * mask
+                else:
+                    h = out * (1.0 - self.dropout_ration)
+            cache.append((z, bn, out, mask))
+            z = h
+        last = self.hidden_layer_num + 1
+        cache.append((z, None, None, None))
+        return z @ P[f"W{last}"] + P[f"b{last}"], cache
+
+    def _backward(self, cache, dscores):
+        """Gradients of the data loss (weight decay added by the caller)."""
+        P = self.params
+        grads = {}
+        last = self.hidden_layer_num + 1
+        z_in = cache[-1][0]
+        grads[f"W{last}"] = z_in.T @ dscores
+        grads[f"b{last}"] = dscores.sum(axis=0)
+        dz = dscores @ P[f"W{last}"].T
+        for i in range(self.hidden_layer_num, 0, -1):
+            z_in, bn, out, mask = cache[i - 1]
+            if mask is not None:
+                dz = dz * mask
+            da = dz * _act_grad(self.activation, out)
+            if bn is not None:
+                da, grads[f"gamma{i}"], grads[f"beta{i}"] = self._batchnorm_backward(i, bn, da)
+            grads[f"W{i}"] = z_in.T @ da
+            grads[f"b{i}"] = da.sum(axis=0)
+            dz = da @ P[f"W{i}"].T
+        return grads
+
+    def _batchnorm(self, i, a, train_flg):
+        """The book's BatchNormalization: xn := (a - mu) / sqrt(var + 1e-6); out := gamma xn + beta."""
+        mean, var = self.running[i]
+        if train_flg:
+            mu = a.mean(axis=0)
+            xc = a - mu
+            v = np.mean(xc ** 2, axis=0)
+            std = np.sqrt(v + BN_EPS)
+            xn = xc / std
+            self.running[i] = (BN_MOMENTUM * mean + (1 - BN_MOMENTUM) * mu,
+                               BN_MOMENTUM * var + (1 - BN_MOMENTUM) * v)
+            cache = (xc, xn, std)
+        else:
+            xn = (a - mean) / np.sqrt(var + BN_EPS)
+            cache = None
+        return self.params[f"gamma{i}"] * xn + self.params[f"beta{i}"], cache
+
+    def _batchnorm_backward(self, i, cache, dout):
+        """The book's batchnorm backward; returns (da, dgamma, dbeta)."""
+        xc, xn, std = cache
+        n = dout.shape[0]
+        dbeta = dout.sum(axis=0)
+        dgamma = np.sum(xn * dout, axis=0)
+        dxn = self.params[f"gamma{i}"] * dout
+        dxc = dxn / std
+        dstd = -np.sum((dxn * xc) / (std * std), axis=0)
+        dvar = 0.5 * dstd / std
+        dxc += (2.0 / n) * xc * dvar
+        dmu = np.sum(dxc, axis=0)
+        return dxc - dmu / n, dgamma, dbeta
+
+    # -- the book's API --------------------------------------------------------------------------------
+
+    def _x(self, x):
+        return _checks.check_inputs(x, self.input_size, self.dtype)
+
+    def _xt(self, x, t):
+        x = self._x(x)
+        return x, _checks.check_labels(t, x.shape[0], self.output_size)
+
+    def _decay(self):
+        lam = self.weight_decay_lambda
+        return 0.5 * lam * sum(np.sum(self.params[f"W{i}"] ** 2) for i in range(1, self.hidden_layer_num + 2))
+
+    def predict(self, x, train_flg=False):
+        """Scores (logits) of each class, as the book's predict."""
+        _checks.check_params(self.params, {k: v.shape for k, v in self.params.items()}, self.dtype)
+        return self._forward(self._x(x), train_flg)[0]
+
+    def loss(self, x, t, train_flg=False):
+        """Mean softmax cross-entropy plus 0.5 lambda sum ||W||^2."""
+        x, t = self._xt(x, t)
+        return float(reference.softmax_cross_entropy(self._forward(x, train_flg)[0], t) + self._decay())
+
+    def accuracy(self, x, t):
+        x, t = self._xt(x, t)
+        return float(np.mean(np.argmax(self._forward(x, False)[0], axis=1) == t))
+
+    def gradient(self, x, t):
+        """Backprop of ``loss(x, t, train_flg=True)`` (the book's convention), weight decay included."""
+        x, t = self._xt(x, t)
+        scores, cache = self._forward(x, True)
+        dscores = reference.softmax(scores)
+        dscores[np.arange(len(t)), t] -= 1
+        grads = self._backward(cache, dscores / len(t))
+        for i in range(1, self.hidden_layer_num + 2):
+            grads[f"W{i}"] = grads[f"W{i}"] + self.weight_decay_lambda * self.params[f"W{i}"]
+        return ParamDict({k: grads[k] for k in self.params})
+
+    def numerical_gradient(self, x, t, h=_config.DEFAULT_H):
+        """Central difference of ``loss(x, t, train_flg=True)`` for every element (the book's loop)."""
+        x, t = self._xt(x, t)
+        saved = dict(self.running)
+
+        def f():
+            self.running = dict(saved)  # batchnorm statistics must not drift between the evaluations
+            return self.loss(x, t, train_flg=True)
+        grads = {k: reference.numerical_gradient_of(f, self.params[k], h) for k in self.params}
+        self.running = saved
+        return ParamDict(grads)
+
+    def train_epoch(self, x, t, batch_size=100, optimizer="SGD", perm=None, seed=None, **optimizer_param):
+        """One epoch of mini-batch steps in place; returns the mean of the mini-batch losses."""
+        from .optimizers import make_optimizer
+        x, t = self._xt(x, t)
+        optimizer = make_optimizer(optimizer, **optimizer_param)
+        if perm is None:
+            perm = np.random.default_rng(seed).permutation(len(x))
+        return self._train_epoch(x, t, _checks.check_positive_int("batch_size", batch_size), optimizer,
+                                 np.asarray(perm, np.intp))
+
+    def _train_epoch(self, x, t, batch_size, optimizer, perm):
+        losses = []
+        for idx in reference.batches(len(x), batch_size, perm):
+            losses.append(self.loss(x[idx], t[idx], train_flg=True))
+            optimizer.update(self.params, self.gradient(x[idx], t[idx]))
+        return float(np.mean(losses))
+
+    def __repr__(self):
+        return (f"{type(self).__name__}({self.input_size}, {self.hidden_size_list}, {self.output_size}, "
+                f"activation={self.activation!r}, use_batchnorm={self.use_batchnorm}, use_dropout={self.use_dropout})")
+
+
+class MultiLayerNet(MultiLayerNetExtend):
+    """The book's plain fully connected network (no batchnorm, no dropout)."""
+
+    def __init__(self, input_size, hidden_size_list, output_size, activation="relu", weight_init_std="relu",
+                 weight_decay_lambda=0, **kwargs):
+        super().__init__(input_size, hidden_size_list, output_size, activation, weight_init_std,
+                         weight_decay_lambda, **kwargs)

@@ -1,0 +1,103 @@
+"""MultiLayerNet / MultiLayerNetExtend (the book's chapter 6): reference gradients and the book's API."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn.gradcheck import gradient_check
+
+DEPTHS = [[], [6], [6, 5], [6, 5, 4], [5, 5, 5, 5]]
+
+
+def data(n=7, d=8, k=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, d)), rng.integers(0, k, n)
+
+
+def fourth_order(net, x, t, key, h=1e-5):
+    W = net.params[key]
+    grad = np.zeros_like(W)
+    for idx in np.ndindex(W.shape):
+        saved = W[idx]
+        vals = []
+        for step in (2, 1, -1, -2):
+            W[idx] = saved + step * h
+            vals.append(net.loss(x, t, train_flg=True))
+        W[idx] = saved
+        grad[idx] = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)
+    return grad
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=lambda h: f"depth{len(h) + 1}")
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("decay", [0.0, 0.1])
+def test_backprop_matches_fourth_order_differences(hidden, activation, decay):
+    x, t = data()
+    net = fastnn.MultiLayerNet(8, hidden, 4, activation=activation, weight_init_std=0.5, weight_decay_lambda=decay,
+                               seed=1)
+    rng = np.random.default_rng(5)
+    for key in [k for k in net.params if k.startswith("b")]:  # zero biases put relu units of dead rows on the kink
+        net.params[key] = 0.3 * rng.standard_normal(net.params[key].shape)
+    grads = net.gradient(x, t)
+    assert set(grads) == set(net.params)
+    for key in net.params:
+        np.testing.assert_allclose(grads[key], fourth_order(net, x, t, key), rtol=1e-6, atol=1e-9, err_msg=key)
+
+
+@pytest.mark.parametrize("hidden", [[6], [6, 5, 4]])
+def test_batchnorm_gradient_check_as_in_the_book(hidden):
+    x, t = data(n=9)
+    net = fastnn.MultiLayerNetExtend(8, hidden, 4, use_batchnorm=True, weight_init_std=0.5, seed=2)
+    assert {"gamma1", "beta1"} <= set(net.params)
+    result = gradient_check(net, x, t)
+    assert result.passed, str(result)
+
+
+def test_float32_network_agrees_with_float64():
+    x, t = data()
+    a = fastnn.MultiLayerNet(8, [6, 5], 4, seed=3)
+    b = fastnn.MultiLayerNet(8, [6, 5], 4, seed=3, dtype=np.float32)
+    ga, gb = a.gradient(x, t), b.gradient(x.astype(np.float32), t)
+    for key in ga:
+        assert gb[key].dtype == np.float32
+        np.testing.assert_allclose(gb[key], ga[key], rtol=1e-3, atol=1e-5)
+
+
+def test_book_api_predict_loss_decay_and_keys():
+    x, t = data()
+    net = fastnn.MultiLayerNet(8, [6, 5], 4, weight_decay_lambda=0.5, seed=0)
+    assert net.predict(x).shape == (7, 4)  # scores, as the book's predict
+    plain = fastnn.MultiLayerNet(8, [6, 5], 4, seed=0)
+    decay = 0.25 * sum(np.sum(net.params[f"W{i}"] ** 2) for i in (1, 2, 3))
+    assert net.loss(x, t) == pytest.approx(plain.loss(x, t) + decay, rel=1e-12)
+    assert net.params["w3"] is net.params["W3"]
+    assert net.loss(x, np.eye(4)[t]) == net.loss(x, t)
+
+
+def test_dropout_trains_and_predicts_as_the_book():
+    x, t = data(n=200, d=8)
+    net = fastnn.MultiLayerNetExtend(8, [50], 4, use_dropout=True, dropout_ration=0.5, seed=0)
+    scores_a, cache = net._forward(net._x(x), True)
+    mask = cache[0][3]
+    assert 0.4 < mask.mean() < 0.6
+    np.testing.assert_array_equal(net.predict(x), net.predict(x))  # test mode is deterministic
+    with pytest.raises(ValueError, match="dropout_ration"):
+        fastnn.MultiLayerNetExtend(8, [5], 4, use_dropout=True, dropout_ration=1.5)
+
+
+def test_trains_with_the_trainer_and_every_optimizer():
+    from fastnn.datasets import load_digits
+    (x, t), (xt, tt) = load_digits()
+    net = fastnn.MultiLayerNetExtend(64, [40, 40], 10, use_batchnorm=True, seed=0)
+    trainer = fastnn.Trainer(net, x, t, xt, tt, epochs=3, mini_batch_size=50, optimizer="Adam",
+                             optimizer_param={"lr": 0.01}, verbose=False, seed=0)
+    trainer.train()
+    assert trainer.test_acc_list[-1] > 0.9
+
+
+def test_bad_configuration_is_refused():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        fastnn.MultiLayerNet(8, [5], 4, activation="elu")
+    with pytest.raises(ValueError, match="hidden_size_list item must be a positive integer"):
+        fastnn.MultiLayerNet(8, [5, 0], 4)
+    with pytest.raises(ValueError, match="weight_decay_lambda"):
+        fastnn.MultiLayerNet(8, [5], 4, weight_decay_lambda=-1)
