@@ -101,3 +101,15 @@ def test_bad_configuration_is_refused():
         fastnn.MultiLayerNet(8, [5, 0], 4)
     with pytest.raises(ValueError, match="weight_decay_lambda"):
         fastnn.MultiLayerNet(8, [5], 4, weight_decay_lambda=-1)
+
+
+def test_chapter6_examples_run_and_save_their_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "examples" / "ch6_experiments.py"
+    spec = importlib.util.spec_from_file_location("ch6_experiments", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--quick", "--out", str(tmp_path), "init", "dropout"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dropout.png", "weight_init.png"]
