@@ -23,3 +23,17 @@ def problem(seed, n=6, d=7, h=5, k=4, std=0.5, sparse=0.0):
 
 def max_abs_diff(a, b):
     return max(float(np.max(np.abs(np.asarray(a[k], np.float64) - np.asarray(b[k], np.float64)))) for k in b)
+
+
+def fourth_order_gradient(f, x, h=1e-5):
+    """(-f(x+2h) + 8 f(x+h) - 8 f(x-h) + f(x-2h)) / 12h for every element: error O(h^4)."""
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        saved = x[idx]
+        vals = []
+        for step in (2, 1, -1, -2):
+            x[idx] = saved + step * h
+            vals.append(f())
+        x[idx] = saved
+        grad[idx] = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)
+    return grad

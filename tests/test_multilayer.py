@@ -4,6 +4,7 @@ import pytest
 
 import fastnn
 from fastnn.gradcheck import gradient_check
+from helpers import fourth_order_gradient
 
 DEPTHS = [[], [6], [6, 5], [6, 5, 4], [5, 5, 5, 5]]
 
@@ -13,18 +14,8 @@ def data(n=7, d=8, k=4, seed=0):
     return rng.random((n, d)), rng.integers(0, k, n)
 
 
-def fourth_order(net, x, t, key, h=1e-5):
-    W = net.params[key]
-    grad = np.zeros_like(W)
-    for idx in np.ndindex(W.shape):
-        saved = W[idx]
-        vals = []
-        for step in (2, 1, -1, -2):
-            W[idx] = saved + step * h
-            vals.append(net.loss(x, t, train_flg=True))
-        W[idx] = saved
-        grad[idx] = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)
-    return grad
+def fourth_order(net, x, t, key):
+    return fourth_order_gradient(lambda: net.loss(x, t, train_flg=True), net.params[key])
 
 
 @pytest.mark.parametrize("hidden", DEPTHS, ids=lambda h: f"depth{len(h) + 1}")

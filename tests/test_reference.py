@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fastnn import reference as ref
-from helpers import problem
+from helpers import fourth_order_gradient, problem
 
 COMBOS = [(a, l) for a in ref.ACTIVATIONS for l in ref.LOSSES]
 
@@ -67,20 +67,6 @@ def test_hand_computed_one_unit_network():
     da1 = (2 * (s - 1)) * 0.25
     np.testing.assert_allclose(g["W1"], [[da1]], rtol=1e-14)
     np.testing.assert_allclose(g["b1"], [da1], rtol=1e-14)
-
-
-def fourth_order_gradient(f, x, h=1e-5):
-    """(-f(x+2h) + 8 f(x+h) - 8 f(x-h) + f(x-2h)) / 12h for every element: error O(h^4)."""
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        saved = x[idx]
-        vals = []
-        for step in (2, 1, -1, -2):
-            x[idx] = saved + step * h
-            vals.append(f())
-        x[idx] = saved
-        grad[idx] = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)
-    return grad
 
 
 @pytest.mark.parametrize("activation, loss", COMBOS)
