@@ -10,15 +10,15 @@ import fastnn
 from conftest import QUICK, THREADS
 
 HIDDEN = 32 if QUICK else 512
-EPOCHS = 1 if QUICK else 10
+EPOCHS = 3 if QUICK else 10
 LR, BATCH = 0.001, 100
 
 
 @pytest.fixture(scope="module")
 def data(mnist_train):
-    x, t = mnist_train
-    if QUICK:
-        return (x[:400].astype(np.float32), t[:400]), (x[400:].astype(np.float32), t[400:])
+    if QUICK:  # a small learnable set, so the accuracy check still means something
+        from fastnn.datasets import load_digits
+        return load_digits()
     from fastnn.datasets import load_mnist
     (x, t), (xt, tt) = load_mnist(normalize=True)
     return (x, t), (xt, tt)
@@ -47,7 +47,7 @@ def test_recipe_fastnn(benchmark, data):
         return net.accuracy(xt, tt)
     accuracy = benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info["test_accuracy"] = accuracy
-    assert accuracy > (0.5 if QUICK else 0.975)
+    assert accuracy > (0.3 if QUICK else 0.975)  # quick: 45 Adam steps on the 8x8 digits; chance is 0.1
 
 
 @pytest.mark.benchmark(group=f"recipe {HIDDEN} relu adam batch {BATCH} x{EPOCHS} epochs float32")
@@ -78,4 +78,4 @@ def test_recipe_torch(benchmark, data):
             return float((model(torch.from_numpy(xt)).argmax(1).numpy() == tt).mean())
     accuracy = benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info["test_accuracy"] = accuracy
-    assert accuracy > (0.3 if QUICK else 0.975)
+    assert accuracy > (0.3 if QUICK else 0.975)  # quick: 45 Adam steps on the 8x8 digits; chance is 0.1
