@@ -30,6 +30,12 @@ from _blas cimport gemm
 
 cdef extern from *:
     """
+    #define fastnn_prefetch(p) __builtin_prefetch((p), 0, 1)
+    """
+    void fastnn_prefetch(const void* p) noexcept nogil
+
+cdef extern from *:
+    """
     #ifdef _OPENMP
     #define FASTNN_HAVE_OPENMP 1
     #else
@@ -221,6 +227,17 @@ cdef void _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating[:, ::1]
         _colsum(da2, 0, k, alpha, beta, b2_out)
 
 
+cdef void _prefetch_rows(const floating[:, ::1] x, const Py_ssize_t[::1] perm, Py_ssize_t start,
+                         Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+    """Ask for rows x[perm[start + r0:start + r1]] to be brought into cache (the next batch's gather)."""
+    cdef Py_ssize_t r, off, n = x.shape[1] * sizeof(floating)
+    cdef const char* row
+    for r in range(r0, r1):
+        row = <const char*> &x[perm[start + r], 0]
+        for off in range(0, n, 64):
+            fastnn_prefetch(row + off)
+
+
 cdef void _update_chunk(Py_ssize_t c, Py_ssize_t chunks, Py_ssize_t d, Py_ssize_t h, Py_ssize_t k,
                         floating* W1, floating* b1, floating* W2, floating* b2,
                         const floating* gW1, const floating* gb1, const floating* gW2, const floating* gb2,
@@ -293,7 +310,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     Adam's m, v) is updated in place; ``step`` is Adam's step count before this epoch.
     Workspaces hold ``batch_size`` rows.
     """
-    cdef Py_ssize_t n = perm.shape[0], start = 0, nb, s = 0, c, r, chunks = max(1, n_threads)
+    cdef Py_ssize_t n = perm.shape[0], start = 0, nb, nxt, s = 0, c, r, chunks = max(1, n_threads)
     cdef Py_ssize_t d = W1.shape[0], h = W1.shape[1], k = W2.shape[1]
     cdef double total = 0, batch_loss, lr_t
     cdef floating inv_n, flr = <floating> lr
@@ -309,7 +326,10 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
         if opt == 2:
             step += 1
             lr_t = lr * sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step)
+        nxt = min(batch_size, n - start - nb)  # rows of the next batch, fetched while this one finishes
         for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
+            if nxt > 0:
+                _prefetch_rows(x, perm, start + nb, _edge(nxt, c, chunks), _edge(nxt, c + 1, chunks))
             if sgd:
                 _weights_chunk(c, chunks, xb_ws[:nb], z1_ws[:nb], a2_ws[:nb], dz1_ws[:nb], -flr, <floating> 1,
                                &W1[0, 0], &b1[0], &W2[0, 0], &b2[0])
