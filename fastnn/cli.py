@@ -22,6 +22,10 @@ def _info_lines():
     for name, why in unavailable_reasons().items():
         lines.append(f"backend {name}: unavailable ({why})")
     lines.append(f"auto backend: {get_backend('auto').NAME}")
+    lines.append("MultiLayerNet / MultiLayerNetExtend: NumPy reference on every backend (kernels not yet written)")
+    from .backends import _cython_openmp
+    if _cython_openmp() is not None:
+        lines.append(f"compiled extension: OpenMP {'on' if _cython_openmp() else 'off (kernels run serially)'}")
     lines.append(f"threads: {_config.resolve_threads()} (cores available {_config.available_cores()}, "
                  f"{_config.ENV_NUM_THREADS}={__import__('os').environ.get(_config.ENV_NUM_THREADS, 'unset')})")
     for pool in threadpool_info():

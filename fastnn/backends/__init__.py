@@ -68,3 +68,9 @@ def get_backend(name="auto"):
     if module is None:
         raise RuntimeError(f"backend {name!r} is not available: {_errors.get(name, 'unknown reason')}")
     return module
+
+
+def _cython_openmp():
+    """Whether the compiled extension has OpenMP (None when it is not available)."""
+    module = _load("cython")
+    return None if module is None else bool(module.HAVE_OPENMP)
