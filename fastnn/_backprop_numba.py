@@ -153,7 +153,7 @@ def _update(w, g, s1, s2, opt, lr, p1, p2):
 @_jit
 def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, p2, step,
                 s1_W1, s1_b1, s1_W2, s1_b2, s2_W1, s2_b1, s2_W2, s2_b2):
-    """Mini-batch steps over perm (the last batch may be shorter); returns the mean batch loss."""
+    """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses."""
     n, d = perm.shape[0], x.shape[1]
     b = min(batch_size, n)
     dt = x.dtype
@@ -164,14 +164,14 @@ def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, 
     dz1 = np.empty_like(z1)
     loss_rows = np.empty(b)
     gW1, gb1, gW2, gb2 = np.empty_like(W1), np.empty_like(b1), np.empty_like(W2), np.empty_like(b2)
-    total = 0.0
+    losses = np.empty((n + batch_size - 1) // batch_size)
     n_batches = 0
     for start in range(0, n, batch_size):
         nb = min(batch_size, n - start)
         for r in range(nb):
             xb[r] = x[perm[start + r]]
             tb[r] = t[perm[start + r]]
-        total += _forward_backward(W1, b1, W2, b2, xb[:nb], tb[:nb], act, loss, z1[:nb], a2[:nb], dz1[:nb],
+        losses[n_batches] = _forward_backward(W1, b1, W2, b2, xb[:nb], tb[:nb], act, loss, z1[:nb], a2[:nb], dz1[:nb],
                                    loss_rows[:nb])
         np.dot(z1[:nb].T, a2[:nb], gW2)
         np.dot(xb[:nb].T, dz1[:nb], gW1)
@@ -186,4 +186,4 @@ def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, 
         _update(W2.reshape(-1), gW2.reshape(-1), s1_W2, s2_W2, opt, lr_t, p1, p2)
         _update(b2, gb2, s1_b2, s2_b2, opt, lr_t, p1, p2)
         n_batches += 1
-    return total / n_batches
+    return losses

@@ -234,6 +234,7 @@ class MultiLayerNetExtend:
         for idx in reference.batches(len(x), batch_size, perm):
             losses.append(self.loss(x[idx], t[idx], train_flg=True))
             optimizer.update(self.params, self.gradient(x[idx], t[idx]))
+        self.batch_losses = np.asarray(losses)
         return float(np.mean(losses))
 
     def __repr__(self):

@@ -233,7 +233,7 @@ class TwoLayerNet:
         Returns
         -------
         float
-            The mean of the epoch's mini-batch losses.
+            The mean of the epoch's mini-batch losses (each one is kept in ``batch_losses``).
         """
         x, t = self._xt(x, t)
         batch_size = _checks.check_positive_int("batch_size", batch_size)
@@ -246,8 +246,9 @@ class TwoLayerNet:
     def _train_epoch(self, x, t, batch_size, optimizer, perm):
         """train_epoch on inputs already validated by ``_xt`` (the Trainer checks its data once)."""
         self._params.update(self._checked_params())  # contiguous, so kernels update the dict's arrays
-        return self._backend.train_epoch(self._params, x, t, perm, batch_size, optimizer, self.activation,
-                                         self.loss_name, self._threads())
+        self.batch_losses = self._backend.train_epoch(self._params, x, t, perm, batch_size, optimizer,
+                                                      self.activation, self.loss_name, self._threads())
+        return float(np.mean(self.batch_losses))
 
     def __repr__(self):
         return (f"TwoLayerNet({self.input_size}, {self.hidden_size}, {self.output_size}, "

@@ -191,11 +191,11 @@ def batches(n, batch_size, perm):
 def train_epoch(params, x, t, perm, batch_size, optimizer, activation="sigmoid", loss="cross_entropy"):
     """One epoch of mini-batch steps over perm (no replacement); updates params in place.
 
-    Returns the mean of the mini-batch losses.
+    Returns the mini-batch losses, in order (the loss of each batch before its update).
     """
     losses = []
     for idx in batches(x.shape[0], batch_size, perm):
         value, grads = gradient(params, x[idx], t[idx], activation, loss)
         optimizer.update(params, grads)
         losses.append(value)
-    return float(np.mean(losses))
+    return np.asarray(losses, dtype=np.float64)

@@ -48,7 +48,7 @@ class Trainer:
     Attributes
     ----------
     train_loss_list : list of float
-        Mean mini-batch loss of each epoch.
+        The loss of every mini-batch, as the book's Trainer records it.
     train_acc_list, test_acc_list : list of float
         Accuracy after each epoch.
     history : dict
@@ -74,15 +74,12 @@ class Trainer:
         self.checkpoint = checkpoint
         self.rng = np.random.default_rng(seed)
         self.history = {"loss": [], "accuracy": [], "val_accuracy": [], "epoch_time": []}
+        self.train_loss_list = []
         self.current_epoch = 0
         self.stop_training = False
         self.interrupted = False
 
-    # the book's names for the curves
-    @property
-    def train_loss_list(self):
-        return self.history["loss"]
-
+    # the book's names for the per-epoch curves
     @property
     def train_acc_list(self):
         return self.history["accuracy"]
@@ -104,6 +101,7 @@ class Trainer:
             x, t = self.x_train[idx], self.t_train[idx]
             losses.append(self.network.loss(x, t))
             self.optimizer.update(self.network.params, self.network.numerical_gradient(x, t))
+        self.network.batch_losses = np.asarray(losses)
         return float(np.mean(losses))
 
     def train_step_epoch(self):
@@ -119,6 +117,7 @@ class Trainer:
                 "accuracy": self._accuracy(self.x_train, self.t_train),
                 "val_accuracy": self._accuracy(self.x_test, self.t_test)}
         self.current_epoch += 1
+        self.train_loss_list.extend(float(v) for v in self.network.batch_losses)
         for key, value in logs.items():
             self.history[key].append(value)
         return logs
@@ -176,6 +175,7 @@ class Trainer:
                 arrays.update({f"opt/{name}/{k}": v for k, v in state.items()})
         meta = {"trainer": {"epoch": self.current_epoch, "epochs": self.epochs, "batch_size": self.batch_size,
                             "gradient": self.gradient, "history": self.history,
+                            "train_loss_list": self.train_loss_list,
                             "rng_state": self.rng.bit_generator.state},
                 "optimizer": {"name": type(opt).__name__, "iter": getattr(opt, "iter", None),
                               "params": {k: getattr(opt, k) for k in _HYPER if hasattr(opt, k)}}}
@@ -198,6 +198,7 @@ class Trainer:
         tr = meta["trainer"]
         self.current_epoch = tr["epoch"]
         self.history = {k: list(v) for k, v in tr["history"].items()}
+        self.train_loss_list = list(tr.get("train_loss_list", []))
         self.rng.bit_generator.state = tr["rng_state"]
         return self
 

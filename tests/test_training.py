@@ -49,8 +49,9 @@ def test_optimizer_errors_name_the_argument():
 def test_trainer_learns_and_keeps_the_books_lists(backend):
     trainer = make_trainer(backend)
     history = trainer.train()
-    assert len(trainer.train_loss_list) == len(trainer.test_acc_list) == len(history["val_accuracy"]) == 4
-    assert trainer.train_loss_list[-1] < trainer.train_loss_list[0]
+    assert len(trainer.test_acc_list) == len(history["val_accuracy"]) == len(history["loss"]) == 4
+    assert len(trainer.train_loss_list) == 4 * 10  # one loss per mini-batch (150 rows / 16), as the book's
+    assert history["loss"][-1] < history["loss"][0]
     assert trainer.test_acc_list[-1] > 0.7  # four classes: chance is 0.25
 
 

@@ -68,9 +68,9 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     grads_ws = [np.empty_like(params[k]) for k in _fused.KEYS]
     batch_losses = np.empty(-(-perm.shape[0] // batch_size))
     with single_threaded():
-        value = ext.train_epoch(x, t, perm, batch_size, params["W1"], params["b1"], params["W2"], params["b2"],
+        ext.train_epoch(x, t, perm, batch_size, params["W1"], params["b1"], params["W2"], params["b2"],
                                 ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state,
                                 np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp),
                                 *_workspace(b, params, x.dtype), *grads_ws, batch_losses, n_threads)
     _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
-    return float(value)
+    return batch_losses

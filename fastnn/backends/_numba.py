@@ -73,7 +73,7 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
         return train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
     code, lr, p1, p2, step, state = fused
-    value = bp.train_epoch(params["W1"], params["b1"], params["W2"], params["b2"], x, t, perm, batch_size,
+    losses = bp.train_epoch(params["W1"], params["b1"], params["W2"], params["b2"], x, t, perm, batch_size,
                            ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state)
     _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
-    return float(value)
+    return losses
