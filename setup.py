@@ -2,7 +2,6 @@
 import os
 import shutil
 import subprocess
-import sys
 import sysconfig
 import tempfile
 import warnings
@@ -11,8 +10,22 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join("src_cython")
+
+
+def _compiles(flags, source="int main(void){return 0;}\n"):
+    """Whether the C compiler builds and links source with these flags."""
+    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()
+    tmp = tempfile.mkdtemp()
+    try:
+        src = os.path.join(tmp, "t.c")
+        with open(src, "w") as f:
+            f.write(source)
+        return subprocess.run(cc + flags + [src, "-o", os.path.join(tmp, "t")], capture_output=True).returncode == 0
+    except OSError:
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def openmp_flags():
@@ -20,20 +33,7 @@ def openmp_flags():
     if os.environ.get("FASTNN_NO_OPENMP", "") in ("1", "true", "yes"):
         warnings.warn("fastnn: FASTNN_NO_OPENMP is set; building without OpenMP (kernels run serially)")
         return []
-    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
-    cc = cc.split()
-    tmp = tempfile.mkdtemp()
-    try:
-        src = os.path.join(tmp, "omp.c")
-        with open(src, "w") as f:
-            f.write("#include <omp.h>\nint main(void){return omp_get_max_threads() > 0 ? 0 : 1;}\n")
-        cmd = cc + ["-fopenmp", src, "-o", os.path.join(tmp, "omp")]
-        ok = subprocess.run(cmd, capture_output=True).returncode == 0
-    except OSError:
-        ok = False
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if not ok:
+    if not _compiles(["-fopenmp"], "#include <omp.h>\nint main(void){return omp_get_max_threads() > 0 ? 0 : 1;}\n"):
         warnings.warn("fastnn: the C compiler does not support OpenMP; building without it "
                       "(the compiled kernels will run on one thread)")
         return []
@@ -45,19 +45,7 @@ def arch_flags():
     build is asked for (FASTNN_PORTABLE_BUILD=1, e.g. for wheels that run on other machines)."""
     if os.environ.get("FASTNN_PORTABLE_BUILD", "") in ("1", "true", "yes"):
         return []
-    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()
-    tmp = tempfile.mkdtemp()
-    try:
-        src = os.path.join(tmp, "t.c")
-        with open(src, "w") as f:
-            f.write("int main(void){return 0;}\n")
-        ok = subprocess.run(cc + ["-march=native", src, "-o", os.path.join(tmp, "t")],
-                            capture_output=True).returncode == 0
-    except OSError:
-        ok = False
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return ["-march=native"] if ok else []
+    return ["-march=native"] if _compiles(["-march=native"]) else []
 
 
 omp = openmp_flags()

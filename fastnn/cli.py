@@ -1,5 +1,6 @@
 """The ``fastnn`` command: a few lines over library functions per subcommand."""
 import argparse
+import os
 import platform
 import sys
 import time
@@ -27,7 +28,7 @@ def _info_lines():
     if _cython_openmp() is not None:
         lines.append(f"compiled extension: OpenMP {'on' if _cython_openmp() else 'off (kernels run serially)'}")
     lines.append(f"threads: {_config.resolve_threads()} (cores available {_config.available_cores()}, "
-                 f"{_config.ENV_NUM_THREADS}={__import__('os').environ.get(_config.ENV_NUM_THREADS, 'unset')})")
+                 f"{_config.ENV_NUM_THREADS}={os.environ.get(_config.ENV_NUM_THREADS, 'unset')})")
     for pool in threadpool_info():
         lines.append(f"threadpool: {pool.get('internal_api')} {pool.get('version')} "
                      f"({pool.get('user_api')}, {pool.get('num_threads')} threads) {pool.get('filepath')}")
