@@ -114,7 +114,7 @@ def cmd_doctor(args):
     for label, x in ((f"raw {name} pixels", raw), (f"{name} pixels scaled to [0, 1]", scaled)):
         net = build_network(namespace, args.class_name, x.shape[1], args.hidden, 10)
         print(f"\n== {args.class_name}({x.shape[1]}, {args.hidden}, 10) on {len(x)} {label}")
-        doctor(net, x, onehot, lr=args.lr)
+        doctor(net, x, onehot, lr=args.lr, lang=args.lang)
     return 0
 
 
@@ -147,6 +147,7 @@ def build_parser():
     doc.add_argument("--lr", type=float, default=None, help="the learning rate in use, to judge update sizes")
     doc.add_argument("--batch", type=int, default=32)
     doc.add_argument("--data-dir", default=None)
+    doc.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (zh: Chinese)")
     doc.set_defaults(func=cmd_doctor)
 
     gc = sub.add_parser("gradcheck", help="backprop vs central difference, per parameter")

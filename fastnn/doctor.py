@@ -39,7 +39,43 @@ class Finding:
         return SEVERITY.get(self.code, 2)
 
     def __str__(self):
+        return self.text("en")
+
+    def text(self, lang="en"):
+        """The finding in English or Chinese ('zh'); the measurement stays as measured."""
+        if lang == "zh" and self.code in ZH:
+            why, fix = ZH[self.code]
+            return f"[{self.code}] 测得：{self.message}\n    原因：{why}\n    修正：{fix}"
         return f"[{self.code}] {self.message}\n    why: {self.why}\n    fix: {self.fix}"
+
+
+#: Chinese explanations (why, fix) per code, for learners reading the book in Chinese.
+ZH = {
+    "labels": ("标签的形式与损失函数不符（one-hot 与整数混用、越界或列数不对），损失和梯度都会出错。",
+               "检查标签编码：one-hot 用 np.eye(类别数)[t]，整数标签取值须在 0..类别数-1。"),
+    "input-scale": ("原始像素（0..255）会让 sigmoid 单元饱和，饱和处梯度约为 0，损失一直降不下来。",
+                    "把输入归一化：x = x / 255.0（或 load_mnist(normalize=True)）。"),
+    "saturation": ("大部分 sigmoid 输出贴近 0 或 1（或 relu 单元全部为 0），梯度几乎为零，学习停滞。",
+                   "把输入缩放到 [0, 1]，权重初始化为约 1/sqrt(fan_in)（Xavier）或 sqrt(2/fan_in)（He）。"),
+    "init-scale": ("权重尺度远离 1/sqrt(fan_in)：过大则单元饱和，过小则信号和梯度消失。",
+                   "用 'xavier'（sigmoid）或 'he'（relu）初始化。"),
+    "softmax-axis": ("softmax 对整个批次（或错误的轴）做了归一化，每一行的概率依赖其他样本，损失和梯度都错了。",
+                     "按行归一化：e = np.exp(a - a.max(axis=-1, keepdims=True)); y = e / e.sum(axis=-1, keepdims=True)。"),
+    "loss-not-averaged": ("损失对批次求和而不是求平均，步长被悄悄乘上了批大小。",
+                          "求和后除以批大小：np.sum(...) / batch_size。"),
+    "numgrad-first-axis": ("数值梯度只沿第一个轴循环，一次扰动整行，整行元素得到同一个值。",
+                           "逐元素扰动：np.nditer(x, flags=['multi_index'], op_flags=['readwrite'])，扰动 x[it.multi_index]。"),
+    "numgrad-mismatch": ("数值梯度不是损失函数的中心差分。",
+                         "逐元素计算 (f(x+h) - f(x-h)) / 2h，每次只扰动一个元素并及时恢复。"),
+    "zero-gradient": ("梯度为零的参数永远不会更新。",
+                      "检查反向传播是否给每个参数赋了梯度，以及单元是否饱和或死亡。"),
+    "nan-gradient": ("梯度中出现 NaN 或 inf，一步更新就会让所有参数变成 NaN。",
+                     "检查损失及其反向传播中的 log(0)、0/0 或溢出。"),
+    "learning-rate": ("一次更新相对于权重本身过大会发散，过小则学不动（通常约为权重的 1e-3 到 1e-1）。",
+                      "按报告的比例调整学习率。"),
+    "overflow": ("exp 溢出得到 inf，下一步就变成 NaN；警告还会掩盖真正的问题。",
+                 "sigmoid 写成 np.exp(-np.logaddexp(0, -x)) 或按 x 的符号分开计算；softmax 先减去每行最大值。"),
+}
 
 
 def _quiet_call(fn, *args):
@@ -316,7 +352,7 @@ def check_init_scale(network, x, activation):
 
 # --- the report ---------------------------------------------------------------------------------------
 
-def doctor(network, x, t, lr=None, activation=None, verbose=True, seed=0):
+def doctor(network, x, t, lr=None, activation=None, verbose=True, seed=0, lang="en"):
     """Diagnose why a network does not learn on the batch (x, t).
 
     Parameters
@@ -330,6 +366,8 @@ def doctor(network, x, t, lr=None, activation=None, verbose=True, seed=0):
         Hidden activation; default the network's ``activation`` attribute, else sigmoid.
     verbose : bool
         Print the report.
+    lang : {'en', 'zh'}
+        Language of the printed report (the findings' codes and numbers are the same).
 
     Returns
     -------
@@ -360,13 +398,20 @@ def doctor(network, x, t, lr=None, activation=None, verbose=True, seed=0):
             f.message += f" (this also explains: {', '.join(folded)})"
     kept.sort(key=lambda f: f.severity)
     if verbose:
-        print(report(kept))
+        print(report(kept, lang))
     return kept
 
 
-def report(findings):
+def report(findings, lang="en"):
+    """The printed report: findings most serious first, in English or Chinese ('zh')."""
+    _check_lang(lang)
     if not findings:
-        return "doctor: no problems found."
-    lines = [f"doctor: {len(findings)} finding{'s' if len(findings) > 1 else ''}, most serious first"]
-    lines += [str(f) for f in findings]
-    return "\n".join(lines)
+        return "doctor：未发现问题。" if lang == "zh" else "doctor: no problems found."
+    head = (f"doctor：发现 {len(findings)} 个问题，按严重程度排列" if lang == "zh" else
+            f"doctor: {len(findings)} finding{'s' if len(findings) > 1 else ''}, most serious first")
+    return "\n".join([head] + [f.text(lang) for f in findings])
+
+
+def _check_lang(lang):
+    if lang not in ("en", "zh"):
+        raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")

@@ -219,3 +219,16 @@ def test_gradcheck_command(capsys):
     from fastnn.cli import main
     assert main(["gradcheck", "--hidden", "10"]) == 0
     assert "gradient check passed" in capsys.readouterr().out
+
+
+def test_every_code_has_a_chinese_explanation(tmp_path, digits, capsys):
+    from fastnn.doctor import SEVERITY, ZH, report
+    assert set(SEVERITY) <= set(ZH)
+    x, t, onehot = digits
+    net = book_module(tmp_path, "zoo_zh", "softmax-axis").TwoLayerNet(64, 10, 10)
+    found = doctor(net, x, onehot, verbose=True, lang="zh")
+    out = capsys.readouterr().out
+    assert "[softmax-axis]" in out and "按行归一化" in out and "发现 1 个问题" in out
+    assert report([], "zh") == "doctor：未发现问题。" and codes(found) == ["softmax-axis"]
+    with pytest.raises(ValueError, match="lang must be"):
+        report([], "fr")
