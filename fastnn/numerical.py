@@ -7,9 +7,12 @@ from . import _config
 from .network import TwoLayerNet, _check_h
 
 
-def numerical_gradient(params, x, t, *, activation="sigmoid", loss="cross_entropy", h=_config.DEFAULT_H,
+def numerical_gradient(params, x, t=None, *, activation="sigmoid", loss="cross_entropy", h=_config.DEFAULT_H,
                        backend="auto", n_threads=None):
     """Central differences of the two-layer net's batch loss for every element of every parameter.
+
+    Also takes the book's form ``numerical_gradient(f, x)`` (``common/gradient.py``): the central
+    difference of ``f(x)`` for every element of the array x, perturbed in place and restored.
 
     Parameters
     ----------
@@ -33,6 +36,14 @@ def numerical_gradient(params, x, t, *, activation="sigmoid", loss="cross_entrop
     dict
         Gradients keyed like params, in the parameters' dtype.
     """
+    if callable(params):  # the book's numerical_gradient(f, x)
+        from .reference import numerical_gradient_of
+        f, x = params, np.asarray(x)
+        if not np.issubdtype(x.dtype, np.floating):
+            raise TypeError(f"x must be a float array to perturb in place, got dtype {x.dtype}")
+        return numerical_gradient_of(lambda: f(x), x, _check_h(h))
+    if t is None:
+        raise TypeError("numerical_gradient(params, x, t) needs the labels t (or use the book's form (f, x))")
     lower = {str(k).upper() if str(k).lower() in ("w1", "w2") else k: v for k, v in params.items()}
     for key in ("W1", "b1", "W2", "b2"):
         if key not in lower:

@@ -191,3 +191,17 @@ def test_repr_names_the_configuration():
 def test_warmup_compiles_every_backend():
     times = fastnn.warmup()
     assert set(times) == set(fastnn.available_backends())
+
+
+def test_the_books_function_form_of_numerical_gradient():
+    W = np.array([[0.47, 0.99, 0.84], [0.85, 0.03, 0.69]])
+    x = np.array([0.6, 0.9])
+    t = np.array([0, 0, 1])
+
+    def f(w):  # the book's simpleNet loss (ch. 4), as a function of its weights
+        return ref.cross_entropy_error(ref.softmax(x @ w), t)
+    got = fastnn.numerical_gradient(f, W)
+    y = ref.softmax(x @ W)
+    np.testing.assert_allclose(got, np.outer(x, y - t), atol=1e-8)
+    with pytest.raises(TypeError, match="needs the labels t"):
+        fastnn.numerical_gradient({"W1": W}, x)
