@@ -5,35 +5,15 @@ resumes exactly where it stopped.
 """
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from ._atomic import atomic_write
 from ._version import __version__
 
 FORMAT = "fastnn-model"
 FORMAT_VERSION = 1
 _META = "__meta__"
-
-
-def _atomic_savez(path, arrays):
-    """np.savez into a temp file beside path, fsync, then rename: a crash leaves the old file intact."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _meta_array(meta):
@@ -62,7 +42,7 @@ def save_model(network, path, extra_arrays=None, extra_meta=None):
     meta = network_meta(network)
     meta.update(extra_meta or {})
     arrays[_META] = _meta_array(meta)
-    _atomic_savez(path, arrays)
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def read_model_file(path):

@@ -13,7 +13,7 @@ API and reported, but every backend runs the reference (see ``fastnn info``).
 import numpy as np
 
 from . import _checks, _config, reference
-from .network import ParamDict, init_std
+from .network import ParamDict, ValidatesBatches, init_std
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 BN_EPS = 1e-6  # the book's 10e-7
@@ -37,7 +37,7 @@ def _act_grad(name, z):
     return 1 - z * z
 
 
-class MultiLayerNetExtend:
+class MultiLayerNetExtend(ValidatesBatches):
     """The book's fully connected network with optional batch normalisation and dropout.
 
     Parameters
@@ -170,13 +170,6 @@ class MultiLayerNetExtend:
         return dxc - dmu / n, dgamma, dbeta
 
     # -- the book's API --------------------------------------------------------------------------------
-
-    def _x(self, x):
-        return _checks.check_inputs(x, self.input_size, self.dtype)
-
-    def _xt(self, x, t):
-        x = self._x(x)
-        return x, _checks.check_labels(t, x.shape[0], self.output_size)
 
     def _decay(self):
         lam = self.weight_decay_lambda

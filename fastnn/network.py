@@ -91,7 +91,18 @@ def _normal(seed):
     return lambda *shape: rng.standard_normal(shape)
 
 
-class TwoLayerNet:
+class ValidatesBatches:
+    """What every network checks at the door: x of width input_size in its dtype, labels for output_size."""
+
+    def _x(self, x):
+        return _checks.check_inputs(x, self.input_size, self.dtype)
+
+    def _xt(self, x, t):
+        x = self._x(x)
+        return x, _checks.check_labels(t, x.shape[0], self.output_size)
+
+
+class TwoLayerNet(ValidatesBatches):
     """The book's two-layer network: input -> sigmoid (or relu) hidden layer -> softmax.
 
     Parameters
@@ -163,13 +174,6 @@ class TwoLayerNet:
 
     def _checked_params(self):
         return _checks.check_params(self._params, self._shapes(), self.dtype)
-
-    def _x(self, x):
-        return _checks.check_inputs(x, self.input_size, self.dtype)
-
-    def _xt(self, x, t):
-        x = self._x(x)
-        return x, _checks.check_labels(t, x.shape[0], self.output_size)
 
     def _threads(self):
         return _config.resolve_threads(self.n_threads)

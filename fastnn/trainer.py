@@ -5,6 +5,7 @@ import time
 import numpy as np
 
 from . import _checks
+from ._atomic import atomic_write
 from .io import read_model_file, save_model
 from .optimizers import make_optimizer
 
@@ -222,7 +223,6 @@ def plot_history(history, path, title=None):
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError("plotting needs matplotlib: pip install 'fastnn[plot]' (or pip install matplotlib)") from None
-    import os
     epochs = np.arange(1, len(history["loss"]) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     ax1.plot(epochs, history["loss"], marker="o")
@@ -236,9 +236,7 @@ def plot_history(history, path, title=None):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    finally:
+        plt.close(fig)

@@ -1,34 +1,12 @@
 """Download to a temp file beside the target, verify, then rename: no bad file is ever left."""
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 
+from .._atomic import atomic_write
+
 CHUNK = 1 << 16
-
-
-def atomic_write_bytes(path, data):
-    """Write data to path through a temp file in the same folder and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def fetch(url, dest, verify, timeout=30, progress=None):
@@ -37,12 +15,10 @@ def fetch(url, dest, verify, timeout=30, progress=None):
     The bytes go to a temp file in dest's folder, which is verified and only then renamed to dest.
     On any failure the temp file is removed and the error propagates.
     """
-    folder = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".download-", dir=folder)
     show = sys.stderr.isatty() if progress is None else progress
-    try:
-        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=timeout) as response:
+
+    def download(f):
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0)
             done = 0
             while True:
@@ -57,11 +33,8 @@ def fetch(url, dest, verify, timeout=30, progress=None):
                 raise ValueError(f"{url}: got {done} of {total} bytes (connection cut)")
         if show:
             sys.stderr.write("\n")
-        verify(tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        _remove(tmp)
-        raise
+
+    atomic_write(dest, download, verify, prefix=".download-")
 
 
 def _progress(name, done, total):
