@@ -49,15 +49,17 @@ def arch_flags():
 
 
 omp = openmp_flags()
+arch = arch_flags()
 extensions = [
     Extension(
-        "fastnn._twolayer",
-        [os.path.join(SRC, "_twolayer.pyx")],
+        f"fastnn.{name}",
+        [os.path.join(SRC, f"{name}.pyx")],
         include_dirs=[np.get_include(), SRC],
-        extra_compile_args=["-O3"] + arch_flags() + omp,
+        extra_compile_args=["-O3"] + arch + omp,
         extra_link_args=omp,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-    ),
+    )
+    for name in ("_twolayer", "_mlp")
 ]
 
 setup(

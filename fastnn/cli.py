@@ -23,7 +23,8 @@ def _info_lines():
     for name, why in unavailable_reasons().items():
         lines.append(f"backend {name}: unavailable ({why})")
     lines.append(f"auto backend: {get_backend('auto').NAME}")
-    lines.append("MultiLayerNet / MultiLayerNetExtend: NumPy reference on every backend (kernels not yet written)")
+    lines.append("MultiLayerNet: the backend's compiled kernels (numba, cython) of any depth; with dropout or "
+                 "batchnorm (MultiLayerNetExtend) the NumPy reference computes")
     from .backends import _cython_openmp
     if _cython_openmp() is not None:
         lines.append(f"compiled extension: OpenMP {'on' if _cython_openmp() else 'off (kernels run serially)'}")

@@ -7,12 +7,15 @@ exact log-softmax cross-entropy averaged over the batch (see fastnn.reference) p
 (eps 1e-6 inside the sqrt, running statistics with momentum 0.9); dropout in training keeps a unit with
 probability 1 - ratio and scales by (1 - ratio) at test time.
 
-Only the NumPy reference computes these networks for now: ``backend`` is accepted for the book-style
-API and reported, but every backend runs the reference (see ``fastnn info``).
+Backends: plain networks (no dropout, no batchnorm) run on the chosen backend's compiled kernels
+(fused forward/backward, the compiled epoch loop, the numba numerical gradient); with dropout or
+batchnorm, and on the 'numpy' backend, the NumPy reference below computes (``fastnn info`` and
+``net.kernels`` say which).
 """
 import numpy as np
 
 from . import _checks, _config, reference
+from .backends import _mlp, get_backend
 from .network import ParamDict, ValidatesBatches, init_std
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
@@ -74,7 +77,7 @@ class MultiLayerNetExtend(ValidatesBatches):
         if not 0 <= self.dropout_ration < 1:
             raise ValueError(f"dropout_ration must be in [0, 1), got {dropout_ration!r}")
         self.dtype = _checks.check_dtype(dtype)
-        self.backend = _checks.check_choice("backend", backend, ("auto", "numpy", "numba", "cython"))
+        self._backend = get_backend(backend)
         self.n_threads = n_threads
         _config.resolve_threads(n_threads)
         self._rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -91,6 +94,38 @@ class MultiLayerNetExtend(ValidatesBatches):
         self.params = ParamDict(data, shapes={k: v.shape for k, v in data.items()}, dtype=self.dtype)
         self.running = {i: (np.zeros(sizes[i], self.dtype), np.zeros(sizes[i], self.dtype))
                         for i in range(1, len(sizes) - 1)} if self.use_batchnorm else {}
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+
+    @property
+    def backend(self):
+        """Name of the backend in use."""
+        return self._backend.NAME
+
+    @property
+    def kernels(self):
+        """What computes this network: the backend's name, or 'numpy reference' (dropout, batchnorm)."""
+        return self.backend if self._fast() is not None else "numpy reference"
+
+    def _fast(self):
+        """The backend module when its compiled MLP kernels serve this network, else None."""
+        if self.use_dropout or self.use_batchnorm or not hasattr(self._backend, "mlp_gradient"):
+            return None
+        return self._backend
+
+    def _theta(self):
+        _checks.check_params(self.params, {k: v.shape for k, v in self.params.items()}, self.dtype)
+        return _mlp.pack(self.params, self.hidden_layer_num + 1, self.dtype), np.asarray(self._sizes, np.intp)
+
+    def _threads(self):
+        return _config.resolve_threads(self.n_threads)
+
+    def _logits(self, x, train_flg):
+        fast = self._fast()
+        if fast is None:
+            return self._forward(x, train_flg)[0]
+        theta, sizes = self._theta()
+        return fast.mlp_logits(theta, sizes, x, _mlp.ACT[self.activation], self._threads())
 
     # -- the forward pass and its backward, standing next to each other ------------------------------
 
@@ -178,20 +213,26 @@ class MultiLayerNetExtend(ValidatesBatches):
     def predict(self, x, train_flg=False):
         """Scores (logits) of each class, as the book's predict."""
         _checks.check_params(self.params, {k: v.shape for k, v in self.params.items()}, self.dtype)
-        return self._forward(self._x(x), train_flg)[0]
+        return self._logits(self._x(x), train_flg)
 
     def loss(self, x, t, train_flg=False):
         """Mean softmax cross-entropy plus 0.5 lambda sum ||W||^2."""
         x, t = self._xt(x, t)
-        return float(reference.softmax_cross_entropy(self._forward(x, train_flg)[0], t) + self._decay())
+        return float(reference.softmax_cross_entropy(self._logits(x, train_flg), t) + self._decay())
 
     def accuracy(self, x, t):
         x, t = self._xt(x, t)
-        return float(np.mean(np.argmax(self._forward(x, False)[0], axis=1) == t))
+        return float(np.mean(np.argmax(self._logits(x, False), axis=1) == t))
 
     def gradient(self, x, t):
         """Backprop of ``loss(x, t, train_flg=True)`` (the book's convention), weight decay included."""
         x, t = self._xt(x, t)
+        fast = self._fast()
+        if fast is not None:
+            theta, sizes = self._theta()
+            _, grad = fast.mlp_gradient(theta, sizes, x, t, _mlp.ACT[self.activation], self.weight_decay_lambda,
+                                        self._threads())
+            return ParamDict(_mlp.unpack(grad, self.hidden_layer_num + 1, self._sizes))
         scores, cache = self._forward(x, True)
         dscores = reference.softmax(scores)
         dscores[np.arange(len(t)), t] -= 1
@@ -223,6 +264,13 @@ class MultiLayerNetExtend(ValidatesBatches):
                                  np.asarray(perm, np.intp))
 
     def _train_epoch(self, x, t, batch_size, optimizer, perm):
+        fast = self._fast()
+        if fast is not None:
+            self.params.update(_checks.check_params(self.params, {k: v.shape for k, v in self.params.items()},
+                                                    self.dtype))
+            self.batch_losses = _mlp.train_epoch(fast, self.params, self._sizes, x, t, perm, batch_size, optimizer,
+                                                 self.activation, self.weight_decay_lambda, self._threads())
+            return float(np.mean(self.batch_losses))
         losses = []
         for idx in reference.batches(len(x), batch_size, perm):
             losses.append(self.loss(x[idx], t[idx], train_flg=True))
@@ -232,7 +280,8 @@ class MultiLayerNetExtend(ValidatesBatches):
 
     def __repr__(self):
         return (f"{type(self).__name__}({self.input_size}, {self.hidden_size_list}, {self.output_size}, "
-                f"activation={self.activation!r}, use_batchnorm={self.use_batchnorm}, use_dropout={self.use_dropout})")
+                f"activation={self.activation!r}, use_batchnorm={self.use_batchnorm}, use_dropout={self.use_dropout}, "
+                f"backend={self.backend!r})")
 
 
 class MultiLayerNet(MultiLayerNetExtend):

@@ -131,6 +131,9 @@ class Trainer:
 
     def train(self):
         """Run the remaining epochs; Ctrl-C stops cleanly, keeping the weights (and the checkpoint)."""
+        if self.verbose and getattr(self.network, "kernels", None) == "numpy reference" \
+                and self.network.backend != "numpy" and self.current_epoch == 0:
+            print(f"note: dropout/batchnorm run on the NumPy reference, not the {self.network.backend} kernels")
         bar = _progress(self.epochs, self.current_epoch) if self.verbose else None
         try:
             while self.current_epoch < self.epochs and not self.stop_training:

@@ -4,9 +4,10 @@ import pytest
 
 import fastnn
 from fastnn.gradcheck import gradient_check
-from helpers import fourth_order_gradient
+from helpers import assert_close, fourth_order_gradient
 
 DEPTHS = [[], [6], [6, 5], [6, 5, 4], [5, 5, 5, 5]]
+WIDTHS = [[3], [17, 2], [1, 9, 33]]
 
 
 def data(n=7, d=8, k=4, seed=0):
@@ -21,10 +22,11 @@ def fourth_order(net, x, t, key):
 @pytest.mark.parametrize("hidden", DEPTHS, ids=lambda h: f"depth{len(h) + 1}")
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
 @pytest.mark.parametrize("decay", [0.0, 0.1])
-def test_backprop_matches_fourth_order_differences(hidden, activation, decay):
+def test_backprop_matches_fourth_order_differences(hidden, activation, decay, backend):
     x, t = data()
     net = fastnn.MultiLayerNet(8, hidden, 4, activation=activation, weight_init_std=0.5, weight_decay_lambda=decay,
-                               seed=1)
+                               seed=1, backend=backend)
+    assert net.kernels == ("numpy reference" if backend == "numpy" else backend)
     rng = np.random.default_rng(5)
     for key in [k for k in net.params if k.startswith("b")]:  # zero biases put relu units of dead rows on the kink
         net.params[key] = 0.3 * rng.standard_normal(net.params[key].shape)
@@ -32,6 +34,61 @@ def test_backprop_matches_fourth_order_differences(hidden, activation, decay):
     assert set(grads) == set(net.params)
     for key in net.params:
         np.testing.assert_allclose(grads[key], fourth_order(net, x, t, key), rtol=1e-6, atol=1e-9, err_msg=key)
+
+
+def twins(hidden, activation, backend, dtype, decay=0.1, d=8, k=4):
+    """The same network on the reference and on `backend`."""
+    kw = dict(activation=activation, weight_init_std=0.5, weight_decay_lambda=decay, seed=1, dtype=dtype)
+    ref = fastnn.MultiLayerNet(d, hidden, k, backend="numpy", **kw)
+    net = fastnn.MultiLayerNet(d, hidden, k, backend=backend, **kw)
+    rng = np.random.default_rng(7)
+    for key in [k for k in ref.params if k.startswith("b")]:
+        value = 0.3 * rng.standard_normal(ref.params[key].shape)
+        ref.params[key], net.params[key] = value, value.copy()
+    return ref, net
+
+
+@pytest.mark.parametrize("hidden", DEPTHS + WIDTHS, ids=lambda h: "x".join(map(str, h)) or "none")
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_kernels_agree_with_the_reference(hidden, activation, fast_backend, dtype):
+    ref, net = twins(hidden, activation, fast_backend, dtype)
+    x, t = data(n=37)
+    x = x.astype(dtype)
+    assert_close(net.predict(x), ref.predict(x), dtype)
+    assert_close(net.loss(x, t), ref.loss(x, t), dtype)
+    gr, gn = ref.gradient(x, t), net.gradient(x, t)
+    assert list(gn) == list(gr)
+    for key in gr:
+        assert gn[key].dtype == dtype and gn[key].shape == gr[key].shape
+        assert_close(gn[key], gr[key], dtype, err_msg=key)
+
+
+@pytest.mark.parametrize("hidden", [[], [6, 5], [5, 5, 5, 5]], ids=lambda h: f"depth{len(h) + 1}")
+@pytest.mark.parametrize("optimizer", ["SGD", "Momentum", "Adam", "AdaGrad"])
+def test_compiled_epochs_match_the_reference_loop(hidden, optimizer, fast_backend, dtype):
+    """Two epochs with the compiled loop (SGD, Momentum, Adam) or the Python one (others), state carried."""
+    ref, net = twins(hidden, "tanh", fast_backend, dtype)
+    x, t = data(n=45)
+    x = x.astype(dtype)
+    opts = [fastnn.optimizers.make_optimizer(optimizer, lr=0.05) for _ in range(2)]
+    W1 = net.params["W1"]
+    for epoch in range(2):
+        lr_, ln = ref.train_epoch(x, t, 10, opts[0], seed=epoch), net.train_epoch(x, t, 10, opts[1], seed=epoch)
+        assert len(net.batch_losses) == 5
+        assert_close(net.batch_losses, ref.batch_losses, dtype)
+        assert ln == pytest.approx(lr_, rel=1e-4)
+    assert net.params["W1"] is W1  # updated in place: the user's references stay live
+    for key in ref.params:
+        assert_close(net.params[key], ref.params[key], dtype, scale=10, err_msg=key)
+    if optimizer == "Adam":
+        assert opts[1].iter == opts[0].iter == 10
+        assert_close(opts[1].v["W1"], opts[0].v["W1"], dtype, scale=10)
+
+
+def test_dropout_and_batchnorm_say_they_run_on_the_reference(backend):
+    net = fastnn.MultiLayerNetExtend(8, [5], 4, use_batchnorm=True, backend=backend)
+    assert net.kernels == "numpy reference" and net.backend == backend
+    assert fastnn.MultiLayerNetExtend(8, [5], 4, use_dropout=True, backend=backend).kernels == "numpy reference"
 
 
 @pytest.mark.parametrize("hidden", [[6], [6, 5, 4]])

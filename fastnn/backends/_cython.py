@@ -6,6 +6,7 @@ numba kernel's when numba is installed (it is the fast numerical path), else the
 import numpy as np
 
 from .._blas_threads import single_threaded
+from .. import _mlp as mlp_ext
 from .. import _twolayer as ext
 from . import _fused
 from ._loop import train_epoch_python
@@ -74,3 +75,36 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
                                 *_workspace(b, params, x.dtype), *grads_ws, batch_losses, n_threads)
     _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
     return batch_losses
+
+
+# --- plain MLPs of any depth (flat parameters; see fastnn/backends/_mlp.py) ---------------------------
+
+def _blocks(sizes, n, dtype):
+    """zs and ds workspaces for n rows: blocks n x n_l of every layer (ds: hidden layers only)."""
+    return np.empty(n * int(sum(sizes[1:])), dtype), np.empty(n * int(sum(sizes[1:-1])), dtype)
+
+
+def mlp_logits(theta, sizes, x, act, n_threads):
+    n = x.shape[0]
+    zs, _ = _blocks(sizes, n, x.dtype)
+    with single_threaded():
+        mlp_ext.forward(x, theta, sizes, act, zs, n_threads)
+    return zs[zs.shape[0] - n * sizes[-1]:].reshape(n, sizes[-1])
+
+
+def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
+    grad = np.empty_like(theta)
+    with single_threaded():
+        value = mlp_ext.gradient(x, t, theta, sizes, act, lam, *_blocks(sizes, x.shape[0], x.dtype),
+                                 np.empty(x.shape[0]), grad, n_threads)
+    return float(value), grad
+
+
+def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, step, s1, s2, n_threads):
+    b = min(batch_size, perm.shape[0])
+    losses = np.empty(-(-perm.shape[0] // batch_size))
+    with single_threaded():
+        mlp_ext.train_epoch(x, t, perm, batch_size, theta, sizes, act, lam, opt, lr, p1, p2, step, s1, s2,
+                            np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp), *_blocks(sizes, b, x.dtype),
+                            np.empty(b), np.empty_like(theta), losses, n_threads)
+    return losses

@@ -7,6 +7,7 @@ import numba
 import numpy as np
 
 from .. import _backprop_numba as bp
+from .. import _mlp_numba as mlp
 from .. import _config, _numgrad, reference
 from . import _fused
 from ._loop import train_epoch_python
@@ -77,3 +78,21 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
                            ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state)
     _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
     return losses
+
+
+# --- plain MLPs of any depth (flat parameters; see fastnn/backends/_mlp.py) ---------------------------
+
+def mlp_logits(theta, sizes, x, act, n_threads):
+    set_threads(n_threads)
+    return mlp.forward(theta, sizes, x, act)
+
+
+def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
+    set_threads(n_threads)
+    grad = np.empty_like(theta)
+    return float(mlp.gradient(theta, sizes, x, t, act, lam, grad)), grad
+
+
+def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, step, s1, s2, n_threads):
+    set_threads(n_threads)
+    return mlp.train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, step, s1, s2)

@@ -1,0 +1,205 @@
+"""Numba kernels: backprop of a plain MLP of any depth and its epoch loop, on flat parameters.
+
+The layout and the algorithm are those of the Cython kernels (src_cython/_mlp.pyx): ``theta`` holds
+W1, b1, W2, b2, ... flat; gradients and optimizer state share the layout. As in fastnn._backprop_numba,
+matrix products go through ``np.dot`` to BLAS (its own threads) and the elementwise passes between
+them run serially.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from . import _config
+
+_jit = njit(**_config.NUMBA_OPTIONS)
+
+SIGMOID, RELU, TANH, IDENTITY = 0, 1, 2, 3
+SGD, MOMENTUM, ADAM = 0, 1, 2
+
+
+@_jit
+def _views(theta, sizes):
+    """Lists of the W_l (2-D) and b_l views of a flat parameter array."""
+    Ws = []
+    bs = []
+    off = 0
+    for l in range(1, sizes.shape[0]):
+        nin, nout = sizes[l - 1], sizes[l]
+        Ws.append(theta[off:off + nin * nout].reshape((nin, nout)))
+        off += nin * nout
+        bs.append(theta[off:off + nout])
+        off += nout
+    return Ws, bs
+
+
+@_jit
+def _act(a, act):
+    if act == RELU:
+        return a if a > 0 else 0.0
+    if act == SIGMOID:
+        if a >= 0:
+            return 1.0 / (1.0 + math.exp(-a))
+        e = math.exp(a)
+        return e / (1.0 + e)
+    if act == TANH:
+        return math.tanh(a)
+    return a
+
+
+@_jit
+def _dact(z, act):
+    if act == RELU:
+        return 1.0 if z > 0 else 0.0
+    if act == SIGMOID:
+        return z * (1.0 - z)
+    if act == TANH:
+        return 1.0 - z * z
+    return 1.0
+
+
+@_jit
+def _forward(Ws, bs, x, act, zs):
+    """zs[l-1] := act(Z_{l-1} W_l + b_l) for hidden layers, zs[L-1] := the logits."""
+    L = len(Ws)
+    zin = x
+    for l in range(L):
+        z = zs[l]
+        np.dot(zin, Ws[l], z)
+        b = bs[l]
+        for i in range(z.shape[0]):
+            for j in range(z.shape[1]):
+                z[i, j] = _act(z[i, j] + b[j], act) if l < L - 1 else z[i, j] + b[j]
+        zin = z
+
+
+@_jit
+def _backward_rows(Ws, t, act, zs, ds, loss_rows):
+    """Per-row cross-entropy into loss_rows, zs[L-1] := dA_L, ds[l] := dA_{l+1} for the hidden layers."""
+    L = len(Ws)
+    a = zs[L - 1]
+    n, c = a.shape
+    inv_n = 1.0 / n
+    for i in range(n):
+        m = a[i, 0]
+        for k in range(c):
+            m = max(m, a[i, k])
+        at = a[i, t[i]] - m
+        s = 0.0
+        for k in range(c):
+            a[i, k] = math.exp(a[i, k] - m)
+            s += a[i, k]
+        loss_rows[i] = math.log(s) - at
+        for k in range(c):
+            a[i, k] = a[i, k] / s * inv_n
+        a[i, t[i]] -= inv_n
+    dnext = a
+    for l in range(L - 2, -1, -1):
+        d = ds[l]
+        np.dot(dnext, Ws[l + 1].T, d)
+        z = zs[l]
+        for i in range(d.shape[0]):
+            for j in range(d.shape[1]):
+                d[i, j] *= _dact(z[i, j], act)
+        dnext = d
+
+
+@_jit
+def _weight_grads(Ws, x, zs, ds, gWs, gbs, lam):
+    """gW_l := Z_{l-1}^T dA_l + lam W_l, gb_l := column sums of dA_l; returns sum ||W||^2."""
+    L = len(Ws)
+    sq = 0.0
+    for l in range(L):
+        zin = x if l == 0 else zs[l - 1]
+        delta = zs[L - 1] if l == L - 1 else ds[l]
+        np.dot(zin.T, delta, gWs[l])
+        gb = gbs[l]
+        gb[:] = 0
+        for i in range(delta.shape[0]):
+            for j in range(delta.shape[1]):
+                gb[j] += delta[i, j]
+        if lam != 0:
+            W = Ws[l].reshape(-1)
+            g = gWs[l].reshape(-1)
+            for i in range(W.shape[0]):
+                sq += W[i] * W[i]
+                g[i] += lam * W[i]
+    return sq
+
+
+@_jit
+def _workspace(sizes, n, dtype_like):
+    zs = [np.empty((n, sizes[l]), dtype_like.dtype) for l in range(1, sizes.shape[0])]
+    ds = [np.empty((n, sizes[l]), dtype_like.dtype) for l in range(1, sizes.shape[0] - 1)]
+    return zs, ds
+
+
+@_jit
+def forward(theta, sizes, x, act):
+    """The logits of x's rows."""
+    Ws, bs = _views(theta, sizes)
+    zs, _ = _workspace(sizes, x.shape[0], x)
+    _forward(Ws, bs, x, act, zs)
+    return zs[len(zs) - 1]
+
+
+@_jit
+def gradient(theta, sizes, x, t, act, lam, grad_out):
+    """grad_out := d loss / d theta (flat); returns mean cross-entropy + 0.5 lam sum ||W||^2."""
+    Ws, bs = _views(theta, sizes)
+    gWs, gbs = _views(grad_out, sizes)
+    zs, ds = _workspace(sizes, x.shape[0], x)
+    loss_rows = np.empty(x.shape[0])
+    _forward(Ws, bs, x, act, zs)
+    _backward_rows(Ws, t, act, zs, ds, loss_rows)
+    sq = _weight_grads(Ws, x, zs, ds, gWs, gbs, lam)
+    return loss_rows.mean() + 0.5 * lam * sq
+
+
+@_jit
+def _update(w, g, s1, s2, opt, lr, p1, p2):
+    """Flat parameters updated in place, as fastnn.optimizers writes it (lr is Adam's lr_t)."""
+    for i in range(w.shape[0]):
+        if opt == SGD:
+            w[i] -= lr * g[i]
+        elif opt == MOMENTUM:
+            s1[i] = s1[i] * p1 - lr * g[i]
+            w[i] += s1[i]
+        else:
+            s1[i] += (1 - p1) * (g[i] - s1[i])
+            s2[i] += (1 - p2) * (g[i] * g[i] - s2[i])
+            w[i] -= lr * s1[i] / (math.sqrt(s2[i]) + 1e-7)
+
+
+@_jit
+def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, step, s1, s2):
+    """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses."""
+    n, d = perm.shape[0], x.shape[1]
+    b = min(batch_size, n)
+    Ws, bs = _views(theta, sizes)
+    grad = np.empty_like(theta)
+    gWs, gbs = _views(grad, sizes)
+    xb = np.empty((b, d), x.dtype)
+    tb = np.empty(b, t.dtype)
+    zs, ds = _workspace(sizes, b, x)
+    loss_rows = np.empty(b)
+    losses = np.empty((n + batch_size - 1) // batch_size)
+    s = 0
+    for start in range(0, n, batch_size):
+        nb = min(batch_size, n - start)
+        for r in range(nb):
+            xb[r] = x[perm[start + r]]
+            tb[r] = t[perm[start + r]]
+        zb = [z[:nb] for z in zs]
+        db = [dd[:nb] for dd in ds]
+        _forward(Ws, bs, xb[:nb], act, zb)
+        _backward_rows(Ws, tb[:nb], act, zb, db, loss_rows[:nb])
+        sq = _weight_grads(Ws, xb[:nb], zb, db, gWs, gbs, lam)
+        losses[s] = loss_rows[:nb].mean() + 0.5 * lam * sq
+        lr_t = lr
+        if opt == ADAM:
+            step += 1
+            lr_t = lr * math.sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step)
+        _update(theta, grad, s1, s2, opt, lr_t, p1, p2)
+        s += 1
+    return losses

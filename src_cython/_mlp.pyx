@@ -1,0 +1,315 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Fused forward/backward kernels of a plain MLP of any depth, and its compiled epoch loop.
+
+Layout
+------
+``sizes = [n0, n1, ..., nL]`` (input, hidden..., output). All parameters live in one flat array
+``theta = [W1 (n0 x n1), b1 (n1), W2 (n1 x n2), b2, ..., WL, bL]`` (row-major blocks); gradients and
+optimizer state use the same layout, so an optimizer step is one loop over flat slices. A batch of
+``b`` rows has two flat workspaces of blocks ``b x n_l``: ``zs`` (block l = Z_l := act(A_l) for l < L,
+block L = the logits A_L, turned into dL/dA_L in place) and ``ds`` (block l = dL/dA_l, l < L).
+
+The step is the two-layer kernel's (src_cython/_twolayer.pyx), for every layer:
+
+1. Rows of the batch, one OpenMP chunk each (row-local, no synchronisation): gather, forward through
+   every layer, softmax cross-entropy and dL/dA_L per row, then dA_l := (dA_{l+1} W_{l+1}^T) act'(Z_l)
+   down to the first layer (its input gradient is never formed).
+2. Rows of the weights: for each layer, chunk c owns rows i0:i1 of W_l and entries j0:j1 of b_l:
+   dW_l[i0:i1] := Z_{l-1}[:, i0:i1]^T dA_l, then the optimizer on those rows while they are in cache.
+   For SGD the update is the GEMM: W := (1 - lr lambda) W - lr Z^T dA (alpha = -lr, beta = 1 - lr lambda).
+
+Weight decay lambda adds 0.5 lambda sum ||W_l||^2 to the loss and lambda W_l to each dW_l (not to biases),
+as the book's MultiLayerNet. BLAS runs single-threaded inside the chunks (the caller holds it to one
+thread); the caller allocates every workspace, kernels never allocate.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport exp, expf, log, sqrt, tanh, tanhf
+from libc.string cimport memcpy
+
+from _blas cimport gemm
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #define FASTNN_MLP_HAVE_OPENMP 1
+    #else
+    #define FASTNN_MLP_HAVE_OPENMP 0
+    #endif
+    """
+    int FASTNN_MLP_HAVE_OPENMP
+
+HAVE_OPENMP = bool(FASTNN_MLP_HAVE_OPENMP)
+
+# Codes shared with fastnn/backends (the two-layer kernels use the first two the same way).
+SIGMOID, RELU, TANH, IDENTITY = 0, 1, 2, 3
+SGD, MOMENTUM, ADAM = 0, 1, 2
+
+
+cdef inline floating _act(floating a, int act) noexcept nogil:
+    cdef floating e
+    if act == 1:
+        return a if a > 0 else 0
+    if act == 0:  # exp(-|a|) never overflows (the reference's form)
+        if floating is float:
+            e = expf(-a if a >= 0 else a)
+        else:
+            e = exp(-a if a >= 0 else a)
+        return 1 / (1 + e) if a >= 0 else e / (1 + e)
+    if act == 2:
+        if floating is float:
+            return tanhf(a)
+        else:
+            return tanh(a)
+    return a
+
+
+cdef inline floating _dact(floating z, int act) noexcept nogil:
+    """act'(a) written from the output z = act(a)."""
+    if act == 1:
+        return 1 if z > 0 else 0
+    if act == 0:
+        return z * (1 - z)
+    if act == 2:
+        return 1 - z * z
+    return 1
+
+
+cdef inline Py_ssize_t _edge(Py_ssize_t n, Py_ssize_t c, Py_ssize_t chunks) noexcept nogil:
+    return (n * c) // chunks
+
+
+cdef inline Py_ssize_t _woff(const Py_ssize_t* sizes, int l) noexcept nogil:
+    """Offset of W_l in theta (l = 1..L); b_l follows W_l."""
+    cdef Py_ssize_t off = 0
+    cdef int m
+    for m in range(1, l):
+        off = off + sizes[m - 1] * sizes[m] + sizes[m]
+    return off
+
+
+cdef inline Py_ssize_t _zoff(const Py_ssize_t* sizes, int l, Py_ssize_t b) noexcept nogil:
+    """Offset of block l (l = 1..L) in a workspace of b rows."""
+    cdef Py_ssize_t off = 0
+    cdef int m
+    for m in range(1, l):
+        off = off + b * sizes[m]
+    return off
+
+
+# --- region 1: rows of the batch --------------------------------------------------------------------
+
+cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t b,
+                const floating* theta, const Py_ssize_t* sizes, int L, int act, floating inv_n,
+                floating* zs, floating* ds, double* loss_rows, bint backward) noexcept nogil:
+    """Rows r0:r1 (xin has row stride n0): forward through every layer; with ``backward`` also each
+    row's loss and dA_l of every layer (dA_L in place of the logits)."""
+    cdef Py_ssize_t n = r1 - r0, i, j, nin, nout, woff, k
+    cdef const floating* zin = xin
+    cdef floating* zout = zs
+    cdef floating* dnext
+    cdef floating* dl
+    cdef const floating* bias
+    cdef floating a, m, s
+    cdef int l
+    if n <= 0:
+        return
+    for l in range(1, L + 1):
+        nin = sizes[l - 1]
+        nout = sizes[l]
+        woff = _woff(sizes, l)
+        zout = zs + _zoff(sizes, l, b)
+        bias = theta + woff + nin * nout
+        gemm(False, False, n, nout, nin, <floating> 1, zin + r0 * nin, nin, theta + woff, nout,
+             <floating> 0, zout + r0 * nout, nout)
+        for i in range(r0, r1):
+            for j in range(nout):
+                a = zout[i * nout + j] + bias[j]
+                zout[i * nout + j] = _act(a, act) if l < L else a
+        zin = zout
+    if not backward:
+        return
+    # softmax cross-entropy per row: loss = logsumexp(a) - a_t; dA_L = (softmax(a) - e_t) / n_batch
+    nout = sizes[L]
+    for i in range(r0, r1):
+        m = zout[i * nout]
+        for k in range(nout):
+            if zout[i * nout + k] > m:
+                m = zout[i * nout + k]
+        a = zout[i * nout + t[i]] - m
+        s = 0
+        for k in range(nout):
+            zout[i * nout + k] = exp(zout[i * nout + k] - m) if floating is double else expf(zout[i * nout + k] - m)
+            s = s + zout[i * nout + k]
+        loss_rows[i] = log(s) - a
+        for k in range(nout):
+            zout[i * nout + k] = zout[i * nout + k] / s * inv_n
+        zout[i * nout + t[i]] = zout[i * nout + t[i]] - inv_n
+    for l in range(L - 1, 0, -1):
+        nin = sizes[l]
+        nout = sizes[l + 1]
+        dnext = (zs + _zoff(sizes, L, b)) if l + 1 == L else (ds + _zoff(sizes, l + 1, b))
+        dl = ds + _zoff(sizes, l, b)
+        zout = zs + _zoff(sizes, l, b)
+        gemm(False, True, n, nin, nout, <floating> 1, dnext + r0 * nout, nout, theta + _woff(sizes, l + 1), nout,
+             <floating> 0, dl + r0 * nin, nin)
+        for i in range(r0 * nin, r1 * nin):
+            dl[i] = dl[i] * _dact(zout[i], act)
+
+
+# --- region 2: rows of the weights ------------------------------------------------------------------
+
+cdef void _update(floating* w, const floating* g, floating* s1, floating* s2, Py_ssize_t size,
+                  int opt, floating lr, floating p1, floating p2, floating lam) noexcept nogil:
+    """A slice updated in place as fastnn.optimizers writes it, with gradient g + lam w (lr is Adam's lr_t)."""
+    cdef Py_ssize_t i
+    cdef floating gi
+    if opt == 0:
+        for i in range(size):
+            w[i] = w[i] - lr * (g[i] + lam * w[i])
+    elif opt == 1:
+        for i in range(size):
+            s1[i] = s1[i] * p1 - lr * (g[i] + lam * w[i])
+            w[i] = w[i] + s1[i]
+    else:
+        for i in range(size):
+            gi = g[i] + lam * w[i]
+            s1[i] = s1[i] + (1 - p1) * (gi - s1[i])
+            s2[i] = s2[i] + (1 - p2) * (gi * gi - s2[i])
+            w[i] = w[i] - lr * s1[i] / (sqrt(s2[i]) + <floating> 1e-7)
+
+
+cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin, Py_ssize_t nb, Py_ssize_t b,
+                           floating* theta, const Py_ssize_t* sizes, int L, const floating* zs,
+                           const floating* ds, floating* g, floating* s1, floating* s2, int opt, bint fused_sgd,
+                           floating lr, floating p1, floating p2, floating lam) noexcept nogil:
+    """Chunk c of region 2 for every layer; returns sum W^2 over its weight rows (before any update).
+
+    fused_sgd: theta := theta - lr (dtheta + lam W) through the GEMM itself. Else g := dtheta (plain
+    gradient), and with opt >= 0 the optimizer then updates those rows (opt < 0: gradient only, with
+    lam W added to g).
+    """
+    cdef Py_ssize_t nin, nout, woff, i0, i1, j0, j1, i, j
+    cdef const floating* zin
+    cdef const floating* delta
+    cdef floating* W
+    cdef floating* gw
+    cdef floating s, alpha, beta
+    cdef double sq = 0
+    cdef int l
+    for l in range(1, L + 1):
+        nin = sizes[l - 1]
+        nout = sizes[l]
+        woff = _woff(sizes, l)
+        zin = xin if l == 1 else zs + _zoff(sizes, l - 1, b)
+        delta = (zs + _zoff(sizes, L, b)) if l == L else (ds + _zoff(sizes, l, b))
+        i0 = _edge(nin, c, chunks)
+        i1 = _edge(nin, c + 1, chunks)
+        j0 = _edge(nout, c, chunks)
+        j1 = _edge(nout, c + 1, chunks)
+        W = theta + woff
+        if lam != 0:
+            for i in range(i0 * nout, i1 * nout):
+                sq = sq + W[i] * W[i]
+        gw = (theta if fused_sgd else g) + woff
+        alpha = -lr if fused_sgd else 1
+        beta = (1 - lr * lam) if fused_sgd else 0
+        if i1 > i0:
+            gemm(True, False, i1 - i0, nout, nb, alpha, zin + i0, nin, delta, nout, beta, gw + i0 * nout, nout)
+        for j in range(j0, j1):
+            s = 0
+            for i in range(nb):
+                s = s + delta[i * nout + j]
+            if fused_sgd:
+                gw[nin * nout + j] = gw[nin * nout + j] - lr * s
+            else:
+                gw[nin * nout + j] = s
+        if fused_sgd:
+            continue
+        if opt >= 0:
+            _update(W + i0 * nout, gw + i0 * nout, s1 + woff + i0 * nout, s2 + woff + i0 * nout if opt == 2 else NULL,
+                    (i1 - i0) * nout, opt, lr, p1, p2, lam)
+            _update(W + nin * nout + j0, gw + nin * nout + j0, s1 + woff + nin * nout + j0,
+                    s2 + woff + nin * nout + j0 if opt == 2 else NULL, j1 - j0, opt, lr, p1, p2, 0)
+        elif lam != 0:
+            for i in range(i0 * nout, i1 * nout):
+                gw[i] = gw[i] + lam * W[i]
+    return sq
+
+
+# --- public entry points ----------------------------------------------------------------------------
+
+def forward(const floating[:, ::1] x, const floating[::1] theta, const Py_ssize_t[::1] sizes, int act,
+            floating[::1] zs_ws, int n_threads):
+    """Forward pass of x's rows into zs_ws (blocks of x.shape[0] rows; the last block holds the logits)."""
+    cdef Py_ssize_t c, n = x.shape[0], chunks = max(1, min(n_threads, n))
+    cdef int L = sizes.shape[0] - 1
+    for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
+        _rows(&x[0, 0], NULL, _edge(n, c, chunks), _edge(n, c + 1, chunks), n, &theta[0], &sizes[0], L, act,
+              0, &zs_ws[0], NULL, NULL, False)
+
+
+def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] theta, const Py_ssize_t[::1] sizes,
+             int act, double lam, floating[::1] zs_ws, floating[::1] ds_ws, double[::1] loss_rows_ws,
+             floating[::1] grad_out, int n_threads):
+    """grad_out := d(loss)/d(theta) (flat, theta's layout); returns mean cross-entropy + 0.5 lam sum ||W||^2."""
+    cdef Py_ssize_t c, i, n = x.shape[0], chunks = max(1, n_threads)
+    cdef int L = sizes.shape[0] - 1
+    cdef floating inv_n = <floating> 1.0 / n
+    cdef double total = 0, sq = 0
+    for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
+        _rows(&x[0, 0], &t[0], _edge(n, c, chunks), _edge(n, c + 1, chunks), n, &theta[0], &sizes[0], L, act,
+              inv_n, &zs_ws[0], &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &loss_rows_ws[0], True)
+    for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
+        sq += _weights_chunk(c, chunks, &x[0, 0], n, n, &theta[0], &sizes[0], L, &zs_ws[0],
+                             &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &grad_out[0], NULL, NULL, -1, False,
+                             0, 0, 0, <floating> lam)
+    for i in range(n):
+        total += loss_rows_ws[i]
+    return total / n + 0.5 * lam * sq
+
+
+def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssize_t[::1] perm,
+                Py_ssize_t batch_size, floating[::1] theta, const Py_ssize_t[::1] sizes, int act, double lam,
+                int opt, double lr, double p1, double p2, long step, floating[::1] s1, floating[::1] s2,
+                floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws, floating[::1] zs_ws, floating[::1] ds_ws,
+                double[::1] loss_rows_ws, floating[::1] grad_ws, double[::1] batch_losses_out, int n_threads):
+    """Mini-batch steps over perm (the last batch may be shorter); returns the number of steps.
+
+    batch_losses_out[s] := loss of step s (with the decay term, before its update). s1/s2: flat
+    optimizer state (Momentum's v; Adam's m, v), updated in place; ``step`` is Adam's count before
+    this epoch. Workspaces hold ``batch_size`` rows (``xb_ws.shape[0]``).
+    """
+    cdef Py_ssize_t n = perm.shape[0], start = 0, nb, s = 0, c, r, r0, r1, chunks = max(1, n_threads)
+    cdef Py_ssize_t b = xb_ws.shape[0], d = x.shape[1]
+    cdef int L = sizes.shape[0] - 1
+    cdef double batch_loss, lr_t, sq
+    cdef floating* s2p = &s2[0] if s2.shape[0] > 0 else NULL
+    cdef floating* s1p = &s1[0] if s1.shape[0] > 0 else NULL
+    cdef floating* dsp = &ds_ws[0] if ds_ws.shape[0] > 0 else NULL
+    while start < n:
+        nb = min(batch_size, n - start)
+        for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
+            r0 = _edge(nb, c, chunks)
+            r1 = _edge(nb, c + 1, chunks)
+            for r in range(r0, r1):
+                memcpy(&xb_ws[r, 0], &x[perm[start + r], 0], d * sizeof(floating))
+                tb_ws[r] = t[perm[start + r]]
+            _rows(&xb_ws[0, 0], &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act, <floating> (1.0 / nb),
+                  &zs_ws[0], dsp, &loss_rows_ws[0], True)
+        lr_t = lr
+        if opt == 2:
+            step += 1
+            lr_t = lr * sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step)
+        sq = 0
+        for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
+            sq += _weights_chunk(c, chunks, &xb_ws[0, 0], nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
+                                 &grad_ws[0], s1p, s2p, opt, opt == 0, <floating> lr_t, <floating> p1,
+                                 <floating> p2, <floating> lam)
+        batch_loss = 0
+        for r in range(nb):
+            batch_loss += loss_rows_ws[r]
+        batch_losses_out[s] = batch_loss / nb + 0.5 * lam * sq
+        s += 1
+        start += nb
+    return s
