@@ -62,6 +62,13 @@ def goals(rows):
         ratio(f"epoch float32 batch {batch}: NumPy loop / cython", find(rows, group, r"numpy\]"), cy, 1.5)
     ratio("recipe 512 relu Adam, 10 epochs: PyTorch / fastnn", find(rows, "^recipe", "torch"),
           find(rows, "^recipe", "fastnn"), 2)
+    mlp = r"MultiLayerNet numgrad"
+    ratio("MultiLayerNet 784-[100]*4-10 numgrad batch 16: reference / numba", find(rows, mlp, r"reference\]"),
+          find(rows, mlp, r"numba\]"), 300)
+    mlp = r"MultiLayerNet epoch"
+    fast = [r for r in (find(rows, mlp, r"cython\]"), find(rows, mlp, r"numba\]")) if r]
+    ratio("MultiLayerNet 784-[100]*4-10 epoch batch 128 float32: PyTorch / fastnn (fastest backend)",
+          find(rows, mlp, r"torch\]"), min(fast, key=lambda r: r["median"]) if fast else None, 1.5)
     gemm = find(rows, "gemm rate", r"float32")
     cy = find(rows, r"epoch float32 batch 100$", r"cython\]")
     if gemm and cy:

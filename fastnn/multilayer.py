@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _checks, _config, reference
 from .backends import _mlp, get_backend
-from .network import ParamDict, ValidatesBatches, init_std
+from .network import ParamDict, ValidatesBatches, _check_h, init_std
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 BN_EPS = 1e-6  # the book's 10e-7
@@ -244,6 +244,12 @@ class MultiLayerNetExtend(ValidatesBatches):
     def numerical_gradient(self, x, t, h=_config.DEFAULT_H):
         """Central difference of ``loss(x, t, train_flg=True)`` for every element (the book's loop)."""
         x, t = self._xt(x, t)
+        fast = self._fast()
+        if fast is not None:
+            theta, sizes = self._theta()
+            grad = fast.mlp_numerical_gradient(theta, sizes, x, t, _mlp.ACT[self.activation],
+                                               self.weight_decay_lambda, _check_h(h), self._threads())
+            return ParamDict(_mlp.unpack(grad, self.hidden_layer_num + 1, self._sizes))
         saved = dict(self.running)
 
         def f():

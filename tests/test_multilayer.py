@@ -85,6 +85,48 @@ def test_compiled_epochs_match_the_reference_loop(hidden, optimizer, fast_backen
         assert_close(opts[1].v["W1"], opts[0].v["W1"], dtype, scale=10)
 
 
+@pytest.mark.parametrize("hidden", DEPTHS + WIDTHS[1:], ids=lambda h: "x".join(map(str, h)) or "none")
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("pixels", ["scaled", "raw"])
+def test_numerical_gradient_matches_the_reference_loop(hidden, activation, pixels, fast_backend):
+    """The series path (scaled inputs) and the exact path (raw 0..255 pixels) against the book's loop."""
+    ref, net = twins(hidden, activation, fast_backend, np.float64)
+    x, t = data(n=9)
+    x[x < 0.3] = 0.0
+    if pixels == "raw":
+        x = np.round(x * 255)
+    slow, fast = ref.numerical_gradient(x, t), net.numerical_gradient(x, t)
+    for key in slow:
+        np.testing.assert_allclose(fast[key], slow[key], rtol=0, atol=1e-9, err_msg=key)
+
+
+@pytest.mark.parametrize("hidden", [[6], [6, 5, 4]])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_numba_series_agrees_with_its_exact_differences(hidden, activation):
+    pytest.importorskip("numba")
+    from fastnn.backends import _mlp, _numba
+    _, net = twins(hidden, activation, "numba", np.float64)
+    x, t = data(n=9)
+    theta, sizes = net._theta()
+    args = (theta, sizes, x, t, _mlp.ACT[activation], 0.1, 1e-4, 2)
+    series, exact = _numba.mlp_numerical_gradient(*args), _numba.mlp_numerical_gradient(*args, series=False)
+    np.testing.assert_allclose(series, exact, rtol=0, atol=1e-11)
+    assert np.any(series != exact)  # two computations, not one
+
+
+def test_numerical_gradient_in_float32_is_the_float64_difference_of_the_float32_values(fast_backend):
+    ref, net = twins([6, 5], "tanh", fast_backend, np.float32)
+    x, t = data(n=9)
+    x = x.astype(np.float32)
+    fast = net.numerical_gradient(x, t)
+    ref64 = fastnn.MultiLayerNet(8, [6, 5], 4, activation="tanh", weight_decay_lambda=0.1, backend="numpy")
+    ref64.params = {k: v.astype(np.float64) for k, v in net.params.items()}
+    slow = ref64.numerical_gradient(x.astype(np.float64), t)
+    for key in slow:
+        assert fast[key].dtype == np.float32
+        assert_close(fast[key], slow[key], np.float32, err_msg=key)
+
+
 def test_dropout_and_batchnorm_say_they_run_on_the_reference(backend):
     net = fastnn.MultiLayerNetExtend(8, [5], 4, use_batchnorm=True, backend=backend)
     assert net.kernels == "numpy reference" and net.backend == backend

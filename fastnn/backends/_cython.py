@@ -108,3 +108,8 @@ def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1,
                             np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp), *_blocks(sizes, b, x.dtype),
                             np.empty(b), np.empty_like(theta), losses, n_threads)
     return losses
+
+
+def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads):
+    from . import _numba
+    return _numba.mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads)
