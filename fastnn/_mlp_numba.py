@@ -157,7 +157,7 @@ def gradient(theta, sizes, x, t, act, lam, grad_out):
 
 
 @_jit
-def _update(w, g, s1, s2, opt, lr, p1, p2):
+def _update(w, g, s1, s2, opt, lr, p1, p2, eps):
     """Flat parameters updated in place, as fastnn.optimizers writes it (lr is Adam's lr_t)."""
     for i in range(w.shape[0]):
         if opt == SGD:
@@ -168,11 +168,11 @@ def _update(w, g, s1, s2, opt, lr, p1, p2):
         else:
             s1[i] += (1 - p1) * (g[i] - s1[i])
             s2[i] += (1 - p2) * (g[i] * g[i] - s2[i])
-            w[i] -= lr * s1[i] / (math.sqrt(s2[i]) + 1e-7)
+            w[i] -= lr * s1[i] / (math.sqrt(s2[i]) + eps)
 
 
 @_jit
-def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, step, s1, s2):
+def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2):
     """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses."""
     n, d = perm.shape[0], x.shape[1]
     b = min(batch_size, n)
@@ -200,6 +200,6 @@ def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2,
         if opt == ADAM:
             step += 1
             lr_t = lr * math.sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step)
-        _update(theta, grad, s1, s2, opt, lr_t, p1, p2)
+        _update(theta, grad, s1, s2, opt, lr_t, p1, p2, eps)
         s += 1
     return losses

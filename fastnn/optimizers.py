@@ -90,14 +90,15 @@ class RMSprop:
 
 
 class Adam:
-    """Adam as in the book: bias correction folded into lr_t, eps 1e-7 outside the sqrt."""
+    """Adam as in the book: bias correction folded into lr_t, eps (the book's 1e-7) outside the sqrt."""
 
     name = "Adam"
 
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
         self.lr = _positive("lr", lr)
         self.beta1 = _fraction("beta1", beta1)
         self.beta2 = _fraction("beta2", beta2)
+        self.eps = _positive("eps", eps)
         self.iter = 0
         self.m = None
         self.v = None
@@ -114,7 +115,7 @@ class Adam:
         for key in params.keys():
             self.m[key] += (1 - self.beta1) * (grads[key] - self.m[key])
             self.v[key] += (1 - self.beta2) * (grads[key] ** 2 - self.v[key])
-            params[key] -= lr_t * self.m[key] / (np.sqrt(self.v[key]) + 1e-7)
+            params[key] -= lr_t * self.m[key] / (np.sqrt(self.v[key]) + self.eps)
 
 
 def zeros_like(params):

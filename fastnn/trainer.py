@@ -10,7 +10,7 @@ from .io import read_model_file, save_model
 from .optimizers import make_optimizer
 
 _STATE_DICTS = ("v", "m", "h")
-_HYPER = ("lr", "momentum", "beta1", "beta2", "decay_rate")
+_HYPER = ("lr", "momentum", "beta1", "beta2", "eps", "decay_rate")
 
 
 class Trainer:

@@ -160,7 +160,7 @@ cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssiz
 # --- region 2: rows of the weights ------------------------------------------------------------------
 
 cdef void _update(floating* w, const floating* g, floating* s1, floating* s2, Py_ssize_t size,
-                  int opt, floating lr, floating p1, floating p2, floating lam) noexcept nogil:
+                  int opt, floating lr, floating p1, floating p2, floating eps, floating lam) noexcept nogil:
     """A slice updated in place as fastnn.optimizers writes it, with gradient g + lam w (lr is Adam's lr_t)."""
     cdef Py_ssize_t i
     cdef floating gi
@@ -176,13 +176,13 @@ cdef void _update(floating* w, const floating* g, floating* s1, floating* s2, Py
             gi = g[i] + lam * w[i]
             s1[i] = s1[i] + (1 - p1) * (gi - s1[i])
             s2[i] = s2[i] + (1 - p2) * (gi * gi - s2[i])
-            w[i] = w[i] - lr * s1[i] / (sqrt(s2[i]) + <floating> 1e-7)
+            w[i] = w[i] - lr * s1[i] / (sqrt(s2[i]) + eps)
 
 
 cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin, Py_ssize_t nb, Py_ssize_t b,
                            floating* theta, const Py_ssize_t* sizes, int L, const floating* zs,
                            const floating* ds, floating* g, floating* s1, floating* s2, int opt, bint fused_sgd,
-                           floating lr, floating p1, floating p2, floating lam) noexcept nogil:
+                           floating lr, floating p1, floating p2, floating eps, floating lam) noexcept nogil:
     """Chunk c of region 2 for every layer; returns sum W^2 over its weight rows (before any update).
 
     fused_sgd: theta := theta - lr (dtheta + lam W) through the GEMM itself. Else g := dtheta (plain
@@ -228,9 +228,9 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
             continue
         if opt >= 0:
             _update(W + i0 * nout, gw + i0 * nout, s1 + woff + i0 * nout, s2 + woff + i0 * nout if opt == 2 else NULL,
-                    (i1 - i0) * nout, opt, lr, p1, p2, lam)
+                    (i1 - i0) * nout, opt, lr, p1, p2, eps, lam)
             _update(W + nin * nout + j0, gw + nin * nout + j0, s1 + woff + nin * nout + j0,
-                    s2 + woff + nin * nout + j0 if opt == 2 else NULL, j1 - j0, opt, lr, p1, p2, 0)
+                    s2 + woff + nin * nout + j0 if opt == 2 else NULL, j1 - j0, opt, lr, p1, p2, eps, 0)
         elif lam != 0:
             for i in range(i0 * nout, i1 * nout):
                 gw[i] = gw[i] + lam * W[i]
@@ -263,7 +263,7 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] th
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         sq += _weights_chunk(c, chunks, &x[0, 0], n, n, &theta[0], &sizes[0], L, &zs_ws[0],
                              &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &grad_out[0], NULL, NULL, -1, False,
-                             0, 0, 0, <floating> lam)
+                             0, 0, 0, 0, <floating> lam)
     for i in range(n):
         total += loss_rows_ws[i]
     return total / n + 0.5 * lam * sq
@@ -271,7 +271,7 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] th
 
 def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssize_t[::1] perm,
                 Py_ssize_t batch_size, floating[::1] theta, const Py_ssize_t[::1] sizes, int act, double lam,
-                int opt, double lr, double p1, double p2, long step, floating[::1] s1, floating[::1] s2,
+                int opt, double lr, double p1, double p2, double eps, long step, floating[::1] s1, floating[::1] s2,
                 floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws, floating[::1] zs_ws, floating[::1] ds_ws,
                 double[::1] loss_rows_ws, floating[::1] grad_ws, double[::1] batch_losses_out, int n_threads):
     """Mini-batch steps over perm (the last batch may be shorter); returns the number of steps.
@@ -305,7 +305,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
         for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
             sq += _weights_chunk(c, chunks, &xb_ws[0, 0], nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
                                  &grad_ws[0], s1p, s2p, opt, opt == 0, <floating> lr_t, <floating> p1,
-                                 <floating> p2, <floating> lam)
+                                 <floating> p2, <floating> eps, <floating> lam)
         batch_loss = 0
         for r in range(nb):
             batch_loss += loss_rows_ws[r]

@@ -70,7 +70,8 @@ def test_compiled_epochs_match_the_reference_loop(hidden, optimizer, fast_backen
     ref, net = twins(hidden, "tanh", fast_backend, dtype)
     x, t = data(n=45)
     x = x.astype(dtype)
-    opts = [fastnn.optimizers.make_optimizer(optimizer, lr=0.05) for _ in range(2)]
+    extra = {"eps": 1e-8} if optimizer == "Adam" else {}  # scikit-learn's Adam epsilon, not the book's
+    opts = [fastnn.optimizers.make_optimizer(optimizer, lr=0.05, **extra) for _ in range(2)]
     W1 = net.params["W1"]
     for epoch in range(2):
         lr_, ln = ref.train_epoch(x, t, 10, opts[0], seed=epoch), net.train_epoch(x, t, 10, opts[1], seed=epoch)
@@ -203,3 +204,16 @@ def test_chapter6_examples_run_and_save_their_plots(tmp_path):
     spec.loader.exec_module(module)
     module.main(["--quick", "--out", str(tmp_path), "init", "dropout"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dropout.png", "weight_init.png"]
+
+
+def test_two_layer_kernels_run_adam_with_another_eps_in_python(fast_backend):
+    """The two-layer kernels have the book's eps built in; any other eps takes the Python loop, exactly."""
+    x, t = data(n=30)
+    nets = [fastnn.TwoLayerNet(8, 5, 4, seed=0, backend=b) for b in ("numpy", fast_backend)]
+    for net in nets:
+        net.train_epoch(x, t, 10, fastnn.Adam(lr=0.05, eps=1e-3), seed=0)
+    for key in nets[0].params:
+        assert_close(nets[1].params[key], nets[0].params[key], err_msg=key)
+    book = fastnn.TwoLayerNet(8, 5, 4, seed=0, backend="numpy")
+    book.train_epoch(x, t, 10, fastnn.Adam(lr=0.05), seed=0)
+    assert not np.allclose(book.params["W1"], nets[0].params["W1"], rtol=1e-6)

@@ -100,11 +100,11 @@ def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
     return float(value), grad
 
 
-def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, step, s1, s2, n_threads):
+def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads):
     b = min(batch_size, perm.shape[0])
     losses = np.empty(-(-perm.shape[0] // batch_size))
     with single_threaded():
-        mlp_ext.train_epoch(x, t, perm, batch_size, theta, sizes, act, lam, opt, lr, p1, p2, step, s1, s2,
+        mlp_ext.train_epoch(x, t, perm, batch_size, theta, sizes, act, lam, opt, lr, p1, p2, eps, step, s1, s2,
                             np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp), *_blocks(sizes, b, x.dtype),
                             np.empty(b), np.empty_like(theta), losses, n_threads)
     return losses

@@ -67,14 +67,16 @@ def train_epoch(kernels, params, sizes, x, t, perm, batch_size, optimizer, act, 
     empty = np.empty(0, x.dtype)
     s1 = s2 = empty
     p1 = p2 = 0.0
+    eps = 1e-7
     step = 0
     if code == MOMENTUM:
         s1, p1 = _state(optimizer, "v", params, L), optimizer.momentum
     elif code == ADAM:
         s1, s2 = _state(optimizer, "m", params, L), _state(optimizer, "v", params, L)
-        p1, p2, step = optimizer.beta1, optimizer.beta2, optimizer.iter
+        p1, p2, eps, step = optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter
     losses = kernels.mlp_train_epoch(theta, sizes_arr, x, t, perm, batch_size, ACT[act], float(lam), code,
-                                     float(optimizer.lr), float(p1), float(p2), int(step), s1, s2, n_threads)
+                                     float(optimizer.lr), float(p1), float(p2), float(eps), int(step), s1, s2,
+                                     n_threads)
     unpack(theta, L, sizes, out=params)
     if code == MOMENTUM:
         unpack(s1, L, sizes, out=optimizer.v)

@@ -93,9 +93,9 @@ def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
     return float(mlp.gradient(theta, sizes, x, t, act, lam, grad)), grad
 
 
-def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, step, s1, s2, n_threads):
+def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads):
     set_threads(n_threads)
-    return mlp.train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, step, s1, s2)
+    return mlp.train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2)
 
 
 def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads, series=True):
