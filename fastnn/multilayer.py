@@ -18,7 +18,7 @@ from . import _checks, _config, reference
 from .backends import _mlp, get_backend
 from .network import ParamDict, ValidatesBatches, _check_h, init_std
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 BN_EPS = 1e-6  # the book's 10e-7
 BN_MOMENTUM = 0.9
 
@@ -28,6 +28,8 @@ def _act(name, a):
         return reference.relu(a)
     if name == "sigmoid":
         return reference.sigmoid(a)
+    if name == "identity":
+        return a
     return np.tanh(a)
 
 
@@ -37,6 +39,8 @@ def _act_grad(name, z):
         return (z > 0).astype(z.dtype)
     if name == "sigmoid":
         return z * (1 - z)
+    if name == "identity":
+        return np.ones_like(z)
     return 1 - z * z
 
 
@@ -48,7 +52,7 @@ class MultiLayerNetExtend(ValidatesBatches):
     input_size, output_size : int
     hidden_size_list : list of int
         Width of each hidden layer (empty for a softmax regression).
-    activation : {'relu', 'sigmoid', 'tanh'}
+    activation : {'relu', 'sigmoid', 'tanh', 'identity'}
     weight_init_std : float or {'relu', 'he', 'sigmoid', 'xavier'}
         The book's default 'relu' is He initialisation (std sqrt(2 / fan_in)).
     weight_decay_lambda : float
@@ -226,20 +230,25 @@ class MultiLayerNetExtend(ValidatesBatches):
 
     def gradient(self, x, t):
         """Backprop of ``loss(x, t, train_flg=True)`` (the book's convention), weight decay included."""
+        return self.loss_and_gradient(x, t)[1]
+
+    def loss_and_gradient(self, x, t):
+        """(loss, grads) of ``loss(x, t, train_flg=True)`` from one forward/backward pass."""
         x, t = self._xt(x, t)
         fast = self._fast()
         if fast is not None:
             theta, sizes = self._theta()
-            _, grad = fast.mlp_gradient(theta, sizes, x, t, _mlp.ACT[self.activation], self.weight_decay_lambda,
-                                        self._threads())
-            return ParamDict(_mlp.unpack(grad, self.hidden_layer_num + 1, self._sizes))
+            value, grad = fast.mlp_gradient(theta, sizes, x, t, _mlp.ACT[self.activation], self.weight_decay_lambda,
+                                            self._threads())
+            return value, ParamDict(_mlp.unpack(grad, self.hidden_layer_num + 1, self._sizes))
         scores, cache = self._forward(x, True)
+        value = float(reference.softmax_cross_entropy(scores, t) + self._decay())
         dscores = reference.softmax(scores)
         dscores[np.arange(len(t)), t] -= 1
         grads = self._backward(cache, dscores / len(t))
         for i in range(1, self.hidden_layer_num + 2):
             grads[f"W{i}"] = grads[f"W{i}"] + self.weight_decay_lambda * self.params[f"W{i}"]
-        return ParamDict({k: grads[k] for k in self.params})
+        return value, ParamDict({k: grads[k] for k in self.params})
 
     def numerical_gradient(self, x, t, h=_config.DEFAULT_H):
         """Central difference of ``loss(x, t, train_flg=True)`` for every element (the book's loop)."""

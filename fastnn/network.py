@@ -92,7 +92,24 @@ def _normal(seed):
 
 
 class ValidatesBatches:
-    """What every network checks at the door: x of width input_size in its dtype, labels for output_size."""
+    """What every network checks at the door: x of width input_size in its dtype, labels for output_size.
+
+    Also pickling: the backend is kept by name (modules do not pickle) and looked up again on load,
+    falling back to the fastest available one where that backend is not built (e.g. a Dask worker).
+    """
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_backend"] = self._backend.NAME
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        try:
+            state["_backend"] = get_backend(state["_backend"])
+        except RuntimeError:
+            state["_backend"] = get_backend("auto")
+        self.__dict__.update(state)
 
     def _x(self, x):
         return _checks.check_inputs(x, self.input_size, self.dtype)
