@@ -14,10 +14,11 @@ from .multilayer import MultiLayerNet, MultiLayerNetExtend
 from .network import TwoLayerNet
 from .numerical import numerical_gradient, warmup
 from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+from .sweeps import sweep
 from .trainer import Trainer, plot_history
 
 __all__ = [
     "__version__", "available_backends", "TwoLayerNet", "numerical_gradient", "warmup", "reference",
     "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "Trainer", "plot_history", "save_model",
-    "load_model", "doctor", "gradient_check", "MultiLayerNet", "MultiLayerNetExtend",
+    "load_model", "doctor", "gradient_check", "MultiLayerNet", "MultiLayerNetExtend", "sweep",
 ]

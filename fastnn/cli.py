@@ -133,6 +133,43 @@ def cmd_gradcheck(args):
     return 0 if result.passed else 1
 
 
+def cmd_sweep(args):
+    import json
+    import os
+
+    import joblib
+
+    from .sweeps import sweep
+    grid = args.grid
+    if os.path.exists(grid):
+        with open(grid) as f:
+            grid = f.read()
+    try:
+        grid = json.loads(grid)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--grid must be a JSON object (or list of objects), or a file holding one: {exc}") from None
+    kwargs = dict(epochs=args.epochs, n_train=args.n_train, n_jobs=args.n_jobs, threads_per_task=args.threads_per_task,
+                  backend=args.backend, out=args.out)
+    if args.dask:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise ImportError("--dask needs dask.distributed: pip install 'fastnn[dask]'") from None
+        with Client(args.dask), joblib.parallel_config("dask"):
+            sweep(grid, args.data, **kwargs)
+    elif args.ray:
+        try:
+            from ray.util.joblib import register_ray
+        except ImportError:
+            raise ImportError("--ray needs ray: pip install 'fastnn[ray]'") from None
+        register_ray()
+        with joblib.parallel_config("ray"):
+            sweep(grid, args.data, **kwargs)
+    else:
+        sweep(grid, args.data, **kwargs)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="fastnn", description="The book's two-layer MNIST network, fast.")
     parser.add_argument("--version", action="version", version=f"fastnn {__version__}")
@@ -158,6 +195,21 @@ def build_parser():
     gc.add_argument("--backend", choices=("auto", "numpy", "numba", "cython"), default="auto")
     gc.add_argument("--data-dir", default=None)
     gc.set_defaults(func=cmd_gradcheck)
+
+    sw = sub.add_parser("sweep", help="train a grid of configurations in parallel (joblib; Dask or Ray for clusters)")
+    sw.add_argument("--grid", required=True,
+                    help='JSON (or a file of it): {"hidden": [[100], [100, 100]], "lr": [0.01, 0.001], "seed": [0, 1]}')
+    sw.add_argument("--data", choices=("mnist", "digits"), default="mnist")
+    sw.add_argument("--epochs", type=int, default=None, help="override every configuration's epochs")
+    sw.add_argument("--n-train", type=int, default=None, help="train on the first N rows only")
+    sw.add_argument("--n-jobs", type=int, default=None, help="configurations at once (default: fill the cores)")
+    sw.add_argument("--threads-per-task", type=int, default=None)
+    sw.add_argument("--backend", choices=("auto", "numpy", "numba", "cython"), default="auto")
+    sw.add_argument("--out", default=None, metavar="PATH", help="write the results to PATH (.csv or .json)")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--dask", default=None, metavar="ADDRESS", help="run on this Dask scheduler (tcp://host:8786)")
+    where.add_argument("--ray", action="store_true", help="run on Ray (ray.init() finds or starts the cluster)")
+    sw.set_defaults(func=cmd_sweep)
 
     train = sub.add_parser("train", help="train TwoLayerNet on MNIST (or the bundled digits)")
     train.add_argument("--dataset", choices=("mnist", "digits"), default="mnist")

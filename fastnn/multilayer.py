@@ -287,7 +287,7 @@ class MultiLayerNetExtend(ValidatesBatches):
                                                  self.activation, self.weight_decay_lambda, self._threads())
             return float(np.mean(self.batch_losses))
         losses = []
-        for idx in reference.batches(len(x), batch_size, perm):
+        for idx in reference.batches(perm, batch_size):
             losses.append(self.loss(x[idx], t[idx], train_flg=True))
             optimizer.update(self.params, self.gradient(x[idx], t[idx]))
         self.batch_losses = np.asarray(losses)

@@ -183,9 +183,9 @@ def numerical_gradient(params, x, t, activation="sigmoid", loss="cross_entropy",
 
 # --- training --------------------------------------------------------------------------------------
 
-def batches(n, batch_size, perm):
+def batches(perm, batch_size):
     """Index arrays of consecutive mini-batches of perm; the last one may be shorter."""
-    return [perm[s:s + batch_size] for s in range(0, n, batch_size)]
+    return [perm[s:s + batch_size] for s in range(0, len(perm), batch_size)]
 
 
 def train_epoch(params, x, t, perm, batch_size, optimizer, activation="sigmoid", loss="cross_entropy"):
@@ -194,7 +194,7 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation="sigmoid",
     Returns the mini-batch losses, in order (the loss of each batch before its update).
     """
     losses = []
-    for idx in batches(x.shape[0], batch_size, perm):
+    for idx in batches(perm, batch_size):
         value, grads = gradient(params, x[idx], t[idx], activation, loss)
         optimizer.update(params, grads)
         losses.append(value)

@@ -217,3 +217,17 @@ def test_two_layer_kernels_run_adam_with_another_eps_in_python(fast_backend):
     book = fastnn.TwoLayerNet(8, 5, 4, seed=0, backend="numpy")
     book.train_epoch(x, t, 10, fastnn.Adam(lr=0.05), seed=0)
     assert not np.allclose(book.params["W1"], nets[0].params["W1"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("net_class", ["TwoLayerNet", "MultiLayerNet"])
+def test_an_epoch_over_part_of_the_rows_takes_only_those(net_class, backend):
+    x, t = data(n=40)
+    make = (lambda: fastnn.TwoLayerNet(8, 5, 4, seed=0, backend=backend)) if net_class == "TwoLayerNet" else \
+        (lambda: fastnn.MultiLayerNet(8, [5], 4, seed=0, backend=backend))
+    a, b = make(), make()
+    perm = np.array([3, 17, 5, 9, 30, 1, 2])
+    a.train_epoch(x, t, 3, fastnn.SGD(0.1), perm=perm)
+    b.train_epoch(x[perm], t[perm], 3, fastnn.SGD(0.1), perm=np.arange(len(perm)))
+    assert len(a.batch_losses) == 3
+    for key in a.params:
+        assert_close(a.params[key], b.params[key], err_msg=key)

@@ -57,7 +57,7 @@ def train_epoch(kernels, params, sizes, x, t, perm, batch_size, optimizer, act, 
     sizes_arr = np.asarray(sizes, np.intp)
     if code is None:
         losses = []
-        for idx in batches(x.shape[0], batch_size, perm):
+        for idx in batches(perm, batch_size):
             theta = pack(params, L, x.dtype)
             value, grad = kernels.mlp_gradient(theta, sizes_arr, x[idx], t[idx], ACT[act], lam, n_threads)
             optimizer.update(params, unpack(grad, L, sizes))
