@@ -29,6 +29,12 @@ from libc.string cimport memcpy
 
 from _blas cimport gemm
 
+cdef extern from "_vec.h" nogil:
+    void fastnn_update_f(Py_ssize_t n, int opt, float* w, const float* g, float* s1, float* s2, float lr, float p1,
+                         float p2, float eps, float lam)
+    void fastnn_update_d(Py_ssize_t n, int opt, double* w, const double* g, double* s1, double* s2, double lr,
+                         double p1, double p2, double eps, double lam)
+
 cdef extern from *:
     """
     #ifdef _OPENMP
@@ -159,24 +165,14 @@ cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssiz
 
 # --- region 2: rows of the weights ------------------------------------------------------------------
 
-cdef void _update(floating* w, const floating* g, floating* s1, floating* s2, Py_ssize_t size,
-                  int opt, floating lr, floating p1, floating p2, floating eps, floating lam) noexcept nogil:
-    """A slice updated in place as fastnn.optimizers writes it, with gradient g + lam w (lr is Adam's lr_t)."""
-    cdef Py_ssize_t i
-    cdef floating gi
-    if opt == 0:
-        for i in range(size):
-            w[i] = w[i] - lr * (g[i] + lam * w[i])
-    elif opt == 1:
-        for i in range(size):
-            s1[i] = s1[i] * p1 - lr * (g[i] + lam * w[i])
-            w[i] = w[i] + s1[i]
+cdef inline void _update(floating* w, const floating* g, floating* s1, floating* s2, Py_ssize_t size,
+                         int opt, floating lr, floating p1, floating p2, floating eps, floating lam) noexcept nogil:
+    """A slice updated in place as fastnn.optimizers writes it, with gradient g + lam w (lr is Adam's lr_t);
+    the loop is C (src_cython/_vec.h) so that it vectorizes."""
+    if floating is float:
+        fastnn_update_f(size, opt, w, g, s1, s2, lr, p1, p2, eps, lam)
     else:
-        for i in range(size):
-            gi = g[i] + lam * w[i]
-            s1[i] = s1[i] + (1 - p1) * (gi - s1[i])
-            s2[i] = s2[i] + (1 - p2) * (gi * gi - s2[i])
-            w[i] = w[i] - lr * s1[i] / (sqrt(s2[i]) + eps)
+        fastnn_update_d(size, opt, w, g, s1, s2, lr, p1, p2, eps, lam)
 
 
 cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin, Py_ssize_t nb, Py_ssize_t b,
