@@ -69,6 +69,8 @@ def goals(rows):
     fast = [r for r in (find(rows, mlp, r"cython\]"), find(rows, mlp, r"numba\]")) if r]
     ratio("MultiLayerNet 784-[100]*4-10 epoch batch 128 float32: PyTorch / fastnn (fastest backend)",
           find(rows, mlp, r"torch\]"), min(fast, key=lambda r: r["median"]) if fast else None, 1.5)
+    ratio("MLPClassifier fit on MNIST: scikit-learn / fastnn", find(rows, "MLPClassifier fit", r"sklearn\]"),
+          find(rows, "MLPClassifier fit", r"fastnn\]"), 5)
     gemm = find(rows, "gemm rate", r"float32")
     cy = find(rows, r"epoch float32 batch 100$", r"cython\]")
     if gemm and cy:
@@ -105,7 +107,7 @@ def markdown(data, rows):
                          f"{m['median'] / best:.2f}x |")
         for m in members:
             extra = {k: v for k, v in m["extra"].items() if k not in ("blas", "cpu", "threads")}
-            if {"peak_rss_mb_after_each_epoch", "seconds_to_first_gradient", "test_accuracy"} & set(extra):
+            if {"peak_rss_mb_after_each_epoch", "seconds_to_first_gradient", "test_accuracy", "n_iter"} & set(extra):
                 lines.append(f"| {m['name']} extra | {extra} | | | |")
     return "\n".join(lines) + "\n"
 

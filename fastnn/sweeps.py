@@ -117,8 +117,8 @@ def sweep(grid, data="mnist", *, epochs=None, n_train=None, n_jobs=None, threads
     n_train : int, optional
         Train on the first n_train rows only.
     n_jobs : int, optional
-        Tasks at once (default: as many as fit the cores, at most one per configuration). Under an
-        active joblib backend (``joblib.parallel_config('dask')``) the default is one per configuration.
+        Tasks at once (default: as many as fit the cores, at most one per configuration). Under a
+        cluster backend (``joblib.parallel_config('dask')`` or ``'ray'``) the default is every worker.
     threads_per_task : int, optional
         Threads of each task (default: the cores split between the n_jobs tasks; 1 on a cluster backend).
     out : str, optional
@@ -135,15 +135,17 @@ def sweep(grid, data="mnist", *, epochs=None, n_train=None, n_jobs=None, threads
     local = type(active).__name__ in ("LokyBackend", "MultiprocessingBackend", "ThreadingBackend",
                                       "SequentialBackend")
     if n_jobs is None:
-        n_jobs = min(len(configs), cores) if local else len(configs)
-    n_jobs = _checks.check_positive_int("n_jobs", n_jobs)
+        n_jobs = min(len(configs), cores) if local else -1  # -1: every worker of the cluster backend
+    else:
+        n_jobs = _checks.check_positive_int("n_jobs", n_jobs)
     if threads_per_task is None:
         threads_per_task = max(1, cores // min(n_jobs, len(configs))) if local else 1
     threads_per_task = _checks.check_positive_int("threads_per_task", threads_per_task)
     if out is not None and not str(out).endswith((".csv", ".json")):
         raise ValueError(f"out must end in .csv or .json, got {out!r}")
     if verbose:
-        print(f"sweep: {len(configs)} configurations, {n_jobs} at a time, {threads_per_task} thread(s) each "
+        at_once = n_jobs if n_jobs > 0 else "all workers"
+        print(f"sweep: {len(configs)} configurations, {at_once} at a time, {threads_per_task} thread(s) each "
               f"({type(active).__name__.replace('Backend', '').lower() or 'joblib'})", flush=True)
     tasks = (joblib.delayed(run_config)(c, data, n_train, threads_per_task, backend) for c in configs)
     results = list(joblib.Parallel(n_jobs=n_jobs)(tasks))

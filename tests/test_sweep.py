@@ -92,3 +92,20 @@ def test_same_results_on_a_dask_local_cluster():
     assert without_time(remote) == without_time(local)
     assert {r["threads"] for r in remote} == {1}
     assert np.isfinite([r["train_loss"] for r in remote]).all()
+
+
+def test_same_results_on_ray():
+    """The same sweep through Ray's joblib backend (a local Ray instance), where Ray installs."""
+    ray = pytest.importorskip("ray", reason="ray is an optional extra: pip install 'fastnn[ray]'")
+    import joblib
+    from ray.util.joblib import register_ray
+    grid = {"hidden": [[8]], "lr": [0.01, 0.001], "seed": [0, 1]}
+    local = fastnn.sweep(grid, "digits", epochs=1, threads_per_task=1, verbose=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    try:
+        register_ray()
+        with joblib.parallel_config("ray"):
+            remote = fastnn.sweep(grid, "digits", epochs=1, verbose=False)
+    finally:
+        ray.shutdown()
+    assert without_time(remote) == without_time(local)
