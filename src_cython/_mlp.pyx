@@ -30,6 +30,7 @@ from libc.string cimport memcpy
 from _blas cimport gemm
 
 cdef extern from "_vec.h" nogil:
+    void fastnn_bias_sigmoid_f(Py_ssize_t n, float* z, const float* b)
     void fastnn_update_f(Py_ssize_t n, int opt, float* w, const float* g, float* s1, float* s2, float lr, float p1,
                          float p2, float eps, float lam)
     void fastnn_update_d(Py_ssize_t n, int opt, double* w, const double* g, double* s1, double* s2, double lr,
@@ -128,10 +129,14 @@ cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssiz
         bias = theta + woff + nin * nout
         gemm(False, False, n, nout, nin, <floating> 1, zin + r0 * nin, nin, theta + woff, nout,
              <floating> 0, zout + r0 * nout, nout)
-        for i in range(r0, r1):
-            for j in range(nout):
-                a = zout[i * nout + j] + bias[j]
-                zout[i * nout + j] = _act(a, act) if l < L else a
+        if floating is float and act == 0 and l < L:  # vectorized (src_cython/_vec.h)
+            for i in range(r0, r1):
+                fastnn_bias_sigmoid_f(nout, zout + i * nout, bias)
+        else:
+            for i in range(r0, r1):
+                for j in range(nout):
+                    a = zout[i * nout + j] + bias[j]
+                    zout[i * nout + j] = _act(a, act) if l < L else a
         zin = zout
     if not backward:
         return

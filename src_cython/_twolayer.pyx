@@ -28,6 +28,9 @@ import numpy as np
 
 from _blas cimport gemm
 
+cdef extern from "_vec.h" nogil:
+    void fastnn_bias_sigmoid_f(Py_ssize_t n, float* z, const float* b)
+
 cdef extern from *:
     """
     #define fastnn_prefetch(p) __builtin_prefetch((p), 0, 1)
@@ -85,6 +88,14 @@ cdef void _forward_rows(const floating[:, ::1] x, const floating[:, ::1] W1, con
     cdef Py_ssize_t i, j
     cdef floating a
     gemm(False, False, n, h, d, <floating> 1, &x[0, 0], d, &W1[0, 0], h, <floating> 0, &z1_out[0, 0], h)
+    if floating is float and act == 0:  # a vectorized loop (src_cython/_vec.h); float64 keeps libm's exp
+        for i in range(n):
+            fastnn_bias_sigmoid_f(h, &z1_out[i, 0], &b1[0])
+        for i in range(n):
+            for j in range(c):
+                a2_out[i, j] = b2[j]
+        gemm(False, False, n, c, h, <floating> 1, &z1_out[0, 0], h, &W2[0, 0], c, <floating> 1, &a2_out[0, 0], c)
+        return
     for i in range(n):
         for j in range(h):
             a = z1_out[i, j] + b1[j]
