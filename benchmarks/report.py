@@ -54,7 +54,14 @@ def goals(rows):
     ratio("numgrad: reference / numba (2 threads)", find(rows, ng, "reference_numerical"), numba2, 1000)
     ratio("numgrad: numba (2 threads) / one backprop gradient (NumPy)", numba2,
           find(rows, ng, r"backprop_gradient_for_scale\[numpy\]"), 30, higher=False)
-    ratio("numgrad: numba 1 thread / 2 threads", find(rows, ng, r"numba_numerical_gradient\[1\]"), numba2, 1.7)
+    ratio("numgrad: numba 1 thread / 2 threads (separate runs)", find(rows, ng, r"numba_numerical_gradient\[1\]"),
+          numba2, 1.7)
+    scaling = find(rows, r"threads interleaved", r"thread_scaling")
+    if scaling and "one_thread_median" in scaling["extra"]:
+        value = scaling["extra"]["one_thread_median"] / scaling["median"]
+        by_min = scaling["extra"]["one_thread_min"] / scaling["min"]
+        out.append(("numgrad: numba 1 thread / 2 threads (interleaved call by call)",
+                    f"{value:,.2f}x (min times: {by_min:,.2f}x)", ">= 1.7x", "yes" if value >= 1.7 else "NO"))
     for batch, torch_goal in ((32, 3), (100, 2)):
         group = rf"epoch float32 batch {batch}$"
         cy = find(rows, group, r"cython\]")

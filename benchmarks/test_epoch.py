@@ -21,7 +21,7 @@ from peers import numpy_epoch, torch_epoch_runner
 
 SIZES = (784, 100, 10)
 LR = 0.1
-ROUNDS = 1 if QUICK else 3
+ROUNDS = 1 if QUICK else 5
 DTYPES = [np.float32, np.float64]
 BATCHES = [32, 100]
 CONTENDERS = ["numpy", "numba", "cython", "torch"]

@@ -61,6 +61,30 @@ def test_numba_numerical_gradient(benchmark, problem, threads):
     benchmark.extra_info["max_abs_diff_to_reference"] = assert_agrees(grads, problem)
 
 
+@pytest.mark.benchmark(group=f"{GROUP}, 1 vs 2 threads interleaved")
+def test_numba_thread_scaling(benchmark, problem):
+    """2 threads timed by pytest-benchmark, each round preceded by a 1-thread call timed in its setup:
+    the two alternate call by call, so a slow spell of this shared machine hits both alike."""
+    import time
+    params, x, t = problem
+    one, two = (fastnn.TwoLayerNet(*SIZES, backend="numba", n_threads=n) for n in (1, 2))
+    one.params = two.params = params
+    one.numerical_gradient(x, t)
+    one_thread = []
+
+    def setup():
+        start = time.perf_counter()
+        one.numerical_gradient(x, t)
+        one_thread.append(time.perf_counter() - start)
+
+    rounds = 5 if QUICK else 400
+    grads = benchmark.pedantic(two.numerical_gradient, args=(x, t), setup=setup, rounds=rounds, iterations=1,
+                               warmup_rounds=0 if QUICK else 50)
+    assert_agrees(grads, problem)
+    times = np.asarray(one_thread[-rounds:])
+    benchmark.extra_info.update(one_thread_median=float(np.median(times)), one_thread_min=float(times.min()))
+
+
 @pytest.mark.benchmark(group=GROUP)
 @pytest.mark.parametrize("backend", ["numpy", "cython"])
 def test_backprop_gradient_for_scale(benchmark, problem, backend):
