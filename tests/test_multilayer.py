@@ -115,12 +115,15 @@ def test_numba_series_agrees_with_its_exact_differences(hidden, activation):
     assert np.any(series != exact)  # two computations, not one
 
 
-def test_numerical_gradient_in_float32_is_the_float64_difference_of_the_float32_values(fast_backend):
-    ref, net = twins([6, 5], "tanh", fast_backend, np.float32)
+@pytest.mark.parametrize("hidden", DEPTHS, ids=lambda h: f"depth{len(h) + 1}")
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_numerical_gradient_in_float32_is_the_float64_difference_of_the_float32_values(hidden, activation,
+                                                                                        fast_backend):
+    ref, net = twins(hidden, activation, fast_backend, np.float32)
     x, t = data(n=9)
     x = x.astype(np.float32)
     fast = net.numerical_gradient(x, t)
-    ref64 = fastnn.MultiLayerNet(8, [6, 5], 4, activation="tanh", weight_decay_lambda=0.1, backend="numpy")
+    ref64 = fastnn.MultiLayerNet(8, hidden, 4, activation=activation, weight_decay_lambda=0.1, backend="numpy")
     ref64.params = {k: v.astype(np.float64) for k, v in net.params.items()}
     slow = ref64.numerical_gradient(x.astype(np.float64), t)
     for key in slow:
@@ -128,10 +131,14 @@ def test_numerical_gradient_in_float32_is_the_float64_difference_of_the_float32_
         assert_close(fast[key], slow[key], np.float32, err_msg=key)
 
 
-def test_dropout_and_batchnorm_say_they_run_on_the_reference(backend):
+def test_dropout_and_batchnorm_say_they_run_on_the_reference(backend, capsys):
     net = fastnn.MultiLayerNetExtend(8, [5], 4, use_batchnorm=True, backend=backend)
     assert net.kernels == "numpy reference" and net.backend == backend
     assert fastnn.MultiLayerNetExtend(8, [5], 4, use_dropout=True, backend=backend).kernels == "numpy reference"
+    x, t = data(n=20)
+    fastnn.Trainer(net, x, t, x, t, epochs=1, mini_batch_size=10, verbose=True).train()
+    said = "dropout/batchnorm run on the NumPy reference" in capsys.readouterr().out
+    assert said == (backend != "numpy")
 
 
 @pytest.mark.parametrize("hidden", [[6], [6, 5, 4]])
