@@ -21,10 +21,32 @@ def _meta_array(meta):
 
 
 def network_meta(network):
-    return {"format": FORMAT, "format_version": FORMAT_VERSION, "fastnn_version": __version__,
-            "class": type(network).__name__, "input_size": network.input_size, "hidden_size": network.hidden_size,
-            "output_size": network.output_size, "activation": network.activation, "loss": network.loss_name,
-            "dtype": network.dtype.name}
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "fastnn_version": __version__,
+            "class": type(network).__name__, "input_size": network.input_size, "output_size": network.output_size,
+            "activation": network.activation, "dtype": network.dtype.name}
+    if hasattr(network, "hidden_size_list"):  # MultiLayerNet / MultiLayerNetExtend
+        meta.update(hidden_size_list=network.hidden_size_list, weight_decay_lambda=network.weight_decay_lambda,
+                    use_dropout=network.use_dropout, dropout_ration=network.dropout_ration,
+                    use_batchnorm=network.use_batchnorm)
+    else:
+        meta.update(hidden_size=network.hidden_size, loss=network.loss_name)
+    return meta
+
+
+def network_arrays(network):
+    """The arrays that make a network: its parameters, and batchnorm's running statistics if any."""
+    arrays = {f"param/{k}": np.asarray(v) for k, v in network.params.items()}
+    for i, (mean, var) in getattr(network, "running", {}).items():
+        arrays[f"running/{i}/mean"], arrays[f"running/{i}/var"] = np.asarray(mean), np.asarray(var)
+    return arrays
+
+
+def restore_arrays(network, arrays):
+    """Put parameters (and running statistics) from a model file's arrays back into network."""
+    network.params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+    for i in getattr(network, "running", {}):
+        network.running[i] = (arrays[f"running/{i}/mean"].astype(network.dtype),
+                              arrays[f"running/{i}/var"].astype(network.dtype))
 
 
 def save_model(network, path, extra_arrays=None, extra_meta=None):
@@ -37,7 +59,7 @@ def save_model(network, path, extra_arrays=None, extra_meta=None):
     extra_arrays, extra_meta : dict, optional
         More arrays and JSON-able metadata (checkpoints use them for optimizer and trainer state).
     """
-    arrays = {f"param/{k}": np.asarray(v) for k, v in network.params.items()}
+    arrays = network_arrays(network)
     arrays.update(extra_arrays or {})
     meta = network_meta(network)
     meta.update(extra_meta or {})
@@ -66,12 +88,21 @@ def read_model_file(path):
 
 def load_model(path, backend="auto", n_threads=None):
     """A network rebuilt from a file written by :func:`save_model` (or a checkpoint)."""
+    from .multilayer import MultiLayerNet, MultiLayerNetExtend
     from .network import TwoLayerNet
     meta, arrays = read_model_file(path)
-    if meta["class"] != "TwoLayerNet":
-        raise ValueError(f"{path!r} holds a {meta['class']}, which this fastnn cannot load")
-    net = TwoLayerNet(meta["input_size"], meta["hidden_size"], meta["output_size"], 0.0,
-                      activation=meta["activation"], loss=meta["loss"], dtype=np.dtype(meta["dtype"]),
-                      backend=backend, n_threads=n_threads)
-    net.params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+    kind, dtype = meta["class"], np.dtype(meta["dtype"])
+    if kind == "TwoLayerNet":
+        net = TwoLayerNet(meta["input_size"], meta["hidden_size"], meta["output_size"], 0.0,
+                          activation=meta["activation"], loss=meta["loss"], dtype=dtype, backend=backend,
+                          n_threads=n_threads)
+    elif kind in ("MultiLayerNet", "MultiLayerNetExtend"):
+        extra = {} if kind == "MultiLayerNet" else dict(
+            use_dropout=meta["use_dropout"], dropout_ration=meta["dropout_ration"], use_batchnorm=meta["use_batchnorm"])
+        net = (MultiLayerNet if kind == "MultiLayerNet" else MultiLayerNetExtend)(
+            meta["input_size"], meta["hidden_size_list"], meta["output_size"], meta["activation"], 0.0,
+            meta["weight_decay_lambda"], dtype=dtype, backend=backend, n_threads=n_threads, **extra)
+    else:
+        raise ValueError(f"{path!r} holds a {kind}, which this fastnn cannot load")
+    restore_arrays(net, arrays)
     return net

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import _checks
 from ._atomic import atomic_write
-from .io import read_model_file, save_model
+from .io import read_model_file, restore_arrays, save_model
 from .optimizers import make_optimizer
 
 _STATE_DICTS = ("v", "m", "h")
@@ -190,7 +190,7 @@ class Trainer:
         meta, arrays = read_model_file(path)
         if "trainer" not in meta:
             raise ValueError(f"{path!r} is a model file without training progress; it cannot be resumed")
-        self.network.params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+        restore_arrays(self.network, arrays)
         o = meta["optimizer"]
         self.optimizer = make_optimizer(o["name"], **o["params"])
         if o["iter"] is not None:

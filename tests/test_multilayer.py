@@ -238,3 +238,27 @@ def test_an_epoch_over_part_of_the_rows_takes_only_those(net_class, backend):
     assert len(a.batch_losses) == 3
     for key in a.params:
         assert_close(a.params[key], b.params[key], err_msg=key)
+
+
+@pytest.mark.parametrize("kind", ["plain", "batchnorm"])
+def test_save_load_and_resume(tmp_path, kind):
+    x, t = data(n=40)
+    make = (lambda: fastnn.MultiLayerNet(8, [6, 5], 4, activation="tanh", weight_decay_lambda=0.01, seed=0,
+                                         dtype=np.float32)) if kind == "plain" else \
+        (lambda: fastnn.MultiLayerNetExtend(8, [6, 5], 4, use_batchnorm=True, seed=0))
+    net = make()
+    trainer = fastnn.Trainer(net, x, t, x, t, epochs=2, mini_batch_size=10, optimizer="Adam", verbose=False,
+                             seed=0, checkpoint=tmp_path / "ck.npz")
+    trainer.train()
+    fastnn.save_model(net, tmp_path / "net.npz")
+    again = fastnn.load_model(tmp_path / "net.npz")
+    assert type(again) is type(net) and again.dtype == net.dtype and again.hidden_size_list == [6, 5]
+    np.testing.assert_array_equal(again.predict(x), net.predict(x))  # running statistics too
+    resumed = make()
+    more = fastnn.Trainer(resumed, x, t, x, t, epochs=4, mini_batch_size=10, optimizer="Adam", verbose=False, seed=0)
+    more.load_checkpoint(tmp_path / "ck.npz")
+    more.train()
+    straight = make()
+    fastnn.Trainer(straight, x, t, x, t, epochs=4, mini_batch_size=10, optimizer="Adam", verbose=False, seed=0).train()
+    for key in straight.params:
+        np.testing.assert_allclose(resumed.params[key], straight.params[key], rtol=1e-5, atol=1e-7, err_msg=key)
