@@ -52,18 +52,25 @@ def numpy_epoch(params, x, t, perm, batch_size, lr):
     return float(np.mean(losses))
 
 
-def torch_epoch_runner(params, x, t, batch_size, lr, threads):
-    """A function running one PyTorch SGD epoch for a permutation: nn.Linear, sigmoid, cross_entropy, optim.SGD.
+def torch_epoch_runner(params, x, t, batch_size, lr, threads, activation="sigmoid"):
+    """A function running one PyTorch SGD epoch for a permutation: nn.Linear layers (W1, b1, W2, b2, ... of
+    params) with the activation between them, cross_entropy, optim.SGD.
 
-    Returns (run(perm) -> mean loss, state() -> params dict as NumPy) so the benchmark can check it.
+    Returns (run(perm) -> mean loss, state() -> params dict as NumPy, load(params)) so the benchmark can check it.
     """
     import torch
 
     torch.set_num_threads(threads)
     dtype = {np.float32: torch.float32, np.float64: torch.float64}[params["W1"].dtype.type]
-    d, h = params["W1"].shape
-    k = params["W2"].shape[1]
-    model = torch.nn.Sequential(torch.nn.Linear(d, h), torch.nn.Sigmoid(), torch.nn.Linear(h, k)).to(dtype)
+    act = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU}[activation]
+    n_layers = sum(1 for k in params if k.startswith("W"))
+    layers = []
+    for i in range(1, n_layers + 1):
+        layers.append(torch.nn.Linear(*params[f"W{i}"].shape))
+        if i < n_layers:
+            layers.append(act())
+    model = torch.nn.Sequential(*layers).to(dtype)
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
     X = torch.from_numpy(np.ascontiguousarray(x, dtype=params["W1"].dtype))
     T = torch.from_numpy(np.asarray(t, dtype=np.int64))
     opt = torch.optim.SGD(model.parameters(), lr=lr)
@@ -71,10 +78,9 @@ def torch_epoch_runner(params, x, t, batch_size, lr, threads):
 
     def load(p):
         with torch.no_grad():
-            model[0].weight.copy_(torch.from_numpy(p["W1"].T.copy()))
-            model[0].bias.copy_(torch.from_numpy(p["b1"]))
-            model[2].weight.copy_(torch.from_numpy(p["W2"].T.copy()))
-            model[2].bias.copy_(torch.from_numpy(p["b2"]))
+            for i, lin in enumerate(linears, 1):
+                lin.weight.copy_(torch.from_numpy(p[f"W{i}"].T.copy()))
+                lin.bias.copy_(torch.from_numpy(p[f"b{i}"].copy()))
 
     def run(perm):
         order = torch.from_numpy(np.asarray(perm, dtype=np.int64))
@@ -90,8 +96,11 @@ def torch_epoch_runner(params, x, t, batch_size, lr, threads):
         return float(total) / steps
 
     def state():
-        return {"W1": model[0].weight.detach().numpy().T, "b1": model[0].bias.detach().numpy(),
-                "W2": model[2].weight.detach().numpy().T, "b2": model[2].bias.detach().numpy()}
+        out = {}
+        for i, lin in enumerate(linears, 1):
+            out[f"W{i}"] = lin.weight.detach().numpy().T
+            out[f"b{i}"] = lin.bias.detach().numpy()
+        return out
 
     load(params)
     return run, state, load

@@ -13,6 +13,7 @@ import pytest
 
 import fastnn
 from conftest import QUICK, THREADS
+from peers import torch_epoch_runner
 
 HIDDEN = [12] * 2 if QUICK else [100] * 4
 D = 30 if QUICK else 784
@@ -54,53 +55,6 @@ def test_mlp_numerical_gradient(benchmark, data, contender):
     benchmark.extra_info["max_abs_diff_to_reference"] = worst
 
 
-def torch_runner(params, x, t, batch_size, lr, threads):
-    """One PyTorch SGD epoch of the same relu MLP: nn.Linear/nn.ReLU, cross_entropy, optim.SGD."""
-    import torch
-
-    torch.set_num_threads(threads)
-    n_layers = len(params) // 2
-    layers = []
-    for i in range(1, n_layers + 1):
-        W = params[f"W{i}"]
-        layers.append(torch.nn.Linear(*W.shape))
-        if i < n_layers:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
-    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
-    X, T = torch.from_numpy(x), torch.from_numpy(t.astype(np.int64))
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-
-    def load(p):
-        with torch.no_grad():
-            for i, lin in enumerate(linears, 1):
-                lin.weight.copy_(torch.from_numpy(p[f"W{i}"].T.copy()))
-                lin.bias.copy_(torch.from_numpy(p[f"b{i}"].copy()))
-
-    def run(perm):
-        order = torch.from_numpy(perm.astype(np.int64))
-        total, steps = torch.zeros((), dtype=torch.float64), 0
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            opt.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.cross_entropy(model(X[idx]), T[idx])
-            loss.backward()
-            opt.step()
-            total += loss.detach()
-            steps += 1
-        return float(total) / steps
-
-    def state():
-        out = {}
-        for i, lin in enumerate(linears, 1):
-            out[f"W{i}"] = lin.weight.detach().numpy().T
-            out[f"b{i}"] = lin.bias.detach().numpy()
-        return out
-
-    load(params)
-    return run, state, load
-
-
 @pytest.fixture(scope="module")
 def epoch_workload(data):
     x, t = data
@@ -120,7 +74,7 @@ def test_mlp_epoch(benchmark, epoch_workload, contender):
     fresh = lambda: {k: v.copy() for k, v in init.items()}  # noqa: E731
     if contender == "torch":
         pytest.importorskip("torch", reason="PyTorch is an optional extra: pip install torch==2.13.0")
-        run_perm, state, load = torch_runner(fresh(), x, t, EPOCH_BATCH, LR, THREADS)
+        run_perm, state, load = torch_epoch_runner(fresh(), x, t, EPOCH_BATCH, LR, THREADS, activation="relu")
         setup, run = (lambda: load(fresh())), (lambda: run_perm(perm))
     else:
         if contender not in fastnn.available_backends():

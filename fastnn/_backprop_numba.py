@@ -19,6 +19,8 @@ _jit = njit(**_config.NUMBA_OPTIONS)
 SIGMOID, RELU = 0, 1
 CROSS_ENTROPY, MSE = 0, 1
 SGD, MOMENTUM, ADAM = 0, 1, 2
+#: Adam's eps in the two-layer loop (fastnn/backends/_fused.py fuses only that one).
+BOOK_EPS = 1e-7
 
 
 @_jit
@@ -136,7 +138,24 @@ def gradient(W1, b1, W2, b2, x, t, act, loss, gW1, gb1, gW2, gb2):
 
 
 @_jit
-def _update(w, g, s1, s2, opt, lr, p1, p2):
+def _gather(x, t, perm, start, nb, xb, tb):
+    """xb[:nb], tb[:nb] := the rows perm[start:start + nb] of x and t."""
+    for r in range(nb):
+        xb[r] = x[perm[start + r]]
+        tb[r] = t[perm[start + r]]
+
+
+@_jit
+def _step_lr(opt, lr, p1, p2, step):
+    """(lr for this step, step count): Adam's bias-corrected lr_t after counting the step; lr otherwise."""
+    if opt == ADAM:
+        step += 1
+        return lr * math.sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step), step
+    return lr, step
+
+
+@_jit
+def _update(w, g, s1, s2, opt, lr, p1, p2, eps):
     """One flat parameter updated in place, as fastnn.optimizers writes it (lr is Adam's lr_t)."""
     for i in range(w.shape[0]):
         if opt == SGD:
@@ -147,7 +166,7 @@ def _update(w, g, s1, s2, opt, lr, p1, p2):
         else:
             s1[i] += (1 - p1) * (g[i] - s1[i])
             s2[i] += (1 - p2) * (g[i] * g[i] - s2[i])
-            w[i] -= lr * s1[i] / (math.sqrt(s2[i]) + 1e-7)
+            w[i] -= lr * s1[i] / (math.sqrt(s2[i]) + eps)
 
 
 @_jit
@@ -168,22 +187,17 @@ def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, 
     n_batches = 0
     for start in range(0, n, batch_size):
         nb = min(batch_size, n - start)
-        for r in range(nb):
-            xb[r] = x[perm[start + r]]
-            tb[r] = t[perm[start + r]]
+        _gather(x, t, perm, start, nb, xb, tb)
         losses[n_batches] = _forward_backward(W1, b1, W2, b2, xb[:nb], tb[:nb], act, loss, z1[:nb], a2[:nb], dz1[:nb],
                                    loss_rows[:nb])
         np.dot(z1[:nb].T, a2[:nb], gW2)
         np.dot(xb[:nb].T, dz1[:nb], gW1)
         _colsum(a2[:nb], gb2)
         _colsum(dz1[:nb], gb1)
-        lr_t = lr
-        if opt == ADAM:
-            step += 1
-            lr_t = lr * math.sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step)
-        _update(W1.reshape(-1), gW1.reshape(-1), s1_W1, s2_W1, opt, lr_t, p1, p2)
-        _update(b1, gb1, s1_b1, s2_b1, opt, lr_t, p1, p2)
-        _update(W2.reshape(-1), gW2.reshape(-1), s1_W2, s2_W2, opt, lr_t, p1, p2)
-        _update(b2, gb2, s1_b2, s2_b2, opt, lr_t, p1, p2)
+        lr_t, step = _step_lr(opt, lr, p1, p2, step)
+        _update(W1.reshape(-1), gW1.reshape(-1), s1_W1, s2_W1, opt, lr_t, p1, p2, BOOK_EPS)
+        _update(b1, gb1, s1_b1, s2_b1, opt, lr_t, p1, p2, BOOK_EPS)
+        _update(W2.reshape(-1), gW2.reshape(-1), s1_W2, s2_W2, opt, lr_t, p1, p2, BOOK_EPS)
+        _update(b2, gb2, s1_b2, s2_b2, opt, lr_t, p1, p2, BOOK_EPS)
         n_batches += 1
     return losses

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from . import _config
+from ._backprop_numba import CROSS_ENTROPY, _gather, _logits_grad, _step_lr, _update
 
 _jit = njit(**_config.NUMBA_OPTIONS)
 
@@ -59,40 +60,29 @@ def _dact(z, act):
 
 
 @_jit
-def _forward(Ws, bs, x, act, zs):
-    """zs[l-1] := act(Z_{l-1} W_l + b_l) for hidden layers, zs[L-1] := the logits."""
+def _forward(Ws, bs, x, act, zs, last_bias):
+    """zs[l-1] := act(Z_{l-1} W_l + b_l) for hidden layers, zs[L-1] := the logits (without b_L unless
+    last_bias: the loss pass adds it)."""
     L = len(Ws)
     zin = x
     for l in range(L):
         z = zs[l]
         np.dot(zin, Ws[l], z)
         b = bs[l]
-        for i in range(z.shape[0]):
-            for j in range(z.shape[1]):
-                z[i, j] = _act(z[i, j] + b[j], act) if l < L - 1 else z[i, j] + b[j]
+        if l < L - 1 or last_bias:
+            for i in range(z.shape[0]):
+                for j in range(z.shape[1]):
+                    z[i, j] = _act(z[i, j] + b[j], act) if l < L - 1 else z[i, j] + b[j]
         zin = z
 
 
 @_jit
-def _backward_rows(Ws, t, act, zs, ds, loss_rows):
-    """Per-row cross-entropy into loss_rows, zs[L-1] := dA_L, ds[l] := dA_{l+1} for the hidden layers."""
+def _backward_rows(Ws, bs, t, act, zs, ds, loss_rows):
+    """Per-row cross-entropy of the logits zs[L-1] + b_L into loss_rows, zs[L-1] := dA_L, ds[l] := dA_{l+1}
+    for the hidden layers."""
     L = len(Ws)
     a = zs[L - 1]
-    n, c = a.shape
-    inv_n = 1.0 / n
-    for i in range(n):
-        m = a[i, 0]
-        for k in range(c):
-            m = max(m, a[i, k])
-        at = a[i, t[i]] - m
-        s = 0.0
-        for k in range(c):
-            a[i, k] = math.exp(a[i, k] - m)
-            s += a[i, k]
-        loss_rows[i] = math.log(s) - at
-        for k in range(c):
-            a[i, k] = a[i, k] / s * inv_n
-        a[i, t[i]] -= inv_n
+    _logits_grad(a, bs[L - 1], t, CROSS_ENTROPY, loss_rows)
     dnext = a
     for l in range(L - 2, -1, -1):
         d = ds[l]
@@ -139,7 +129,7 @@ def forward(theta, sizes, x, act):
     """The logits of x's rows."""
     Ws, bs = _views(theta, sizes)
     zs, _ = _workspace(sizes, x.shape[0], x)
-    _forward(Ws, bs, x, act, zs)
+    _forward(Ws, bs, x, act, zs, True)
     return zs[len(zs) - 1]
 
 
@@ -150,25 +140,10 @@ def gradient(theta, sizes, x, t, act, lam, grad_out):
     gWs, gbs = _views(grad_out, sizes)
     zs, ds = _workspace(sizes, x.shape[0], x)
     loss_rows = np.empty(x.shape[0])
-    _forward(Ws, bs, x, act, zs)
-    _backward_rows(Ws, t, act, zs, ds, loss_rows)
+    _forward(Ws, bs, x, act, zs, False)
+    _backward_rows(Ws, bs, t, act, zs, ds, loss_rows)
     sq = _weight_grads(Ws, x, zs, ds, gWs, gbs, lam)
     return loss_rows.mean() + 0.5 * lam * sq
-
-
-@_jit
-def _update(w, g, s1, s2, opt, lr, p1, p2, eps):
-    """Flat parameters updated in place, as fastnn.optimizers writes it (lr is Adam's lr_t)."""
-    for i in range(w.shape[0]):
-        if opt == SGD:
-            w[i] -= lr * g[i]
-        elif opt == MOMENTUM:
-            s1[i] = s1[i] * p1 - lr * g[i]
-            w[i] += s1[i]
-        else:
-            s1[i] += (1 - p1) * (g[i] - s1[i])
-            s2[i] += (1 - p2) * (g[i] * g[i] - s2[i])
-            w[i] -= lr * s1[i] / (math.sqrt(s2[i]) + eps)
 
 
 @_jit
@@ -187,19 +162,14 @@ def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2,
     s = 0
     for start in range(0, n, batch_size):
         nb = min(batch_size, n - start)
-        for r in range(nb):
-            xb[r] = x[perm[start + r]]
-            tb[r] = t[perm[start + r]]
+        _gather(x, t, perm, start, nb, xb, tb)
         zb = [z[:nb] for z in zs]
         db = [dd[:nb] for dd in ds]
-        _forward(Ws, bs, xb[:nb], act, zb)
-        _backward_rows(Ws, tb[:nb], act, zb, db, loss_rows[:nb])
+        _forward(Ws, bs, xb[:nb], act, zb, False)
+        _backward_rows(Ws, bs, tb[:nb], act, zb, db, loss_rows[:nb])
         sq = _weight_grads(Ws, xb[:nb], zb, db, gWs, gbs, lam)
         losses[s] = loss_rows[:nb].mean() + 0.5 * lam * sq
-        lr_t = lr
-        if opt == ADAM:
-            step += 1
-            lr_t = lr * math.sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step)
+        lr_t, step = _step_lr(opt, lr, p1, p2, step)
         _update(theta, grad, s1, s2, opt, lr_t, p1, p2, eps)
         s += 1
     return losses

@@ -26,12 +26,11 @@ parameter reduce to knowing phi_{l,r,j} near 0:
 Arithmetic is float64 whatever the network's dtype. Elementwise series work is jitted (numba); the layer
 maps go to BLAS through NumPy.
 """
-import math
-
 import numpy as np
 from numba import njit
 
 from . import _config
+from ._mlp_numba import _act
 
 _jit = njit(**_config.NUMBA_OPTIONS)
 
@@ -42,20 +41,6 @@ K = 5
 SERIES_LIMIT = 1e-3
 #: Rows of the exact fallback propagated at once (bounds its memory).
 EXACT_BLOCK = 1 << 15
-
-
-@_jit
-def _act(a, act):
-    if act == RELU:
-        return a if a > 0 else 0.0
-    if act == SIGMOID:
-        if a >= 0:
-            return 1.0 / (1.0 + math.exp(-a))
-        e = math.exp(a)
-        return e / (1.0 + e)
-    if act == TANH:
-        return math.tanh(a)
-    return a
 
 
 @_jit

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _backprop_numba as bp
 from .. import _mlp_numba as mlp
-from .. import _config, _numgrad, reference
+from .. import _config, _numgrad
 from . import _fused, _mlp
 from ._loop import train_epoch_python
 
