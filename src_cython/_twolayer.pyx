@@ -314,14 +314,17 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws,
                 floating[:, ::1] z1_ws, floating[:, ::1] a2_ws, floating[:, ::1] dz1_ws, double[::1] loss_rows_ws,
                 floating[:, ::1] gW1_ws, floating[::1] gb1_ws, floating[:, ::1] gW2_ws, floating[::1] gb2_ws,
-                double[::1] batch_losses_out, int n_threads):
+                double[::1] batch_losses_out, int n_threads, int chunks_per_thread=1):
     """Mini-batch steps over perm (the last batch may be shorter); returns the number of steps.
 
     batch_losses_out[s] := loss of step s. Optimizer state s1/s2 (flat views of Momentum's v or
     Adam's m, v) is updated in place; ``step`` is Adam's step count before this epoch.
-    Workspaces hold ``batch_size`` rows.
+    Workspaces hold ``batch_size`` rows. Each region is split into n_threads * chunks_per_thread chunks
+    handed out dynamically (a thread the OS delays leaves its share to the others).
     """
-    cdef Py_ssize_t n = perm.shape[0], start = 0, nb, nxt, s = 0, c, r, chunks = max(1, n_threads)
+    cdef Py_ssize_t n = perm.shape[0], start = 0, nb, nxt, s = 0, c, r
+    cdef int teams = max(1, n_threads)
+    cdef Py_ssize_t chunks = teams * max(1, chunks_per_thread)
     cdef Py_ssize_t d = W1.shape[0], h = W1.shape[1], k = W2.shape[1]
     cdef double batch_loss, lr_t
     cdef floating inv_n, flr = <floating> lr
@@ -330,7 +333,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     while start < n:
         nb = min(batch_size, n - start)
         inv_n = <floating> 1.0 / nb
-        for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
+        for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             _step_rows(x, t, perm, start, _edge(nb, c, chunks), _edge(nb, c + 1, chunks), inv_n,
                        W1, b1, W2, b2, act, loss, xb_ws, tb_ws, z1_ws, a2_ws, dz1_ws, loss_rows_ws)
         lr_t = lr
@@ -338,7 +341,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             step += 1
             lr_t = lr * sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step)
         nxt = min(batch_size, n - start - nb)  # rows of the next batch, fetched while this one finishes
-        for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
+        for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             if nxt > 0:
                 _prefetch_rows(x, perm, start + nb, _edge(nxt, c, chunks), _edge(nxt, c + 1, chunks))
             if sgd:

@@ -5,6 +5,7 @@ numba kernel's when numba is installed (it is the fast numerical path), else the
 """
 import numpy as np
 
+from .. import _config
 from .._blas_threads import single_threaded
 from .. import _mlp as mlp_ext
 from .. import _twolayer as ext
@@ -72,7 +73,8 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
         ext.train_epoch(x, t, perm, batch_size, params["W1"], params["b1"], params["W2"], params["b2"],
                                 ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state,
                                 np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp),
-                                *_workspace(b, params, x.dtype), *grads_ws, batch_losses, n_threads)
+                                *_workspace(b, params, x.dtype), *grads_ws, batch_losses, n_threads,
+                                _config.epoch_chunks_per_thread(batch_size))
     _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
     return batch_losses
 
