@@ -24,7 +24,7 @@ NUMBA_PARALLEL_OPTIONS = dict(NUMBA_OPTIONS, parallel=True)
 #: Work items per thread for the parallel numerical gradient (balances uneven chunks).
 CHUNKS_PER_THREAD = 16
 
-#: Work chunks per thread in each step of the Cython two-layer epoch loop, handed out dynamically:
+#: Work chunks per thread in each step of the Cython epoch loops, handed out dynamically:
 #: 2 below 64 rows per batch (measured ~20% faster at batch 32 on the project's 2-core machine), else 1.
 def epoch_chunks_per_thread(batch_size):
     return 2 if batch_size < 64 else 1

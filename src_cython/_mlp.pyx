@@ -274,14 +274,17 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 Py_ssize_t batch_size, floating[::1] theta, const Py_ssize_t[::1] sizes, int act, double lam,
                 int opt, double lr, double p1, double p2, double eps, long step, floating[::1] s1, floating[::1] s2,
                 floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws, floating[::1] zs_ws, floating[::1] ds_ws,
-                double[::1] loss_rows_ws, floating[::1] grad_ws, double[::1] batch_losses_out, int n_threads):
+                double[::1] loss_rows_ws, floating[::1] grad_ws, double[::1] batch_losses_out, int n_threads,
+                int chunks_per_thread=1):
     """Mini-batch steps over perm (the last batch may be shorter); returns the number of steps.
 
     batch_losses_out[s] := loss of step s (with the decay term, before its update). s1/s2: flat
     optimizer state (Momentum's v; Adam's m, v), updated in place; ``step`` is Adam's count before
-    this epoch. Workspaces hold ``batch_size`` rows (``xb_ws.shape[0]``).
+    this epoch. Workspaces hold ``batch_size`` rows (``xb_ws.shape[0]``). Each region is split into
+    n_threads * chunks_per_thread chunks handed out dynamically.
     """
-    cdef Py_ssize_t n = perm.shape[0], start = 0, nb, s = 0, c, r, r0, r1, chunks = max(1, n_threads)
+    cdef int teams = max(1, n_threads)
+    cdef Py_ssize_t n = perm.shape[0], start = 0, nb, s = 0, c, r, r0, r1, chunks = teams * max(1, chunks_per_thread)
     cdef Py_ssize_t b = xb_ws.shape[0], d = x.shape[1]
     cdef int L = sizes.shape[0] - 1
     cdef double batch_loss, lr_t, sq
@@ -290,7 +293,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     cdef floating* dsp = &ds_ws[0] if ds_ws.shape[0] > 0 else NULL
     while start < n:
         nb = min(batch_size, n - start)
-        for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
+        for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             r0 = _edge(nb, c, chunks)
             r1 = _edge(nb, c + 1, chunks)
             for r in range(r0, r1):
@@ -303,7 +306,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             step += 1
             lr_t = lr * sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step)
         sq = 0
-        for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
+        for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             sq += _weights_chunk(c, chunks, &xb_ws[0, 0], nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
                                  &grad_ws[0], s1p, s2p, opt, opt == 0, <floating> lr_t, <floating> p1,
                                  <floating> p2, <floating> eps, <floating> lam)

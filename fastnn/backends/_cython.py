@@ -108,7 +108,8 @@ def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1,
     with single_threaded():
         mlp_ext.train_epoch(x, t, perm, batch_size, theta, sizes, act, lam, opt, lr, p1, p2, eps, step, s1, s2,
                             np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp), *_blocks(sizes, b, x.dtype),
-                            np.empty(b), np.empty_like(theta), losses, n_threads)
+                            np.empty(b), np.empty_like(theta), losses, n_threads,
+                            _config.epoch_chunks_per_thread(batch_size))
     return losses
 
 
