@@ -74,7 +74,7 @@ def pytest_collection_modifyitems(session, config, items):
     """Numerical gradients first, PyTorch last: once loaded, torch's own OpenMP threads linger and
     disturb whatever runs after them, so the workloads that do not involve torch run before it loads."""
     order = ("test_numgrad.py", "test_multilayer.py::test_mlp_numerical_gradient", "test_epoch.py::test_gemm_rate",
-             "test_epoch.py::test_peak_memory", "test_epoch.py", "test_multilayer.py", "test_sklearn.py",
+             "test_epoch.py::test_peak_memory", "test_sklearn.py", "test_epoch.py", "test_multilayer.py",
              "test_recipe.py")
 
     def rank(item):
