@@ -103,7 +103,7 @@ def test_backprop_gradient_for_scale(benchmark, problem, backend):
 def test_first_call_latency(benchmark, tmp_path_factory, cache):
     """Seconds from a fresh interpreter to the first numerical gradient: compiling (cold cache) or loading."""
     cache_dir = tmp_path_factory.getbasetemp() / "numba-cache"
-    script = textwrap.dedent(f"""
+    script = textwrap.dedent("""
         import time, numpy as np
         start = time.perf_counter()
         import fastnn

@@ -9,7 +9,7 @@ import pytest
 import fastnn
 from fastnn import _config
 from fastnn import reference as ref
-from conftest import FAST_BACKENDS, needs_jit
+from conftest import needs_jit
 from helpers import assert_close, max_abs_diff, problem
 
 COMBOS = [(a, l) for a in ref.ACTIVATIONS for l in ref.LOSSES]
