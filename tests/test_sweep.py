@@ -109,3 +109,15 @@ def test_same_results_on_ray():
     finally:
         ray.shutdown()
     assert without_time(remote) == without_time(local)
+
+
+def test_example_runs(capsys):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "examples" / "sklearn_and_sweep.py"
+    spec = importlib.util.spec_from_file_location("sklearn_and_sweep", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--quick"])
+    out = capsys.readouterr().out
+    assert "fastnn        fit" in out and "grid search: best" in out and "8 configurations" in out
