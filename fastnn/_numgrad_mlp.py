@@ -171,15 +171,12 @@ def _unit_series(l, Ws, As, P, t, act, s_max):
     ok = np.ones((J, R), dtype=np.bool_)
     if l == L - 1:  # an output unit: the logit itself moves
         U = np.zeros((J, R, 1, J))
-        for j in range(J):
-            U[j, :, 0, j] = 1.0
+        U[np.arange(J), :, 0, np.arange(J)] = 1.0
     else:
-        seed = np.zeros((J, R, 1, 1))
-        seed[:, :, 0, 0] = 1.0
-        y = np.empty((J, R, kp, 1))
-        # the perturbed unit's own activation series: act(A_l[r, j] + s), one unit per j
-        for j in range(J):
-            act_series(As[l][:, j:j + 1], seed[j:j + 1], act, kp, y[j:j + 1])
+        # the perturbed units' own activation series, act(A_l[r, j] + s) - act(A_l[r, j]), all j at once
+        own = np.empty((1, R, kp, J))
+        act_series(As[l], np.ones((1, R, 1, J)), act, kp, own)
+        y = own[0].transpose(2, 0, 1)[..., None]  # (J, R, kp, 1)
         if relu:
             ok &= (np.abs(As[l]).T > s_max[None, :])
         U = y * Ws[l + 1][:, None, None, :]  # (J, R, kp, n_{l+1})
@@ -199,16 +196,18 @@ def _exact(l, items, Ws, As, Zs, P, t, act, h, n, gW, gb):
     """Exact central differences for the (row, unit) pairs `items` of layer l, added into gW and gb."""
     L = len(Ws)
     zin = Zs[l]
-    rows, units, inputs, shifts = [], [], [], []
+    d = zin.shape[1]
+    rows, units, inputs, shifts, signs = [], [], [], [], []
     for r, j in items:
         nz = np.flatnonzero(zin[r])
-        i = np.concatenate([nz, [zin.shape[1]]])  # the last "input" is the bias, of value 1
+        i = np.concatenate([nz, [d]])  # input d is the bias, of value 1
         v = np.concatenate([zin[r, nz], [1.0]]) * h
         rows.append(np.full(2 * i.size, r))
         units.append(np.full(2 * i.size, j))
         inputs.append(np.concatenate([i, i]))
         shifts.append(np.concatenate([v, -v]))
-    rows, units, inputs, shifts = (np.concatenate(a) for a in (rows, units, inputs, shifts))
+        signs.append(np.repeat([1.0, -1.0], i.size))
+    rows, units, inputs, shifts, signs = (np.concatenate(a) for a in (rows, units, inputs, shifts, signs))
     dl = np.empty(rows.size)
     for b0 in range(0, rows.size, EXACT_BLOCK):
         sl = slice(b0, b0 + EXACT_BLOCK)
@@ -225,14 +224,10 @@ def _exact(l, items, Ws, As, Zs, P, t, act, h, n, gW, gb):
                 u = dz @ Ws[m + 1]
         p = P[r]
         dl[sl] = np.log1p(np.sum(p * np.expm1(u), axis=1)) - u[np.arange(r.size), t[r]]
-    offset = 0
-    for r, j in items:
-        m = np.count_nonzero(zin[r]) + 1
-        diff = (dl[offset:offset + m] - dl[offset + m:offset + 2 * m]) / (2 * h * n)
-        idx = inputs[offset:offset + m]
-        gW[idx[:-1], j] += diff[:-1]
-        gb[j] += diff[-1]
-        offset += 2 * m
+    contrib = signs * dl / (2 * h * n)  # (dl+ - dl-) / 2hN, summed per parameter
+    weight = inputs < d
+    np.add.at(gW, (inputs[weight], units[weight]), contrib[weight])
+    np.add.at(gb, units[~weight], contrib[~weight])
 
 
 def numerical_gradient(Ws, bs, x, t, act, lam, h, series=True):

@@ -95,7 +95,8 @@ class MultiLayerNetExtend(ValidatesBatches):
             if self.use_batchnorm and i < len(sizes) - 1:
                 data[f"gamma{i}"] = np.ones(sizes[i])
                 data[f"beta{i}"] = np.zeros(sizes[i])
-        self.params = ParamDict(data, shapes={k: v.shape for k, v in data.items()}, dtype=self.dtype)
+        self._param_shapes = {k: v.shape for k, v in data.items()}
+        self.params = data
         self.running = {i: (np.zeros(sizes[i], self.dtype), np.zeros(sizes[i], self.dtype))
                         for i in range(1, len(sizes) - 1)} if self.use_batchnorm else {}
 
@@ -105,6 +106,20 @@ class MultiLayerNetExtend(ValidatesBatches):
     def backend(self):
         """Name of the backend in use."""
         return self._backend.NAME
+
+    @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        """Any mapping of the parameters; kept as a ParamDict that checks shapes and dtype on assignment."""
+        if not isinstance(value, ParamDict) or value._shapes is None:
+            value = ParamDict(value, shapes=self._param_shapes, dtype=self.dtype)
+        self._params = value
+
+    def _checked_params(self):
+        return _checks.check_params(self._params, self._param_shapes, self.dtype)
 
     @property
     def kernels(self):
@@ -118,8 +133,8 @@ class MultiLayerNetExtend(ValidatesBatches):
         return self._backend
 
     def _theta(self):
-        _checks.check_params(self.params, {k: v.shape for k, v in self.params.items()}, self.dtype)
-        return _mlp.pack(self.params, self.hidden_layer_num + 1, self.dtype), np.asarray(self._sizes, np.intp)
+        return (_mlp.pack(self._checked_params(), self.hidden_layer_num + 1, self.dtype),
+                np.asarray(self._sizes, np.intp))
 
     def _threads(self):
         return _config.resolve_threads(self.n_threads)
@@ -216,8 +231,10 @@ class MultiLayerNetExtend(ValidatesBatches):
 
     def predict(self, x, train_flg=False):
         """Scores (logits) of each class, as the book's predict."""
-        _checks.check_params(self.params, {k: v.shape for k, v in self.params.items()}, self.dtype)
-        return self._logits(self._x(x), train_flg)
+        x = self._x(x)
+        if self._fast() is None:  # the kernels' path checks the parameters as it packs them
+            self._checked_params()
+        return self._logits(x, train_flg)
 
     def loss(self, x, t, train_flg=False):
         """Mean softmax cross-entropy plus 0.5 lambda sum ||W||^2."""
@@ -281,8 +298,7 @@ class MultiLayerNetExtend(ValidatesBatches):
     def _train_epoch(self, x, t, batch_size, optimizer, perm):
         fast = self._fast()
         if fast is not None:
-            self.params.update(_checks.check_params(self.params, {k: v.shape for k, v in self.params.items()},
-                                                    self.dtype))
+            self.params.update(self._checked_params())
             self.batch_losses = _mlp.train_epoch(fast, self.params, self._sizes, x, t, perm, batch_size, optimizer,
                                                  self.activation, self.weight_decay_lambda, self._threads())
             return float(np.mean(self.batch_losses))
