@@ -107,14 +107,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             if getattr(self, name) not in options:
                 raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {getattr(self, name)!r}")
 
-        def number(name, low, high=None, low_open=False, integer=False):
+        def number(name, low, high=np.inf, low_open=False, high_open=False, integer=False):
             value = getattr(self, name)
             kind = numbers.Integral if integer else numbers.Real
             ok = isinstance(value, kind) and not isinstance(value, bool) and np.isfinite(value)
-            ok = ok and (value > low if low_open else value >= low) and (high is None or value <= high)
+            ok = ok and (low < value if low_open else low <= value) and (value < high if high_open else value <= high)
             if not ok:
-                rng = f"{'(' if low_open else '['}{low}, {high if high is not None else 'inf'}{']' if high is not None else ')'}"
-                raise ValueError(f"{name} must be {'an integer' if integer else 'a number'} in {rng}, got {value!r}")
+                interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open or high == np.inf else ']'}"
+                raise ValueError(f"{name} must be {'an integer' if integer else 'a number'} in {interval}, "
+                                 f"got {value!r}")
 
         choice("activation", tuple(ACTIVATIONS))
         choice("solver", SOLVERS)
@@ -129,13 +130,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         number("max_iter", 1, integer=True)
         number("tol", 0)
         number("momentum", 0, 1)
-        number("validation_fraction", 0, 1, low_open=True)
-        if self.validation_fraction >= 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
-        number("beta_1", 0, 1)
-        number("beta_2", 0, 1)
-        if self.beta_1 >= 1 or self.beta_2 >= 1:
-            raise ValueError("beta_1 and beta_2 must be in [0, 1)")
+        number("validation_fraction", 0, 1, low_open=True, high_open=True)
+        number("beta_1", 0, 1, high_open=True)
+        number("beta_2", 0, 1, high_open=True)
         number("epsilon", 0, low_open=True)
         number("n_iter_no_change", 1, integer=True)
         number("max_fun", 1, integer=True)
@@ -202,8 +199,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if unseen.size:
             raise ValueError(f"y has labels {unseen!r} that are not in classes_ {self.classes_!r}")
         t = np.searchsorted(self.classes_, y).astype(np.intp)
-        self._random_state = check_random_state(self.random_state) if first or not hasattr(self, "_random_state") \
-            else self._random_state
+        if first or not hasattr(self, "_random_state"):
+            self._random_state = check_random_state(self.random_state)
         if first:
             self._net = self._new_network(X.shape[1], len(self.classes_), X.dtype, self._random_state)
             self._expose()

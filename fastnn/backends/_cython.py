@@ -6,9 +6,9 @@ numba kernel's when numba is installed (it is the fast numerical path), else the
 import numpy as np
 
 from .. import _config
-from .._blas_threads import single_threaded
 from .. import _mlp as mlp_ext
 from .. import _twolayer as ext
+from .._blas_threads import single_threaded
 from . import _fused
 from ._loop import train_epoch_python
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _backprop_numba as bp
 from .. import _mlp_numba as mlp
-from .. import _config, _numgrad
+from .. import _config, _numgrad, _numgrad_mlp
 from . import _fused, _mlp
 from ._loop import train_epoch_python
 
@@ -101,10 +101,9 @@ def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1,
 def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads, series=True):
     """Central differences of the MLP's loss for every parameter (see ``fastnn._numgrad_mlp``), flat."""
     set_threads(n_threads)
-    from .._numgrad_mlp import numerical_gradient as numgrad
-    views = _mlp.unpack(np.asarray(theta, np.float64), len(sizes) - 1, sizes)
     L = len(sizes) - 1
-    gWs, gbs = numgrad([views[f"W{i}"] for i in range(1, L + 1)], [views[f"b{i}"] for i in range(1, L + 1)],
-                       np.asarray(x, np.float64), t, act, lam, h, series)
-    return _mlp.pack({**{f"W{i}": g for i, g in enumerate(gWs, 1)}, **{f"b{i}": g for i, g in enumerate(gbs, 1)}},
-                     L, theta.dtype)
+    views = _mlp.unpack(np.asarray(theta, np.float64), L, sizes)
+    gWs, gbs = _numgrad_mlp.numerical_gradient([views[f"W{i}"] for i in range(1, L + 1)],
+                                               [views[f"b{i}"] for i in range(1, L + 1)],
+                                               np.asarray(x, np.float64), t, act, lam, h, series)
+    return np.concatenate([g.ravel() for pair in zip(gWs, gbs) for g in pair]).astype(theta.dtype)
