@@ -102,24 +102,8 @@ class MultiLayerNetExtend(ValidatesBatches):
 
     # -- plumbing ---------------------------------------------------------------------------------------
 
-    @property
-    def backend(self):
-        """Name of the backend in use."""
-        return self._backend.NAME
-
-    @property
-    def params(self):
-        return self._params
-
-    @params.setter
-    def params(self, value):
-        """Any mapping of the parameters; kept as a ParamDict that checks shapes and dtype on assignment."""
-        if not isinstance(value, ParamDict) or value._shapes is None:
-            value = ParamDict(value, shapes=self._param_shapes, dtype=self.dtype)
-        self._params = value
-
-    def _checked_params(self):
-        return _checks.check_params(self._params, self._param_shapes, self.dtype)
+    def _shapes(self):
+        return self._param_shapes
 
     @property
     def kernels(self):
@@ -135,9 +119,6 @@ class MultiLayerNetExtend(ValidatesBatches):
     def _theta(self):
         return (_mlp.pack(self._checked_params(), self.hidden_layer_num + 1, self.dtype),
                 np.asarray(self._sizes, np.intp))
-
-    def _threads(self):
-        return _config.resolve_threads(self.n_threads)
 
     def _logits(self, x, train_flg):
         fast = self._fast()

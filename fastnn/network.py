@@ -92,11 +92,34 @@ def _normal(seed):
 
 
 class ValidatesBatches:
-    """What every network checks at the door: x of width input_size in its dtype, labels for output_size.
+    """What every network checks at the door: x of width input_size in its dtype, labels for output_size,
+    and parameters of the shapes ``_shapes()`` gives, in its dtype (``params`` is a checking ParamDict).
 
     Also pickling: the backend is kept by name (modules do not pickle) and looked up again on load,
     falling back to the fastest available one where that backend is not built (e.g. a Dask worker).
     """
+
+    @property
+    def backend(self):
+        """Name of the backend in use."""
+        return self._backend.NAME
+
+    @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        """Any mapping of the parameters; kept as a ParamDict that checks shapes and dtype on assignment."""
+        if not isinstance(value, ParamDict) or value._shapes is None:
+            value = ParamDict(value, shapes=self._shapes(), dtype=self.dtype)
+        self._params = value
+
+    def _checked_params(self):
+        return _checks.check_params(self._params, self._shapes(), self.dtype)
+
+    def _threads(self):
+        return _config.resolve_threads(self.n_threads)
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -170,30 +193,10 @@ class TwoLayerNet(ValidatesBatches):
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    @property
-    def backend(self):
-        """Name of the backend in use."""
-        return self._backend.NAME
-
-    @property
-    def params(self):
-        return self._params
-
-    @params.setter
-    def params(self, value):
-        if not isinstance(value, ParamDict) or value._shapes is None:
-            value = ParamDict(value, shapes=self._shapes(), dtype=self.dtype)
-        self._params = value
-
     def _shapes(self):
         return {"W1": (self.input_size, self.hidden_size), "b1": (self.hidden_size,),
                 "W2": (self.hidden_size, self.output_size), "b2": (self.output_size,)}
 
-    def _checked_params(self):
-        return _checks.check_params(self._params, self._shapes(), self.dtype)
-
-    def _threads(self):
-        return _config.resolve_threads(self.n_threads)
 
     def _grads(self, grads):
         return ParamDict(grads)
