@@ -21,7 +21,8 @@ DEFAULT_H = 1e-4
 NUMBA_OPTIONS = {"cache": True, "fastmath": False, "nogil": True, "error_model": "numpy"}
 NUMBA_PARALLEL_OPTIONS = dict(NUMBA_OPTIONS, parallel=True)
 
-#: Work items per thread for the parallel numerical gradient (balances uneven chunks).
+#: Work items per thread for the parallel numerical gradient, taken one at a time (balances uneven
+#: chunks and threads the machine delays).
 CHUNKS_PER_THREAD = 16
 
 #: Work chunks per thread in each step of the Cython epoch loops, handed out dynamically:

@@ -26,11 +26,13 @@ is run once (by the wrapper, with BLAS) and each perturbation only recomputes wh
   The forward pass itself skips zero inputs (a1 := sum over the nonzeros of x[b] of x[b, i] W1[i]).
   Otherwise (larger weights, raw pixels, MSE) the exact per-logit kernel runs.
 
-Two parallel launches: the forward pass and tables over rows (``prepare``), then one over balanced
-chunks of inputs i (W1, b1) and of hidden units j (W2, b2) together; every work item writes
-only its own rows of the output, so there are no races and no reductions, and it sums a row in a
-local buffer and stores it once (rows of different threads share cache lines at their ends, and
-accumulating in place made those lines bounce between the cores). No BLAS inside.
+Two parallel launches: the forward pass and tables over rows (``prepare``), then one over chunks of
+inputs i (W1, b1) and of hidden units j (W2, b2) together. Workers take rows and chunks one at a
+time from a shared counter (``fastnn._schedule``: numba's OpenMP layer would split a prange
+statically, so one delayed thread would hold up the launch). Every work item writes only its own
+rows of the output, so there are no races and no reductions, and it sums a row in a local buffer
+and stores it once (rows of different threads share cache lines at their ends, and accumulating in
+place made those lines bounce between the cores). No BLAS inside.
 Arithmetic is float64 whatever the parameter dtype: a central difference in float32 loses ~4 digits.
 """
 import math
@@ -38,7 +40,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from . import _config
+from . import _config, _schedule
 
 _jit = njit(**_config.NUMBA_OPTIONS)
 _pjit = njit(**_config.NUMBA_PARALLEL_OPTIONS)
@@ -109,55 +111,65 @@ def _column_dloss(p, t, k, u, loss):
 # --- preparation: one forward pass and the tables the kernels read ----------------------------------
 
 @_pjit
-def prepare(x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax):
-    """Row by row: a1 := x W1 + b1 (skipping zero inputs), z1 := [act(a1), 1], p := softmax(z1 W2 + b2),
+def prepare(n_workers, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax):
+    """The rows of the batch, taken one at a time by n_workers (see ``_prepare_row``)."""
+    rows = _schedule.counter()
+    for _ in prange(n_workers):
+        b = _schedule.take(rows)
+        while b < x.shape[0]:
+            _prepare_row(b, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax)
+            b = _schedule.take(rows)
+
+
+@_jit
+def _prepare_row(b, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax):
+    """Row b: a1 := x W1 + b1 (skipping zero inputs), z1 := [act(a1), 1], p := softmax(z1 W2 + b2),
     the series tables pre (exp(-a1) or a1), zs (sigmoid as 1 / (1 + pre)), W2t[b, j] := W2[j, t_b],
     coef[b, q, j] := sum_k p_bk W2[j, k]^(q+1) / (q+1)!, and xmax[b] := max(1, max_i |x[b, i]|)."""
-    n, d = x.shape
+    d = x.shape[1]
     hidden, c = W2.shape
-    for b in prange(n):
-        z1[b, hidden] = 1.0  # the unit whose outgoing weights are b2
-        xmax[b] = 1.0  # the input whose weights are b1
-        for j in range(hidden):
-            a1[b, j] = b1[j]
-        for i in range(d):
-            v = x[b, i]
-            if v != 0.0:
-                xmax[b] = max(xmax[b], abs(v))
-                for j in range(hidden):
-                    a1[b, j] += v * W1[i, j]
-        for j in range(hidden):
-            z1[b, j] = _act(a1[b, j], act)
-            if act == SIGMOID:
-                pre[b, j] = math.exp(-a1[b, j]) if a1[b, j] > -709.0 else math.inf
-                zs[b, j] = 1.0 / (1.0 + pre[b, j])
-            else:
-                pre[b, j] = a1[b, j]
-                zs[b, j] = z1[b, j]
-            W2t[b, j] = W2[j, t[b]]
-        m = -math.inf
-        for k in range(c):
-            s = b2[k]
+    z1[b, hidden] = 1.0  # the unit whose outgoing weights are b2
+    xmax[b] = 1.0  # the input whose weights are b1
+    for j in range(hidden):
+        a1[b, j] = b1[j]
+    for i in range(d):
+        v = x[b, i]
+        if v != 0.0:
+            xmax[b] = max(xmax[b], abs(v))
             for j in range(hidden):
-                s += z1[b, j] * W2[j, k]
-            p[b, k] = s
-            m = max(m, s)
-        total = 0.0
-        for k in range(c):
-            p[b, k] = math.exp(p[b, k] - m)
-            total += p[b, k]
-        for k in range(c):
-            p[b, k] /= total
+                a1[b, j] += v * W1[i, j]
+    for j in range(hidden):
+        z1[b, j] = _act(a1[b, j], act)
+        if act == SIGMOID:
+            pre[b, j] = math.exp(-a1[b, j]) if a1[b, j] > -709.0 else math.inf
+            zs[b, j] = 1.0 / (1.0 + pre[b, j])
+        else:
+            pre[b, j] = a1[b, j]
+            zs[b, j] = z1[b, j]
+        W2t[b, j] = W2[j, t[b]]
+    m = -math.inf
+    for k in range(c):
+        s = b2[k]
         for j in range(hidden):
+            s += z1[b, j] * W2[j, k]
+        p[b, k] = s
+        m = max(m, s)
+    total = 0.0
+    for k in range(c):
+        p[b, k] = math.exp(p[b, k] - m)
+        total += p[b, k]
+    for k in range(c):
+        p[b, k] /= total
+    for j in range(hidden):
+        for q in range(coef.shape[1]):
+            coef[b, q, j] = 0.0
+        for k in range(c):
+            power = 1.0
+            factorial = 1.0
             for q in range(coef.shape[1]):
-                coef[b, q, j] = 0.0
-            for k in range(c):
-                power = 1.0
-                factorial = 1.0
-                for q in range(coef.shape[1]):
-                    power *= W2[j, k]
-                    factorial *= q + 1
-                    coef[b, q, j] += p[b, k] * power / factorial
+                power *= W2[j, k]
+                factorial *= q + 1
+                coef[b, q, j] += p[b, k] * power / factorial
 
 
 @_jit
@@ -257,29 +269,40 @@ def _output_chunk(c, n_chunks, z1, p, t, loss, h, scale, out):
 
 
 # --- the two kernels of a gradient, in one parallel launch -------------------------------------------
+# Items 0 .. C-1 are W1/b1 chunks, C .. 2C-1 the much lighter W2/b2 chunks: the heavy ones are taken
+# first, and the light ones fill the threads' last gaps.
 
 @_pjit
-def gradients_series(n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out, z1, p, t, loss, output_out):
-    """W1/b1 by the series kernel and W2/b2, chunks interleaved so each thread gets both kinds."""
-    for c in prange(2 * n_chunks):
-        if c % 2 == 0:
-            _hidden_series_chunk(c // 2, n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out)
-        else:
-            _output_chunk(c // 2, n_chunks, z1, p, t, loss, h, scale, output_out)
+def gradients_series(n_workers, n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out, z1, p, t, loss,
+                     output_out):
+    """W1/b1 by the series kernel and W2/b2, chunks taken one at a time by n_workers."""
+    items = _schedule.counter()
+    for _ in prange(n_workers):
+        c = _schedule.take(items)
+        while c < 2 * n_chunks:
+            if c < n_chunks:
+                _hidden_series_chunk(c, n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out)
+            else:
+                _output_chunk(c - n_chunks, n_chunks, z1, p, t, loss, h, scale, output_out)
+            c = _schedule.take(items)
 
 
 @_pjit
-def gradients_exact(n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out, output_out):
-    """W1/b1 by the exact per-logit kernel and W2/b2, chunks interleaved."""
-    for c in prange(2 * n_chunks):
-        if c % 2 == 0:
-            _hidden_exact_chunk(c // 2, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out)
-        else:
-            _output_chunk(c // 2, n_chunks, z1, p, t, loss, h, scale, output_out)
+def gradients_exact(n_workers, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out, output_out):
+    """W1/b1 by the exact per-logit kernel and W2/b2, chunks taken one at a time by n_workers."""
+    items = _schedule.counter()
+    for _ in prange(n_workers):
+        c = _schedule.take(items)
+        while c < 2 * n_chunks:
+            if c < n_chunks:
+                _hidden_exact_chunk(c, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out)
+            else:
+                _output_chunk(c - n_chunks, n_chunks, z1, p, t, loss, h, scale, output_out)
+            c = _schedule.take(items)
 
 
 @_jit
-def numerical_gradient(x, W1, b1, W2, b2, t, act, loss, h, n_chunks, series_limit, n_terms):
+def numerical_gradient(x, W1, b1, W2, b2, t, act, loss, h, n_workers, n_chunks, series_limit, n_terms):
     """(W1 with b1 as a last row (D+1, H), W2 with b2 as a last row (H+1, K)): the central differences.
 
     The series kernel runs when loss is cross-entropy and every |u| <= series_limit (then its
@@ -290,12 +313,13 @@ def numerical_gradient(x, W1, b1, W2, b2, t, act, loss, h, n_chunks, series_limi
     a1, pre, zs, W2t = (np.empty((n, hidden)), np.empty((n, hidden)), np.empty((n, hidden)),
                         np.empty((n, hidden)))
     z1, p, coef, xmax = np.empty((n, hidden + 1)), np.empty((n, c)), np.empty((n, n_terms, hidden)), np.empty(n)
-    prepare(x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax)
+    prepare(n_workers, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax)
     hidden_out, output_out = np.empty((d + 1, hidden)), np.empty((hidden + 1, c))  # every row written once
     scale = 1.0 / (2.0 * h * n)
     u_max = LIPSCHITZ_OF[act] * h * xmax.max() * np.abs(W2).max()
     if loss == CROSS_ENTROPY and u_max <= series_limit:
-        gradients_series(n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out, z1, p, t, loss, output_out)
+        gradients_series(n_workers, n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out, z1, p, t, loss,
+                         output_out)
     else:
-        gradients_exact(n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out, output_out)
+        gradients_exact(n_workers, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out, output_out)
     return hidden_out, output_out

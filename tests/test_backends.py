@@ -68,6 +68,41 @@ def test_numba_series_kernel_agrees_with_its_exact_kernel(activation, seed):
     assert max_abs_diff(series, exact) <= 1e-11
 
 
+@pytest.mark.parametrize("workers,n_items", [(2, 200_003), (5, 1000), (2, 0), (1, 7)])
+def test_numba_workers_take_every_item_exactly_once(workers, n_items):
+    """fastnn._schedule: workers of a prange share a counter; each item must be taken once, none twice."""
+    numba = pytest.importorskip("numba")
+    from fastnn import _schedule
+
+    @numba.njit(parallel=True)
+    def take_all(n_workers, hits):
+        items = _schedule.counter()
+        for _ in numba.prange(n_workers):
+            i = _schedule.take(items)
+            while i < hits.shape[0]:
+                hits[i] += 1
+                i = _schedule.take(items)
+        return items[0]
+
+    hits = np.zeros(n_items, np.int64)
+    taken = take_all(workers, hits)
+    assert np.all(hits == 1)
+    assert taken == n_items + workers  # each worker's last take finds no item left
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_numba_numerical_gradient_is_the_same_for_any_thread_count(threads):
+    """Work items are taken dynamically, but each is summed in a fixed order: results are bitwise equal."""
+    pytest.importorskip("numba")
+    from fastnn.backends import _numba
+    params, x, t = problem(3, n=7, d=30, h=9, k=4, sparse=0.5)
+    for series in (None, False):
+        one = _numba.numerical_gradient(params, x, t, "sigmoid", "cross_entropy", 1e-4, 1, series)
+        many = _numba.numerical_gradient(params, x, t, "sigmoid", "cross_entropy", 1e-4, threads, series)
+        for key in params:
+            np.testing.assert_array_equal(one[key], many[key], err_msg=key)
+
+
 def test_numerical_gradient_in_float32_is_the_float64_difference_of_the_float32_values(fast_backend):
     params, x, t = problem(11, n=5, d=8, h=6, k=4)
     net = make_net(params, fast_backend, np.float32)

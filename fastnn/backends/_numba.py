@@ -43,13 +43,11 @@ def _numerical_gradient(params, x, t, activation, loss, h, n_threads, series):
     dtype = params["W1"].dtype
     P = [np.ascontiguousarray(params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2")]
     d, hidden = P[0].shape
-    chunks = set_threads(n_threads) * _config.CHUNKS_PER_THREAD
-    # Chunks handed out one at a time: a thread that the OS delays leaves its share to the others.
-    with numba.parallel_chunksize(1):
-        hidden_out, output_out = _numgrad.numerical_gradient(
-            np.ascontiguousarray(x, dtype=np.float64), *P, np.ascontiguousarray(t, dtype=np.int64),
-            ACT[activation], LOSS[loss], float(h), chunks, SERIES_LIMIT if series is not False else -1.0,
-            SERIES_TERMS)
+    workers = set_threads(n_threads)
+    hidden_out, output_out = _numgrad.numerical_gradient(
+        np.ascontiguousarray(x, dtype=np.float64), *P, np.ascontiguousarray(t, dtype=np.int64),
+        ACT[activation], LOSS[loss], float(h), workers, workers * _config.CHUNKS_PER_THREAD,
+        SERIES_LIMIT if series is not False else -1.0, SERIES_TERMS)
     return {"W1": hidden_out[:d].astype(dtype, copy=False), "b1": hidden_out[d].astype(dtype, copy=False),
             "W2": output_out[:hidden].astype(dtype, copy=False), "b2": output_out[hidden].astype(dtype, copy=False)}
 
