@@ -59,17 +59,33 @@ def load_dataset(name, data_dir=None, out=None):
         return load_digits(), "digits"
 
 
+def architecture(net):
+    """'784-100-10' (TwoLayerNet) or '784-256-128-10' (MultiLayerNet): the widths of the layers."""
+    hidden = getattr(net, "hidden_size_list", None)
+    return "-".join(map(str, [net.input_size, *(hidden if hidden is not None else [net.hidden_size]),
+                              net.output_size]))
+
+
+def build_network(args, n_inputs, n_classes):
+    """One --hidden width: the book's TwoLayerNet; several: a MultiLayerNet with those hidden layers."""
+    from .multilayer import MultiLayerNet
+    from .network import TwoLayerNet
+    common = dict(dtype=np.dtype(args.dtype), backend=args.backend, seed=args.seed, n_threads=args.threads)
+    if len(args.hidden) == 1:
+        return TwoLayerNet(n_inputs, args.hidden[0], n_classes, args.init, activation=args.activation, **common)
+    return MultiLayerNet(n_inputs, args.hidden, n_classes, activation=args.activation, weight_init_std=args.init,
+                         **common)
+
+
 def cmd_train(args):
     from .io import load_model
-    from .network import TwoLayerNet
     from .trainer import Trainer, plot_history
 
     ((x, t), (x_test, t_test)), dataset = load_dataset(args.dataset, args.data_dir)
     if args.resume:
         net = load_model(args.resume, backend=args.backend, n_threads=args.threads)
     else:
-        net = TwoLayerNet(x.shape[1], args.hidden, 10, args.init, activation=args.activation,
-                          dtype=np.dtype(args.dtype), backend=args.backend, seed=args.seed, n_threads=args.threads)
+        net = build_network(args, x.shape[1], 10)
     trainer = Trainer(net, x, t, x_test, t_test, epochs=args.epochs, mini_batch_size=args.batch_size,
                       optimizer=args.optimizer, optimizer_param={"lr": args.lr}, seed=args.seed,
                       gradient=args.gradient, verbose=not args.quiet, checkpoint=args.save or args.resume)
@@ -80,7 +96,7 @@ def cmd_train(args):
     history = trainer.train()
     total = time.perf_counter() - start
     epochs = len(history["loss"])
-    print(f"{dataset}: {x.shape[0]} train / {x_test.shape[0]} test rows, {net.input_size}-{net.hidden_size}-10 "
+    print(f"{dataset}: {x.shape[0]} train / {x_test.shape[0]} test rows, {architecture(net)} "
           f"{net.activation}, {type(trainer.optimizer).__name__} lr {trainer.optimizer.lr}, "
           f"batch {args.batch_size}, {net.dtype.name}")
     if epochs:
@@ -90,7 +106,7 @@ def cmd_train(args):
     if args.save or args.resume:
         print(f"model and checkpoint saved to {args.save or args.resume}")
     if args.plot:
-        plot_history(history, args.plot, title=f"fastnn {dataset} {net.input_size}-{net.hidden_size}-10")
+        plot_history(history, args.plot, title=f"fastnn {dataset} {architecture(net)}")
         print(f"curves saved to {args.plot}")
     return 130 if trainer.interrupted else 0
 
@@ -214,7 +230,8 @@ def build_parser():
     train = sub.add_parser("train", help="train TwoLayerNet on MNIST (or the bundled digits)")
     train.add_argument("--dataset", choices=("mnist", "digits"), default="mnist")
     train.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
-    train.add_argument("--hidden", type=int, default=100)
+    train.add_argument("--hidden", type=int, nargs="+", default=[100], metavar="WIDTH",
+                       help="hidden layer width (the book's TwoLayerNet); several widths build a MultiLayerNet")
     train.add_argument("--activation", choices=("sigmoid", "relu"), default="sigmoid")
     train.add_argument("--init", default="xavier", help="weight init: a std, 'xavier' or 'he'")
     train.add_argument("--optimizer", default="Momentum",

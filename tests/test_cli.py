@@ -47,3 +47,20 @@ def test_train_falls_back_to_digits_and_says_so(capsys, monkeypatch, tmp_path):
 def test_bad_arguments_give_an_error_not_a_traceback(capsys):
     assert main(["train", "--dataset", "digits", "--epochs", "1", "--init", "nonsense"]) == 2
     assert "weight_init_std" in capsys.readouterr().err
+
+
+def test_train_several_hidden_widths_builds_a_multilayer_net_and_resumes_it(capsys, tmp_path, backend):
+    path = tmp_path / "deep.npz"
+    argv = ["train", "--dataset", "digits", "--backend", backend, "--seed", "0", "--optimizer", "adam",
+            "--lr", "0.01", "--hidden", "32", "16", "--activation", "relu", "--quiet", "--save", str(path)]
+    assert main(argv + ["--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "64-32-16-10 relu" in out and path.exists()
+    saved = fastnn.load_model(path)
+    assert isinstance(saved, fastnn.MultiLayerNet) and saved.hidden_size_list == [32, 16]
+    assert main(["train", "--dataset", "digits", "--backend", backend, "--resume", str(path), "--epochs", "4",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "resuming" in out and "after epoch 2 of 4" in out and "64-32-16-10" in out
+    accuracy = float(out.split("test accuracy ")[1].split()[0])
+    assert accuracy > 0.85
