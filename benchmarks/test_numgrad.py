@@ -85,6 +85,55 @@ def test_numba_thread_scaling(benchmark, problem):
     benchmark.extra_info.update(one_thread_median=float(np.median(times)), one_thread_min=float(times.min()))
 
 
+def _perfectly_parallel_job():
+    """A numba job with no serial part, no memory traffic and work items taken dynamically, as the numerical
+    gradient's: what 2 threads vs 1 can give on this machine at the moment (context, not a goal)."""
+    import math
+    import numba
+    from fastnn import _schedule
+
+    @numba.njit(parallel=True)
+    def job(n_workers, out, n):
+        items = _schedule.counter()
+        for _ in numba.prange(n_workers):
+            i = _schedule.take(items)
+            while i < out.shape[0]:
+                s = 0.0
+                for k in range(n):
+                    s += 1.0 / (1.0 + math.exp(-k * 1e-6 * i))
+                out[i] = s
+                i = _schedule.take(items)
+
+    return job
+
+
+@pytest.mark.benchmark(group=f"{GROUP}, 1 vs 2 threads interleaved")
+def test_machine_thread_scaling(benchmark, problem):
+    """The same interleaving as test_numba_thread_scaling, on a perfectly parallel job about as long as one
+    numerical gradient on 1 thread: how far 2 threads can get on this shared machine during this run."""
+    import time
+    import numba
+    job, out = _perfectly_parallel_job(), np.zeros(64)
+    n = 200 if QUICK else 4000
+    one_thread = []
+
+    def run(threads):
+        numba.set_num_threads(threads)
+        job(threads, out, n)
+
+    def setup():
+        start = time.perf_counter()
+        run(1)
+        one_thread.append(time.perf_counter() - start)
+
+    run(1), run(2)
+    rounds = 5 if QUICK else 400
+    benchmark.pedantic(run, args=(2,), setup=setup, rounds=rounds, iterations=1, warmup_rounds=0 if QUICK else 50)
+    assert np.all(np.isfinite(out)) and out[0] == n * 0.5  # item 0: every term is 1 / (1 + exp(0))
+    times = np.asarray(one_thread[-rounds:])
+    benchmark.extra_info.update(one_thread_median=float(np.median(times)), one_thread_min=float(times.min()))
+
+
 @pytest.mark.benchmark(group=GROUP)
 @pytest.mark.parametrize("backend", ["numpy", "cython"])
 def test_backprop_gradient_for_scale(benchmark, problem, backend):

@@ -26,13 +26,14 @@ is run once (by the wrapper, with BLAS) and each perturbation only recomputes wh
   The forward pass itself skips zero inputs (a1 := sum over the nonzeros of x[b] of x[b, i] W1[i]).
   Otherwise (larger weights, raw pixels, MSE) the exact per-logit kernel runs.
 
-Two parallel launches: the forward pass and tables over rows (``prepare``), then one over chunks of
-inputs i (W1, b1) and of hidden units j (W2, b2) together. Workers take rows and chunks one at a
-time from a shared counter (``fastnn._schedule``: numba's OpenMP layer would split a prange
-statically, so one delayed thread would hold up the launch). Every work item writes only its own
-rows of the output, so there are no races and no reductions, and it sums a row in a local buffer
-and stores it once (rows of different threads share cache lines at their ends, and accumulating in
-place made those lines bounce between the cores). No BLAS inside.
+One parallel launch in two phases: the forward pass and tables, row by row; then, once every row
+is done, chunks of inputs i (W1, b1) and of hidden units j (W2, b2) together. Workers take rows and
+chunks one at a time from shared counters (``fastnn._schedule``: numba's OpenMP layer would split a
+prange statically, so one delayed thread would hold the launch up; and a second launch would wait at
+its join for a worker still waking up). Every work item writes only its own rows of the output, so
+there are no races and no reductions, and it sums a row in a local buffer and stores it once (rows
+of different threads share cache lines at their ends, and accumulating in place made those lines
+bounce between the cores). No BLAS inside.
 Arithmetic is float64 whatever the parameter dtype: a central difference in float32 loses ~4 digits.
 """
 import math
@@ -109,17 +110,6 @@ def _column_dloss(p, t, k, u, loss):
 
 
 # --- preparation: one forward pass and the tables the kernels read ----------------------------------
-
-@_pjit
-def prepare(n_workers, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax):
-    """The rows of the batch, taken one at a time by n_workers (see ``_prepare_row``)."""
-    rows = _schedule.counter()
-    for _ in prange(n_workers):
-        b = _schedule.take(rows)
-        while b < x.shape[0]:
-            _prepare_row(b, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax)
-            b = _schedule.take(rows)
-
 
 @_jit
 def _prepare_row(b, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax):
@@ -268,37 +258,55 @@ def _output_chunk(c, n_chunks, z1, p, t, loss, h, scale, out):
             out[j, k] = acc[k] * scale
 
 
-# --- the two kernels of a gradient, in one parallel launch -------------------------------------------
-# Items 0 .. C-1 are W1/b1 chunks, C .. 2C-1 the much lighter W2/b2 chunks: the heavy ones are taken
-# first, and the light ones fill the threads' last gaps.
+# --- everything in one parallel launch ---------------------------------------------------------------
+# Phase 1: the rows of the batch (forward pass and tables). Phase 2, once every row is done: chunks
+# 0 .. C-1 of W1/b1, then C .. 2C-1 of the much lighter W2/b2 (heavy ones first, light ones fill the
+# threads' last gaps). A worker waits only for rows already taken by others (``_schedule``), so a
+# thread that starts late never holds the others up.
 
 @_pjit
-def gradients_series(n_workers, n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out, z1, p, t, loss,
-                     output_out):
-    """W1/b1 by the series kernel and W2/b2, chunks taken one at a time by n_workers."""
-    items = _schedule.counter()
+def gradients(n_workers, n_chunks, x, W1, b1, W2, b2, t, act, loss, h, scale, series_limit, w2_max,
+              a1, z1, pre, zs, p, W2t, coef, xmax, hidden_out, output_out):
+    """Both phases; the series kernel for W1/b1 when loss is cross-entropy and every |u| <= series_limit
+    (u is bounded by lipschitz(act) h max|x| max|W2|; then its truncation is below rounding)."""
+    n = x.shape[0]
+    rows, rows_done, chunks = _schedule.counter(), _schedule.counter(), _schedule.counter()
     for _ in prange(n_workers):
-        c = _schedule.take(items)
+        b = _schedule.take(rows)
+        while b < n:
+            _prepare_row(b, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax)
+            _schedule.finish(rows_done)
+            b = _schedule.take(rows)
+        _schedule.wait_for(rows_done, n)
+        series = loss == CROSS_ENTROPY and LIPSCHITZ_OF[act] * h * _max(xmax) * w2_max <= series_limit
+        c = _schedule.take(chunks)
         while c < 2 * n_chunks:
-            if c < n_chunks:
+            if c >= n_chunks:
+                _output_chunk(c - n_chunks, n_chunks, z1, p, t, loss, h, scale, output_out)
+            elif series:
                 _hidden_series_chunk(c, n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out)
             else:
-                _output_chunk(c - n_chunks, n_chunks, z1, p, t, loss, h, scale, output_out)
-            c = _schedule.take(items)
-
-
-@_pjit
-def gradients_exact(n_workers, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out, output_out):
-    """W1/b1 by the exact per-logit kernel and W2/b2, chunks taken one at a time by n_workers."""
-    items = _schedule.counter()
-    for _ in prange(n_workers):
-        c = _schedule.take(items)
-        while c < 2 * n_chunks:
-            if c < n_chunks:
                 _hidden_exact_chunk(c, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out)
-            else:
-                _output_chunk(c - n_chunks, n_chunks, z1, p, t, loss, h, scale, output_out)
-            c = _schedule.take(items)
+            c = _schedule.take(chunks)
+
+
+@_jit
+def _max(a):
+    """max of a 1-D array (a plain loop: an array method inside a prange body would be parallelised)."""
+    m = a[0]
+    for v in a:
+        m = max(m, v)
+    return m
+
+
+@_jit
+def _max_abs(a):
+    """max |a| of a 2-D array, serially (np.abs(a).max() here would be a parallel launch of its own)."""
+    m = 0.0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            m = max(m, abs(a[i, j]))
+    return m
 
 
 @_jit
@@ -313,13 +321,7 @@ def numerical_gradient(x, W1, b1, W2, b2, t, act, loss, h, n_workers, n_chunks, 
     a1, pre, zs, W2t = (np.empty((n, hidden)), np.empty((n, hidden)), np.empty((n, hidden)),
                         np.empty((n, hidden)))
     z1, p, coef, xmax = np.empty((n, hidden + 1)), np.empty((n, c)), np.empty((n, n_terms, hidden)), np.empty(n)
-    prepare(n_workers, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax)
     hidden_out, output_out = np.empty((d + 1, hidden)), np.empty((hidden + 1, c))  # every row written once
-    scale = 1.0 / (2.0 * h * n)
-    u_max = LIPSCHITZ_OF[act] * h * xmax.max() * np.abs(W2).max()
-    if loss == CROSS_ENTROPY and u_max <= series_limit:
-        gradients_series(n_workers, n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out, z1, p, t, loss,
-                         output_out)
-    else:
-        gradients_exact(n_workers, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out, output_out)
+    gradients(n_workers, n_chunks, x, W1, b1, W2, b2, t, act, loss, h, 1.0 / (2.0 * h * n), series_limit,
+              _max_abs(W2), a1, z1, pre, zs, p, W2t, coef, xmax, hidden_out, output_out)
     return hidden_out, output_out

@@ -90,6 +90,40 @@ def test_numba_workers_take_every_item_exactly_once(workers, n_items):
     assert taken == n_items + workers  # each worker's last take finds no item left
 
 
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_numba_second_phase_sees_everything_the_first_phase_wrote(workers):
+    """fastnn._schedule.finish/wait_for: phase 2 starts only when every phase-1 item is written, whoever
+    took it, so each phase-2 item reads the complete phase-1 total."""
+    numba = pytest.importorskip("numba")
+    from fastnn import _schedule
+
+    @numba.njit(parallel=True)
+    def two_phases(n_workers, first, second):
+        taken, done, taken2 = _schedule.counter(), _schedule.counter(), _schedule.counter()
+        for _ in numba.prange(n_workers):
+            i = _schedule.take(taken)
+            while i < first.shape[0]:
+                s = 0.0
+                for k in range(200 * (i % 7)):  # items of uneven length
+                    s += 1e-300 * k
+                first[i] = i + 1 + s
+                _schedule.finish(done)
+                i = _schedule.take(taken)
+            _schedule.wait_for(done, first.shape[0])
+            j = _schedule.take(taken2)
+            while j < second.shape[0]:
+                total = 0.0
+                for v in first:
+                    total += v
+                second[j] = total
+                j = _schedule.take(taken2)
+
+    n = 3001
+    first, second = np.zeros(n), np.zeros(97)
+    two_phases(workers, first, second)
+    assert np.all(second == n * (n + 1) / 2)
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_numba_numerical_gradient_is_the_same_for_any_thread_count(threads):
     """Work items are taken dynamically, but each is summed in a fixed order: results are bitwise equal."""
