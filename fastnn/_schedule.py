@@ -57,52 +57,32 @@ def wait_for(done, n_items):
         pass
 
 
-def _first_item(context, builder, signature, args):
-    aryty = signature.args[0]
-    ary = context.make_array(aryty)(context, builder, args[0])
-    return cgutils.get_item_pointer(context, builder, aryty, ary, [context.get_constant(types.intp, 0)])
+def _on_first_item(name, emit):
+    """An intrinsic taking an int64 counter array and returning int64: ``emit(builder, ptr, one)`` on
+    the address of its first item."""
+    def typer(typingctx, counter):
+        if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+            return None
+
+        def codegen(context, builder, signature, args):
+            aryty = signature.args[0]
+            ary = context.make_array(aryty)(context, builder, args[0])
+            ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [context.get_constant(types.intp, 0)])
+            return emit(builder, ptr, context.get_constant(types.int64, 1))
+
+        return types.int64(counter), codegen
+
+    typer.__name__ = name
+    return intrinsic(typer)
 
 
-def _is_counter(a):
-    return isinstance(a, types.Array) and a.dtype == types.int64
-
-
-@intrinsic
-def _fetch_add_monotonic(typingctx, items):
-    """LLVM ``atomicrmw add`` of 1 on items[0]; returns the old value. Monotonic suffices for handing
-    out indices: work items write disjoint outputs, and what orders them is finish/wait_for or the
-    end of the parallel region."""
-    if not _is_counter(items):
-        return None
-
-    def codegen(context, builder, signature, args):
-        ptr = _first_item(context, builder, signature, args)
-        return builder.atomic_rmw("add", ptr, context.get_constant(types.int64, 1), "monotonic")
-
-    return types.int64(items), codegen
-
-
-@intrinsic
-def _fetch_add_release(typingctx, done):
-    if not _is_counter(done):
-        return None
-
-    def codegen(context, builder, signature, args):
-        ptr = _first_item(context, builder, signature, args)
-        return builder.atomic_rmw("add", ptr, context.get_constant(types.int64, 1), "release")
-
-    return types.int64(done), codegen
-
-
-@intrinsic
-def _load_acquire(typingctx, done):
-    if not _is_counter(done):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.load_atomic(_first_item(context, builder, signature, args), "acquire", 8)
-
-    return types.int64(done), codegen
+# Monotonic suffices for handing out indices: work items write disjoint outputs, and what orders them
+# is finish/wait_for (release/acquire) or the end of the parallel region.
+_fetch_add_monotonic = _on_first_item("fetch_add_monotonic",
+                                      lambda builder, ptr, one: builder.atomic_rmw("add", ptr, one, "monotonic"))
+_fetch_add_release = _on_first_item("fetch_add_release",
+                                    lambda builder, ptr, one: builder.atomic_rmw("add", ptr, one, "release"))
+_load_acquire = _on_first_item("load_acquire", lambda builder, ptr, one: builder.load_atomic(ptr, "acquire", 8))
 
 
 @overload(take)
