@@ -44,17 +44,8 @@ def check_finite(name, a):
         raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)})")
 
 
-def _ready(a, ndim, dtype):
-    """True when a is already what the kernels take: a C-contiguous ndarray of dtype and ndim (the
-    common case, checked in a few attribute reads; everything else goes the general way)."""
-    return type(a) is np.ndarray and a.ndim == ndim and a.dtype == dtype and a.flags.c_contiguous
-
-
 def check_inputs(x, n_inputs, dtype):
     """x as a C-contiguous (N, n_inputs) array of dtype; a 1-D x is a batch of one."""
-    if _ready(x, 2, dtype) and x.shape[1] == n_inputs and x.shape[0] > 0:
-        check_finite("x", x)
-        return x
     x = _numeric("x", x)
     if x.ndim == 1:
         x = x.reshape(1, -1)
@@ -71,8 +62,7 @@ def check_inputs(x, n_inputs, dtype):
 
 def check_labels(t, n_rows, n_classes):
     """Integer class indices (N,) from integer labels or one-hot rows."""
-    if not (_ready(t, 1, np.intp) and t.shape[0] == n_rows):
-        t = _numeric("t", t)
+    t = _numeric("t", t)
     if t.ndim == 2 and t.shape[1] == 1:
         t = t.reshape(-1)
     if t.ndim == 0:
@@ -97,8 +87,6 @@ def check_labels(t, n_rows, n_classes):
 
 def check_param(key, value, shape, dtype):
     """A parameter as a C-contiguous array of the network's shape and dtype (no copy if already)."""
-    if _ready(value, len(shape), dtype) and value.shape == tuple(shape):
-        return value
     value = _numeric(f"params[{key!r}]", value)
     if value.shape != tuple(shape):
         raise ValueError(f"params[{key!r}] must have shape {tuple(shape)}, got {value.shape}")
