@@ -3,7 +3,7 @@
 Design
 ------
 The reference perturbs one parameter by +-h and runs two full forward passes. Here the forward pass
-is run once (by the wrapper, with BLAS) and each perturbation only recomputes what it changes:
+is run once (row by row, skipping zero inputs) and each perturbation only recomputes what it changes:
 
 * W1[i, j] +- h moves hidden unit j's pre-activation of row b by +-h x[b, i]. Rows with
   x[b, i] == 0 do not change at all (most MNIST pixels), so the kernel walks the nonzeros of column
