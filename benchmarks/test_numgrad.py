@@ -61,28 +61,34 @@ def test_numba_numerical_gradient(benchmark, problem, threads):
     benchmark.extra_info["max_abs_diff_to_reference"] = assert_agrees(grads, problem)
 
 
-@pytest.mark.benchmark(group=f"{GROUP}, 1 vs 2 threads interleaved")
-def test_numba_thread_scaling(benchmark, problem):
-    """2 threads timed by pytest-benchmark, each round preceded by a 1-thread call timed in its setup:
-    the two alternate call by call, so a slow spell of this shared machine hits both alike."""
+def interleaved(benchmark, call, one, two):
+    """``call(two)`` timed by pytest-benchmark, each round preceded by ``call(one)`` timed in its setup: the
+    two alternate call by call, so a slow spell of this shared machine hits both alike. The 1-thread times
+    go to extra_info; returns the last 2-thread result."""
     import time
-    params, x, t = problem
-    one, two = (fastnn.TwoLayerNet(*SIZES, backend="numba", n_threads=n) for n in (1, 2))
-    one.params = two.params = params
-    one.numerical_gradient(x, t)
     one_thread = []
 
     def setup():
         start = time.perf_counter()
-        one.numerical_gradient(x, t)
+        call(one)
         one_thread.append(time.perf_counter() - start)
 
+    call(one), call(two)
     rounds = 5 if QUICK else 400
-    grads = benchmark.pedantic(two.numerical_gradient, args=(x, t), setup=setup, rounds=rounds, iterations=1,
-                               warmup_rounds=0 if QUICK else 50)
-    assert_agrees(grads, problem)
+    result = benchmark.pedantic(call, args=(two,), setup=setup, rounds=rounds, iterations=1,
+                                warmup_rounds=0 if QUICK else 50)
     times = np.asarray(one_thread[-rounds:])
     benchmark.extra_info.update(one_thread_median=float(np.median(times)), one_thread_min=float(times.min()))
+    return result
+
+
+@pytest.mark.benchmark(group=f"{GROUP}, 1 vs 2 threads interleaved")
+def test_numba_thread_scaling(benchmark, problem):
+    """The numerical gradient on 2 threads vs 1, interleaved call by call."""
+    params, x, t = problem
+    nets = {n: fastnn.TwoLayerNet(*SIZES, backend="numba", n_threads=n) for n in (1, 2)}
+    nets[1].params = nets[2].params = params
+    assert_agrees(interleaved(benchmark, lambda net: net.numerical_gradient(x, t), nets[1], nets[2]), problem)
 
 
 def _perfectly_parallel_job():
@@ -108,30 +114,19 @@ def _perfectly_parallel_job():
 
 
 @pytest.mark.benchmark(group=f"{GROUP}, 1 vs 2 threads interleaved")
-def test_machine_thread_scaling(benchmark, problem):
-    """The same interleaving as test_numba_thread_scaling, on a perfectly parallel job about as long as one
-    numerical gradient on 1 thread: how far 2 threads can get on this shared machine during this run."""
-    import time
+def test_machine_thread_scaling(benchmark):
+    """The same interleaving on a perfectly parallel job about as long as one numerical gradient on 1 thread:
+    how far 2 threads can get on this shared machine during this run."""
     import numba
     job, out = _perfectly_parallel_job(), np.zeros(64)
     n = 200 if QUICK else 4000
-    one_thread = []
 
     def run(threads):
         numba.set_num_threads(threads)
         job(threads, out, n)
 
-    def setup():
-        start = time.perf_counter()
-        run(1)
-        one_thread.append(time.perf_counter() - start)
-
-    run(1), run(2)
-    rounds = 5 if QUICK else 400
-    benchmark.pedantic(run, args=(2,), setup=setup, rounds=rounds, iterations=1, warmup_rounds=0 if QUICK else 50)
+    interleaved(benchmark, run, 1, 2)
     assert np.all(np.isfinite(out)) and out[0] == n * 0.5  # item 0: every term is 1 / (1 + exp(0))
-    times = np.asarray(one_thread[-rounds:])
-    benchmark.extra_info.update(one_thread_median=float(np.median(times)), one_thread_min=float(times.min()))
 
 
 @pytest.mark.benchmark(group=GROUP)

@@ -227,7 +227,7 @@ def build_parser():
     where.add_argument("--ray", action="store_true", help="run on Ray (ray.init() finds or starts the cluster)")
     sw.set_defaults(func=cmd_sweep)
 
-    train = sub.add_parser("train", help="train TwoLayerNet on MNIST (or the bundled digits)")
+    train = sub.add_parser("train", help="train TwoLayerNet (or MultiLayerNet) on MNIST (or the bundled digits)")
     train.add_argument("--dataset", choices=("mnist", "digits"), default="mnist")
     train.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
     train.add_argument("--hidden", type=int, nargs="+", default=[100], metavar="WIDTH",
