@@ -1,4 +1,6 @@
 """Errors at the door: public wrappers validate here, before any kernel runs."""
+import numbers
+
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -27,10 +29,28 @@ def check_positive_int(name, value):
     return int(value)
 
 
-def _numeric(name, a):
-    a = np.asarray(a)
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-        raise TypeError(f"{name} must be a numeric array, got dtype {a.dtype}")
+#: dtype kinds accepted as numbers: bool, signed and unsigned integers, real floats. Not complex (the
+#: imaginary part would be dropped), timedelta64/datetime64 (NumPy counts timedelta64 as an integer),
+#: object, str or bytes.
+REAL_KINDS = "biuf"
+
+
+def as_array(name, a):
+    """np.asarray(a), with a ragged or otherwise unconvertible input reported under its argument name."""
+    try:
+        return np.asarray(a)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} must be an array of numbers, got {type(a).__name__} that NumPy cannot "
+                         f"convert ({exc})") from None
+
+
+def _numeric(name, a, kinds=REAL_KINDS):
+    """a as an array whose dtype kind is one of ``kinds``, else a TypeError naming the argument."""
+    a = as_array(name, a)
+    if a.dtype.kind not in kinds:
+        what = [v for k, v in (("b", "bool"), ("iu", "integer"), ("f", "real float")) if set(k) & set(kinds)]
+        allowed = ", ".join(what[:-1]) + " or " + what[-1] if len(what) > 1 else what[0]
+        raise TypeError(f"{name} must be a numeric array ({allowed}), got dtype {a.dtype}")
     return a
 
 
@@ -62,7 +82,7 @@ def check_inputs(x, n_inputs, dtype):
 
 def check_labels(t, n_rows, n_classes):
     """Integer class indices (N,) from integer labels or one-hot rows."""
-    t = _numeric("t", t)
+    t = _numeric("t", t)  # bool only makes sense one-hot; 1-D labels are checked to be integers below
     if t.ndim == 2 and t.shape[1] == 1:
         t = t.reshape(-1)
     if t.ndim == 0:
@@ -86,8 +106,11 @@ def check_labels(t, n_rows, n_classes):
 
 
 def check_param(key, value, shape, dtype):
-    """A parameter as a C-contiguous array of the network's shape and dtype (no copy if already)."""
-    value = _numeric(f"params[{key!r}]", value)
+    """A parameter as a C-contiguous array of the network's shape and dtype (no copy if already).
+
+    Integer and float arrays are accepted; boolean, complex and non-numeric ones are a TypeError.
+    """
+    value = _numeric(f"params[{key!r}]", value, "iuf")
     if value.shape != tuple(shape):
         raise ValueError(f"params[{key!r}] must have shape {tuple(shape)}, got {value.shape}")
     return np.ascontiguousarray(value, dtype=dtype)
@@ -102,3 +125,61 @@ def check_params(params, shapes, dtype):
         out[key] = check_param(key, params[key], shape, dtype)
         check_finite(f"params[{key!r}]", out[key])
     return out
+
+
+def check_perm(perm, n):
+    """The order of the rows of one epoch, as a C-contiguous intp array of indices into n rows.
+
+    NumPy fancy-indexing semantics, as ``x[perm]``: any 1-D integer array of any length (repeats
+    allowed, so sampling with replacement works), negative indices counting from the end
+    (-1 is row n - 1) and normalised to 0..n-1 here, so no kernel ever sees one. Boolean masks and
+    float arrays are a TypeError (a mask is not an order, and 2.0 is not an index); an empty,
+    non-1-D or out-of-range perm is a ValueError. One min/max pass, no copy when already fine.
+    """
+    perm = as_array("perm", perm)
+    if perm.ndim != 1:
+        raise ValueError(f"perm must be a 1-D array of row indices, got shape {perm.shape}")
+    if perm.size == 0:
+        raise ValueError("perm must hold at least one row index, got an empty array")
+    if perm.dtype.kind == "b":
+        raise TypeError("perm must be integer row indices, got a boolean array (for a mask of rows, pass "
+                        "np.flatnonzero(mask))")
+    if perm.dtype.kind not in "iu":
+        raise TypeError(f"perm must be integer row indices, got dtype {perm.dtype}")
+    low, high = perm.min(), perm.max()
+    if low < -n or high >= n:
+        bad = low if low < -n else high
+        raise ValueError(f"perm must index rows of x: values in [-{n}, {n - 1}] (negative ones count from the "
+                         f"end, as in x[perm]), got {bad}")
+    perm = np.ascontiguousarray(perm, dtype=np.intp)
+    if low < 0:
+        perm = np.where(perm < 0, perm + n, perm)
+    return perm
+
+
+def check_h(h, params=(), dtype=np.float64):
+    """The step of a central difference: a real number h > 0, finite, with 2h finite, and large enough to
+    move every parameter (``p + h != p`` in ``dtype`` for the largest |p| of ``params``; else the
+    difference quotient is 0/2h for that element: a silent wrong gradient).
+
+    Parameters
+    ----------
+    h : float
+    params : iterable of arrays
+        The parameters the step perturbs.
+    dtype : np.dtype
+        The network's dtype (what ``p + h`` is rounded to).
+    """
+    if isinstance(h, (bool, np.bool_)) or not isinstance(h, numbers.Real):
+        raise TypeError(f"h must be a positive finite number, got {type(h).__name__} {h!r}")
+    value = float(h)
+    if not np.isfinite(value) or value <= 0 or not np.isfinite(2.0 * value):
+        raise ValueError(f"h must be a positive finite number, got {h!r}")
+    dt = np.dtype(dtype)
+    big = max((float(np.max(np.abs(p))) for p in params if np.size(p)), default=0.0)
+    big = dt.type(big)
+    if big + dt.type(value) == big:
+        raise ValueError(f"h must be a positive finite number large enough to move the parameters: h={h!r} "
+                         f"vanishes next to |p| = {float(big):.3g} in {dt.name} (p + h == p); "
+                         f"use h >= {float(np.spacing(big)):.3g} (the book uses 1e-4)")
+    return value

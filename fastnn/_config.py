@@ -60,33 +60,51 @@ def available_cores():
         return max(1, os.cpu_count() or 1)
 
 
-def resolve_threads(n_threads=None):
+#: Upper bound on any thread count (argument, FASTNN_NUM_THREADS, --threads, --threads-per-task).
+#: Machine-independent, so a script valid on one machine is valid on every one: at or above the
+#: hardware threads of the largest common servers (2 sockets x 64 cores x 2), far below the counts at
+#: which starting an OpenMP team fails (10**6 crashed the compiled kernels). More threads than cores
+#: only oversubscribe (each extra thread slows an epoch down), so nothing useful is refused.
+MAX_THREADS = 256
+
+
+def resolve_threads(n_threads=None, name="n_threads"):
     """The one rule for thread counts: explicit argument > ``FASTNN_NUM_THREADS`` > cores.
 
     Parameters
     ----------
     n_threads : int or None
         Explicit thread count; ``None`` falls through to the environment, then the cores.
+    name : str
+        The argument's name, for the error message.
 
     Returns
     -------
     int
-        A thread count >= 1.
+        A thread count in 1..MAX_THREADS.
+
+    Raises
+    ------
+    TypeError
+        For a non-integer (a float, a bool, a string).
+    ValueError
+        For a count < 1 or > MAX_THREADS, naming the argument or ``FASTNN_NUM_THREADS``.
     """
     if n_threads is None:
         env = os.environ.get(ENV_NUM_THREADS, "").strip()
         if not env:
-            return available_cores()
+            return min(available_cores(), MAX_THREADS)
         try:
             n_threads = int(env)
         except ValueError:
             raise ValueError(f"{ENV_NUM_THREADS} must be a positive integer, got {env!r}") from None
         name = ENV_NUM_THREADS
-    else:
-        name = "n_threads"
-    if isinstance(n_threads, bool) or not isinstance(n_threads, (int,)) and not hasattr(n_threads, "__index__"):
+    if isinstance(n_threads, bool) or not hasattr(type(n_threads), "__index__"):
         raise TypeError(f"{name} must be a positive integer, got {n_threads!r}")
     n_threads = int(n_threads)
     if n_threads < 1:
         raise ValueError(f"{name} must be a positive integer, got {n_threads}")
+    if n_threads > MAX_THREADS:
+        raise ValueError(f"{name} must be at most {MAX_THREADS} (fastnn's bound on threads; this machine has "
+                         f"{available_cores()} cores), got {n_threads}")
     return n_threads

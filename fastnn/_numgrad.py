@@ -15,8 +15,12 @@ is run once (row by row, skipping zero inputs) and each perturbation only recomp
 * A row's loss change is computed directly, never as a difference of two batch totals:
   cross-entropy: dl = log1p(sum_k p_k expm1(u_k)) - u_t;
   MSE: d_k = p_k (expm1(u_k) - S) / (1 + S), dl = sum_k d_k (d_k / 2 + p_k - T_k).
-  The gradient is sum_b (dl+ - dl-) / (2 h N): the same central difference as the reference,
-  with less rounding error.
+  These forms are accurate for small shifts only: for |u_k| > FAST_SHIFT (large h, raw pixels,
+  large weights) expm1 overflows past 709 and 1 + S cancels when the mass moves away from a
+  confident class, so there the log-sum-exp form over the row's log-probabilities lp runs instead:
+  dl = logsumexp(lp + u) - u_t, q = exp(lp + u - logsumexp(lp + u)), d = q - p. It cannot overflow.
+  The gradient is sum_b (dl+ - dl-) / 2h / N: the same central difference as the reference,
+  with less rounding error (divided, not multiplied by 1 / 2hN, which overflows for a subnormal h).
 * Fast path for W1 under cross-entropy, where almost all the work is: with c_n[b, j] :=
   sum_k p_bk W2[j, k]^n / n! (computed once), sum_k p_k expm1(delta w_k) = sum_n delta^n c_n. The
   wrapper takes this path only when |u| <= SERIES_LIMIT for every perturbation (it bounds |u| by
@@ -51,6 +55,9 @@ CROSS_ENTROPY, MSE = 0, 1
 #: Lipschitz constant of each activation (bounds |act(a + e) - act(a)| by L |e|).
 LIPSCHITZ = {SIGMOID: 0.25, RELU: 1.0}
 LIPSCHITZ_OF = np.array([LIPSCHITZ[SIGMOID], LIPSCHITZ[RELU]])
+#: Largest logit shift |u| for which a row's loss change takes the expm1/log1p form (exact for small
+#: shifts); beyond it the log-sum-exp form (which never overflows or cancels) runs.
+FAST_SHIFT = 1.0
 
 
 @_jit
@@ -65,9 +72,33 @@ def _act(a, act):
 
 
 @_jit
-def _row_dloss(p, t, u, g, loss):
-    """Exact change of one row's loss when its logits move by u (p = softmax of the row, g scratch)."""
+def _lse_dloss(p, lp, t, u, loss):
+    """A row's loss change when its logits move by u, in log-sum-exp form (any u; lp = log p)."""
     c = p.shape[0]
+    m = -math.inf
+    for k in range(c):
+        m = max(m, lp[k] + u[k])
+    s = 0.0
+    for k in range(c):
+        s += math.exp(lp[k] + u[k] - m)
+    lse = m + math.log(s)
+    if loss == CROSS_ENTROPY:
+        return lse - u[t]
+    out = 0.0
+    for k in range(c):
+        d = math.exp(lp[k] + u[k] - lse) - p[k]
+        out += d * (0.5 * d + p[k] - (1.0 if k == t else 0.0))
+    return out
+
+
+@_jit
+def _row_dloss(p, lp, t, u, g, loss):
+    """Exact change of one row's loss when its logits move by u (p = softmax of the row, lp = log p,
+    g scratch)."""
+    c = p.shape[0]
+    for k in range(c):
+        if not abs(u[k]) <= FAST_SHIFT:
+            return _lse_dloss(p, lp, t, u, loss)
     s = 0.0
     for k in range(c):
         g[k] = math.expm1(u[k])
@@ -82,22 +113,26 @@ def _row_dloss(p, t, u, g, loss):
 
 
 @_jit
-def _hidden_dloss(b, j, hx, a1, z1, W2, p, t, loss, act, u, g):
+def _hidden_dloss(b, j, hx, a1, z1, W2, p, lp, t, loss, act, u, g):
     """dl+ - dl- of row b when hidden pre-activation a1[b, j] moves by +-hx."""
     c = W2.shape[1]
     dp = _act(a1[b, j] + hx, act) - z1[b, j]
     dm = _act(a1[b, j] - hx, act) - z1[b, j]
     for k in range(c):
         u[k] = dp * W2[j, k]
-    lp = _row_dloss(p[b], t[b], u, g, loss)
+    plus = _row_dloss(p[b], lp[b], t[b], u, g, loss)
     for k in range(c):
         u[k] = dm * W2[j, k]
-    return lp - _row_dloss(p[b], t[b], u, g, loss)
+    return plus - _row_dloss(p[b], lp[b], t[b], u, g, loss)
 
 
 @_jit
-def _column_dloss(p, t, k, u, loss):
+def _column_dloss(p, lp, t, k, u, loss, scratch):
     """Exact change of one row's loss when only its logit k moves by u."""
+    if not abs(u) <= FAST_SHIFT:
+        scratch[:] = 0.0
+        scratch[k] = u
+        return _lse_dloss(p, lp, t, scratch, loss)
     g = math.expm1(u)
     if loss == CROSS_ENTROPY:
         return math.log1p(p[k] * g) - (u if k == t else 0.0)
@@ -112,8 +147,8 @@ def _column_dloss(p, t, k, u, loss):
 # --- preparation: one forward pass and the tables the kernels read ----------------------------------
 
 @_jit
-def _prepare_row(b, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax):
-    """Row b: a1 := x W1 + b1 (skipping zero inputs), z1 := [act(a1), 1], p := softmax(z1 W2 + b2),
+def _prepare_row(b, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, lp, W2t, coef, xmax):
+    """Row b: a1 := x W1 + b1 (skipping zero inputs), z1 := [act(a1), 1], p := softmax(z1 W2 + b2), lp := log p,
     the series tables pre (exp(-a1) or a1), zs (sigmoid as 1 / (1 + pre)), W2t[b, j] := W2[j, t_b],
     coef[b, q, j] := sum_k p_bk W2[j, k]^(q+1) / (q+1)!, and xmax[b] := max(1, max_i |x[b, i]|)."""
     d = x.shape[1]
@@ -146,10 +181,13 @@ def _prepare_row(b, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xm
         m = max(m, s)
     total = 0.0
     for k in range(c):
-        p[b, k] = math.exp(p[b, k] - m)
+        lp[b, k] = p[b, k] - m
+        p[b, k] = math.exp(lp[b, k])
         total += p[b, k]
+    log_total = math.log(total)
     for k in range(c):
         p[b, k] /= total
+        lp[b, k] -= log_total
     for j in range(hidden):
         for q in range(coef.shape[1]):
             coef[b, q, j] = 0.0
@@ -173,7 +211,7 @@ def _input(x, b, i):
 # regions of the image spread evenly over the chunks without counting nonzeros first.
 
 @_jit
-def _hidden_exact_chunk(c, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, out):
+def _hidden_exact_chunk(c, n_chunks, x, a1, z1, W2, p, lp, t, loss, act, h, out):
     u = np.empty(W2.shape[1])
     g = np.empty(W2.shape[1])
     acc = np.empty(out.shape[1])
@@ -184,9 +222,9 @@ def _hidden_exact_chunk(c, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, o
             if v == 0.0:
                 continue
             for j in range(out.shape[1]):
-                acc[j] += _hidden_dloss(b, j, h * v, a1, z1, W2, p, t, loss, act, u, g)
+                acc[j] += _hidden_dloss(b, j, h * v, a1, z1, W2, p, lp, t, loss, act, u, g)
         for j in range(out.shape[1]):
-            out[i, j] = acc[j] * scale
+            out[i, j] = _quotient(acc[j], h, x.shape[0])
 
 
 # --- W1 and b1, cross-entropy series -----------------------------------------------------------------
@@ -199,7 +237,7 @@ def _series_dloss(d, coef, b, j, w_t):
 
 
 @_jit
-def _hidden_series_chunk(c, n_chunks, x, pre, zs, W2t, coef, act, h, scale, out):
+def _hidden_series_chunk(c, n_chunks, x, pre, zs, W2t, coef, act, h, out):
     acc = np.empty(out.shape[1])
     for i in range(c, out.shape[0], n_chunks):
         acc[:] = 0.0
@@ -219,7 +257,7 @@ def _hidden_series_chunk(c, n_chunks, x, pre, zs, W2t, coef, act, h, scale, out)
                     dm = max(pre[b, j] - hx, 0.0) - zs[b, j]
                 acc[j] += _series_dloss(dp, coef, b, j, W2t[b, j]) - _series_dloss(dm, coef, b, j, W2t[b, j])
         for j in range(out.shape[1]):
-            out[i, j] = acc[j] * scale
+            out[i, j] = _quotient(acc[j], h, x.shape[0])
 
 
 # --- W2 (and b2 as a last row of ones in z1) -------------------------------------------------------
@@ -233,29 +271,53 @@ def _log1p(s):
 
 
 @_jit
-def _output_chunk(c, n_chunks, z1, p, t, loss, h, scale, out):
-    """out[j, k] := sum_b (dl+ - dl-) for logit column k moved by +-h z1[b, j], for j = c, c + C, ...
+def _quotient(total, h, n):
+    """total / 2h / N, the central difference of a batch mean (1 / 2hN overflows for a subnormal h)."""
+    return total / (2.0 * h) / n
+
+
+@_jit
+def _column_lse(lp, k, u):
+    """log sum_m p_m exp(u [m = k]): the log-partition change when only logit k moves by u."""
+    m = -math.inf
+    for q in range(lp.shape[0]):
+        m = max(m, lp[q] + (u if q == k else 0.0))
+    s = 0.0
+    for q in range(lp.shape[0]):
+        s += math.exp(lp[q] + (u if q == k else 0.0) - m)
+    return m + math.log(s)
+
+
+@_jit
+def _output_chunk(c, n_chunks, z1, p, lp, t, loss, h, out):
+    """out[j, k] := sum_b (dl+ - dl-) / 2hN for logit column k moved by +-h z1[b, j], for j = c, c + C, ...
 
     Cross-entropy: dl+ - dl- = log1p(p_k g+) - log1p(p_k g-) - 2u [k = t], with g+- = expm1(+-u),
-    taken as one log1p((p_k (g+ - g-)) / (1 + p_k g-)).
+    taken as one log1p((p_k (g+ - g-)) / (1 + p_k g-)); for |u| > FAST_SHIFT, in log-sum-exp form.
     """
     acc = np.empty(out.shape[1])
+    scratch = np.empty(p.shape[1])
     for j in range(c, out.shape[0], n_chunks):
         acc[:] = 0.0
         for b in range(p.shape[0]):
             u = h * z1[b, j]
             if u == 0.0:
                 continue
-            if loss == CROSS_ENTROPY:
+            if loss == CROSS_ENTROPY and not abs(u) <= FAST_SHIFT:
+                for k in range(p.shape[1]):
+                    acc[k] += _column_lse(lp[b], k, u) - _column_lse(lp[b], k, -u)
+                acc[t[b]] -= 2.0 * u
+            elif loss == CROSS_ENTROPY:
                 gp, gm = math.expm1(u), math.expm1(-u)
                 for k in range(p.shape[1]):
                     acc[k] += _log1p(p[b, k] * (gp - gm) / (1.0 + p[b, k] * gm))
                 acc[t[b]] -= 2.0 * u
             else:
                 for k in range(p.shape[1]):
-                    acc[k] += _column_dloss(p[b], t[b], k, u, loss) - _column_dloss(p[b], t[b], k, -u, loss)
+                    acc[k] += (_column_dloss(p[b], lp[b], t[b], k, u, loss, scratch)
+                               - _column_dloss(p[b], lp[b], t[b], k, -u, loss, scratch))
         for k in range(out.shape[1]):
-            out[j, k] = acc[k] * scale
+            out[j, k] = _quotient(acc[k], h, p.shape[0])
 
 
 # --- everything in one parallel launch ---------------------------------------------------------------
@@ -265,8 +327,8 @@ def _output_chunk(c, n_chunks, z1, p, t, loss, h, scale, out):
 # thread that starts late never holds the others up.
 
 @_pjit
-def gradients(n_workers, n_chunks, x, W1, b1, W2, b2, t, act, loss, h, scale, series_limit, w2_max,
-              a1, z1, pre, zs, p, W2t, coef, xmax, hidden_out, output_out):
+def gradients(n_workers, n_chunks, x, W1, b1, W2, b2, t, act, loss, h, series_limit, w2_max,
+              a1, z1, pre, zs, p, lp, W2t, coef, xmax, hidden_out, output_out):
     """Both phases; the series kernel for W1/b1 when loss is cross-entropy and every |u| <= series_limit
     (u is bounded by lipschitz(act) h max|x| max|W2|; then its truncation is below rounding)."""
     n = x.shape[0]
@@ -274,7 +336,7 @@ def gradients(n_workers, n_chunks, x, W1, b1, W2, b2, t, act, loss, h, scale, se
     for _ in prange(n_workers):
         b = _schedule.take(rows)
         while b < n:
-            _prepare_row(b, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, W2t, coef, xmax)
+            _prepare_row(b, x, W1, b1, W2, b2, t, act, a1, z1, pre, zs, p, lp, W2t, coef, xmax)
             _schedule.finish(rows_done)
             b = _schedule.take(rows)
         _schedule.wait_for(rows_done, n)
@@ -282,11 +344,11 @@ def gradients(n_workers, n_chunks, x, W1, b1, W2, b2, t, act, loss, h, scale, se
         c = _schedule.take(chunks)
         while c < 2 * n_chunks:
             if c >= n_chunks:
-                _output_chunk(c - n_chunks, n_chunks, z1, p, t, loss, h, scale, output_out)
+                _output_chunk(c - n_chunks, n_chunks, z1, p, lp, t, loss, h, output_out)
             elif series:
-                _hidden_series_chunk(c, n_chunks, x, pre, zs, W2t, coef, act, h, scale, hidden_out)
+                _hidden_series_chunk(c, n_chunks, x, pre, zs, W2t, coef, act, h, hidden_out)
             else:
-                _hidden_exact_chunk(c, n_chunks, x, a1, z1, W2, p, t, loss, act, h, scale, hidden_out)
+                _hidden_exact_chunk(c, n_chunks, x, a1, z1, W2, p, lp, t, loss, act, h, hidden_out)
             c = _schedule.take(chunks)
 
 
@@ -320,8 +382,9 @@ def numerical_gradient(x, W1, b1, W2, b2, t, act, loss, h, n_workers, n_chunks, 
     hidden, c = W2.shape
     a1, pre, zs, W2t = (np.empty((n, hidden)), np.empty((n, hidden)), np.empty((n, hidden)),
                         np.empty((n, hidden)))
-    z1, p, coef, xmax = np.empty((n, hidden + 1)), np.empty((n, c)), np.empty((n, n_terms, hidden)), np.empty(n)
+    z1, p, lp = np.empty((n, hidden + 1)), np.empty((n, c)), np.empty((n, c))
+    coef, xmax = np.empty((n, n_terms, hidden)), np.empty(n)
     hidden_out, output_out = np.empty((d + 1, hidden)), np.empty((hidden + 1, c))  # every row written once
-    gradients(n_workers, n_chunks, x, W1, b1, W2, b2, t, act, loss, h, 1.0 / (2.0 * h * n), series_limit,
-              _max_abs(W2), a1, z1, pre, zs, p, W2t, coef, xmax, hidden_out, output_out)
+    gradients(n_workers, n_chunks, x, W1, b1, W2, b2, t, act, loss, h, series_limit,
+              _max_abs(W2), a1, z1, pre, zs, p, lp, W2t, coef, xmax, hidden_out, output_out)
     return hidden_out, output_out

@@ -39,6 +39,8 @@ SIGMOID, RELU, TANH, IDENTITY = 0, 1, 2, 3
 K = 5
 #: Largest shift (s_max times a first-order coefficient) for which the series is trusted.
 SERIES_LIMIT = 1e-3
+#: Largest logit shift for which the exact fallback takes the expm1/log1p form (see ``_row_dloss``).
+FAST_SHIFT = 1.0
 #: Rows of the exact fallback propagated at once (bounds its memory).
 EXACT_BLOCK = 1 << 15
 
@@ -137,16 +139,16 @@ def ce_series(P, t, U, n_orders, out):
 
 
 def _forward(Ws, bs, x, act):
-    """Pre-activations A_1..A_L, outputs Z_0 = x .. Z_{L-1}, and the softmax P of the logits (float64)."""
+    """Pre-activations A_1..A_L, outputs Z_0 = x .. Z_{L-1}, the softmax P of the logits and its log LP."""
     As, Zs = [], [x]
     for l, (W, b) in enumerate(zip(Ws, bs)):
         a = Zs[-1] @ W + b
         As.append(a)
         if l < len(Ws) - 1:
             Zs.append(_act_array(a, act))
-    logits = As[-1]
-    e = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return As, Zs, e / e.sum(axis=1, keepdims=True)
+    shifted = As[-1] - As[-1].max(axis=1, keepdims=True)
+    LP = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return As, Zs, np.exp(LP), LP
 
 
 def _act_array(a, act):
@@ -192,7 +194,22 @@ def _unit_series(l, Ws, As, P, t, act, s_max):
     return C, ok.T
 
 
-def _exact(l, items, Ws, As, Zs, P, t, act, h, n, gW, gb):
+def _row_dloss(p, lp, u):
+    """log sum_c p_c exp(u_c) per row: log1p(sum p expm1(u)) where every |u| <= FAST_SHIFT (exact for small
+    shifts), else logsumexp(lp + u) (expm1 overflows past 709, and 1 + sum cancels when a confident class
+    loses its mass)."""
+    out = np.empty(u.shape[0])
+    small = np.all(np.abs(u) <= FAST_SHIFT, axis=1)
+    out[small] = np.log1p(np.sum(p[small] * np.expm1(u[small]), axis=1))
+    big = ~small
+    if np.any(big):
+        v = lp[big] + u[big]
+        m = v.max(axis=1, keepdims=True)
+        out[big] = (m + np.log(np.sum(np.exp(v - m), axis=1, keepdims=True)))[:, 0]
+    return out
+
+
+def _exact(l, items, Ws, As, Zs, P, LP, t, act, h, n, gW, gb):
     """Exact central differences for the (row, unit) pairs `items` of layer l, added into gW and gb."""
     L = len(Ws)
     zin = Zs[l]
@@ -222,9 +239,8 @@ def _exact(l, items, Ws, As, Zs, P, t, act, h, n, gW, gb):
             for m in range(l + 1, L - 1):
                 dz = _act_array(As[m][r] + u, act) - Zs[m + 1][r]
                 u = dz @ Ws[m + 1]
-        p = P[r]
-        dl[sl] = np.log1p(np.sum(p * np.expm1(u), axis=1)) - u[np.arange(r.size), t[r]]
-    contrib = signs * dl / (2 * h * n)  # (dl+ - dl-) / 2hN, summed per parameter
+        dl[sl] = _row_dloss(P[r], LP[r], u) - u[np.arange(r.size), t[r]]
+    contrib = signs * dl / (2 * h) / n  # (dl+ - dl-) / 2hN, summed per parameter (1 / 2hN overflows for tiny h)
     weight = inputs < d
     np.add.at(gW, (inputs[weight], units[weight]), contrib[weight])
     np.add.at(gb, units[~weight], contrib[~weight])
@@ -234,7 +250,7 @@ def numerical_gradient(Ws, bs, x, t, act, lam, h, series=True):
     """dW_l, db_l (float64 lists) of the mean cross-entropy + 0.5 lam sum ||W||^2 by central differences."""
     L = len(Ws)
     n = x.shape[0]
-    As, Zs, P = _forward(Ws, bs, x, act)
+    As, Zs, P, LP = _forward(Ws, bs, x, act)
     gWs, gbs = [], []
     for l in range(L):
         zin = Zs[l]
@@ -254,7 +270,7 @@ def numerical_gradient(Ws, bs, x, t, act, lam, h, series=True):
             power = power * z2
         bad = np.argwhere(~ok)
         if bad.size:
-            _exact(l, [tuple(rj) for rj in bad], Ws, As, Zs, P, t, act, h, n, gW, gb)
+            _exact(l, [tuple(rj) for rj in bad], Ws, As, Zs, P, LP, t, act, h, n, gW, gb)
         gWs.append(gW + lam * Ws[l])
         gbs.append(gb)
     return gWs, gbs

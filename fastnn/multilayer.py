@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _checks, _config, reference
 from .backends import _mlp, get_backend
-from .network import ParamDict, ValidatesBatches, _check_h, init_std
+from .network import ParamDict, ValidatesBatches, init_std
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 BN_EPS = 1e-6  # the book's 10e-7
@@ -249,37 +249,50 @@ class MultiLayerNetExtend(ValidatesBatches):
         return value, ParamDict({k: grads[k] for k in self.params})
 
     def numerical_gradient(self, x, t, h=_config.DEFAULT_H):
-        """Central difference of ``loss(x, t, train_flg=True)`` for every element (the book's loop)."""
+        """Central difference of ``loss(x, t, train_flg=True)`` for every element (the book's loop).
+
+        h must be a positive finite number that moves every parameter (see ``fastnn._checks.check_h``).
+        On the reference path the live parameters are perturbed one at a time and restored, also when
+        the loop is interrupted (Ctrl-C) or the loss raises.
+        """
         x, t = self._xt(x, t)
+        h = self._h(h, self._checked_params())
         fast = self._fast()
         if fast is not None:
             theta, sizes = self._theta()
             grad = fast.mlp_numerical_gradient(theta, sizes, x, t, _mlp.ACT[self.activation],
-                                               self.weight_decay_lambda, _check_h(h), self._threads())
+                                               self.weight_decay_lambda, h, self._threads())
             return ParamDict(_mlp.unpack(grad, self.hidden_layer_num + 1, self._sizes))
+        self._trainable_params()  # perturbed in place below: contiguous, writable, in the network's dtype
         saved = dict(self.running)
 
         def f():
             self.running = dict(saved)  # batchnorm statistics must not drift between the evaluations
             return self.loss(x, t, train_flg=True)
-        grads = {k: reference.numerical_gradient_of(f, self.params[k], h) for k in self.params}
-        self.running = saved
+        try:
+            grads = {k: reference.numerical_gradient_of(f, self.params[k], h) for k in self.params}
+        finally:
+            self.running = saved
         return ParamDict(grads)
 
     def train_epoch(self, x, t, batch_size=100, optimizer="SGD", perm=None, seed=None, **optimizer_param):
-        """One epoch of mini-batch steps in place; returns the mean of the mini-batch losses."""
+        """One epoch of mini-batch steps in place; returns the mean of the mini-batch losses.
+
+        ``perm`` (default: a fresh permutation from ``seed``) follows :meth:`TwoLayerNet.train_epoch`: any
+        1-D integer index array, as ``x[perm]`` takes it.
+        """
         from .optimizers import make_optimizer
         x, t = self._xt(x, t)
         optimizer = make_optimizer(optimizer, **optimizer_param)
         if perm is None:
             perm = np.random.default_rng(seed).permutation(len(x))
         return self._train_epoch(x, t, _checks.check_positive_int("batch_size", batch_size), optimizer,
-                                 np.asarray(perm, np.intp))
+                                 _checks.check_perm(perm, x.shape[0]))
 
     def _train_epoch(self, x, t, batch_size, optimizer, perm):
+        self._trainable_params()  # contiguous and writable, so the kernels update the dict's arrays
         fast = self._fast()
         if fast is not None:
-            self.params.update(self._checked_params())
             self.batch_losses = _mlp.train_epoch(fast, self.params, self._sizes, x, t, perm, batch_size, optimizer,
                                                  self.activation, self.weight_decay_lambda, self._threads())
             return float(np.mean(self.batch_losses))

@@ -118,6 +118,23 @@ class ValidatesBatches:
     def _checked_params(self):
         return _checks.check_params(self._params, self._shapes(), self.dtype)
 
+    def _trainable_params(self):
+        """Make ``params`` hold the checked, C-contiguous arrays the kernels update in place.
+
+        A read-only array (``setflags(write=False)``, a read-only memory map) is replaced by a writable
+        copy, as ``params[k] = params[k] - lr * g[k]`` would replace it: the caller's read-only array is
+        never written, and ``params`` holds the trained values afterwards.
+        """
+        checked = self._checked_params()
+        for key, value in checked.items():
+            if not value.flags.writeable:
+                checked[key] = value.copy()
+        self._params.update(checked)
+
+    def _h(self, h, params):
+        """h checked against the parameters it perturbs (see ``_checks.check_h``)."""
+        return _checks.check_h(h, params.values(), self.dtype)
+
     def _threads(self):
         return _config.resolve_threads(self.n_threads)
 
@@ -227,9 +244,10 @@ class TwoLayerNet(ValidatesBatches):
     def numerical_gradient(self, x, t, h=_config.DEFAULT_H):
         """Central difference (f(p + h) - f(p - h)) / 2h of ``loss(x, t)`` for every element."""
         x, t = self._xt(x, t)
-        h = _check_h(h)
-        return self._grads(self._backend.numerical_gradient(self._checked_params(), x, t, self.activation,
-                                                            self.loss_name, h, self._threads()))
+        params = self._checked_params()
+        h = self._h(h, params)
+        return self._grads(self._backend.numerical_gradient(params, x, t, self.activation, self.loss_name, h,
+                                                            self._threads()))
 
     # -- beyond the book --------------------------------------------------------------------------
 
@@ -252,7 +270,9 @@ class TwoLayerNet(ValidatesBatches):
         optimizer : str or optimizer object
             A fastnn optimizer (state kept across epochs when the same object is passed) or a name.
         perm : array of int, optional
-            Order of the rows; default a fresh permutation from ``seed``.
+            Rows of each step, in order; default a fresh permutation from ``seed``. Any 1-D integer
+            array, as ``x[perm]`` takes it: any length, repeats allowed (sampling with replacement),
+            negative indices counting from the end. Boolean or float arrays are a TypeError.
 
         Returns
         -------
@@ -265,11 +285,12 @@ class TwoLayerNet(ValidatesBatches):
         if perm is None:
             rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
             perm = rng.permutation(x.shape[0])
-        return self._train_epoch(x, t, batch_size, optimizer, _check_perm(perm, x.shape[0]))
+        return self._train_epoch(x, t, batch_size, optimizer, _checks.check_perm(perm, x.shape[0]))
 
     def _train_epoch(self, x, t, batch_size, optimizer, perm):
-        """train_epoch on inputs already validated by ``_xt`` (the Trainer checks its data once)."""
-        self._params.update(self._checked_params())  # contiguous, so kernels update the dict's arrays
+        """train_epoch on inputs already validated by ``_xt`` and ``check_perm`` (the Trainer checks its data
+        once)."""
+        self._trainable_params()  # contiguous and writable, so kernels update the dict's arrays
         self.batch_losses = self._backend.train_epoch(self._params, x, t, perm, batch_size, optimizer,
                                                       self.activation, self.loss_name, self._threads())
         return float(np.mean(self.batch_losses))
@@ -281,15 +302,5 @@ class TwoLayerNet(ValidatesBatches):
 
 
 def _check_h(h):
-    if not isinstance(h, numbers.Real) or not np.isfinite(h) or h <= 0:
-        raise ValueError(f"h must be a positive finite number, got {h!r}")
-    return float(h)
-
-
-def _check_perm(perm, n):
-    perm = np.asarray(perm)
-    if perm.ndim != 1 or not np.issubdtype(perm.dtype, np.integer):
-        raise ValueError(f"perm must be a 1-D integer array, got shape {perm.shape} dtype {perm.dtype}")
-    if perm.size and (perm.min() < 0 or perm.max() >= n):
-        raise ValueError(f"perm must index rows 0..{n - 1}")
-    return np.ascontiguousarray(perm, dtype=np.intp)
+    """h alone (no parameters to compare with yet); see ``_checks.check_h``."""
+    return _checks.check_h(h)

@@ -164,12 +164,14 @@ def numerical_gradient_of(f, x, h=1e-4):
     while not it.finished:
         idx = it.multi_index
         saved = x[idx].copy()
-        x[idx] = saved + h
-        fxh1 = f()
-        x[idx] = saved - h
-        fxh2 = f()
+        try:  # restored also when f raises or the loop is interrupted (Ctrl-C)
+            x[idx] = saved + h
+            fxh1 = f()
+            x[idx] = saved - h
+            fxh2 = f()
+        finally:
+            x[idx] = saved
         grad[idx] = (fxh1 - fxh2) / (2 * h)
-        x[idx] = saved
         it.iternext()
     return grad
 

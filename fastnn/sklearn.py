@@ -27,7 +27,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import optimizers, reference
+from . import _checks, _config, optimizers, reference
 from .backends import _mlp
 from .multilayer import MultiLayerNet
 
@@ -138,6 +138,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         number("max_fun", 1, integer=True)
         if self.batch_size != "auto":
             number("batch_size", 1, integer=True)
+        _config.resolve_threads(self.n_threads)  # None, or an integer in 1..MAX_THREADS
         return [int(s) for s in sizes]
 
     # -- the network ------------------------------------------------------------------------------------
@@ -157,6 +158,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _network(self):
         """The fitted network, in step with ``coefs_`` and ``intercepts_`` (which a user may replace)."""
         net = self._net
+        net.n_threads = self.n_threads  # set_params(n_threads=...) after fit applies to later calls
         for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_), 1):
             if net.params[f"W{i}"] is not W:
                 net.params[f"W{i}"] = W
@@ -274,7 +276,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             if self.solver == "sgd" and self.learning_rate == "invscaling":
                 opt.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
             net.weight_decay_lambda = self.alpha / nb
-            net._train_epoch(X, t, nb, opt, np.ascontiguousarray(idx, dtype=np.intp))
+            net._train_epoch(X, t, nb, opt, _checks.check_perm(idx, X.shape[0]))
             sizes = np.minimum(nb, len(idx) - nb * np.arange(len(net.batch_losses)))
             total += float(np.dot(net.batch_losses, sizes))
             self.t_ += len(idx)

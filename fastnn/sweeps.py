@@ -139,8 +139,8 @@ def sweep(grid, data="mnist", *, epochs=None, n_train=None, n_jobs=None, threads
     else:
         n_jobs = _checks.check_positive_int("n_jobs", n_jobs)
     if threads_per_task is None:
-        threads_per_task = max(1, cores // min(n_jobs, len(configs))) if local else 1
-    threads_per_task = _checks.check_positive_int("threads_per_task", threads_per_task)
+        threads_per_task = min(max(1, cores // min(n_jobs, len(configs))), _config.MAX_THREADS) if local else 1
+    threads_per_task = _config.resolve_threads(threads_per_task, "threads_per_task")
     if out is not None and not str(out).endswith((".csv", ".json")):
         raise ValueError(f"out must end in .csv or .json, got {out!r}")
     if verbose:

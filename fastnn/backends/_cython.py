@@ -66,7 +66,7 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
         return train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
     code, lr, p1, p2, step, state = fused
-    b = min(batch_size, x.shape[0])
+    b = min(batch_size, perm.shape[0])  # the largest batch cut from perm (which may be longer than x)
     grads_ws = [np.empty_like(params[k]) for k in _fused.KEYS]
     batch_losses = np.empty(-(-perm.shape[0] // batch_size))
     with single_threaded():

@@ -16,7 +16,7 @@ KEYS = ("W1", "b1", "W2", "b2")
 def _fits(state, params):
     return state is None or all(
         state[k].dtype == params[k].dtype and state[k].shape == params[k].shape and state[k].flags.c_contiguous
-        for k in KEYS)
+        and state[k].flags.writeable for k in KEYS)
 
 
 def fused_optimizer(optimizer, params):
