@@ -1,4 +1,5 @@
 """Trainer: the book's ``common/trainer.py`` API over fastnn's epoch loops, with checkpoints."""
+import os
 import sys
 import time
 
@@ -79,6 +80,7 @@ class Trainer:
         self.current_epoch = 0
         self.stop_training = False
         self.interrupted = False
+        self.checkpoint_epoch = None  # the epoch the checkpoint file holds, once one was written or loaded
 
     # the book's names for the per-epoch curves
     @property
@@ -149,12 +151,20 @@ class Trainer:
                         print(f"early stopping: no better test accuracy for {self.early_stopping} epochs")
         except KeyboardInterrupt:
             self.interrupted = True
-            print(f"\ninterrupted after {self.current_epoch} epochs; the weights are kept"
-                  + (f" and saved in {self.checkpoint}" if self.checkpoint else ""), file=sys.stderr)
+            print(f"\ninterrupted after {self.current_epoch} epochs; the weights are kept in memory"
+                  + self._checkpoint_note(), file=sys.stderr)
         finally:
             if bar is not None:
                 bar.close()
         return self.history
+
+    def _checkpoint_note(self):
+        """What the checkpoint file holds now (after an interruption)."""
+        if not self.checkpoint:
+            return " (no checkpoint file was asked for)"
+        if self.checkpoint_epoch is None:
+            return f"; nothing was saved to {self.checkpoint} (no epoch had finished)"
+        return f"; the checkpoint {self.checkpoint} holds epoch {self.checkpoint_epoch}"
 
     def _report(self, bar, logs):
         if not self.verbose:
@@ -184,13 +194,15 @@ class Trainer:
                 "optimizer": {"name": type(opt).__name__, "iter": getattr(opt, "iter", None),
                               "params": {k: getattr(opt, k) for k in _HYPER if hasattr(opt, k)}}}
         save_model(self.network, path, arrays, meta)
+        if self.checkpoint is not None and os.path.realpath(path) == os.path.realpath(self.checkpoint):
+            self.checkpoint_epoch = self.current_epoch
 
     def load_checkpoint(self, path):
         """Restore parameters, optimizer state and progress from :meth:`save_checkpoint`'s file."""
         meta, arrays = read_model_file(path)
         if "trainer" not in meta:
             raise ValueError(f"{path!r} is a model file without training progress; it cannot be resumed")
-        restore_arrays(self.network, arrays)
+        restore_arrays(self.network, arrays, path)
         o = meta["optimizer"]
         self.optimizer = make_optimizer(o["name"], **o["params"])
         if o["iter"] is not None:
@@ -204,6 +216,8 @@ class Trainer:
         self.history = {k: list(v) for k, v in tr["history"].items()}
         self.train_loss_list = list(tr.get("train_loss_list", []))
         self.rng.bit_generator.state = tr["rng_state"]
+        if self.checkpoint is not None and os.path.realpath(path) == os.path.realpath(self.checkpoint):
+            self.checkpoint_epoch = self.current_epoch
         return self
 
 
@@ -240,6 +254,6 @@ def plot_history(history, path, title=None):
         fig.suptitle(title)
     fig.tight_layout()
     try:
-        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100), make_dirs=False)
     finally:
         plt.close(fig)
