@@ -29,11 +29,16 @@ def _compiles(flags, source="int main(void){return 0;}\n"):
 
 
 def openmp_flags():
-    """-fopenmp when the C compiler builds and links an OpenMP program, else [] with a warning."""
+    """-fopenmp when the C compiler builds and links an OpenMP program, else [] with a warning -- or an
+    error when FASTNN_REQUIRE_OPENMP=1 (CI: a build that silently lost OpenMP must fail). FASTNN_NO_OPENMP=1
+    (a serial build asked for) takes precedence over the requirement."""
     if os.environ.get("FASTNN_NO_OPENMP", "") in ("1", "true", "yes"):
         warnings.warn("fastnn: FASTNN_NO_OPENMP is set; building without OpenMP (kernels run serially)")
         return []
     if not _compiles(["-fopenmp"], "#include <omp.h>\nint main(void){return omp_get_max_threads() > 0 ? 0 : 1;}\n"):
+        if os.environ.get("FASTNN_REQUIRE_OPENMP", "") in ("1", "true", "yes"):
+            raise SystemExit("fastnn: FASTNN_REQUIRE_OPENMP=1 but the C compiler does not build an OpenMP program "
+                             "with -fopenmp (install the compiler's OpenMP runtime, e.g. libgomp or libomp)")
         warnings.warn("fastnn: the C compiler does not support OpenMP; building without it "
                       "(the compiled kernels will run on one thread)")
         return []

@@ -243,6 +243,17 @@ def test_compiled_extension_is_present_when_required():
     assert _twolayer.__file__.endswith((".so", ".pyd"))
 
 
+def test_openmp_is_present_when_required():
+    """CI sets FASTNN_REQUIRE_OPENMP=1 (setup.py then refuses to build without OpenMP): a build whose
+    extensions nonetheless report no OpenMP fails here. FASTNN_NO_OPENMP=1 (a serial build) overrides it."""
+    if os.environ.get("FASTNN_REQUIRE_OPENMP", "") not in ("1", "true", "yes") or \
+            os.environ.get("FASTNN_NO_OPENMP", "") in ("1", "true", "yes"):
+        pytest.skip("FASTNN_REQUIRE_OPENMP is not set (or FASTNN_NO_OPENMP is)")
+    from fastnn import _mlp, _twolayer
+    assert _twolayer.HAVE_OPENMP and _mlp.HAVE_OPENMP, "the compiled extensions were built without OpenMP"
+    assert fastnn.backends._cython_openmp() is True
+
+
 def test_pure_python_variable_leaves_only_the_reference(tmp_path):
     env = dict(os.environ, FASTNN_PURE_PYTHON="1", FASTNN_REQUIRE_EXTENSION="0")
     out = subprocess.run([sys.executable, "-c", "import fastnn; print(fastnn.available_backends()); "

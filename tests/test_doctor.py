@@ -180,6 +180,52 @@ def test_gradient_check_passes_on_every_backend(backend, dtype, digits):
     assert [p.name for p in result] == ["W1", "b1", "W2", "b2"]
 
 
+def test_gradient_check_of_a_fastnn_network_judges_by_a_real_central_difference(backend, digits):
+    """For fastnn networks gradient_check takes its numerical side from a fast path: it must be the central
+    difference itself (here: the reference's loss differenced element by element in this test), not a second
+    backprop. At h = 0.5 the two differ by O(h^2), so the check must fail there and report that very gap."""
+    from fastnn import reference as ref
+    x, t, _ = digits
+    net = fastnn.TwoLayerNet(64, 6, 10, "xavier", backend=backend, seed=0)
+    x3, t3 = x[:3], t[:3]
+    P = {k: v.copy() for k, v in net.params.items()}
+    for h, passes in ((1e-4, True), (0.5, False)):
+        result = gradient_check(net, x3, t3, h=h)
+        assert result.passed == passes, str(result)
+        analytic = ref.gradient(P, x3, t3)[1]
+        for row in result:
+            p = P[row.name]
+            central = np.zeros_like(p)
+            for idx in np.ndindex(p.shape):
+                saved = p[idx]
+                p[idx] = saved + h
+                plus = ref.loss(P, x3, t3)
+                p[idx] = saved - h
+                minus = ref.loss(P, x3, t3)
+                p[idx] = saved
+                central[idx] = (plus - minus) / (2 * h)
+            gap = float(np.abs(analytic[row.name] - central).max())
+            rounding = 64 * np.finfo(float).eps * max(abs(plus), abs(minus)) / h  # of this test's difference
+            assert row.max_abs_error == pytest.approx(gap, rel=1e-6, abs=rounding), row.name
+            if h == 0.5:
+                assert gap > 1e-4, row.name
+        np.testing.assert_array_equal(net.params["W1"], P["W1"])  # restored
+
+
+def test_gradient_check_catches_a_wrong_gradient_of_a_fastnn_network(backend, digits):
+    x, t, _ = digits
+    net = fastnn.TwoLayerNet(64, 6, 10, "xavier", backend=backend, seed=0)
+    right = net.gradient
+
+    def wrong(x, t):
+        g = right(x, t)
+        g["W2"] = g["W2"] * 1.01
+        return g
+    net.gradient = wrong
+    result = gradient_check(net, x[:3], t[:3])
+    assert result.failed() == ["W2"], str(result)
+
+
 def test_gradient_check_names_the_wrong_parameter(tmp_path, digits):
     x, t, onehot = digits
     module = book_module(tmp_path, "zoo_wrong_backprop")

@@ -174,10 +174,17 @@ def test_book_api_predict_loss_decay_and_keys():
 def test_dropout_trains_and_predicts_as_the_book():
     x, t = data(n=200, d=8)
     net = fastnn.MultiLayerNetExtend(8, [50], 4, use_dropout=True, dropout_ration=0.5, seed=0)
+    P = net.params
+    hidden = np.maximum(x @ P["W1"] + P["b1"], 0)
     scores_a, cache = net._forward(net._x(x), True)
     mask = cache[0][3]
-    assert 0.4 < mask.mean() < 0.6
-    np.testing.assert_array_equal(net.predict(x), net.predict(x))  # test mode is deterministic
+    assert set(np.unique(mask)) == {0.0, 1.0} and 0.4 < mask.mean() < 0.6
+    np.testing.assert_allclose(scores_a, (hidden * mask) @ P["W2"] + P["b2"], rtol=1e-12)  # training: units dropped
+    # test mode: every unit kept, scaled by 1 - ratio (the book's Dropout.forward), the same on every call
+    expected = (hidden * 0.5) @ P["W2"] + P["b2"]
+    np.testing.assert_allclose(net.predict(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(net.predict(x), expected, rtol=1e-12)
+    assert not np.allclose(net.predict(x, train_flg=True), expected)
     with pytest.raises(ValueError, match="dropout_ration"):
         fastnn.MultiLayerNetExtend(8, [5], 4, use_dropout=True, dropout_ration=1.5)
 
@@ -209,8 +216,25 @@ def test_chapter6_examples_run_and_save_their_plots(tmp_path):
     spec = importlib.util.spec_from_file_location("ch6_experiments", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    plotted = {}
+    plot = module.plot
+
+    def keep_curves(path, title, curves, ylabel):
+        plotted[Path(path).name] = curves
+        plot(path, title, curves, ylabel)
+    module.plot = keep_curves
     module.main(["--quick", "--out", str(tmp_path), "init", "dropout"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dropout.png", "weight_init.png"]
+    for path in tmp_path.iterdir():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the chapter's findings: with relu, std 0.01 does not learn (loss stays at ln 10), He learns fastest
+    init = {k: np.asarray(v) for k, v in plotted["weight_init.png"].items()}
+    assert abs(init["std=0.01"][-1] - np.log(10)) < 0.01
+    assert init["He"][-1] < init["Xavier"][-1] < init["std=0.01"][-1] - 0.01
+    assert init["He"][-1] < init["He"][0] - 0.1
+    curves = plotted["dropout.png"]
+    assert set(curves) == {"train", "test"}
+    assert all(len(c) == 3 and all(0 <= a <= 1 for a in c) for c in curves.values())  # --quick: 3 epochs
 
 
 def test_two_layer_kernels_run_adam_with_another_eps_in_python(fast_backend):

@@ -189,8 +189,31 @@ def test_repr_names_the_configuration():
 
 
 def test_warmup_compiles_every_backend():
-    times = fastnn.warmup()
-    assert set(times) == set(fastnn.available_backends())
+    """In a fresh process: before warmup no numba kernel has a compiled signature; after it, backprop, the
+    epoch loop and the forward pass have both dtypes and the numerical gradient its float64 one."""
+    from isolated import assert_survives
+    proc = assert_survives("""
+        import json
+        import fastnn
+        from fastnn import _backprop_numba as bp, _numgrad
+        kernels = {"gradient": bp.gradient, "train_epoch": bp.train_epoch, "logits": bp.logits,
+                   "numerical_gradient": _numgrad.numerical_gradient}
+        jit = all(hasattr(k, "signatures") for k in kernels.values())  # not under NUMBA_DISABLE_JIT=1
+        before = {name: [str(s[0]) for s in k.signatures] if jit else [] for name, k in kernels.items()}
+        times = fastnn.warmup()
+        after = {name: sorted({str(s[0].dtype) for s in k.signatures}) if jit else None
+                 for name, k in kernels.items()}
+        print(json.dumps({"jit": jit, "before": before, "after": after, "times": times,
+                          "backends": fastnn.available_backends()}))
+    """)
+    import json
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(out["times"]) == set(out["backends"])
+    assert all(isinstance(v, float) and v > 0 for v in out["times"].values())
+    if out["jit"] and "numba" in out["backends"]:
+        assert out["before"] == {k: [] for k in out["before"]}
+        assert out["after"] == {"gradient": ["float32", "float64"], "train_epoch": ["float32", "float64"],
+                                "logits": ["float32", "float64"], "numerical_gradient": ["float64"]}
 
 
 def test_the_books_function_form_of_numerical_gradient():

@@ -81,12 +81,28 @@ def test_backprop_matches_fourth_order_differences(activation, loss, seed):
 
 
 @pytest.mark.parametrize("activation, loss", COMBOS)
-def test_reference_numerical_gradient_is_the_central_difference(activation, loss):
+@pytest.mark.parametrize("h", [1e-4, 0.5])
+def test_reference_numerical_gradient_is_the_central_difference(activation, loss, h):
+    """(L(p + h e_i) - L(p - h e_i)) / 2h element by element, written out here; at h = 0.5 that is far from
+    backprop (O(h^2) away), so a backprop posing as the central difference fails."""
     params, x, t = problem(3)
-    _, grads = ref.gradient(params, x, t, activation, loss)
-    num = ref.numerical_gradient(params, x, t, activation, loss)
+    num = ref.numerical_gradient(params, x, t, activation, loss, h=h)
     for key in params:
-        np.testing.assert_allclose(num[key], grads[key], rtol=1e-6, atol=1e-9, err_msg=key)
+        want = np.zeros_like(params[key])
+        for idx in np.ndindex(want.shape):
+            values = []
+            for step in (h, -h):
+                p = {k: v.copy() for k, v in params.items()}
+                p[key][idx] += step
+                values.append(ref.loss(p, x, t, activation, loss))
+            want[idx] = (values[0] - values[1]) / (2 * h)
+        np.testing.assert_allclose(num[key], want, rtol=0, atol=1e-12, err_msg=key)
+    _, grads = ref.gradient(params, x, t, activation, loss)
+    worst = max(float(np.abs(num[k] - grads[k]).max()) for k in params)
+    if h == 0.5:
+        assert worst > 1e-4  # the O(h^2) gap: not backprop
+    else:
+        assert worst < 1e-9
 
 
 def test_numerical_gradient_of_visits_every_element_of_a_matrix():

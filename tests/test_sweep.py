@@ -72,8 +72,13 @@ def test_cli_sweep(tmp_path, capsys):
     grid.write_text(json.dumps({"hidden": [[8]], "lr": [0.01, 0.02]}))
     assert main(["sweep", "--grid", str(grid), "--data", "digits", "--epochs", "1", "--out",
                  str(tmp_path / "out.json"), "--n-jobs", "1"]) == 0
-    assert len(json.loads((tmp_path / "out.json").read_text())) == 2
+    from_cli = json.loads((tmp_path / "out.json").read_text())
     assert "test_accuracy" in capsys.readouterr().out
+    # the command is a thin layer over fastnn.sweep: the same configurations, the same results
+    direct = fastnn.sweep({"hidden": [[8]], "lr": [0.01, 0.02]}, "digits", epochs=1, n_jobs=1, verbose=False)
+    assert [(r["hidden"], r["lr"], r["epochs"]) for r in from_cli] == [("8", 0.01, 1), ("8", 0.02, 1)]
+    assert without_time(from_cli) == json.loads(json.dumps(without_time(direct)))
+    assert all(0.1 < r["test_accuracy"] <= 1 for r in from_cli)
     assert main(["sweep", "--grid", "{not json", "--data", "digits"]) == 2
     assert "--grid must be a JSON object" in capsys.readouterr().err
 
@@ -121,3 +126,12 @@ def test_example_runs(capsys):
     module.main(["--quick"])
     out = capsys.readouterr().out
     assert "fastnn        fit" in out and "grid search: best" in out and "8 configurations" in out
+    import re
+    accuracy = {name: float(a) for name, a in re.findall(r"^(fastnn|scikit-learn) +fit .* test accuracy ([0-9.]+)",
+                                                         out, re.M)}
+    assert set(accuracy) == {"fastnn", "scikit-learn"}
+    assert accuracy["fastnn"] > 0.8 and abs(accuracy["fastnn"] - accuracy["scikit-learn"]) < 0.01  # same training
+    assert float(re.search(r"largest weight difference after \d+ epochs: ([0-9.e+-]+)", out).group(1)) < 1e-2
+    assert float(re.search(r"cross-validated accuracy ([0-9.]+)", out).group(1)) > 0.8
+    table = out[out.index("test_accuracy"):].splitlines()[1:]
+    assert len(table) == 8 and all(0.5 < float(row.split()[-2]) <= 1 for row in table)  # test_accuracy column
