@@ -259,9 +259,8 @@ def _fetch_archive(spec, folder, mirrors, timeout, progress):
         raise DatasetUnavailable(f"could not download {name}: " + "; ".join(errors))
     try:
         with zipfile.ZipFile(zip_path) as z:
-            for other in SPECS.values():
-                if other.archive != spec.archive:
-                    continue
+            sharing = [spec] + [s for s in SPECS.values() if s.archive == spec.archive and s.name != spec.name]
+            for other in sharing:  # every EMNIST split comes in the one zip: keep them all
                 for entry in other.files.values():
                     member = f"{member_folder}/{entry.stem}.gz"
                     if member in z.namelist():
