@@ -30,6 +30,9 @@ def _info_lines():
         lines.append(f"compiled extension: OpenMP {'on' if _cython_openmp() else 'off (kernels run serially)'}")
     lines.append(f"threads: {_config.resolve_threads()} (cores available {_config.available_cores()}, "
                  f"{_config.ENV_NUM_THREADS}={os.environ.get(_config.ENV_NUM_THREADS, 'unset')})")
+    from . import _cache
+    folder, why = _cache.numba_cache
+    lines.append(f"numba cache: {folder or 'numba default'} ({why}); data cache: {_cache.cache_root()}")
     for pool in threadpool_info():
         lines.append(f"threadpool: {pool.get('internal_api')} {pool.get('version')} "
                      f"({pool.get('user_api')}, {pool.get('num_threads')} threads) {pool.get('filepath')}")
@@ -48,15 +51,33 @@ def cmd_warmup(args):
 
 
 def load_dataset(name, data_dir=None, out=None):
-    """((x, t), (x_test, t_test)) scaled to [0, 1]; MNIST falls back to the bundled digits, said plainly."""
-    from .datasets import MNISTUnavailable, load_digits, load_mnist
+    """((x, t), (x_test, t_test)) scaled to [0, 1], and the name of what was loaded.
+
+    Any dataset of the MNIST family by name (``fastnn.datasets.DATASETS``) or ``digits``; notes (a folder
+    that is another known set, files with no published checksum) are printed. MNIST alone falls back to
+    the bundled digits when it is nowhere, said plainly.
+    """
+    from .datasets import MNISTUnavailable, find, load_digits
+    from .datasets._engine import book_format
+    out = out or sys.stdout
     if name == "digits":
         return load_digits(), "digits"
     try:
-        return load_mnist(data_dir=data_dir), "mnist"
+        found = find(name, data_dir)
     except MNISTUnavailable as exc:
-        print(f"{exc}\nUsing scikit-learn's bundled 8x8 digits instead (--dataset digits).", file=out or sys.stdout)
+        print(f"{exc}\nUsing scikit-learn's bundled 8x8 digits instead (--dataset digits).", file=out)
         return load_digits(), "digits"
+    print(f"{found.spec.title} from {found.source} "
+          f"({'checksums verified' if found.verified else 'structure checked, not verified'})", file=out)
+    for note in found.notes:
+        print(f"note: {note}", file=out)
+    return book_format(found), found.spec.name
+
+
+def n_classes(dataset):
+    """Output width for a dataset name returned by load_dataset: its largest label + 1."""
+    from .datasets._specs import SPECS
+    return SPECS[dataset].n_classes if dataset in SPECS else 10
 
 
 def architecture(net):
@@ -85,7 +106,7 @@ def cmd_train(args):
     if args.resume:
         net = load_model(args.resume, backend=args.backend, n_threads=args.threads)
     else:
-        net = build_network(args, x.shape[1], 10)
+        net = build_network(args, x.shape[1], n_classes(dataset))
     trainer = Trainer(net, x, t, x_test, t_test, epochs=args.epochs, mini_batch_size=args.batch_size,
                       optimizer=args.optimizer, optimizer_param={"lr": args.lr}, seed=args.seed,
                       gradient=args.gradient, verbose=not args.quiet, checkpoint=args.save or args.resume)
@@ -115,7 +136,7 @@ def _doctor_batch(data_dir, n):
     """(x raw 0..255, x scaled, t one-hot, t int, dataset name) of the first n training images."""
     data, name = load_dataset("mnist", data_dir)
     (x, t), _ = data
-    top = 255.0 if name == "mnist" else 16.0
+    top = 16.0 if name == "digits" else 255.0
     xs = np.asarray(x[:n], np.float64)
     return np.round(xs * top), xs, np.eye(10)[t[:n]], t[:n], name
 
@@ -228,8 +249,11 @@ def build_parser():
     sw.set_defaults(func=cmd_sweep)
 
     train = sub.add_parser("train", help="train TwoLayerNet (or MultiLayerNet) on MNIST (or the bundled digits)")
-    train.add_argument("--dataset", choices=("mnist", "digits"), default="mnist")
-    train.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
+    from .datasets import DATASETS
+    train.add_argument("--dataset", choices=DATASETS + ("digits",), default="mnist",
+                       help="the MNIST family (found, else downloaded and verified) or scikit-learn's 8x8 digits")
+    train.add_argument("--data-dir", default=None,
+                       help="folder with the four IDX files (a known set is verified, any other checked and noted)")
     train.add_argument("--hidden", type=int, nargs="+", default=[100], metavar="WIDTH",
                        help="hidden layer width (the book's TwoLayerNet); several widths build a MultiLayerNet")
     train.add_argument("--activation", choices=("sigmoid", "relu"), default="sigmoid")

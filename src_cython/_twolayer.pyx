@@ -33,7 +33,11 @@ cdef extern from "_vec.h" nogil:
 
 cdef extern from *:
     """
+    #if defined(__GNUC__) || defined(__clang__)
     #define fastnn_prefetch(p) __builtin_prefetch((p), 0, 1)
+    #else
+    #define fastnn_prefetch(p) ((void)(p))  /* MSVC: no portable prefetch hint */
+    #endif
     """
     void fastnn_prefetch(const void* p) noexcept nogil
 

@@ -4,6 +4,10 @@
 #define FASTNN_VEC_H
 #include <math.h>
 #include <string.h>
+#if defined(_MSC_VER) && !defined(__clang__) && !defined(restrict)
+#define restrict __restrict  /* MSVC's C knows restrict only from /std:c11 on */
+#define FASTNN_UNDEF_RESTRICT
+#endif
 
 /* One optimizer step on n parameters with gradient g + lam w, as fastnn.optimizers writes it:
  * 0 SGD; 1 Momentum (s1 := p1 s1 - lr g; w += s1); 2 Adam with lr = lr_t (s1, s2 the moments). */
@@ -65,4 +69,8 @@ static inline void fastnn_bias_sigmoid_f(Py_ssize_t n, float* restrict z, const 
     }
 }
 
+#ifdef FASTNN_UNDEF_RESTRICT
+#undef restrict  /* the Windows SDK headers included after this one spell __declspec(restrict) */
+#undef FASTNN_UNDEF_RESTRICT
+#endif
 #endif

@@ -1,5 +1,16 @@
-"""Datasets: MNIST (the book's and Keras' APIs) and scikit-learn's 8x8 digits as an offline fallback."""
-from . import mnist
+"""Datasets: the MNIST family (MNIST, Fashion-MNIST, KMNIST, EMNIST) with the book's and Keras' APIs, and
+scikit-learn's 8x8 digits as an offline fallback.
+
+One loader serves the whole family from a table of dataset specs (``_specs``): published checksums,
+places other tools keep the files, mirrors, fastnn's cache, atomic verified downloads.
+"""
+from . import emnist, fashion_mnist, kmnist, mnist
+from ._engine import CorruptFileWarning, DatasetUnavailable, UnverifiedDataWarning
+from ._family import find, load
+from ._specs import NAMES as DATASETS
+from .emnist import load_emnist
+from .fashion_mnist import load_fashion_mnist
+from .kmnist import load_kmnist
 from .mnist import MNISTUnavailable, load_mnist
 
 
@@ -20,4 +31,6 @@ def load_digits(normalize=True, test_size=0.2, seed=0):
     return (x[train], t[train]), (x[test], t[test])
 
 
-__all__ = ["mnist", "load_mnist", "load_digits", "MNISTUnavailable"]
+__all__ = ["mnist", "fashion_mnist", "kmnist", "emnist", "load_mnist", "load_fashion_mnist", "load_kmnist",
+           "load_emnist", "load", "find", "load_digits", "DATASETS", "MNISTUnavailable", "DatasetUnavailable",
+           "UnverifiedDataWarning", "CorruptFileWarning"]

@@ -1,51 +1,50 @@
-"""MNIST from wherever it already is, else downloaded, always verified.
+"""MNIST from wherever it already is, else downloaded, always verified (the book's and Keras' APIs).
 
 Sources, in order: an explicit ``data_dir`` (or ``FASTNN_MNIST_DIR``); fastnn's cache
 (``$FASTNN_CACHE_DIR`` or ``~/.cache/fastnn``, folder ``mnist``); copies other tools keep (Keras'
 ``~/.keras/datasets/mnist.npz``, torchvision's ``data/MNIST/raw``, the book's ``dataset/mnist.pkl``);
-then a download from the public mirrors into fastnn's cache. Every file is checked against the MD5 of
-the canonical uncompressed IDX files (or Keras' SHA-256) and its IDX header; a download goes to a
-temp file that is verified before it is renamed into the cache, so no bad file is ever left there.
+then a download from the public mirrors into fastnn's cache. Every file is checked against the
+published MD5 of the IDX files (uncompressed or ``.gz``; Keras' SHA-256 for mnist.npz) and its IDX
+header; a download goes to a temp file that is verified before it is renamed into the cache, and a
+cache file that fails is moved aside (``corrupt/``) before the search goes on. The loader itself is the
+one of the whole family (``_engine``); this module adds MNIST's own places.
 """
+import dataclasses
 import hashlib
 import os
 import pickle
 
 import numpy as np
 
-from .. import _config
-from . import _download, _idx
+from .. import _cache
+from . import _engine, _idx, _specs
 
 #: name -> (IDX file stem, MD5 of the uncompressed file, magic number)
-FILES = {
-    "train_images": ("train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb", _idx.IMAGES_MAGIC),
-    "train_labels": ("train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624", _idx.LABELS_MAGIC),
-    "test_images": ("t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea", _idx.IMAGES_MAGIC),
-    "test_labels": ("t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637", _idx.LABELS_MAGIC),
-}
-#: Mirrors of the gzipped IDX files (the one torchvision and the book's code use today).
-IDX_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",)
+FILES = {key: (f.stem, f.md5, f.magic) for key, f in _specs.MNIST.files.items()}
+#: name -> MD5 of the published .gz file
+GZ_MD5 = {key: f.gz_md5 for key, f in _specs.MNIST.files.items()}
+#: Mirrors of the gzipped IDX files (the ones torchvision and TensorFlow use today).
+IDX_MIRRORS = _specs.MNIST.mirrors
 KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 KERAS_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
-ENV_CACHE_DIR = "FASTNN_CACHE_DIR"
+ENV_CACHE_DIR = _cache.ENV_CACHE_DIR
 
 
-class MNISTUnavailable(FileNotFoundError):
+class MNISTUnavailable(_engine.DatasetUnavailable):
     """MNIST could not be found or downloaded; the message lists every source tried."""
+
+
+def spec():
+    """MNIST's spec, built from this module's FILES table (so a test can substitute its own files)."""
+    files = {key: _specs.IdxFile(stem, magic, digest, GZ_MD5.get(key) if digest == _specs.MNIST.files[key].md5
+                                 else None)
+             for key, (stem, digest, magic) in FILES.items()}
+    return dataclasses.replace(_specs.MNIST, files=files)
 
 
 def cache_dir():
     """fastnn's MNIST cache folder."""
-    root = os.environ.get(ENV_CACHE_DIR) or os.path.join(os.path.expanduser("~"), ".cache", "fastnn")
-    return os.path.join(root, "mnist")
-
-
-def _find(folder, stem):
-    for name in (stem + ".gz", stem):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            return path
-    return None
+    return _engine.cache_dir(_specs.MNIST)
 
 
 def read_idx_folder(folder):
@@ -58,13 +57,7 @@ def read_idx_folder(folder):
     ValueError
         When a file is corrupt, truncated, has a wrong magic number or checksum.
     """
-    out = {}
-    for key, (stem, digest, magic) in FILES.items():
-        path = _find(folder, stem)
-        if path is None:
-            raise FileNotFoundError(f"{folder}: missing {stem}.gz (or {stem})")
-        out[key] = verified_idx(path, digest, magic)
-    return out
+    return _engine.read_known(spec(), folder).arrays
 
 
 def verified_idx(path, digest, magic):
@@ -73,6 +66,10 @@ def verified_idx(path, digest, magic):
     if got != digest:
         raise ValueError(f"{path}: MD5 {got} does not match the canonical {digest} (corrupt or not MNIST)")
     return _idx.parse(data, path, magic)
+
+
+def _found(arrays, path):
+    return _engine.Found(arrays, spec(), path, True, [])
 
 
 def read_keras_npz(path):
@@ -117,62 +114,36 @@ def _check_arrays(arrays, where):
 
 
 def download(folder=None, mirrors=IDX_MIRRORS, timeout=30, progress=None):
-    """Download the four IDX files into folder (default the cache), each verified before it lands.
+    """Download the IDX files missing from folder (default the cache), each verified before it lands.
 
-    Returns the verified arrays; raises the last error when no mirror served a good copy.
+    Returns the verified arrays; raises MNISTUnavailable when no mirror served a good copy.
     """
-    folder = folder or cache_dir()
-    out = {}
-    for key, (stem, digest, magic) in FILES.items():
-        dest = os.path.join(folder, stem + ".gz")
-        errors = []
-        for mirror in mirrors:
-            try:
-                _download.fetch(mirror.rstrip("/") + "/" + stem + ".gz", dest,
-                                lambda tmp, d=digest, m=magic: verified_idx(tmp, d, m), timeout, progress)
-                break
-            except _download.NETWORK_ERRORS as exc:
-                errors.append(f"{mirror}: {exc}")
-        else:
-            raise MNISTUnavailable(f"could not download {stem}.gz: " + "; ".join(errors))
-        out[key] = verified_idx(dest, digest, magic)
-    return out
+    try:
+        return _engine.download(spec(), folder or cache_dir(), mirrors, timeout, progress).arrays
+    except _engine.DatasetUnavailable as exc:
+        raise MNISTUnavailable(str(exc)) from None
 
 
 def _other_tools():
     home = os.path.expanduser("~")
-    yield "Keras' cache", os.path.join(home, ".keras", "datasets", "mnist.npz"), read_keras_npz
+    yield "Keras' cache", os.path.join(home, ".keras", "datasets", "mnist.npz"), \
+        lambda p: _found(read_keras_npz(p), p)
     for root in (os.getcwd(), home):
-        yield "torchvision's raw folder", os.path.join(root, "data", "MNIST", "raw"), read_idx_folder
-    yield "the book's dataset/mnist.pkl", os.path.join(os.getcwd(), "dataset", "mnist.pkl"), read_book_pkl
+        yield "torchvision's raw folder", os.path.join(root, "data", "MNIST", "raw"), \
+            lambda p: _engine.read_known(spec(), p)
+    yield "the book's dataset/mnist.pkl", os.path.join(os.getcwd(), "dataset", "mnist.pkl"), \
+        lambda p: _found(read_book_pkl(p), p)
+
+
+def find(data_dir=None, download_if_missing=True, mirrors=IDX_MIRRORS, timeout=30):
+    """MNIST as a ``Found`` set (arrays, where from, notes) from the first source with a good copy."""
+    return _engine.find(spec(), data_dir, download_if_missing, mirrors, timeout, extra_places=list(_other_tools()),
+                        unavailable=MNISTUnavailable)
 
 
 def load_arrays(data_dir=None, download_if_missing=True, mirrors=IDX_MIRRORS, timeout=30):
     """The four uint8 arrays from the first source that has a verified copy (see the module doc)."""
-    explicit = data_dir or os.environ.get(_config.ENV_MNIST_DIR)
-    if explicit:
-        if not os.path.isdir(explicit):
-            raise MNISTUnavailable(f"MNIST folder {explicit!r} (data_dir or {_config.ENV_MNIST_DIR}) does not exist")
-        return read_idx_folder(explicit)
-    tried = []
-    candidates = [("fastnn's cache", cache_dir(), read_idx_folder)] + list(_other_tools())
-    for label, path, reader in candidates:
-        if not os.path.exists(path):
-            tried.append(f"{label} ({path}): not there")
-            continue
-        try:
-            return reader(path)
-        except (OSError, ValueError, KeyError, pickle.UnpicklingError) as exc:
-            tried.append(f"{label} ({path}): {exc}")
-    if download_if_missing:
-        try:
-            return download(cache_dir(), mirrors, timeout)
-        except MNISTUnavailable as exc:
-            tried.append(f"download: {exc}")
-    raise MNISTUnavailable(
-        "MNIST is not available. Tried:\n  - " + "\n  - ".join(tried)
-        + f"\nPut the four IDX .gz files in a folder and pass data_dir= or set {_config.ENV_MNIST_DIR}, "
-          "or connect to the internet and try again.")
+    return _engine.warn_notes(find(data_dir, download_if_missing, mirrors, timeout)).arrays
 
 
 def load_data(path=None):
@@ -195,14 +166,4 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, data_dir=None)
     data_dir : str, optional
         A folder holding the four IDX files; default: search and download (see the module doc).
     """
-    a = load_arrays(data_dir)
-
-    def images(x):
-        x = x.reshape(x.shape[0], -1) if flatten else x.reshape(x.shape[0], 1, 28, 28)
-        return x.astype(np.float32) / np.float32(255.0) if normalize else x.copy()
-
-    def labels(t):
-        return np.eye(10, dtype=np.float64)[t] if one_hot_label else t.astype(np.int64)
-
-    return ((images(a["train_images"]), labels(a["train_labels"])),
-            (images(a["test_images"]), labels(a["test_labels"])))
+    return _engine.book_format(_engine.warn_notes(find(data_dir)), normalize, flatten, one_hot_label)
