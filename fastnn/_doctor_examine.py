@@ -1,0 +1,210 @@
+"""The first-step examination of a learner's network on the batch it was fed.
+
+A ``Subject`` wraps whatever the learner wrote (a class with methods, or module-level functions over a
+params dict) as a few callables over (x, t); ``examine`` runs every check on it and returns the raw
+findings, the measured numbers and the list of checks that could not run (with why).
+"""
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _doctor_gradients as grads
+from . import _doctor_probes as probes
+
+
+@dataclass
+class Subject:
+    """The learner's network as callables; any of them may be None."""
+    params: dict
+    loss: object                      # loss(x, t) -> number
+    gradient: object = None           # gradient(x, t) -> dict
+    numerical_gradient: object = None  # numerical_gradient(x, t) -> dict
+    predict: object = None            # predict(x) -> array
+    functions: dict = field(default_factory=dict)  # learner functions by name, for probes
+    is_learner: object = None         # is_learner(filename) -> bool
+    namespaces: list = field(default_factory=list)  # the learner's module globals (activations are watched there)
+
+
+@dataclass
+class Examination:
+    findings: list = field(default_factory=list)
+    measured: dict = field(default_factory=dict)
+    not_checked: list = field(default_factory=list)   # (check, reason)
+    learner_errors: list = field(default_factory=list)  # (what, message, where)
+    learner_seconds: float = 0.0
+    labels: object = None             # labels the loss accepts
+
+
+def _skip(exam, check, reason):
+    exam.not_checked.append((check, str(reason)))
+
+
+def _learner_error(exam, what, err):
+    exam.learner_errors.append((what, f"{type(err.error).__name__}: {err.error}", err.where))
+
+
+def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgrad_budget=8.0, samples=12,
+            lr=None):
+    """Every first-step check on the subject with the batch (x, t) it was fed.
+
+    observed : dict, optional
+        The gradient the program's own step computed (from ``observed_source``), compared as is.
+    numgrad_budget : float
+        Seconds the learner's numerical_gradient may take here (it runs on a few rows only).
+    """
+    rng = rng or np.random.default_rng(0)
+    exam = Examination()
+    x = np.asarray(x)
+    is_learner = subject.is_learner
+    k, predicted = _classes(subject, x, t, exam)
+    exam.measured["classes"] = k
+    exam.measured["input"] = {"min": float(np.min(x)), "max": float(np.max(x)), "dtype": str(x.dtype),
+                              "shape": list(x.shape)}
+    exam.measured["labels"] = {"form": probes.label_form(t), "shape": list(np.shape(t))}
+    if float(np.max(np.abs(x))) > 20 or (np.issubdtype(x.dtype, np.integer) and np.max(x) > 1):
+        exam.findings.append(probes.Finding("input-scale", None, dict(exam.measured["input"])))
+    finding, t_ok, notes = probes.check_labels(subject.loss, x, t, k, predicted)
+    exam.findings.append(finding)
+    for key, info in notes:
+        _skip(exam, key, info)
+    exam.labels = t_ok
+    exam.findings.append(_check_pairs(x, t, exam))
+    found, notes = probes.probe_activations(subject.functions)
+    exam.findings += found
+    for key, info in notes:
+        _skip(exam, key, info)
+    if predicted is not None:
+        exam.findings.append(probes.check_predict_rows(predicted))
+    if t_ok is None:
+        _skip(exam, "gradients", "the loss accepts neither label form")
+        return exam
+    t_ok = np.asarray(t_ok)
+    exam.findings.append(probes.check_loss_averaged(subject.loss, x, t_ok))
+
+    def loss():
+        return probes.as_float(probes.quiet(subject.loss, x, t_ok, is_learner=is_learner))
+
+    try:
+        start = loss()
+    except (probes.LearnerError, ValueError) as exc:
+        _skip(exam, "gradients", f"the loss fails: {exc}")
+        return exam
+    exam.measured["start_loss"] = start
+    if not np.isfinite(start):
+        _skip(exam, "gradients", f"the loss is {start} at the first step")
+        exam.findings.append(probes.Finding("nan-gradient", None, {"loss": str(start)}, template="loss-nonfinite"))
+        return exam
+    calls = _forward_activations(subject, x, t_ok)
+    _check_gradient(subject, exam, x, t_ok, observed, observed_source, loss, rng, samples)
+    _check_numgrad(subject, exam, x, t_ok, observed if observed_source == "numerical_gradient" else None, rng,
+                   numgrad_budget, samples)
+    exam.findings.append(probes.check_init(subject.params, calls, probes.check_start_loss(start, k, 0)))
+    exam.findings.append(probes.check_units(calls, float(np.max(np.abs(x))) <= 20))
+    return exam
+
+
+def _classes(subject, x, t, exam):
+    predicted = None
+    if subject.predict is not None:
+        predicted, err = probes.attempt(subject.predict, x, is_learner=subject.is_learner)
+        if err is not None:
+            _learner_error(exam, "predict", err)
+            predicted = None
+    if predicted is not None and np.ndim(predicted) == 2:
+        return int(np.shape(predicted)[1]), np.asarray(predicted)
+    if np.ndim(t) == 2:
+        return int(np.shape(t)[1]), None
+    biases = [v for v in subject.params.values() if isinstance(v, np.ndarray) and v.ndim == 1]
+    return (int(biases[-1].shape[0]) if biases else 10), None
+
+
+def _forward_activations(subject, x, t):
+    if not subject.namespaces:
+        return []
+    with probes.ActivationRecorder(subject.namespaces) as rec:
+        probes.attempt(subject.loss, x, t)
+    return rec.calls
+
+
+def _check_gradient(subject, exam, x, t, observed, source, loss, rng, samples):
+    theirs = observed if source == "gradient" else None
+    if theirs is None and subject.gradient is not None:
+        began = time.perf_counter()
+        theirs, err = probes.attempt(subject.gradient, x, t, is_learner=subject.is_learner)
+        exam.learner_seconds += time.perf_counter() - began
+        if err is not None:
+            _learner_error(exam, "gradient", err)
+            _skip(exam, "gradient", f"gradient(x, t) raised {err}")
+            return
+    if theirs is None:
+        _skip(exam, "gradient", "the program has no gradient()")
+        return
+    if not isinstance(theirs, dict):
+        _skip(exam, "gradient", f"gradient() returned {type(theirs).__name__}, not a dict of arrays")
+        return
+    ref = grads.reference_values(subject.params, loss, rng, theirs, samples)
+    results = grads.compare(subject.params, ref, theirs)
+    exam.measured["gradient"] = results
+    exam.findings += grads.backprop_findings(subject.params, results, len(x))
+
+
+def _check_numgrad(subject, exam, x, t, observed, rng, budget, samples):
+    theirs, xs, ts = observed, x, t
+    if theirs is None:
+        if subject.numerical_gradient is None:
+            _skip(exam, "numerical_gradient", "the program has no numerical_gradient()")
+            return
+        rows = min(len(x), 3)
+        xs, ts = x[:rows], t[:rows]
+        began = time.perf_counter()
+        probes.attempt(subject.loss, xs, ts)
+        per_call = time.perf_counter() - began
+        n = sum(v.size for v in subject.params.values() if isinstance(v, np.ndarray))
+        estimate = 2 * n * per_call
+        if estimate > budget:
+            _skip(exam, "numerical_gradient", f"it would take ~{estimate:.0f} s on {n} parameters "
+                  f"(budget {budget:.0f} s); run it on a smaller network to check it")
+            return
+        began = time.perf_counter()
+        theirs, err = probes.attempt(subject.numerical_gradient, xs, ts, is_learner=subject.is_learner)
+        exam.learner_seconds += time.perf_counter() - began
+        exam.measured["numerical_gradient_seconds"] = time.perf_counter() - began
+        if err is not None:
+            _learner_error(exam, "numerical_gradient", err)
+            _skip(exam, "numerical_gradient", f"numerical_gradient(x, t) raised {err}")
+            return
+    if not isinstance(theirs, dict):
+        _skip(exam, "numerical_gradient", f"it returned {type(theirs).__name__}, not a dict of arrays")
+        return
+
+    def loss():
+        return probes.as_float(probes.quiet(subject.loss, xs, ts, is_learner=subject.is_learner))
+
+    ref = grads.reference_values(subject.params, loss, rng, theirs, samples)
+    results = grads.compare(subject.params, ref, theirs, atol_scale=1e-4)
+    exam.measured["numerical_gradient"] = results
+    exam.findings += grads.numgrad_findings(subject.params, results)
+
+
+def _check_pairs(x, t, exam):
+    """labels-shuffled when the fed labels are not MNIST's labels of the fed images."""
+    from ._doctor_data import true_labels
+    form = probes.label_form(t)
+    if form not in ("one-hot", "integer"):
+        return None
+    truth = true_labels(x)
+    if truth is None:
+        _skip(exam, "labels-shuffled", "the fed images are not recognised as MNIST images")
+        return None
+    fed = np.asarray(t).argmax(axis=1) if form == "one-hot" else np.asarray(t).astype(np.int64)
+    known = truth >= 0
+    exam.measured["labels_recognised"] = int(known.sum())
+    if known.sum() < max(4, len(truth) // 2):
+        _skip(exam, "labels-shuffled", f"only {int(known.sum())} of {len(truth)} fed images are MNIST images")
+        return None
+    agree = float(np.mean(fed[known] == truth[known]))
+    exam.measured["labels_agree"] = agree
+    if agree < 0.5:
+        return probes.Finding("labels-shuffled", None, {"agree": agree, "known": int(known.sum())})
+    return None

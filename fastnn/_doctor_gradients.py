@@ -1,0 +1,206 @@
+"""Check a learner's gradients against a central difference of the learner's own loss.
+
+The central difference is taken on sampled elements of every parameter, perturbing the learner's own
+arrays in place (so layers that hold references to them see it) and restoring each element in a
+``finally``. Their ``gradient()`` or ``numerical_gradient()`` is then compared element by element and
+the disagreement is *named*: a constant factor (and whether it is the batch size), a sign flip, a
+transpose, all zeros, constant along rows, or one parameter wrong while the others agree.
+"""
+import re
+
+import numpy as np
+
+from ._doctor_findings import Finding
+
+#: Relative agreement of an element with the central difference (the book's 1e-7 inside the log and the
+#: difference's own truncation error are far below it).
+RTOL = 2e-3
+#: Share of sampled elements allowed to disagree (a relu kink between x-h and x+h spoils one element).
+SPOILED = 0.2
+
+
+def central_difference(loss, array, index, h):
+    """(loss(a[i] + h) - loss(a[i] - h)) / 2h, perturbing the learner's array in place."""
+    saved = array[index]
+    try:
+        array[index] = saved + h
+        fp = float(loss())
+        array[index] = saved - h
+        fm = float(loss())
+    finally:
+        array[index] = saved
+    return (fp - fm) / (2 * h)
+
+
+def step_for(array):
+    """h for a central difference in the array's precision."""
+    return 1e-2 if np.asarray(array).dtype == np.float32 else 1e-5
+
+
+def layer_of(key, position):
+    """Layer number of a parameter key ('W2' -> 2), else its position."""
+    digits = re.findall(r"\d+", str(key))
+    return int(digits[-1]) if digits else position
+
+
+def sample_indices(shape, theirs, rng, n):
+    """n element indices: half where their gradient is largest, half uniformly at random."""
+    size = int(np.prod(shape))
+    if size <= n:
+        return [np.unravel_index(i, shape) for i in range(size)]
+    picks = []
+    if theirs is not None and np.shape(theirs) == tuple(shape) and np.all(np.isfinite(theirs)):
+        flat = np.abs(np.asarray(theirs, np.float64)).ravel()
+        picks = [int(i) for i in np.argsort(flat)[::-1][: n // 2] if flat[i] > 0]
+    rest = [int(i) for i in rng.choice(size, size=min(size, 4 * n), replace=False) if int(i) not in picks]
+    picks += rest[: n - len(picks)]
+    return [np.unravel_index(i, shape) for i in picks]
+
+
+def reference_values(params, loss, rng, theirs=None, n=12):
+    """{key: (indices, central differences)} on n sampled elements of every parameter."""
+    out = {}
+    for key, array in params.items():
+        if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.floating):
+            continue
+        hint = None if theirs is None else theirs.get(key)
+        idx = sample_indices(array.shape, hint, rng, n)
+        h = step_for(array)
+        out[key] = (idx, np.array([central_difference(loss, array, i, h) for i in idx]))
+    return out
+
+
+def _agree(a, b, atol):
+    return np.abs(a - b) <= RTOL * np.maximum(np.abs(a), np.abs(b)) + atol
+
+
+def compare_param(key, ours_idx, ours, theirs, shape, atol):
+    """What their gradient of one parameter is, measured against ours: a dict with 'pattern'."""
+    if theirs is None:
+        return {"pattern": "missing"}
+    g = np.asarray(theirs)
+    if g.dtype == object or not np.issubdtype(g.dtype, np.number):
+        return {"pattern": "shape", "shape": list(np.shape(g)), "expected": list(shape)}
+    if g.shape != tuple(shape):
+        if g.ndim == 2 and g.shape == tuple(shape)[::-1]:
+            return {"pattern": "transpose", "shape": list(g.shape), "expected": list(shape)}
+        return {"pattern": "shape", "shape": list(g.shape), "expected": list(shape)}
+    g = g.astype(np.float64)
+    if not np.all(np.isfinite(g)):
+        return {"pattern": "nan", "nonfinite": int(np.sum(~np.isfinite(g)))}
+    mine = np.array([g[i] for i in ours_idx])
+    live = np.abs(ours) > atol
+    if np.mean(_agree(mine, ours, atol)) >= 1 - SPOILED:
+        return {"pattern": "agree", "max_error": float(np.max(np.abs(mine - ours)))}
+    if not np.any(g):
+        return {"pattern": "zero", "max_reference": float(np.max(np.abs(ours)))}
+    if g.ndim == 2 and g.shape[1] > 1 and np.all(np.ptp(g, axis=1) == 0):
+        return {"pattern": "rows", "max_error": float(np.max(np.abs(mine - ours)))}
+    if np.any(live):
+        c = float(np.dot(mine[live], ours[live]) / np.dot(ours[live], ours[live]))
+        if c != 0 and np.mean(_agree(mine, c * ours, atol * abs(c))) >= 1 - SPOILED:
+            return {"pattern": "factor", "factor": c}
+    if g.ndim == 2 and g.shape[0] == g.shape[1]:
+        flipped = np.array([g.T[i] for i in ours_idx])
+        if np.mean(_agree(flipped, ours, atol)) >= 1 - SPOILED:
+            return {"pattern": "transpose", "shape": list(g.shape), "expected": list(shape)}
+    worst = int(np.argmax(np.abs(mine - ours)))
+    return {"pattern": "mismatch", "max_error": float(np.max(np.abs(mine - ours))),
+            "index": [int(i) for i in ours_idx[worst]], "theirs": float(mine[worst]), "ours": float(ours[worst]),
+            "median_ratio": float(np.median(mine[live] / ours[live])) if np.any(live) else None}
+
+
+def compare(params, reference, theirs, atol_scale=1e-6):
+    """{key: comparison dict} of their gradient dict against reference_values()."""
+    scale = max([float(np.max(np.abs(v))) for _, v in reference.values()] + [0.0])
+    atol = atol_scale * scale + 1e-10
+    theirs = theirs if isinstance(theirs, dict) else {}
+    return {key: compare_param(key, idx, ours, theirs.get(key), np.shape(params[key]), atol)
+            for key, (idx, ours) in reference.items()}
+
+
+def _is_batch(factor, batch_size):
+    return bool(batch_size) and any(abs(abs(factor) - b) <= 0.02 * b for b in (batch_size, 1.0 / batch_size))
+
+
+def _root(keys, params):
+    """The parameter a backprop error most likely starts in: the deepest weight among the wrong ones.
+
+    Backprop runs from the output down, so an error in layer k spoils layers k, k-1, ... 1.
+    """
+    order = list(params)
+    ranked = sorted(keys, key=lambda k: (np.ndim(params[k]) >= 2, layer_of(k, order.index(k))), reverse=True)
+    return ranked[0]
+
+
+def _common_factor(results):
+    factors = [r.get("factor") for r in results.values()]
+    if all(f is not None for f in factors) and factors:
+        if max(factors) - min(factors) <= 0.02 * max(abs(f) for f in factors):
+            return float(np.mean(factors))
+    return None
+
+
+def backprop_findings(params, results, batch_size):
+    """Findings for their gradient(): shapes first, then NaN, then the named pattern."""
+    bad = {k: r for k, r in results.items() if r["pattern"] != "agree"}
+    if not bad:
+        return []
+    for pattern, code in (("shape", "backprop-shape"), ("transpose", "backprop-transpose")):
+        keys = [k for k, r in bad.items() if r["pattern"] == pattern]
+        if keys:
+            key = _root(keys, params)
+            return [Finding(code, key, dict(bad[key], params=keys))]
+    nan = [k for k, r in bad.items() if r["pattern"] == "nan"]
+    if nan:
+        return [Finding("nan-gradient", nan[0] if len(nan) == 1 else None, {"params": nan})]
+    missing = [k for k, r in bad.items() if r["pattern"] == "missing"]
+    if missing:
+        return [Finding("zero-gradient", missing[0] if len(missing) == 1 else None, {"params": missing},
+                        template="gradient-missing")]
+    if len(bad) == len(results) and len(results) > 1:
+        c = _common_factor(bad)
+        if c is not None:
+            return [_factor_finding(None, c, batch_size, list(bad))]
+    zero = [k for k, r in bad.items() if r["pattern"] == "zero"]
+    if zero:
+        key = _root(zero, params)
+        return [Finding("zero-gradient", key, dict(bad[key], params=zero))]
+    key = _root(list(bad), params)
+    r = bad[key]
+    if r["pattern"] == "factor":
+        return [_factor_finding(key, r["factor"], batch_size, list(bad))]
+    return [Finding("backprop-mismatch", key, dict(r, params=list(bad), agree=[k for k in results if k not in bad]))]
+
+
+def _factor_finding(key, c, batch_size, keys):
+    measured = {"factor": c, "batch_size": batch_size, "params": keys}
+    if c < 0:
+        return Finding("backprop-sign", key, measured, template="backprop-sign" if abs(c + 1) < 0.02
+                       else "backprop-sign-factor")
+    return Finding("backprop-scale", key, measured,
+                   template="backprop-scale-batch" if _is_batch(c, batch_size) else "backprop-scale")
+
+
+def numgrad_findings(params, results):
+    """Findings for their numerical_gradient()."""
+    bad = {k: r for k, r in results.items() if r["pattern"] != "agree"}
+    if not bad:
+        return []
+    if all(r["pattern"] == "zero" for r in bad.values()) and len(bad) == len(results):
+        return [Finding("numgrad-no-effect", None, {"params": list(bad)})]
+    for pattern, code in (("shape", "numgrad-mismatch"), ("transpose", "numgrad-mismatch"), ("nan", "nan-gradient")):
+        keys = [k for k, r in bad.items() if r["pattern"] == pattern]
+        if keys:
+            return [Finding(code, keys[0] if len(keys) == 1 else None, dict(bad[keys[0]], params=keys),
+                            template="numgrad-shape" if code == "numgrad-mismatch" else "")]
+    rows = [k for k, r in bad.items() if r["pattern"] == "rows"]
+    if rows:
+        return [Finding("numgrad-first-axis", rows[0] if len(rows) == 1 else None, {"params": rows})]
+    keys = list(bad)
+    key = keys[0] if len(keys) == 1 else None
+    c = _common_factor(bad) if len(keys) == len(results) else bad[keys[0]].get("factor") if key else None
+    if c is not None:
+        return [Finding("numgrad-mismatch", key, {"factor": c, "params": keys}, template="numgrad-factor")]
+    first = bad[keys[0]]
+    return [Finding("numgrad-mismatch", key, dict(first, params=keys))]

@@ -1,0 +1,312 @@
+"""Run a learner's script as ``python FILE.py`` would, watch its first training steps, examine them.
+
+Run as ``python -m fastnn._doctor_runner FILE --out RESULT.json [--steps N] [--timeout S]`` in a child
+process (``fastnn doctor`` does this): the script runs from its own folder with its own ``sys.path``
+changes, with MNIST loaders served offline (``_doctor_sandbox``), files it writes redirected to a
+temporary folder, plotting non-interactive. A profiler filtered to the learner's files records the
+top-level calls of its ``gradient``/``numerical_gradient``/``loss``: each gradient call is a step. At the
+first step, the network is examined on the batch it was fed (``_doctor_examine``); between steps, the
+parameters before and after tell what the update did. The watch ends after ``--steps`` steps or
+``--timeout`` seconds by raising ``StopWatching`` (a BaseException the learner's ``except Exception``
+cannot swallow). The result (findings, measurements, what was not checked) goes to ``--out`` as JSON.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+
+from . import _doctor_sandbox as sandbox
+from . import _doctor_updates as updates
+from ._doctor_examine import Subject, examine
+from ._doctor_findings import rank
+from ._doctor_probes import as_float, learner_location
+
+
+class StopWatching(BaseException):
+    """Ends the watched run (steps seen or time up)."""
+
+
+def _params_dict(value):
+    return isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values())
+
+
+def snapshot(params):
+    return {k: np.array(v, copy=True) for k, v in params.items() if isinstance(v, np.ndarray)}
+
+
+def _copy_grads(result):
+    if isinstance(result, dict):
+        return {k: np.array(v, dtype=np.float64, copy=True) if isinstance(v, np.ndarray) else v
+                for k, v in result.items()}
+    return result
+
+
+class Call:
+    """A learner's function as called, replayable with another batch."""
+
+    def __init__(self, fn, names, values, x_name, t_name):
+        self.fn, self.names, self.values, self.x_name, self.t_name = fn, names, values, x_name, t_name
+
+    def __call__(self, x, t=None):
+        values = dict(self.values, **{self.x_name: x})
+        if self.t_name is not None and t is not None:
+            values[self.t_name] = t
+        return self.fn(*[values[n] for n in self.names])
+
+    def like(self, fn):
+        """The same call pattern for another function of the learner (matched by argument names)."""
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            return None
+        names = list(code.co_varnames[:code.co_argcount])
+        if hasattr(fn, "__self__"):
+            names = names[1:]
+        if all(n in self.values for n in names):
+            return Call(fn, names, self.values, self.x_name, self.t_name if self.t_name in names else None)
+        if len(names) == len(self.names):
+            return Call(fn, self.names, self.values, self.x_name, self.t_name) if hasattr(fn, "__self__") == \
+                hasattr(self.fn, "__self__") else Call(lambda *a: fn(*a), self.names, self.values, self.x_name,
+                                                       self.t_name)
+        return None
+
+
+class Watch:
+    """The profiler that records the learner's steps, and what it measured."""
+
+    def __init__(self, script, steps, timeout, budget):
+        self.script, self.steps, self.timeout, self.budget = script, steps, timeout, budget
+        self.is_learner = sandbox.learner_files(script)
+        self.stack, self.step_records, self.loss_values = [], [], []
+        self.subject = self.batch = self.exam = None
+        self.stop_reason = "the script ended"
+        self.doctor_seconds = 0.0
+        self.started = time.perf_counter()
+        self.main_globals = None
+
+    # -- the profiler -----------------------------------------------------------------------------
+    def profile(self, frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            if self.stack or not self.is_learner(code.co_filename):
+                return
+            kind = self.kind(code.co_name)
+            if kind:
+                self.stack.append((frame, kind))
+                self.on_call(frame, kind)
+        elif event == "return" and self.stack and self.stack[-1][0] is frame:
+            _, kind = self.stack.pop()
+            self.on_return(frame, kind, arg)
+
+    @staticmethod
+    def kind(name):
+        low = name.lower()
+        if any(w in low for w in ("sigmoid", "relu", "softmax", "backward", "forward", "_grad_")):
+            return None
+        if "grad" in low:
+            return "numerical_gradient" if "numer" in low else "gradient"
+        if "loss" in low or low == "cost":
+            return "loss"
+        return None
+
+    def on_call(self, frame, kind):
+        if kind == "loss":
+            return
+        if self.main_globals is None:
+            self.main_globals = frame.f_globals
+        call = self.describe(frame)
+        if call is None:
+            return
+        step = len(self.step_records)
+        if step and "after" not in self.step_records[-1]:
+            self.close_step(frame)
+        if step >= self.steps:
+            self.stop_reason = f"{self.steps} training steps observed (--steps)"
+            raise StopWatching()
+        owner, params, fn_call = call
+        if self.subject is None:
+            self.subject = self.make_subject(owner, params, fn_call, frame)
+        x, t = fn_call.values[fn_call.x_name], fn_call.values.get(fn_call.t_name)
+        self.step_records.append({"kind": kind, "before": snapshot(params), "params": params, "x": x, "t": t})
+
+    def on_return(self, frame, kind, result):
+        if kind == "loss":
+            try:
+                self.loss_values.append((len(self.step_records), as_float(result)))
+            except (TypeError, ValueError):
+                pass
+            return
+        if not self.step_records or "grads" in self.step_records[-1]:
+            return
+        record = self.step_records[-1]
+        record["grads"] = _copy_grads(result)
+        if self.exam is None:
+            self.paused(self.examine_first, record)
+
+    def describe(self, frame):
+        """(owner, params, Call) for a gradient call, or None when it does not look like a network's."""
+        code = frame.f_code
+        names = list(code.co_varnames[:code.co_argcount])
+        values = {n: frame.f_locals.get(n) for n in names}
+        owner = values.get(names[0]) if names and names[0] == "self" else None
+        arrays = [n for n in names if isinstance(values[n], np.ndarray) and np.issubdtype(values[n].dtype, np.number)]
+        if owner is not None:
+            params = getattr(owner, "params", None)
+            if not _params_dict(params):
+                params = {k: v for k, v in vars(owner).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+            fn = getattr(owner, code.co_name, None)
+            names = names[1:]
+        else:
+            params = next((values[n] for n in names if _params_dict(values[n])), None)
+            fn = frame.f_globals.get(code.co_name)
+        if not params or fn is None or getattr(fn, "__code__", None) is not code and \
+                getattr(getattr(fn, "__func__", None), "__code__", None) is not code:
+            return None
+        if not arrays:
+            return None
+        x_name = max(arrays[:2], key=lambda n: values[n].ndim)
+        t_name = next((n for n in arrays if n != x_name), None)
+        values = {n: values[n] for n in names}
+        return owner, params, Call(fn, names, values, x_name, t_name)
+
+    def make_subject(self, owner, params, call, frame):
+        ns = frame.f_globals
+
+        def method_or_function(*names):
+            for name in names:
+                fn = getattr(owner, name, None) if owner is not None else ns.get(name)
+                if callable(fn):
+                    return call.like(fn)
+            return None
+
+        grad = call if "numer" not in call.fn.__name__.lower() else method_or_function("gradient")
+        numgrad = call if "numer" in call.fn.__name__.lower() else None
+        if numgrad is None and owner is not None:
+            numgrad = method_or_function("numerical_gradient")
+        loss = method_or_function("loss", "loss_function", "compute_loss", "cost")
+        predict = method_or_function("predict", "forward")
+        return Subject(params=params, loss=loss, gradient=grad, numerical_gradient=numgrad, predict=predict,
+                       functions=sandbox.learner_functions(self.is_learner, ns), is_learner=self.is_learner,
+                       namespaces=sandbox.learner_namespaces(self.is_learner, ns))
+
+    # -- the doctor's own work, with the clock and the profiler paused ------------------------------
+    def paused(self, work, *args):
+        remaining = signal.setitimer(signal.ITIMER_REAL, 0)[0]
+        began = time.perf_counter()
+        try:
+            work(*args)
+        finally:
+            self.doctor_seconds += time.perf_counter() - began
+            if remaining:
+                signal.setitimer(signal.ITIMER_REAL, remaining)
+
+    def examine_first(self, record):
+        if self.subject is None or self.subject.loss is None:
+            self.exam = False
+            return
+        source = record["kind"]
+        observed = record.get("grads")
+        self.exam = examine(self.subject, record["x"], record["t"], observed=observed, observed_source=source,
+                            numgrad_budget=self.budget)
+        self.learner_seconds_in_exam = self.exam.learner_seconds
+
+    def close_step(self, frame):
+        record = self.step_records[-1]
+        record["after"] = snapshot(record["params"])
+        self.paused(updates.close, record, frame.f_back if frame is not None else None, self.main_globals)
+        if len(self.step_records) == 1 and self.exam:
+            self.paused(updates.judge_first_step, self, record)
+
+    # -- running ----------------------------------------------------------------------------------
+    def run(self):
+        def alarm(signum, stack):
+            self.stop_reason = f"--timeout of {self.timeout:g} s reached"
+            raise StopWatching()
+
+        signal.signal(signal.SIGALRM, alarm)
+        error = None
+        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        sys.setprofile(self.profile)
+        try:
+            sandbox.run_script(self.script)
+        except StopWatching:
+            pass
+        except SystemExit as exc:
+            self.stop_reason = f"the script called exit({exc.code})"
+        except BaseException as exc:  # the learner's error, reported as theirs
+            error = {"type": type(exc).__name__, "message": str(exc), "where": learner_location(exc, self.is_learner)}
+            self.stop_reason = "the script raised an error"
+        finally:
+            sys.setprofile(None)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        self.stack = []
+        self.learner_error = error
+        if self.step_records and "after" not in self.step_records[-1] and "grads" in self.step_records[-1]:
+            self.close_step(None)
+        if self.exam is None and self.step_records:
+            self.paused(self.examine_first, self.step_records[0])
+        return self
+
+
+def result_of(watch):
+    """The JSON-friendly result of a watched run."""
+    exam = watch.exam or None
+    findings = list(exam.findings) if exam else []
+    findings += updates.findings(watch)
+    not_checked = [list(n) for n in exam.not_checked] if exam else []
+    if not watch.step_records:
+        not_checked.append(["program", "no training step was observed (no call of the learner's gradient() or "
+                                       "numerical_gradient() returning a dict of arrays)"])
+    elif watch.subject is None or watch.subject.loss is None:
+        not_checked.append(["network", "no loss function was found next to the gradient the program calls"])
+    if len(watch.step_records) < 2:
+        not_checked.append(["update", f"needs two observed steps, saw {len(watch.step_records)}"])
+    kept = rank([f for f in findings if f is not None])
+    measured = dict(exam.measured) if exam else {}
+    measured.update(updates.measured(watch))
+    return {"findings": [f.to_dict() for f in kept], "not_checked": not_checked,
+            "learner_errors": [list(e) for e in exam.learner_errors] if exam else [],
+            "program_error": watch.learner_error, "stop_reason": watch.stop_reason,
+            "steps": len(watch.step_records), "measured": _jsonable(measured),
+            "doctor_seconds": watch.doctor_seconds - (exam.learner_seconds if exam else 0.0),
+            "learner_seconds_in_checks": exam.learner_seconds if exam else 0.0}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else str(float(value))
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    return value if isinstance(value, (int, str, bool)) or value is None else str(value)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m fastnn._doctor_runner")
+    parser.add_argument("file")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--budget", type=float, default=8.0)
+    args = parser.parse_args(argv)
+    script = os.path.abspath(args.file)
+    with sandbox.Sandbox(script):
+        watch = Watch(script, args.steps, args.timeout, args.budget).run()
+        out = result_of(watch)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(out, f)
+    os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

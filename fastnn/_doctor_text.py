@@ -1,0 +1,354 @@
+"""What the doctor says, in English and Chinese: templates over the measured numbers.
+
+Every sentence of the report comes from here (``TEMPLATES`` for findings, ``WORDS`` for headers and
+notes), so ``--lang zh`` translates all of it while the checks stay language-free.
+"""
+
+
+class _Missing:
+    def __format__(self, spec):
+        return "?"
+
+    def __str__(self):
+        return "?"
+
+
+class _Values(dict):
+    def __missing__(self, key):
+        return _Missing()
+
+
+# template -> {lang: (message, why, fix)}
+TEMPLATES = {
+    "input-scale": {
+        "en": ("the program feeds inputs from {min:g} to {max:g} ({dtype}): raw 0..255 pixels",
+               "raw pixels drive sigmoid units into saturation, where their gradient is ~0; the loss then stays high",
+               "scale the inputs: x = x / 255.0 (or load_mnist(normalize=True))"),
+        "zh": ("程序输入的取值范围是 {min:g} 到 {max:g}（{dtype}）：原始的 0..255 像素",
+               "原始像素会让 sigmoid 单元饱和，饱和处梯度约为 0，损失一直降不下来",
+               "把输入归一化：x = x / 255.0（或 load_mnist(normalize=True)）")},
+    "labels-count": {
+        "en": ("labels have shape {shape} for {examples} examples", "one label per example is needed",
+               "pass t of shape (N,) or (N, classes)"),
+        "zh": ("标签形状为 {shape}，而样本有 {examples} 个", "每个样本需要一个标签", "标签形状应为 (N,) 或 (N, 类别数)")},
+    "labels-width": {
+        "en": ("one-hot labels have {columns} columns but the network has {outputs} outputs",
+               "each label row must say which of the outputs is right", "use {outputs} columns: np.eye({outputs})[t]"),
+        "zh": ("one-hot 标签有 {columns} 列，但网络有 {outputs} 个输出", "每行标签必须指明哪个输出是正确的",
+               "使用 {outputs} 列：np.eye({outputs})[t]")},
+    "labels-range": {
+        "en": ("labels range from {min:g} to {max:g} but the network has {outputs} outputs",
+               "a label outside 0..classes-1 picks no output (or the wrong one)", "check the label encoding"),
+        "zh": ("标签取值从 {min:g} 到 {max:g}，但网络只有 {outputs} 个输出", "超出 0..类别数-1 的标签选不到（或选错）输出",
+               "检查标签编码")},
+    "labels-form": {
+        "en": ("the labels are a {form}, neither one-hot rows nor integer classes",
+               "the loss cannot tell which output is right", "use integer classes or np.eye(classes)[t]"),
+        "zh": ("标签是 {form}，既不是 one-hot 也不是整数类别", "损失函数无法判断哪个输出是正确的",
+               "使用整数类别或 np.eye(类别数)[t]")},
+    "labels-rejected": {
+        "en": ("the loss rejects the {fed} labels the program feeds ({error}); it works with {expects} labels",
+               "the loss was written for {expects} labels", "feed {expects} labels, or make the loss handle both forms"),
+        "zh": ("损失函数拒绝程序输入的{fed}标签（{error}）；换成{expects}标签就能运行",
+               "损失函数是按{expects}标签写的", "输入{expects}标签，或让损失函数同时支持两种形式")},
+    "labels-misread": {
+        "en": ("the loss misreads the {fed} labels the program feeds: {fed_loss:.4g}, while the same labels as "
+               "{expects} give the cross-entropy {right_loss:.4g}",
+               "the loss was written for {expects} labels; with the other form it broadcasts into nonsense",
+               "feed {expects} labels, or make the loss handle both forms"),
+        "zh": ("损失函数误读了程序输入的{fed}标签：得到 {fed_loss:.4g}，而同样的标签以{expects}形式给出时交叉熵为 "
+               "{right_loss:.4g}", "损失函数是按{expects}标签写的；另一种形式经广播后得到无意义的值",
+               "输入{expects}标签，或让损失函数同时支持两种形式")},
+    "labels-shuffled": {
+        "en": ("only {agree:.0%} of the fed labels are the true label of the image they are fed with "
+               "({known} images recognised)",
+               "images and labels no longer belong together (shuffled separately, train images with test labels, "
+               "or an off-by-one slice): there is nothing to learn",
+               "index images and labels with the same indices: x[batch], t[batch]"),
+        "zh": ("输入的标签中只有 {agree:.0%} 是对应图像的真实标签（识别出 {known} 张图像）",
+               "图像与标签不再对应（分别打乱、训练图像配测试标签、或切片错位），网络无从学习",
+               "用同一组下标取图像和标签：x[batch], t[batch]")},
+    "softmax-axis": {
+        "en": ("{function}() on [[1, 2, 3], [1, 2, 3], [3, 1, 0]] gives rows summing to {row_sums} (all together "
+               "{total:.3g})", "softmax normalised over the whole batch (or the wrong axis) makes each row's "
+               "probabilities depend on the other examples; the loss and its gradient are wrong",
+               "normalise each row: e = np.exp(a - a.max(axis=-1, keepdims=True)); y = e / e.sum(axis=-1, "
+               "keepdims=True)"),
+        "zh": ("{function}() 作用于 [[1, 2, 3], [1, 2, 3], [3, 1, 0]] 时各行之和为 {row_sums}（总和 {total:.3g}）",
+               "softmax 对整个批次（或错误的轴）做了归一化，每一行的概率依赖其他样本，损失和梯度都错了",
+               "按行归一化：e = np.exp(a - a.max(axis=-1, keepdims=True)); y = e / e.sum(axis=-1, keepdims=True)")},
+    "softmax-axis-predict": {
+        "en": ("predict() rows sum to {row_sums}, not 1 (the whole batch sums to {total:.3g})",
+               "softmax normalised over the whole batch (or the wrong axis): the loss and its gradient are wrong",
+               "normalise each row: y = e / e.sum(axis=-1, keepdims=True)"),
+        "zh": ("predict() 的各行之和为 {row_sums}，而不是 1（整批总和 {total:.3g}）",
+               "softmax 对整个批次（或错误的轴）做了归一化，损失和梯度都错了", "按行归一化：y = e / e.sum(axis=-1, keepdims=True)")},
+    "overflow-softmax": {
+        "en": ("{function}({input}) returns {nonfinite} NaN/inf values where the answer is finite",
+               "exp overflows without subtracting the row's maximum; NaN then spreads to every parameter",
+               "subtract the row max first: e = np.exp(a - a.max(axis=-1, keepdims=True))"),
+        "zh": ("{function}({input}) 返回了 {nonfinite} 个 NaN/inf，而正确结果是有限值",
+               "不减去每行最大值时 exp 会溢出，NaN 随后扩散到所有参数", "先减去每行最大值：e = np.exp(a - a.max(axis=-1, keepdims=True))")},
+    "overflow-sigmoid": {
+        "en": ("{function}({input}) returns {output}: NaN/inf or values outside [0, 1]",
+               "sigmoid must return a value in [0, 1] for every input", "write it as 1 / (1 + np.exp(-x)) "
+               "(which is right, only warning at -1000) or np.exp(-np.logaddexp(0, -x))"),
+        "zh": ("{function}({input}) 返回 {output}：出现 NaN/inf 或超出 [0, 1]", "sigmoid 对任何输入都必须返回 [0, 1] 内的值",
+               "写成 1 / (1 + np.exp(-x))（结果正确，只在 -1000 处警告）或 np.exp(-np.logaddexp(0, -x))")},
+    "loss-not-averaged": {
+        "en": ("the loss of the batch repeated twice is {ratio:.2f}x the loss of the batch: it is summed, not averaged",
+               "a summed loss grows with the batch size: every step is silently multiplied by the batch size "
+               "({batch_size} here)", "divide by the batch size: np.sum(...) / batch_size"),
+        "zh": ("把批次重复两次后损失变为原来的 {ratio:.2f} 倍：损失是求和而不是平均",
+               "求和的损失随批大小增长，每一步都被悄悄乘上了批大小（这里是 {batch_size}）", "除以批大小：np.sum(...) / batch_size")},
+    "nan-gradient": {
+        "en": ("gradients of {params} contain NaN or inf", "one NaN step turns every parameter into NaN",
+               "look for log(0), 0/0 or overflow in the loss and its backward pass"),
+        "zh": ("{params} 的梯度中出现 NaN 或 inf", "一步 NaN 更新就会让所有参数变成 NaN", "检查损失及其反向传播中的 log(0)、0/0 或溢出")},
+    "loss-nonfinite": {
+        "en": ("the loss is {loss} at the first step", "nothing can be learned from a NaN/inf loss",
+               "look for log(0), 0/0 or overflow in the loss"),
+        "zh": ("第一步的损失就是 {loss}", "NaN/inf 的损失无法学习", "检查损失中的 log(0)、0/0 或溢出")},
+    "backprop-shape": {
+        "en": ("gradient()['{param}'] has shape {shape}, the parameter has shape {expected}",
+               "a gradient must have its parameter's shape (e.g. a bias gradient summed over the wrong axis)",
+               "look at the line that computes d{param}: sum a bias gradient over the batch, axis=0"),
+        "zh": ("gradient()['{param}'] 的形状是 {shape}，而参数的形状是 {expected}",
+               "梯度必须与参数同形（例如偏置梯度沿错误的轴求和）", "检查计算 d{param} 的那一行：偏置梯度应沿批次 axis=0 求和")},
+    "backprop-transpose": {
+        "en": ("gradient()['{param}'] is transposed: shape {shape} against the parameter's {expected}",
+               "the gradient of x @ W with respect to W is x.T @ dout, not its transpose",
+               "look at the line that computes d{param}: use x.T @ dout"),
+        "zh": ("gradient()['{param}'] 被转置了：形状 {shape}，而参数是 {expected}", "x @ W 对 W 的梯度是 x.T @ dout，而不是它的转置",
+               "检查计算 d{param} 的那一行：使用 x.T @ dout")},
+    "backprop-sign": {
+        "en": ("gradient() of {where} is minus the central difference of the loss (factor {factor:.3g})",
+               "a gradient with the wrong sign makes every step climb the loss",
+               "look at the line that computes it: dy = (y - t) / batch_size, not (t - y)"),
+        "zh": ("{where} 的 gradient() 是损失中心差分的相反数（倍数 {factor:.3g}）", "符号相反的梯度让每一步都沿损失上升",
+               "检查计算它的那一行：dy = (y - t) / batch_size，而不是 (t - y)")},
+    "backprop-sign-factor": {
+        "en": ("gradient() of {where} is {factor:.3g} times the central difference of the loss: wrong sign and scale",
+               "a gradient with the wrong sign makes every step climb the loss", "look at the line that computes it"),
+        "zh": ("{where} 的 gradient() 是损失中心差分的 {factor:.3g} 倍：符号和尺度都错了", "符号相反的梯度让每一步都沿损失上升",
+               "检查计算它的那一行")},
+    "backprop-scale": {
+        "en": ("gradient() of {where} is {factor:.4g} times the central difference of the loss",
+               "every step is silently {factor:.3g} times too large (or small)", "look at the line that computes it"),
+        "zh": ("{where} 的 gradient() 是损失中心差分的 {factor:.4g} 倍", "每一步都被悄悄放大（或缩小）了 {factor:.3g} 倍",
+               "检查计算它的那一行")},
+    "backprop-scale-batch": {
+        "en": ("gradient() of {where} is {factor:.4g} times the central difference of the loss: the batch size "
+               "({batch_size}) is multiplied or divided once too often",
+               "every step is silently {factor:.3g} times too large (or small)",
+               "divide by the batch size exactly once: dy = (y - t) / batch_size"),
+        "zh": ("{where} 的 gradient() 是损失中心差分的 {factor:.4g} 倍：批大小（{batch_size}）多乘或多除了一次",
+               "每一步都被悄悄放大（或缩小）了 {factor:.3g} 倍", "只除一次批大小：dy = (y - t) / batch_size")},
+    "zero-gradient": {
+        "en": ("gradient()['{param}'] is identically zero while the loss does change with it (central difference up "
+               "to {max_reference:.3g})", "a parameter with a zero gradient never changes",
+               "look at the line that computes d{param}: it must be assigned from the backward pass"),
+        "zh": ("gradient()['{param}'] 恒为零，但损失确实随它变化（中心差分最大 {max_reference:.3g}）", "梯度为零的参数永远不会更新",
+               "检查计算 d{param} 的那一行：它必须由反向传播赋值")},
+    "gradient-missing": {
+        "en": ("gradient() returns no entry for {params}", "a parameter without a gradient never changes",
+               "return a gradient for every key of params"),
+        "zh": ("gradient() 没有返回 {params} 的梯度", "没有梯度的参数永远不会更新", "为 params 的每个键返回梯度")},
+    "backprop-mismatch": {
+        "en": ("gradient()['{param}'] disagrees with the central difference of the loss (e.g. element {index}: "
+               "{theirs:.3g} vs {ours:.3g}) while {agree} agree: look at the line that computes d{param}",
+               "backprop of this parameter is wrong (e.g. the pre-activation used instead of the activation, or a "
+               "wrong activation derivative)", "recompute d{param} from the forward pass's cached values"),
+        "zh": ("gradient()['{param}'] 与损失的中心差分不符（例如元素 {index}：{theirs:.3g} 对 {ours:.3g}），而 {agree} 相符："
+               "检查计算 d{param} 的那一行", "该参数的反向传播有误（例如用了激活前的值而不是激活值，或激活函数的导数写错）",
+               "用前向传播缓存的值重新计算 d{param}")},
+    "numgrad-no-effect": {
+        "en": ("numerical_gradient() returns exactly 0 for every parameter while the loss does change with them",
+               "its perturbation never reaches the loss: a copy is perturbed, or the loss ignores what is perturbed",
+               "perturb the network's own arrays in place: numerical_gradient(f, self.params[key]) with "
+               "f = lambda W: self.loss(x, t)"),
+        "zh": ("numerical_gradient() 对每个参数都返回 0，但损失确实随参数变化", "扰动从未作用到损失上：扰动的是副本，或损失忽略了被扰动的数组",
+               "原地扰动网络自己的数组：numerical_gradient(f, self.params[key])，其中 f = lambda W: self.loss(x, t)")},
+    "numgrad-first-axis": {
+        "en": ("numerical_gradient() of {params} is constant along every row",
+               "a loop over the first axis only perturbs a whole row at once, so every element of the row gets the "
+               "row's total", "iterate over every element: np.nditer(x, flags=['multi_index'], "
+               "op_flags=['readwrite']) and perturb x[it.multi_index]"),
+        "zh": ("{params} 的 numerical_gradient() 每一行都是常数", "只沿第一个轴循环会一次扰动整行，整行元素得到同一个值",
+               "逐元素扰动：np.nditer(x, flags=['multi_index'], op_flags=['readwrite'])，扰动 x[it.multi_index]")},
+    "numgrad-factor": {
+        "en": ("numerical_gradient() of {params} is {factor:.4g} times the central difference of the loss",
+               "a central difference divides by 2h (dividing by h doubles it)",
+               "grad = (f(x + h) - f(x - h)) / (2 * h)"),
+        "zh": ("{params} 的 numerical_gradient() 是损失中心差分的 {factor:.4g} 倍", "中心差分应除以 2h（除以 h 会翻倍）",
+               "grad = (f(x + h) - f(x - h)) / (2 * h)")},
+    "numgrad-shape": {
+        "en": ("numerical_gradient() of {params} has shape {shape}, the parameter {expected}",
+               "a gradient must have its parameter's shape", "return np.zeros_like(x) filled element by element"),
+        "zh": ("{params} 的 numerical_gradient() 形状为 {shape}，参数为 {expected}", "梯度必须与参数同形",
+               "返回按元素填充的 np.zeros_like(x)")},
+    "numgrad-mismatch": {
+        "en": ("numerical_gradient() of {params} is not the central difference of the loss (e.g. element {index}: "
+               "{theirs:.3g} vs {ours:.3g})", "each element must be (f(x+h) - f(x-h)) / 2h with only that element "
+               "perturbed, and restored afterwards", "perturb one element at a time, restore it: x[idx] = tmp"),
+        "zh": ("{params} 的 numerical_gradient() 不是损失的中心差分（例如元素 {index}：{theirs:.3g} 对 {ours:.3g}）",
+               "每个元素都应是 (f(x+h) - f(x-h)) / 2h，每次只扰动该元素并在之后恢复", "每次只扰动一个元素，并恢复：x[idx] = tmp")},
+    "update-lost": {
+        "en": ("the parameters of the network did not change over {steps} steps, though the gradient is not zero",
+               "the update never reaches the network (a copy, or a rebound local variable, is updated)",
+               "update the network's own arrays in place: network.params[key] -= lr * grad[key]"),
+        "zh": ("在 {steps} 步中网络参数没有任何变化，而梯度并不为零", "更新从未作用到网络上（更新的是副本或重新绑定的局部变量）",
+               "原地更新网络自己的数组：network.params[key] -= lr * grad[key]")},
+    "update-lost-copy": {
+        "en": ("the update went to {name} (= params['{param}'] - {lr:.3g} * grad), not to the network's parameters",
+               "the network never changes: the update is applied to a copy or a rebound variable",
+               "update the network's own arrays in place: network.params[key] -= lr * grad[key]"),
+        "zh": ("更新作用到了 {name}（= params['{param}'] - {lr:.3g} * grad），而不是网络的参数", "网络从不改变：更新作用在副本或重新绑定的变量上",
+               "原地更新网络自己的数组：network.params[key] -= lr * grad[key]")},
+    "update-lost-some": {
+        "en": ("{params} never changed over the observed steps, though their gradients are not zero",
+               "the update loop misses these parameters", "update every key: for key in network.params: ..."),
+        "zh": ("在观察到的各步中 {params} 从未改变，而它们的梯度并不为零", "更新循环漏掉了这些参数", "更新每个键：for key in network.params: ...")},
+    "update-lost-forward": {
+        "en": ("the update changed params but the network's loss on the same batch is exactly the same ({loss:.6g})",
+               "the layers still hold the old arrays: params[key] = params[key] - ... rebinds the dict entry, the "
+               "layers never see it", "update in place: params[key] -= lr * grad[key]"),
+        "zh": ("更新改变了 params，但网络在同一批次上的损失完全不变（{loss:.6g}）", "各层仍持有旧数组：params[key] = params[key] - ... "
+               "只是重新绑定了字典项，各层看不到", "原地更新：params[key] -= lr * grad[key]")},
+    "update-sign": {
+        "en": ("each update points along +gradient (cosine with -gradient {cos:.3f}): the program climbs the loss",
+               "gradient descent subtracts the gradient", "params[key] -= lr * grad[key]"),
+        "zh": ("每次更新都沿 +梯度方向（与 -梯度的余弦为 {cos:.3f}）：程序在让损失上升", "梯度下降应减去梯度", "params[key] -= lr * grad[key]")},
+    "learning-rate-high": {
+        "en": ("the learning rate {lr:.3g} is far too large: one step raises the loss on its own batch from "
+               "{before:.4g} to {after:.4g}, while a 10x smaller step lowers it to {after_tenth:.4g}",
+               "steps that overshoot make the loss diverge", "try a learning rate about {lr:.3g} / 10"),
+        "zh": ("学习率 {lr:.3g} 过大：一步更新让本批次的损失从 {before:.4g} 升到 {after:.4g}，而小 10 倍的步长会降到 {after_tenth:.4g}",
+               "步长过大越过了最低点，损失会发散", "把学习率调小约 10 倍")},
+    "learning-rate-low": {
+        "en": ("the learning rate {lr:.3g} is far too small: one step moves the loss on its own batch from "
+               "{before:.6g} to {after:.6g}, while a 100x larger step lowers it to {after_100:.4g}",
+               "steps that small take forever to learn anything", "try a learning rate about 100 x {lr:.3g}"),
+        "zh": ("学习率 {lr:.3g} 过小：一步更新让本批次的损失只从 {before:.6g} 变为 {after:.6g}，而大 100 倍的步长会降到 {after_100:.4g}",
+               "步长太小，几乎学不到东西", "把学习率调大约 100 倍")},
+    "learning-rate-zero": {
+        "en": ("nothing changes because {name} is 0", "a learning rate of zero never moves the parameters",
+               "use a learning rate such as 0.1"),
+        "zh": ("参数没有变化，因为 {name} 为 0", "学习率为零时参数永远不会移动", "使用例如 0.1 的学习率")},
+    "learning-rate": {
+        "en": ("one step with lr={lr} changes the weights by {ratios} of their size",
+               "updates of about 1e-3 to 1e-1 of the weights are usual; larger ones diverge, much smaller ones "
+               "do not learn", "try lr about {suggest}"),
+        "zh": ("学习率 {lr} 的一步更新使权重变化了自身大小的 {ratios}", "通常一次更新约为权重的 1e-3 到 1e-1；过大会发散，过小则学不动",
+               "试试学习率约 {suggest}")},
+    "init-symmetric": {
+        "en": ("{params} start with every element equal to {value:g}", "identical weights give identical hidden "
+               "units, and they stay identical: the layer acts as one unit",
+               "initialise with small random numbers: weight_init_std * np.random.randn(...)"),
+        "zh": ("{params} 的所有元素初始值都等于 {value:g}", "相同的权重产生相同的隐藏单元，并且会一直相同：整层相当于一个单元",
+               "用小随机数初始化：weight_init_std * np.random.randn(...)")},
+    "init-scale-large": {
+        "en": ("params['{param}'] starts with std {std:.3g} (1/sqrt(fan_in) = {ideal:.3g}): the next layer's "
+               "pre-activations have std {preactivation_std:.3g} and its units saturate",
+               "saturated units pass a gradient of ~0", "initialise with std ~1/sqrt(fan_in) (Xavier) or "
+               "sqrt(2/fan_in) (He)"),
+        "zh": ("params['{param}'] 初始标准差为 {std:.3g}（1/sqrt(fan_in) = {ideal:.3g}）：激活前的值标准差达 {preactivation_std:.3g}，单元饱和",
+               "饱和的单元梯度约为 0", "用约 1/sqrt(fan_in)（Xavier）或 sqrt(2/fan_in)（He）的标准差初始化")},
+    "init-scale-small": {
+        "en": ("params['{param}'] starts with std {std:.3g} (1/sqrt(fan_in) = {ideal:.3g}): pre-activations have "
+               "std {preactivation_std:.3g}", "the signal and its gradient vanish", "initialise with std "
+               "~1/sqrt(fan_in) (Xavier) or sqrt(2/fan_in) (He)"),
+        "zh": ("params['{param}'] 初始标准差为 {std:.3g}（1/sqrt(fan_in) = {ideal:.3g}）：激活前的值标准差只有 {preactivation_std:.3g}",
+               "信号和梯度都消失了", "用约 1/sqrt(fan_in)（Xavier）或 sqrt(2/fan_in)（He）的标准差初始化")},
+    "init-scale-loss": {
+        "en": ("the starting loss is {start_loss:.4g}, far above ln(classes) = {expected:.4g}; params['{param}'] "
+               "has std {std:.3g} (1/sqrt(fan_in) = {ideal:.3g})", "small random weights start near ln(classes); "
+               "a much larger loss means confident wrong outputs from weights that are too large",
+               "initialise with a smaller std, e.g. 0.01 or 1/sqrt(fan_in)"),
+        "zh": ("起始损失为 {start_loss:.4g}，远高于 ln(类别数) = {expected:.4g}；params['{param}'] 的标准差为 {std:.3g}"
+               "（1/sqrt(fan_in) = {ideal:.3g}）", "小随机权重的起始损失约为 ln(类别数)；大得多说明权重过大、输出自信而错误",
+               "用更小的标准差初始化，例如 0.01 或 1/sqrt(fan_in)")},
+    "dead-units": {
+        "en": ("{share:.0%} of the relu units of hidden layer {layer} are dead (zero for every example)",
+               "a dead relu passes no gradient", "lower the learning rate, use He initialisation, check the biases"),
+        "zh": ("第 {layer} 个隐藏层中 {share:.0%} 的 relu 单元已死亡（对所有样本都为零）", "死亡的 relu 不传递梯度",
+               "降低学习率，使用 He 初始化，检查偏置")},
+    "saturation": {
+        "en": ("{share:.0%} of the sigmoid outputs of hidden layer {layer} are within 1e-3 of 0 or 1",
+               "a saturated sigmoid has a gradient of ~0: learning stalls",
+               "scale inputs to [0, 1] and weights to ~1/sqrt(fan_in)"),
+        "zh": ("第 {layer} 个隐藏层中 {share:.0%} 的 sigmoid 输出距 0 或 1 不到 1e-3", "饱和的 sigmoid 梯度约为 0，学习停滞",
+               "把输入缩放到 [0, 1]，权重缩放到约 1/sqrt(fan_in)")},
+    "divergence": {
+        "en": ("the loss went from {start:.4g} to {last:.4g} in {steps} steps", "the training diverges",
+               "lower the learning rate; check the update"),
+        "zh": ("损失在 {steps} 步内从 {start:.4g} 变为 {last:.4g}", "训练发散了", "降低学习率；检查更新")},
+    "no-learning": {
+        "en": ("the loss did not go down over {steps} steps (from {start:.4g}, lowest {lowest:.4g})",
+               "something stops learning that the other checks did not name", "print the loss and the parameter "
+               "changes of each step"),
+        "zh": ("损失在 {steps} 步内没有下降（起始 {start:.4g}，最低 {lowest:.4g}）", "有其他检查未能指出的原因阻止了学习",
+               "打印每一步的损失和参数变化")},
+}
+
+WORDS = {
+    "en": {"found": "doctor: {n} finding{s}, most serious first", "none": "doctor: no problems found.",
+           "measured": "measured", "why": "why", "fix": "fix", "explains": "this also explains",
+           "not_checked": "not checked", "program": "== the program as written: {file} ==",
+           "output": "== the program's own output (last {n} lines) ==", "no_output": "(no output)",
+           "stopped": "watched {steps} training step(s); stopped because {reason}",
+           "program_error": "the program stopped with its own error: {error} (at {where})",
+           "learner_error": "the learner's {what}() raised {message} (at {where})",
+           "timing": "doctor's own work {doctor:.1f} s; the learner's code in the checks {learner:.1f} s",
+           "every": "every parameter", "static": "== {cls}({n_in}, {hidden}, 10) on {n} {label} (definitions only) =="},
+    "zh": {"found": "doctor：发现 {n} 个问题，按严重程度排列", "none": "doctor：未发现问题。",
+           "measured": "测得", "why": "原因", "fix": "修正", "explains": "这也解释了",
+           "not_checked": "未检查", "program": "== 程序本身：{file} ==",
+           "output": "== 程序自己的输出（最后 {n} 行）==", "no_output": "（无输出）",
+           "stopped": "观察了 {steps} 个训练步；停止原因：{reason}",
+           "program_error": "程序因自身错误而停止：{error}（位置 {where}）",
+           "learner_error": "学习者的 {what}() 抛出了 {message}（位置 {where}）",
+           "timing": "doctor 自身用时 {doctor:.1f} 秒；检查中学习者代码用时 {learner:.1f} 秒",
+           "every": "所有参数", "static": "== {cls}({n_in}, {hidden}, 10) 在 {n} 个{label}上（只读取定义）=="},
+}
+
+
+def words(lang):
+    if lang not in WORDS:
+        raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
+    return WORDS[lang]
+
+
+def render(finding, lang="en"):
+    """(message, why, fix) of a finding in lang."""
+    words(lang)
+    table = TEMPLATES.get(finding.template) or TEMPLATES.get(finding.code)
+    if table is None:
+        return (finding.code, "", "")
+    values = _Values(finding.measured)
+    values.setdefault("param", finding.param)
+    where = f"params['{finding.param}']" if finding.param is not None else words(lang)["every"]
+    values.setdefault("where", where)
+    for key in ("params", "agree"):
+        if isinstance(values.get(key), list):
+            values[key] = ", ".join(map(str, values[key])) or "-"
+    return tuple(part.format_map(values) for part in table[lang])
+
+
+def finding_text(finding, lang="en"):
+    w = words(lang)
+    message, why, fix = render(finding, lang)
+    param = f" ({finding.param})" if finding.param is not None else ""
+    text = f"[{finding.code}]{param} {message}\n    {w['why']}: {why}\n    {w['fix']}: {fix}"
+    if finding.explains:
+        text += f"\n    {w['explains']}: {', '.join(finding.explains)}"
+    return text
+
+
+def report(findings, lang="en"):
+    """Findings most serious first, in lang."""
+    w = words(lang)
+    if not findings:
+        return w["none"]
+    head = w["found"].format(n=len(findings), s="s" if len(findings) > 1 else "")
+    return "\n".join([head] + [finding_text(f, lang) for f in findings])

@@ -1,0 +1,196 @@
+"""What the program's update did between two observed steps.
+
+For each parameter: delta = after - before, compared with the gradient the step computed: the
+effective learning rate -<delta, g>/<g, g>, the cosine between delta and -g (plain SGD: 1; climbing
+the gradient: -1), the update/weight ratio. When nothing changed, the training loop's variables are
+searched for an array that did receive ``before - c * g`` (a copy or a rebound local was updated).
+At the first step the learner's own loss on its own batch says whether the step was too large (the
+loss rises while a 10x smaller step lowers it) or too small (it barely moves while a 100x larger one
+lowers it a lot).
+"""
+import numpy as np
+
+from ._doctor_findings import Finding
+from ._doctor_probes import as_float, attempt
+
+LR_NAMES = ("lr", "learning_rate", "learningrate", "eta", "alpha", "step_size", "rate")
+
+
+def _candidates(frame, main_globals):
+    """(name, value) of arrays and scalars the training loop can see."""
+    spaces = []
+    if frame is not None:
+        spaces.append(frame.f_locals)
+    if main_globals is not None:
+        spaces.append(main_globals)
+    out = []
+    for ns in spaces:
+        for name, value in list(ns.items()):
+            out.append((name, value))
+            if isinstance(value, dict):
+                out += [(f"{name}[{k!r}]", v) for k, v in list(value.items())[:50]]
+            elif hasattr(value, "__dict__") and not isinstance(value, type):
+                for attr, v in list(vars(value).items())[:50]:
+                    out.append((f"{name}.{attr}", v))
+                    if isinstance(v, dict):
+                        out += [(f"{name}.{attr}[{k!r}]", w) for k, w in list(v.items())[:50]]
+    return out
+
+
+def frame_context(frame, main_globals):
+    return _candidates(frame, main_globals)
+
+
+def _fit(before, after, g):
+    """(c, residual) of after = before - c * g."""
+    d = (np.asarray(before, np.float64) - np.asarray(after, np.float64)).ravel()
+    g = np.asarray(g, np.float64).ravel()
+    gg = float(np.dot(g, g))
+    if gg == 0:
+        return None, None
+    c = float(np.dot(d, g) / gg)
+    return c, float(np.linalg.norm(d - c * g) / max(np.linalg.norm(d), 1e-300))
+
+
+def step_measures(record):
+    """Per parameter: effective lr, cosine(delta, -g), |delta|/|W|, changed?"""
+    out = {}
+    grads = record.get("grads") if isinstance(record.get("grads"), dict) else {}
+    for key, before in record["before"].items():
+        after, g = record["after"].get(key), grads.get(key)
+        if after is None or after.shape != before.shape:
+            continue
+        delta = np.asarray(after, np.float64) - before
+        m = {"changed": bool(np.any(delta)), "ratio": float(np.linalg.norm(delta) / max(np.linalg.norm(before), 1e-12))}
+        if isinstance(g, np.ndarray) and g.shape == before.shape and np.all(np.isfinite(g)) and np.any(g):
+            m["lr"] = -float(np.dot(delta.ravel(), g.ravel()) / np.dot(g.ravel(), g.ravel()))
+            norm = np.linalg.norm(delta) * np.linalg.norm(g)
+            m["cos"] = -float(np.dot(delta.ravel(), g.ravel()) / norm) if norm else 0.0
+        out[key] = m
+    return out
+
+
+def close(record, frame, main_globals):
+    """Measure the step just finished; look for where an update went when the network did not change."""
+    record["measures"] = step_measures(record)
+    if any(m["changed"] for m in record["measures"].values()):
+        return
+    grads = record.get("grads") if isinstance(record.get("grads"), dict) else {}
+    network = {id(v) for v in record["params"].values()}
+    for name, value in _candidates(frame, main_globals):
+        if isinstance(value, np.ndarray) and id(value) not in network:
+            for key, before in record["before"].items():
+                g = grads.get(key)
+                if value.shape == before.shape and isinstance(g, np.ndarray) and g.shape == before.shape:
+                    c, residual = _fit(before, value, g)
+                    if c and c > 0 and residual is not None and residual < 1e-6:
+                        record["lost_to"] = {"name": name, "param": key, "lr": c}
+                        return
+        low = name.lower().split(".")[-1]
+        if low in LR_NAMES and isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+            record["zero_lr"] = name
+
+
+def judge_first_step(watch, record):
+    """The first step's effect on the learner's own loss on its own batch, and smaller/larger steps."""
+    exam, subject = watch.exam, watch.subject
+    x, t = record["x"], exam.labels
+    if t is None or subject.loss is None:
+        return
+    measures = record["measures"] = step_measures(record)
+    params, before, after = record["params"], record["before"], record["after"]
+    grads = record.get("grads") if isinstance(record.get("grads"), dict) else {}
+
+    def loss_at(values):
+        for k, v in values.items():
+            if k in params and params[k].shape == v.shape:
+                params[k][...] = v
+        value, err = attempt(subject.loss, x, t)
+        try:
+            return None if err else as_float(value)
+        except (TypeError, ValueError):
+            return None
+
+    sgd = [m for m in measures.values() if "cos" in m and m["changed"]]
+    try:
+        start, end = loss_at(before), loss_at(after)
+        record["loss_before"], record["loss_after"] = start, end
+        if sgd and all(m["cos"] > 0.999 for m in sgd) and start is not None:
+            lr = float(np.median([m["lr"] for m in sgd]))
+            record["lr"] = lr
+
+            def stepped(scale):
+                return loss_at({k: before[k] - scale * lr * grads[k] for k in before
+                                if k in grads and np.shape(grads[k]) == before[k].shape})
+            record["loss_step_tenth"] = stepped(0.1)
+            record["loss_step_100"] = stepped(100.0)
+    finally:
+        loss_at(after)
+
+
+def findings(watch):
+    """Findings about the updates and the loss over the observed steps."""
+    records = [r for r in watch.step_records if "after" in r and "measures" in r]
+    if not records:
+        return []
+    found = []
+    lost = next((r["lost_to"] for r in records if "lost_to" in r), None)
+    unchanged = all(not any(m["changed"] for m in r["measures"].values()) for r in records)
+    if unchanged:
+        zero = next((r["zero_lr"] for r in records if "zero_lr" in r), None)
+        if lost:
+            found.append(Finding("update-lost", None, lost, template="update-lost-copy"))
+        elif zero:
+            found.append(Finding("learning-rate", None, {"name": zero}, template="learning-rate-zero"))
+        else:
+            found.append(Finding("update-lost", None, {"steps": len(records)}))
+        return found
+    first = records[0]
+    never = [k for k in first["measures"] if not any(r["measures"].get(k, {}).get("changed") for r in records)
+             and any(r["measures"].get(k, {}).get("lr") is not None or np.any(r.get("grads", {}).get(k, 0))
+                     for r in records if isinstance(r.get("grads"), dict))]
+    if never:
+        found.append(Finding("update-lost", never[0] if len(never) == 1 else None, {"params": never},
+                             template="update-lost-some"))
+    cos = [m["cos"] for r in records for m in r["measures"].values() if "cos" in m and m["changed"]]
+    if cos and np.median(cos) < -0.9:
+        found.append(Finding("update-sign", None, {"cos": float(np.median(cos))}))
+    start, end = first.get("loss_before"), first.get("loss_after")
+    if start is not None and end is not None:
+        if end == start and any(m["changed"] for m in first["measures"].values()):
+            found.append(Finding("update-lost", None, {"loss": start}, template="update-lost-forward"))
+        lr, tenth, big = first.get("lr"), first.get("loss_step_tenth"), first.get("loss_step_100")
+        if lr is not None and lr > 0:
+            if (not np.isfinite(end) or end > start) and tenth is not None and tenth < start:
+                found.append(Finding("learning-rate", None, {"lr": lr, "before": start, "after": end,
+                                                             "after_tenth": tenth}, template="learning-rate-high"))
+            elif big is not None and np.isfinite(end) and start - end < 1e-4 * abs(start) and start - big > \
+                    100 * max(start - end, 1e-12) and start - big > 1e-3 * abs(start):
+                found.append(Finding("learning-rate", None, {"lr": lr, "before": start, "after": end,
+                                                             "after_100": big}, template="learning-rate-low"))
+    found += _trajectory(watch, records)
+    return found
+
+
+def _trajectory(watch, records):
+    values = [v for _, v in watch.loss_values]
+    start = records[0].get("loss_before")
+    if start is None or not values:
+        return []
+    last = values[-1]
+    if not np.isfinite(last) or last > 3 * max(start, 1e-12):
+        return [Finding("divergence", None, {"start": start, "last": last, "steps": len(records)})]
+    if len(records) >= 3 and min(values[1:] or values) >= start:
+        return [Finding("no-learning", None, {"start": start, "lowest": min(values), "steps": len(records)})]
+    return []
+
+
+def measured(watch):
+    out = {"steps_observed": len(watch.step_records), "losses_seen": [v for _, v in watch.loss_values][:50]}
+    first = next((r for r in watch.step_records if "measures" in r), None)
+    if first is not None:
+        out["first_update"] = first["measures"]
+        for key in ("lr", "loss_before", "loss_after", "loss_step_tenth", "loss_step_100"):
+            if key in first:
+                out[key] = first[key]
+    return out
