@@ -48,8 +48,14 @@ def arch_flags():
     return ["-march=native"] if _compiles(["-march=native"]) else []
 
 
+def debug_build():
+    """FASTNN_DEBUG_BUILD=1: bounds-checked kernels (Cython boundscheck, wraparound, initializedcheck), for CI."""
+    return os.environ.get("FASTNN_DEBUG_BUILD", "") in ("1", "true", "yes")
+
+
 omp = openmp_flags()
 arch = arch_flags()
+debug = debug_build()
 extensions = [
     Extension(
         f"fastnn.{name}",
@@ -57,7 +63,7 @@ extensions = [
         include_dirs=[np.get_include(), SRC],
         extra_compile_args=["-O3", "-fno-math-errno"] + arch + omp,
         extra_link_args=omp,
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")] + ([("FASTNN_DEBUG_BUILD", "1")] if debug else []),
     )
     for name in ("_twolayer", "_mlp")
 ]
@@ -66,7 +72,8 @@ setup(
     ext_modules=cythonize(
         extensions,
         include_path=[SRC],
-        compiler_directives={"language_level": "3"},
-        build_dir=os.path.join("build", "cython"),
+        compiler_directives={"language_level": "3", "boundscheck": debug, "wraparound": debug,
+                             "initializedcheck": debug},
+        build_dir=os.path.join("build", "cython-debug" if debug else "cython"),  # the C differs: never reuse it
     ),
 )

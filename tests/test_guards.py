@@ -167,11 +167,11 @@ def thread_bound_at_every_call(backend):
                  lambda: net.numerical_gradient(x[:2], t[:2])):
         with pytest.raises(ValueError, match="n_threads must be at most"):
             call()
-    mlp = multi_layer(backend)
-    mlp.n_threads = 10 ** 6
-    if backend != "numpy":  # the numpy reference runs no threads of its own
-        with pytest.raises(ValueError, match="n_threads must be at most"):
-            mlp.train_epoch(x, t, 10)
+    for mlp in (multi_layer(backend), MultiLayerNetExtend(6, [5], 3, use_batchnorm=True, backend=backend)):
+        mlp.n_threads = 10 ** 6  # refused on the reference paths too, though they run no threads of their own
+        for call in (lambda: mlp.predict(x), lambda: mlp.train_epoch(x, t, 10)):
+            with pytest.raises(ValueError, match="n_threads must be at most"):
+                call()
 
 
 def test_thread_bound_in_the_estimator_and_the_sweep():
