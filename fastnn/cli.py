@@ -147,7 +147,7 @@ def cmd_train(args):
     if args.save or args.resume:
         _report_saved(trainer, args.save or args.resume)
     if args.plot and not history["loss"]:
-        print(f"no curves saved to {args.plot}: no epoch finished")
+        print(f"{args.plot} not written: no epoch finished, no curves to plot")
     elif args.plot:
         plot_history(history, args.plot, title=f"fastnn {dataset} {architecture(net)}")
         print(f"curves saved to {args.plot}")
