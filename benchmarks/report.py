@@ -118,6 +118,18 @@ def goals(rows):
           find(rows, mlp, r"torch\]"), min(fast, key=lambda r: r["median"]) if fast else None, 1.5)
     ratio("MLPClassifier fit on MNIST: scikit-learn / fastnn", find(rows, "MLPClassifier fit", r"sklearn\]"),
           find(rows, "MLPClassifier fit", r"fastnn\]"), 5)
+    fits = [find(rows, "MLPClassifier fit", rf"{name}\]") for name in ("fastnn", "sklearn")]
+    if all(f and f["extra"].get("n_iter") for f in fits):
+        per = [f["median"] / f["extra"]["n_iter"] for f in fits]
+        out.append(("context: MLPClassifier fit, seconds per epoch (fit time / epochs): fastnn, scikit-learn",
+                    f"{fmt_time(per[0])}, {fmt_time(per[1])} ({fits[0]['extra']['n_iter']} and "
+                    f"{fits[1]['extra']['n_iter']} epochs; test accuracy {fits[0]['extra'].get('test_accuracy', 0):.4f} "
+                    f"and {fits[1]['extra'].get('test_accuracy', 0):.4f})", "-", verdict(True, *fits).replace("yes", "-")))
+    first = [find(rows, "numba first call", rf"{cache}\]") for cache in ("cold", "warm")]
+    if all(first):
+        out.append(("context: numba's first numerical gradient in a fresh process, cold cache (compiling), warm "
+                    "cache (loading)", f"{fmt_time(first[0]['median'])}, {fmt_time(first[1]['median'])}", "-",
+                    verdict(True, *first).replace("yes", "-")))
     gemm = find(rows, "gemm rate", r"float32")
     cy = find(rows, r"epoch float32 batch 100$", r"cython\]")
     if gemm and cy:
