@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 DIST="$WORK/dist"
 OLDEST_NUMPY="1.26.*"   # pyproject.toml: numpy>=1.26,<3
 
@@ -20,15 +21,15 @@ else
     echo "no apt (or not root): the real Fashion-MNIST tests skip with the reason"
 fi
 
-echo "== tools: build, twine, cibuildwheel"
+echo "== tools: build, twine, cibuildwheel (at ${SECONDS} s)"
 python3 -m venv "$WORK/tools"
 "$WORK/tools/bin/pip" install -q build twine cibuildwheel
 
-echo "== sdist (python -m build --sdist)"
+echo "== sdist (python -m build --sdist) (at ${SECONDS} s)"
 "$WORK/tools/bin/python" -m build --sdist -o "$DIST" "$ROOT"
 SDIST=$(ls "$DIST"/fastnn-*.tar.gz)
 
-echo "== cibuildwheel configuration parses"
+echo "== cibuildwheel configuration parses (at ${SECONDS} s)"
 for platform in linux macos windows; do
     "$WORK/tools/bin/cibuildwheel" --print-build-identifiers --platform "$platform" "$ROOT" | tr '\n' ' '
     echo
@@ -45,10 +46,11 @@ pip wheel -q --no-deps -w "$DIST" "$SDIST"          # build isolation: compiled 
 pip install -q -c "$WORK/constraints.txt" "$(ls "$DIST"/fastnn-*.whl)[test]"
 python -c "import numpy; assert numpy.__version__.startswith('1.26.'), numpy.__version__; print('numpy', numpy.__version__)"
 
-echo "== the tests from the unpacked sdist, against the installed package"
+echo "== the tests from the unpacked sdist, against the installed package (at ${SECONDS} s)"
 tar -xzf "$SDIST" -C "$WORK"
 SRC=$(ls -d "$WORK"/fastnn-*/)
 rm -rf "$SRC/fastnn"   # only the installed package can be imported
 cd "$SRC"
 python -c "import fastnn, os; assert not fastnn.__file__.startswith('$SRC'), fastnn.__file__; print('testing', fastnn.__file__)"
 FASTNN_REQUIRE_EXTENSION=1 pytest -q -p no:cacheprovider tests
+echo "== packaging step done in $SECONDS s"
