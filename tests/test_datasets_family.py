@@ -307,6 +307,14 @@ def test_a_missing_file_is_named(home):
         datasets.load_fashion_mnist(data_dir=folder)
     with pytest.raises(datasets.DatasetUnavailable, match="does not exist"):
         datasets.load_kmnist(data_dir=str(home / "nowhere"))
+    with pytest.raises(TypeError, match="data_dir must be a folder path"):
+        datasets.load_kmnist(data_dir=3)
+
+
+def test_an_empty_environment_variable_is_unset(home, monkeypatch):
+    monkeypatch.setenv("FASTNN_MNIST_DIR", "")
+    with pytest.raises(datasets.MNISTUnavailable, match="Tried:"):  # searched, not "folder '' does not exist"
+        mnist.load_arrays(download_if_missing=False)
 
 
 # --- the cache: a bad file is moved aside, the search goes on ------------------------------------------

@@ -325,8 +325,10 @@ def find(spec, data_dir=None, download_if_missing=True, mirrors=None, timeout=30
     -------
     Found
     """
-    explicit = data_dir if data_dir is not None else (os.environ.get(spec.env_dir) if spec.env_dir else None)
+    explicit = data_dir if data_dir is not None else (os.environ.get(spec.env_dir) or None if spec.env_dir else None)
     if explicit is not None:
+        if not isinstance(explicit, (str, os.PathLike)):
+            raise TypeError(f"data_dir must be a folder path (str or os.PathLike), got {type(explicit).__name__}")
         explicit = os.fspath(explicit)
         if not os.path.isdir(explicit):
             where = "data_dir" + (f" or {spec.env_dir}" if spec.env_dir else "")
