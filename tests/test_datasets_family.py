@@ -230,6 +230,18 @@ def test_an_unknown_set_is_read_with_a_note(family, home):
     assert x.shape == (7, 400)
 
 
+def test_an_unknown_folder_is_judged_as_the_dataset_asked_for(home):
+    folder = str(home / "generic")
+    write_set(folder, make_arrays(6, labels=(1, 26)))  # MNIST's file names, letters' labels
+    with pytest.warns(datasets.UnverifiedDataWarning, match="EMNIST letters"):
+        (_, t), _ = datasets.load_emnist("letters", one_hot_label=True, data_dir=folder)
+    assert t.shape[1] == 27
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte.gz: label \d+ at row \d+ is out of range, expected 0\.\.9"):
+        datasets.load_mnist(data_dir=folder)
+    with pytest.raises(datasets.DatasetUnavailable, match="is not a folder"):
+        datasets.load_fashion_mnist(data_dir=os.path.join(folder, "train-images-idx3-ubyte.gz"))
+
+
 def _damage(paths, arrays, fault):
     """Write one kind of damage into the set at paths; returns the file that must be named."""
     if fault == "truncated":
@@ -295,6 +307,14 @@ def test_a_missing_file_is_named(home):
         datasets.load_fashion_mnist(data_dir=folder)
     with pytest.raises(datasets.DatasetUnavailable, match="does not exist"):
         datasets.load_kmnist(data_dir=str(home / "nowhere"))
+    with pytest.raises(TypeError, match="data_dir must be a folder path"):
+        datasets.load_kmnist(data_dir=3)
+
+
+def test_an_empty_environment_variable_is_unset(home, monkeypatch):
+    monkeypatch.setenv("FASTNN_MNIST_DIR", "")
+    with pytest.raises(datasets.MNISTUnavailable, match="Tried:"):  # searched, not "folder '' does not exist"
+        mnist.load_arrays(download_if_missing=False)
 
 
 # --- the cache: a bad file is moved aside, the search goes on ------------------------------------------
