@@ -37,7 +37,7 @@ def softmax(a):
     return y
 
 
-def mean_squared_error(y, t):
+def sum_squared_error(y, t):
     return 0.5 * np.sum((y-t)**2)
 
 
