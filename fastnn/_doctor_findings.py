@@ -104,7 +104,8 @@ class Finding:
     def to_dict(self, lang="en"):
         message, why, fix = self.parts(lang)
         return {"code": self.code, "severity": self.severity, "param": self.param, "measured": self.measured,
-                "message": message, "why": why, "fix": fix, "explains": list(self.explains)}
+                "message": message, "why": why, "fix": fix, "explains": list(self.explains),
+                "template": self.template}
 
 
 def rank(findings):
