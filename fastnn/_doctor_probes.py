@@ -294,7 +294,7 @@ class ActivationRecorder:
 def check_units(calls, x_in_range):
     """(finding, measured) about the hidden units at the first step, from ActivationRecorder calls."""
     for layer, (kind, a, z) in enumerate(calls, start=1):
-        if z.ndim != 2 or z.shape[1] < 2:
+        if kind not in ("sigmoid", "relu") or z.ndim != 2 or z.shape[1] < 2:
             continue
         if kind == "sigmoid":
             share = float(np.mean((z < 1e-3) | (z > 1 - 1e-3)))
@@ -322,6 +322,8 @@ def check_init(params, calls, start):
             break
         key, W = weights[layer - 1]
         spread = float(a.std())
+        if kind == "sigmoid" and float(np.mean(np.abs(a) > 6.9)) > 0.5:
+            spread = max(spread, 6.01, float(np.mean(np.abs(a))))
         if spread > 6.0 or (spread < 1e-4 and float(np.abs(W).max()) < 1e-3):
             return Finding("init-scale", key, {"std": float(W.std()), "ideal": float(1 / np.sqrt(W.shape[0])),
                                                "preactivation_std": spread},

@@ -86,6 +86,7 @@ class Watch:
         self.doctor_seconds = 0.0
         self.started = time.perf_counter()
         self.main_globals = None
+        self.internal_errors = []
 
     # -- the profiler -----------------------------------------------------------------------------
     def profile(self, frame, event, arg):
@@ -104,9 +105,9 @@ class Watch:
     @staticmethod
     def kind(name):
         low = name.lower()
-        if any(w in low for w in ("sigmoid", "relu", "softmax", "backward", "forward", "_grad_")):
+        if any(w in low for w in ("sigmoid", "relu", "softmax", "forward", "_grad_")):
             return None
-        if "grad" in low:
+        if "grad" in low or low == "backward":
             return "numerical_gradient" if "numer" in low else "gradient"
         if "loss" in low or low == "cost":
             return "loss"
@@ -161,6 +162,9 @@ class Watch:
             names = names[1:]
         else:
             params = next((values[n] for n in names if _params_dict(values[n])), None)
+            if params is None:  # functions over a global params dict
+                params = next((v for k, v in sorted(frame.f_globals.items(), key=lambda kv: kv[0] != "params")
+                               if not k.startswith("_") and _params_dict(v)), None)
             fn = frame.f_globals.get(code.co_name)
         if not params or fn is None or getattr(fn, "__code__", None) is not code and \
                 getattr(getattr(fn, "__func__", None), "__code__", None) is not code:
@@ -198,6 +202,9 @@ class Watch:
         began = time.perf_counter()
         try:
             work(*args)
+        except Exception as exc:  # a doctor that errs must not end the learner's run: say what failed
+            self.internal_errors.append(f"{getattr(work, '__name__', 'check')}: {type(exc).__name__}: {exc} "
+                                        f"(at {learner_location(exc)})")
         finally:
             self.doctor_seconds += time.perf_counter() - began
             if remaining:
@@ -230,10 +237,11 @@ class Watch:
         error = None
         signal.setitimer(signal.ITIMER_REAL, self.timeout)
         sys.setprofile(self.profile)
+        self.looping = False
         try:
             sandbox.run_script(self.script)
         except StopWatching:
-            pass
+            self.looping = True
         except SystemExit as exc:
             self.stop_reason = f"the script called exit({exc.code})"
         except BaseException as exc:  # the learner's error, reported as theirs
@@ -262,6 +270,7 @@ def result_of(watch):
                                        "numerical_gradient() returning a dict of arrays)"])
     elif watch.subject is None or watch.subject.loss is None:
         not_checked.append(["network", "no loss function was found next to the gradient the program calls"])
+    not_checked += [["doctor", why] for why in watch.internal_errors]
     if len(watch.step_records) < 2:
         not_checked.append(["update", f"needs two observed steps, saw {len(watch.step_records)}"])
     kept = rank([f for f in findings if f is not None])

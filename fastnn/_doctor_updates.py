@@ -131,7 +131,7 @@ def judge_first_step(watch, record):
 def findings(watch):
     """Findings about the updates and the loss over the observed steps."""
     records = [r for r in watch.step_records if "after" in r and "measures" in r]
-    if not records:
+    if not records or not watch.looping:  # a script that ended by itself after a gradient or two: not training
         return []
     found = []
     lost = next((r["lost_to"] for r in records if "lost_to" in r), None)
