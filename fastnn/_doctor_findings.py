@@ -125,9 +125,11 @@ def rank(findings):
                for c in codes if c != f.code):
             continue
         kept.append(f)
-    for f in kept:
-        f.explains = sorted((EXPLAINS.get(f.code, set()) & codes) - {k.code for k in kept})
     kept.sort(key=lambda f: ORDER.index(f.code) if f.code in ORDER else len(ORDER))
+    hidden = codes - {k.code for k in kept}
+    for f in kept:  # each hidden consequence is folded into the most serious cause that explains it
+        f.explains = sorted(EXPLAINS.get(f.code, set()) & hidden)
+        hidden -= set(f.explains)
     return kept
 
 

@@ -195,7 +195,9 @@ def numgrad_findings(params, results):
             return [Finding(code, keys[0] if len(keys) == 1 else None, dict(bad[keys[0]], params=keys),
                             template="numgrad-shape" if code == "numgrad-mismatch" else "")]
     rows = [k for k, r in bad.items() if r["pattern"] == "rows"]
-    if rows:
+    if rows:  # an all-zero matrix is constant along its rows too (a row of softmax logits' gradients sums to 0)
+        rows += [k for k, r in results.items() if k not in rows and np.ndim(params[k]) == 2
+                 and (r["pattern"] == "zero" or r.get("all_zero"))]
         return [Finding("numgrad-first-axis", rows[0] if len(rows) == 1 else None, {"params": rows})]
     keys = list(bad)
     key = keys[0] if len(keys) == 1 else None

@@ -23,7 +23,7 @@ from . import _doctor_sandbox as sandbox
 from . import _doctor_updates as updates
 from ._doctor_examine import Subject, examine
 from ._doctor_findings import rank
-from ._doctor_probes import as_float, learner_location
+from ._doctor_probes import as_float, attempt, learner_location
 
 
 class StopWatching(BaseException):
@@ -87,6 +87,7 @@ class Watch:
         self.started = time.perf_counter()
         self.main_globals = None
         self.internal_errors = []
+        self.too_slow = 0.0
 
     # -- the profiler -----------------------------------------------------------------------------
     def profile(self, frame, event, arg):
@@ -132,6 +133,12 @@ class Watch:
             self.subject = self.make_subject(owner, params, fn_call, frame)
         x, t = fn_call.values[fn_call.x_name], fn_call.values.get(fn_call.t_name)
         self.step_records.append({"kind": kind, "before": snapshot(params), "params": params, "x": x, "t": t})
+        if kind == "numerical_gradient" and step == 0:
+            self.paused(self.numgrad_cost, params, x, t)
+            if self.too_slow:
+                self.stop_reason = (f"the program's numerical_gradient() would take ~{self.too_slow:.0f} s per "
+                                    "step; its first step was examined, not run")
+                raise StopWatching()
 
     def on_return(self, frame, kind, result):
         if kind == "loss":
@@ -209,6 +216,21 @@ class Watch:
             self.doctor_seconds += time.perf_counter() - began
             if remaining:
                 signal.setitimer(signal.ITIMER_REAL, remaining)
+
+    def numgrad_cost(self, params, x, t):
+        """Seconds the program's numerical_gradient would take: 2 losses per parameter element."""
+        self.too_slow = 0.0
+        if self.subject is None or self.subject.loss is None:
+            return
+        times = []
+        for _ in range(3):
+            began = time.perf_counter()
+            attempt(self.subject.loss, x, t)
+            times.append(time.perf_counter() - began)
+        n = sum(v.size for v in params.values() if isinstance(v, np.ndarray))
+        estimate = 2 * n * min(times)
+        if estimate > min(self.budget, self.timeout):
+            self.too_slow = estimate
 
     def examine_first(self, record):
         if self.subject is None or self.subject.loss is None:
