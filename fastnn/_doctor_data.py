@@ -5,6 +5,8 @@ one_hot_label)``; Keras' ``load_data()`` with uint8 (60000, 28, 28) images). A f
 a fingerprint that survives the usual transformations (dividing by 255, reshaping, a change of dtype):
 the pixels rescaled to 0..255 by their own range and rounded.
 """
+import os
+
 import numpy as np
 
 _ARRAYS = {}
@@ -69,12 +71,32 @@ def fingerprints(rows):
 def _index():
     """(sorted fingerprints, their labels) of the 70000 MNIST images."""
     if not _INDEX:
-        a = arrays()
-        keys = np.concatenate([fingerprints(a["train_images"]), fingerprints(a["test_images"])])
-        labels = np.concatenate([a["train_labels"], a["test_labels"]]).astype(np.int64)
-        order = np.argsort(keys, kind="stable")
-        _INDEX["keys"], _INDEX["labels"] = keys[order], labels[order]
+        cached = _cache_path()
+        try:
+            with np.load(cached, allow_pickle=False) as z:
+                _INDEX["keys"], _INDEX["labels"] = z["keys"], z["labels"]
+        except (OSError, ValueError, KeyError):
+            a = arrays()
+            keys = np.concatenate([fingerprints(a["train_images"]), fingerprints(a["test_images"])])
+            labels = np.concatenate([a["train_labels"], a["test_labels"]]).astype(np.int64)
+            order = np.argsort(keys, kind="stable")
+            _INDEX["keys"], _INDEX["labels"] = keys[order], labels[order]
+            _save_index(cached)
     return _INDEX["keys"], _INDEX["labels"]
+
+
+def _cache_path():
+    from .datasets.mnist import cache_dir
+    return os.path.join(cache_dir(), "doctor-fingerprints-v1.npz")
+
+
+def _save_index(path):
+    """Keep the index for the next run (70000 int64 keys): written atomically, failures ignored."""
+    from ._atomic import atomic_write
+    try:
+        atomic_write(path, lambda f: np.savez(f, keys=_INDEX["keys"], labels=_INDEX["labels"]))
+    except OSError:
+        pass
 
 
 def true_labels(x):
