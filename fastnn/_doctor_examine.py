@@ -154,6 +154,7 @@ def _check_gradient(subject, exam, x, t, observed, source, loss, rng, samples):
     if theirs is None:
         _skip(exam, "gradient", "the program has no gradient()")
         return
+    theirs = grads.as_grad_dict(theirs, subject.params)
     if not isinstance(theirs, dict):
         _skip(exam, "gradient", f"gradient() returned {type(theirs).__name__}, not a dict of arrays")
         return
@@ -185,6 +186,7 @@ def _check_numgrad(subject, exam, x, t, observed, rng, budget, samples):
         theirs, err = probes.attempt(subject.numerical_gradient, xs, ts, is_learner=subject.is_learner)
         exam.learner_seconds += time.perf_counter() - began
         exam.measured["numerical_gradient_seconds"] = time.perf_counter() - began
+        theirs = grads.as_grad_dict(theirs, subject.params)
         if err is not None:
             _learner_error(exam, "numerical_gradient", err)
             _skip(exam, "numerical_gradient", f"numerical_gradient(x, t) raised {err}")

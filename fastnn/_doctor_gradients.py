@@ -19,6 +19,17 @@ RTOL = 2e-3
 SPOILED = 0.2
 
 
+def as_grad_dict(result, params):
+    """A gradient result as {key: array}: a dict as is, a tuple/list of arrays matched to params in order."""
+    if isinstance(result, dict):
+        return result
+    keys = [k for k, v in params.items() if isinstance(v, np.ndarray)]
+    if isinstance(result, (tuple, list)) and len(result) == len(keys) and all(
+            isinstance(g, np.ndarray) and g.size == params[k].size for g, k in zip(result, keys)):
+        return dict(zip(keys, result))
+    return result
+
+
 def central_difference(loss, array, index, h):
     """(loss(a[i] + h) - loss(a[i] - h)) / 2h, perturbing the learner's array in place."""
     saved = array[index]

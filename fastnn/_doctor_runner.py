@@ -23,6 +23,7 @@ from . import _doctor_sandbox as sandbox
 from . import _doctor_updates as updates
 from ._doctor_examine import Subject, examine
 from ._doctor_findings import rank
+from ._doctor_gradients import as_grad_dict
 from ._doctor_probes import as_float, attempt, learner_location
 
 
@@ -38,7 +39,8 @@ def snapshot(params):
     return {k: np.array(v, copy=True) for k, v in params.items() if isinstance(v, np.ndarray)}
 
 
-def _copy_grads(result):
+def _copy_grads(result, params):
+    result = as_grad_dict(result, params)
     if isinstance(result, dict):
         return {k: np.array(v, dtype=np.float64, copy=True) if isinstance(v, np.ndarray) else v
                 for k, v in result.items()}
@@ -88,6 +90,7 @@ class Watch:
         self.main_globals = None
         self.internal_errors = []
         self.too_slow = 0.0
+        self.fixed_losses = []
 
     # -- the profiler -----------------------------------------------------------------------------
     def profile(self, frame, event, arg):
@@ -108,7 +111,7 @@ class Watch:
         low = name.lower()
         if any(w in low for w in ("sigmoid", "relu", "softmax", "forward", "_grad_")):
             return None
-        if "grad" in low or low == "backward":
+        if "grad" in low or low in ("backward", "backprop", "backpropagation", "backpropagate"):
             return "numerical_gradient" if "numer" in low else "gradient"
         if "loss" in low or low == "cost":
             return "loss"
@@ -150,7 +153,7 @@ class Watch:
         if not self.step_records or "grads" in self.step_records[-1]:
             return
         record = self.step_records[-1]
-        record["grads"] = _copy_grads(result)
+        record["grads"] = _copy_grads(result, record["params"])
         if self.exam is None:
             self.paused(self.examine_first, record)
 
@@ -248,6 +251,17 @@ class Watch:
         self.paused(updates.close, record, frame.f_back if frame is not None else None, self.main_globals)
         if len(self.step_records) == 1 and self.exam:
             self.paused(updates.judge_first_step, self, record)
+        if self.exam and self.exam.labels is not None:
+            self.paused(self.fixed_batch_loss)
+
+    def fixed_batch_loss(self):
+        """The learner's loss on the first step's batch, after each step (a trajectory free of batch noise)."""
+        first = self.step_records[0]
+        value, err = attempt(self.subject.loss, first["x"], self.exam.labels)
+        try:
+            self.fixed_losses.append(as_float(value) if err is None else float("nan"))
+        except (TypeError, ValueError):
+            pass
 
     # -- running ----------------------------------------------------------------------------------
     def run(self):

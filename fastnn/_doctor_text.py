@@ -221,10 +221,10 @@ TEMPLATES = {
         "zh": ("每次更新都沿 +梯度方向（与 -梯度的余弦为 {cos:.3f}）：程序在让损失上升", "梯度下降应减去梯度", "params[key] -= lr * grad[key]")},
     "learning-rate-high": {
         "en": ("the learning rate {lr:.3g} is far too large: one step raises the loss on its own batch from "
-               "{before:.4g} to {after:.4g}, while a 10x smaller step lowers it to {after_tenth:.4g}",
-               "steps that overshoot make the loss diverge", "try a learning rate about {lr:.3g} / 10"),
-        "zh": ("学习率 {lr:.3g} 过大：一步更新让本批次的损失从 {before:.4g} 升到 {after:.4g}，而小 10 倍的步长会降到 {after_tenth:.4g}",
-               "步长过大越过了最低点，损失会发散", "把学习率调小约 10 倍")},
+               "{before:.4g} to {after:.4g}, while a {by:g}x smaller step lowers it to {after_smaller:.4g}",
+               "steps that overshoot make the loss diverge", "try a learning rate about {by:g} times smaller"),
+        "zh": ("学习率 {lr:.3g} 过大：一步更新让本批次的损失从 {before:.4g} 升到 {after:.4g}，而小 {by:g} 倍的步长会降到 {after_smaller:.4g}",
+               "步长过大越过了最低点，损失会发散", "把学习率调小约 {by:g} 倍")},
     "learning-rate-low": {
         "en": ("the learning rate {lr:.3g} is far too small: one step moves the loss on its own batch from "
                "{before:.6g} to {after:.6g}, while a 100x larger step lowers it to {after_100:.4g}",

@@ -122,8 +122,14 @@ def judge_first_step(watch, record):
             def stepped(scale):
                 return loss_at({k: before[k] - scale * lr * grads[k] for k in before
                                 if k in grads and np.shape(grads[k]) == before[k].shape})
-            record["loss_step_tenth"] = stepped(0.1)
-            record["loss_step_100"] = stepped(100.0)
+            if end is None or not np.isfinite(end) or end > start:
+                for scale in (0.1, 0.01, 0.001, 0.0001):
+                    smaller = stepped(scale)
+                    if smaller is not None and smaller < start:
+                        record["loss_step_smaller"], record["smaller_by"] = smaller, 1 / scale
+                        break
+            else:
+                record["loss_step_100"] = stepped(100.0)
     finally:
         loss_at(after)
 
@@ -159,13 +165,14 @@ def findings(watch):
     if start is not None and end is not None:
         if end == start and any(m["changed"] for m in first["measures"].values()):
             found.append(Finding("update-lost", None, {"loss": start}, template="update-lost-forward"))
-        lr, tenth, big = first.get("lr"), first.get("loss_step_tenth"), first.get("loss_step_100")
+        lr, smaller, big = first.get("lr"), first.get("loss_step_smaller"), first.get("loss_step_100")
         if lr is not None and lr > 0:
-            if (not np.isfinite(end) or end > start) and tenth is not None and tenth < start:
+            if smaller is not None:
                 found.append(Finding("learning-rate", None, {"lr": lr, "before": start, "after": end,
-                                                             "after_tenth": tenth}, template="learning-rate-high"))
-            elif big is not None and np.isfinite(end) and start - end < 1e-4 * abs(start) and start - big > \
-                    100 * max(start - end, 1e-12) and start - big > 1e-3 * abs(start):
+                                                             "after_smaller": smaller, "by": first["smaller_by"]},
+                                     template="learning-rate-high"))
+            elif big is not None and np.isfinite(end) and 0 <= start - end < 1e-5 * abs(start) and \
+                    start - big > 50 * max(start - end, 1e-15):
                 found.append(Finding("learning-rate", None, {"lr": lr, "before": start, "after": end,
                                                              "after_100": big}, template="learning-rate-low"))
     found += _trajectory(watch, records)
@@ -173,14 +180,16 @@ def findings(watch):
 
 
 def _trajectory(watch, records):
-    values = [v for _, v in watch.loss_values]
+    """divergence / no-learning from the learner's loss on the first batch after each step (else the losses
+    the program computed itself)."""
+    values = list(getattr(watch, "fixed_losses", [])) or [v for _, v in watch.loss_values]
     start = records[0].get("loss_before")
     if start is None or not values:
         return []
     last = values[-1]
     if not np.isfinite(last) or last > 3 * max(start, 1e-12):
         return [Finding("divergence", None, {"start": start, "last": last, "steps": len(records)})]
-    if len(records) >= 3 and min(values[1:] or values) >= start:
+    if len(records) >= 3 and min(values) >= start:
         return [Finding("no-learning", None, {"start": start, "lowest": min(values), "steps": len(records)})]
     return []
 
@@ -190,7 +199,7 @@ def measured(watch):
     first = next((r for r in watch.step_records if "measures" in r), None)
     if first is not None:
         out["first_update"] = first["measures"]
-        for key in ("lr", "loss_before", "loss_after", "loss_step_tenth", "loss_step_100"):
+        for key in ("lr", "loss_before", "loss_after", "loss_step_smaller", "smaller_by", "loss_step_100"):
             if key in first:
                 out[key] = first[key]
     return out

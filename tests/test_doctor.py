@@ -258,3 +258,98 @@ def test_every_code_has_a_chinese_explanation(tmp_path, digits, capsys):
     assert report([], "zh") == "doctor：未发现问题。" and codes(found) == ["softmax-axis"]
     with pytest.raises(ValueError, match="lang must be"):
         report([], "fr")
+
+
+WATCHED = '''
+import numpy as np
+
+rng = np.random.default_rng(0)
+centres = rng.normal(size=(10, 20))
+labels = rng.integers(0, 10, 300)
+x_train = np.clip(0.5 + 0.2 * (centres[labels] + 0.3 * rng.normal(size=(300, 20))), 0, 1)
+t_train = np.eye(10)[labels]
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def softmax(a):
+    a = a - a.max(axis=1, keepdims=True)
+    return np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)
+
+
+params = {"W1": 0.1 * rng.normal(size=(20, 16)), "b1": np.zeros(16),
+          "W2": 0.1 * rng.normal(size=(16, 10)), "b2": np.zeros(10)}
+
+
+def loss(params, x, t):
+    y = softmax(sigmoid(x @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"])
+    return -np.sum(t * np.log(y + 1e-7)) / len(x)
+
+
+def gradient(params, x, t):
+    z1 = sigmoid(x @ params["W1"] + params["b1"])
+    y = softmax(z1 @ params["W2"] + params["b2"])
+    dy = (y - t) / len(x)
+    dz1 = (dy @ params["W2"].T) * z1 * (1 - z1)
+    return {"W1": x.T @ dz1, "b1": dz1.sum(axis=0), "W2": z1.T @ dy, "b2": dy.sum(axis=0)}
+
+
+learning_rate = 0.5
+for step in range(1000):
+    batch = rng.choice(300, 32)
+    grads = gradient(params, x_train[batch], t_train[batch])
+    for key in params:
+        params[key] -= learning_rate * grads[key]
+    print(step, loss(params, x_train[batch], t_train[batch]))
+'''
+
+
+@pytest.fixture
+def run_watched(tmp_path, capsys):
+    import json
+
+    from fastnn.cli import main
+
+    def run(source, *args):
+        path = tmp_path / "learner.py"
+        path.write_text(source)
+        assert main(["doctor", str(path), *args]) == 0
+        out = capsys.readouterr().out
+        return json.loads(out) if "--json" in args else out
+    return run
+
+
+def test_watch_a_healthy_program_finds_nothing(run_watched):
+    report = run_watched(WATCHED, "--json", "--steps", "4")
+    assert report["steps"] == 4 and report["findings"] == [], report
+    assert report["program_error"] is None and "4 training steps" in report["stop_reason"]
+    assert report["output_tail"][0].startswith("0 ")  # the learner's own output, kept apart
+
+
+@pytest.mark.parametrize("old,new,code", [
+    ("params[key] -= learning_rate", "params[key] += learning_rate", "update-sign"),
+    ("learning_rate = 0.5", "learning_rate = 0", "learning-rate"),
+    ("params[key] -= learning_rate * grads[key]", "p = params[key] - learning_rate * grads[key]", "update-lost"),
+    ("learning_rate = 0.5", "learning_rate = 5000.0", "learning-rate"),
+    ("learning_rate = 0.5", "learning_rate = 1e-7", "learning-rate"),
+    ("dy = (y - t) / len(x)", "dy = (y - t)", "backprop-scale"),
+    ("x_train[batch], t_train[batch])", "x_train[batch] * 255, t_train[batch])", "input-scale"),
+])
+def test_watch_names_the_programs_bug(run_watched, old, new, code):
+    assert old in WATCHED
+    report = run_watched(WATCHED.replace(old, new), "--json")
+    assert report["findings"] and report["findings"][0]["code"] == code, report["findings"]
+
+
+def test_watch_reports_the_learners_error_as_theirs(run_watched):
+    source = WATCHED.replace("    return -np.sum(t * np.log(y + 1e-7)) / len(x)",
+                             "    return -np.sum(t * np.log(y + 1e-7)) / len(x) + undefined_name")
+    out = run_watched(source)
+    assert "NameError" in out and "learner.py:" in out and "Traceback" not in out
+
+
+def test_watch_speaks_chinese(run_watched):
+    out = run_watched(WATCHED.replace("params[key] -= learning_rate", "params[key] += learning_rate"), "--lang", "zh")
+    assert "程序自己的输出" in out and "[update-sign]" in out and "梯度下降应减去梯度" in out
