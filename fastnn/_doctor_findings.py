@@ -28,7 +28,7 @@ EXPLAINS = {
     "input-scale": _DYNAMICS | {"overflow", "zero-gradient", "nan-gradient"},
     "softmax-axis": _GRADIENT | _DYNAMICS,
     "overflow": {"nan-gradient", "divergence", "no-learning"},
-    "loss-not-averaged": {"backprop-scale", "learning-rate", "divergence"},
+    "loss-not-averaged": {"backprop-scale", "learning-rate", "divergence", "init-scale"},
     "nan-gradient": _DYNAMICS,
     "backprop-shape": _DYNAMICS | {"zero-gradient", "nan-gradient"},
     "backprop-transpose": _DYNAMICS,

@@ -78,7 +78,7 @@ def probe_activations(functions):
 def _probe_softmax(name, fn, notes):
     y, err = attempt(fn, SOFTMAX_PROBE.copy())
     if err is not None or np.shape(y) != SOFTMAX_PROBE.shape:
-        notes.append(("softmax-probe", {"name": name, "why": str(err) if err else f"returned shape {np.shape(y)}"}))
+        notes.append(("softmax", {"name": name, "why": str(err) if err else f"shape {np.shape(y)}"}))
         return None
     y = np.asarray(y, np.float64)
     sums = y.sum(axis=1)
@@ -97,7 +97,7 @@ def _probe_softmax(name, fn, notes):
 def _probe_sigmoid(name, fn, notes):
     y, err = attempt(fn, SIGMOID_LARGE.copy())
     if err is not None or np.shape(y) != SIGMOID_LARGE.shape:
-        notes.append(("sigmoid-probe", {"name": name, "why": str(err) if err else f"returned shape {np.shape(y)}"}))
+        notes.append(("sigmoid", {"name": name, "why": str(err) if err else f"shape {np.shape(y)}"}))
         return None
     y = np.asarray(y, np.float64)
     if not np.all(np.isfinite(y)) or y.min() < 0 or y.max() > 1:

@@ -84,7 +84,7 @@ class Watch:
         self.is_learner = sandbox.learner_files(script)
         self.stack, self.step_records, self.loss_values = [], [], []
         self.subject = self.batch = self.exam = None
-        self.stop_reason = "the script ended"
+        self.stop_reason = ["stop-ended", {}]
         self.doctor_seconds = 0.0
         self.started = time.perf_counter()
         self.main_globals = None
@@ -129,7 +129,7 @@ class Watch:
         if step and "after" not in self.step_records[-1]:
             self.close_step(frame)
         if step >= self.steps:
-            self.stop_reason = f"{self.steps} training steps observed (--steps)"
+            self.stop_reason = ["stop-steps", {"n": self.steps}]
             raise StopWatching()
         owner, params, fn_call = call
         if self.subject is None:
@@ -139,8 +139,7 @@ class Watch:
         if kind == "numerical_gradient" and step == 0:
             self.paused(self.numgrad_cost, params, x, t)
             if self.too_slow:
-                self.stop_reason = (f"the program's numerical_gradient() would take ~{self.too_slow:.0f} s per "
-                                    "step; its first step was examined, not run")
+                self.stop_reason = ["stop-slow", {"seconds": self.too_slow}]
                 raise StopWatching()
 
     def on_return(self, frame, kind, result):
@@ -266,7 +265,7 @@ class Watch:
     # -- running ----------------------------------------------------------------------------------
     def run(self):
         def alarm(signum, stack):
-            self.stop_reason = f"--timeout of {self.timeout:g} s reached"
+            self.stop_reason = ["stop-timeout", {"seconds": self.timeout}]
             raise StopWatching()
 
         signal.signal(signal.SIGALRM, alarm)
@@ -279,10 +278,13 @@ class Watch:
         except StopWatching:
             self.looping = True
         except SystemExit as exc:
-            self.stop_reason = f"the script called exit({exc.code})"
+            self.stop_reason = ["stop-exit", {"code": str(exc.code)}]
         except BaseException as exc:  # the learner's error, reported as theirs
-            error = {"type": type(exc).__name__, "message": str(exc), "where": learner_location(exc, self.is_learner)}
-            self.stop_reason = "the script raised an error"
+            where = learner_location(exc, self.is_learner)
+            if isinstance(exc, SyntaxError):
+                where = f"{exc.filename}:{exc.lineno}"
+            error = {"type": type(exc).__name__, "message": str(exc), "where": where}
+            self.stop_reason = ["stop-error", {}]
         finally:
             sys.setprofile(None)
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -302,13 +304,12 @@ def result_of(watch):
     findings += updates.findings(watch)
     not_checked = [list(n) for n in exam.not_checked] if exam else []
     if not watch.step_records:
-        not_checked.append(["program", "no training step was observed (no call of the learner's gradient() or "
-                                       "numerical_gradient() returning a dict of arrays)"])
+        not_checked.append(["program", "no-step", {}])
     elif watch.subject is None or watch.subject.loss is None:
-        not_checked.append(["network", "no loss function was found next to the gradient the program calls"])
-    not_checked += [["doctor", why] for why in watch.internal_errors]
+        not_checked.append(["network", "no-loss", {}])
+    not_checked += [["doctor", "internal", {"error": why}] for why in watch.internal_errors]
     if len(watch.step_records) < 2:
-        not_checked.append(["update", f"needs two observed steps, saw {len(watch.step_records)}"])
+        not_checked.append(["update", "two-steps", {"n": len(watch.step_records)}])
     kept = rank([f for f in findings if f is not None])
     measured = dict(exam.measured) if exam else {}
     measured.update(updates.measured(watch))

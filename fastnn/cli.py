@@ -140,9 +140,18 @@ def _doctor_static(args):
     from .doctor import doctor
     from .learner import build_network, load_definitions
 
-    namespace, notes = load_definitions(args.file)
+    from ._doctor_probes import learner_location
     _, scaled, onehot, _, name = _doctor_batch(args.data_dir, args.batch)
-    net = build_network(namespace, args.class_name, scaled.shape[1], args.hidden, 10)
+    try:
+        namespace, notes = load_definitions(args.file)
+        net = build_network(namespace, args.class_name, scaled.shape[1], args.hidden, 10)
+    except (OSError, SyntaxError) as exc:
+        raise ValueError(f"cannot read {args.file}: {exc}") from None
+    except ValueError:
+        raise
+    except Exception as exc:  # the learner's own code failed: say so, with its file:line
+        print(f"the learner's code raised {type(exc).__name__}: {exc} (at {learner_location(exc)})")
+        return 1
     if not args.json:
         for note in notes:
             print(f"note: {note}")

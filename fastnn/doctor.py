@@ -22,7 +22,7 @@ import numpy as np
 from . import _doctor_sandbox as sandbox
 from ._doctor_examine import Subject, examine
 from ._doctor_findings import ORDER, SEVERITY, Finding, rank
-from ._doctor_text import TEMPLATES, report, words
+from ._doctor_text import TEMPLATES, note, report, words
 
 __all__ = ["doctor", "watch", "report", "render_watch", "Finding", "ORDER", "SEVERITY", "ZH"]
 
@@ -118,8 +118,8 @@ def doctor(network, x, t, lr=None, activation=None, verbose=True, seed=0, lang="
     findings = rank(exam.findings + [extra])
     if verbose:
         print(report(findings, lang))
-        for check, why in exam.not_checked:
-            print(f"{words(lang)['not_checked']}: {check}: {why}")
+        for check, key, values in exam.not_checked:
+            print(f"{words(lang)['not_checked']}: {check}: {note([key, values], lang)}")
     return findings
 
 
@@ -159,17 +159,16 @@ def watch(path, steps=3, timeout=60.0, data_dir=None, budget=8.0):
             output = proc.stdout.decode("utf-8", "replace")
         except subprocess.TimeoutExpired as exc:
             output = (exc.stdout or b"").decode("utf-8", "replace")
-            return _failed(f"the watched program did not stop within {timeout + 10 * budget + 60:.0f} s"), output
+            return _failed("child-timeout", seconds=timeout + 10 * budget + 60), output
         if not os.path.exists(out):
-            return _failed(f"the watched program ended (exit code {proc.returncode}) before the doctor could "
-                           "report"), output
+            return _failed("child-died", code=proc.returncode), output
         with open(out, encoding="utf-8") as f:
             return json.load(f), output
 
 
-def _failed(why):
-    return {"findings": [], "not_checked": [["program", why]], "learner_errors": [], "program_error": None,
-            "stop_reason": why, "steps": 0, "measured": {}, "doctor_seconds": 0.0, "learner_seconds_in_checks": 0.0}
+def _failed(key, **values):
+    return {"findings": [], "not_checked": [["program", key, values]], "learner_errors": [], "program_error": None,
+            "stop_reason": [key, values], "steps": 0, "measured": {}, "doctor_seconds": 0.0, "learner_seconds_in_checks": 0.0}
 
 
 def findings_of(result):
@@ -185,15 +184,16 @@ def render_watch(path, result, output, lang="en", tail=20):
     text = [w["output"].format(n=min(tail, len(lines)))]
     text += [("  " + line) for line in lines[-tail:]] or ["  " + w["no_output"]]
     text += ["", w["program"].format(file=path), w["stopped"].format(steps=result["steps"],
-                                                                      reason=result["stop_reason"])]
+                                                                      reason=note(result["stop_reason"], lang))]
     err = result.get("program_error")
     if err:
         text.append(w["program_error"].format(error=f"{err['type']}: {err['message']}", where=err["where"]))
     for what, message, where in result.get("learner_errors", []):
         text.append(w["learner_error"].format(what=what, message=message, where=where))
-    text.append(report(findings_of(result), lang))
-    for check, why in result.get("not_checked", []):
-        text.append(f"{w['not_checked']}: {check}: {why}")
+    found = findings_of(result)
+    text.append(w["nothing"] if not found and not result["steps"] else report(found, lang))
+    for check, *why in result.get("not_checked", []):
+        text.append(f"{w['not_checked']}: {check}: {note(why, lang)}")
     text.append(w["timing"].format(doctor=max(result.get("doctor_seconds", 0.0), 0.0),
                                    learner=result.get("learner_seconds_in_checks", 0.0)))
     return "\n".join(text)
@@ -202,9 +202,10 @@ def render_watch(path, result, output, lang="en", tail=20):
 def json_report(path, result, output, lang="en"):
     """The JSON report of a watched program (findings rendered in lang)."""
     fs = findings_of(result)
-    return {"file": os.fspath(path), "findings": [f.to_dict(lang) for f in fs], "not_checked": result["not_checked"],
+    return {"file": os.fspath(path), "findings": [f.to_dict(lang) for f in fs],
+            "not_checked": [[check, note(why, lang)] for check, *why in result["not_checked"]],
             "program_error": result.get("program_error"), "learner_errors": result.get("learner_errors", []),
-            "steps": result["steps"], "stop_reason": result["stop_reason"], "measured": result.get("measured", {}),
+            "steps": result["steps"], "stop_reason": note(result["stop_reason"], lang), "measured": result.get("measured", {}),
             "doctor_seconds": result.get("doctor_seconds"),
             "learner_seconds_in_checks": result.get("learner_seconds_in_checks"),
             "output_tail": output.splitlines()[-20:]}
