@@ -309,6 +309,14 @@ def check_units(calls, x_in_range):
     return None
 
 
+def _rms(W):
+    return float(np.sqrt(np.mean(np.square(W))))
+
+
+def _ideal(W):
+    return float(1 / np.sqrt(W.shape[0]))
+
+
 def check_init(params, calls, start):
     """init-symmetric / init-scale from the parameters and the first forward pass."""
     weights = [(k, np.asarray(v, np.float64)) for k, v in params.items()
@@ -325,9 +333,13 @@ def check_init(params, calls, start):
         if kind == "sigmoid" and float(np.mean(np.abs(a) > 6.9)) > 0.5:
             spread = max(spread, 6.01, float(np.mean(np.abs(a))))
         if spread > 6.0 or (spread < 1e-4 and float(np.abs(W).max()) < 1e-3):
-            return Finding("init-scale", key, {"std": float(W.std()), "ideal": float(1 / np.sqrt(W.shape[0])),
-                                               "preactivation_std": spread},
-                           template="init-scale-large" if spread > 6.0 else "init-scale-small")
+            large = spread > 6.0
+            off = [k for k, V in weights
+                   if (_rms(V) > 3 * _ideal(V) if large else _rms(V) < 1e-3 * _ideal(V))]
+            param = key if len(off) <= 1 else None
+            return Finding("init-scale", param, {"std": _rms(W), "ideal": _ideal(W), "preactivation_std": spread,
+                                                 "params": off or [key], "layer_param": key},
+                           template="init-scale-large" if large else "init-scale-small")
     if start is not None and weights:
         key, W = weights[-1]
         return Finding("init-scale", key, dict(start, std=float(W.std()), ideal=float(1 / np.sqrt(W.shape[0]))),

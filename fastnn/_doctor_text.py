@@ -248,17 +248,17 @@ TEMPLATES = {
         "zh": ("{params} 的所有元素初始值都等于 {value:g}", "相同的权重产生相同的隐藏单元，并且会一直相同：整层相当于一个单元",
                "用小随机数初始化：weight_init_std * np.random.randn(...)")},
     "init-scale-large": {
-        "en": ("params['{param}'] starts with std {std:.3g} (1/sqrt(fan_in) = {ideal:.3g}): the next layer's "
-               "pre-activations have std {preactivation_std:.3g} and its units saturate",
+        "en": ("{params} start far too large: params['{layer_param}'] has scale {std:.3g} (1/sqrt(fan_in) = "
+               "{ideal:.3g}), its layer's pre-activations reach {preactivation_std:.3g} and its units saturate",
                "saturated units pass a gradient of ~0", "initialise with std ~1/sqrt(fan_in) (Xavier) or "
                "sqrt(2/fan_in) (He)"),
-        "zh": ("params['{param}'] 初始标准差为 {std:.3g}（1/sqrt(fan_in) = {ideal:.3g}）：激活前的值标准差达 {preactivation_std:.3g}，单元饱和",
+        "zh": ("{params} 的初始值过大：params['{layer_param}'] 的尺度为 {std:.3g}（1/sqrt(fan_in) = {ideal:.3g}），激活前的值达 {preactivation_std:.3g}，单元饱和",
                "饱和的单元梯度约为 0", "用约 1/sqrt(fan_in)（Xavier）或 sqrt(2/fan_in)（He）的标准差初始化")},
     "init-scale-small": {
-        "en": ("params['{param}'] starts with std {std:.3g} (1/sqrt(fan_in) = {ideal:.3g}): pre-activations have "
-               "std {preactivation_std:.3g}", "the signal and its gradient vanish", "initialise with std "
+        "en": ("{params} start far too small: params['{layer_param}'] has scale {std:.3g} (1/sqrt(fan_in) = "
+               "{ideal:.3g}), its layer's pre-activations have std {preactivation_std:.3g}", "the signal and its gradient vanish", "initialise with std "
                "~1/sqrt(fan_in) (Xavier) or sqrt(2/fan_in) (He)"),
-        "zh": ("params['{param}'] 初始标准差为 {std:.3g}（1/sqrt(fan_in) = {ideal:.3g}）：激活前的值标准差只有 {preactivation_std:.3g}",
+        "zh": ("{params} 的初始值过小：params['{layer_param}'] 的尺度为 {std:.3g}（1/sqrt(fan_in) = {ideal:.3g}），激活前的值标准差只有 {preactivation_std:.3g}",
                "信号和梯度都消失了", "用约 1/sqrt(fan_in)（Xavier）或 sqrt(2/fan_in)（He）的标准差初始化")},
     "init-scale-loss": {
         "en": ("the starting loss is {start_loss:.4g}, far above ln(classes) = {expected:.4g}; params['{param}'] "
