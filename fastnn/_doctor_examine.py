@@ -46,7 +46,7 @@ def _learner_error(exam, what, err):
     exam.learner_errors.append((what, f"{type(err.error).__name__}: {err.error}", err.where))
 
 
-def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgrad_budget=8.0, samples=12,
+def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgrad_budget=15.0, samples=12,
             lr=None):
     """Every first-step check on the subject with the batch (x, t) it was fed.
 

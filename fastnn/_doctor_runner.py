@@ -76,6 +76,23 @@ class Call:
         return None
 
 
+def _composed_loss(predict, namespace, is_learner):
+    """loss(x, t) = error(predict(x), t) from a learner's error function (cross_entropy_error, ...)."""
+    for name, fn in namespace.items():
+        low = name.lower()
+        code = getattr(fn, "__code__", None)
+        if code is None or not is_learner(code.co_filename) or code.co_argcount != 2:
+            continue
+        if "entropy" in low or "loss" in low or low.endswith("error"):
+            def loss(x, t, fn=fn):
+                y = predict(x)
+                if isinstance(y, (tuple, list)):
+                    y = next(v for v in reversed(y) if isinstance(v, np.ndarray))
+                return fn(y, t)
+            return loss
+    return None
+
+
 class Watch:
     """The profiler that records the learner's steps, and what it measured."""
 
@@ -201,6 +218,8 @@ class Watch:
             numgrad = method_or_function("numerical_gradient")
         loss = method_or_function("loss", "loss_function", "compute_loss", "cost")
         predict = method_or_function("predict", "forward")
+        if loss is None and predict is not None:
+            loss = _composed_loss(predict, ns, self.is_learner)
         return Subject(params=params, loss=loss, gradient=grad, numerical_gradient=numgrad, predict=predict,
                        functions=sandbox.learner_functions(self.is_learner, ns), is_learner=self.is_learner,
                        namespaces=sandbox.learner_namespaces(self.is_learner, ns))
@@ -341,7 +360,7 @@ def main(argv=None):
     parser.add_argument("--out", required=True)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--budget", type=float, default=8.0)
+    parser.add_argument("--budget", type=float, default=15.0)
     args = parser.parse_args(argv)
     script = os.path.abspath(args.file)
     with sandbox.Sandbox(script):

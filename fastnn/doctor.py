@@ -130,7 +130,7 @@ def _attempt_gradient(network, x, t):
 
 # --- watching a whole program ---------------------------------------------------------------------------
 
-def watch(path, steps=3, timeout=60.0, data_dir=None, budget=8.0):
+def watch(path, steps=3, timeout=60.0, data_dir=None, budget=15.0):
     """Run the learner's program in a child process and return (result dict, the program's output).
 
     The child is ``python -m fastnn._doctor_runner``; see that module for what it records.
@@ -147,6 +147,8 @@ def watch(path, steps=3, timeout=60.0, data_dir=None, budget=8.0):
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["MPLBACKEND"] = "Agg"
     env["PYTHONIOENCODING"] = "utf-8"
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, "1")  # small matrices: one BLAS thread, no spinning against the learner's loop
     if data_dir:
         env["FASTNN_MNIST_DIR"] = os.path.abspath(data_dir)
     with tempfile.TemporaryDirectory(prefix="fastnn-doctor-") as tmp:
