@@ -353,3 +353,23 @@ def test_watch_reports_the_learners_error_as_theirs(run_watched):
 def test_watch_speaks_chinese(run_watched):
     out = run_watched(WATCHED.replace("params[key] -= learning_rate", "params[key] += learning_rate"), "--lang", "zh")
     assert "程序自己的输出" in out and "[update-sign]" in out and "梯度下降应减去梯度" in out
+
+
+def test_watch_keeps_the_programs_files_out_of_its_folder(run_watched, tmp_path):
+    source = WATCHED.replace("for step in range(1000):", "np.save('weights.npy', params['W1'])\n"
+                             "with open('log.txt', 'w') as f:\n    f.write('start')\n"
+                             "assert open('log.txt').read() == 'start'  # reads see the program's own writes\n"
+                             "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\n"
+                             "for step in range(1000):")
+    report = run_watched(source, "--json")
+    assert report["program_error"] is None and report["steps"] == 3, report
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["learner.py"]
+
+
+def test_static_runs_nothing_of_the_top_level(run_watched, tmp_path):
+    source = WATCHED.replace("for step in range(1000):", "open('touched.txt', 'w').close()\nfor step in range(1000):")
+    source += "\nclass TwoLayerNet:\n    def __init__(self, i, h, o):\n" \
+              "        self.params = {'W1': np.zeros((i, h)) + 0.01}\n    def loss(self, x, t):\n        return 1.0\n"
+    out = run_watched(source, "--static")
+    assert "definitions only" in out and not (tmp_path / "touched.txt").exists()
+    assert "\n0 " not in out  # the training loop's prints never ran
