@@ -197,6 +197,10 @@ class Watch:
             return None
         if not arrays:
             return None
+        ours = {id(v) for v in params.values()}
+        arrays = [n for n in arrays if id(values[n]) not in ours]  # numerical_gradient(f, W): W is no batch
+        if len(arrays) < 2:
+            return None
         x_name = max(arrays[:2], key=lambda n: values[n].ndim)
         t_name = next((n for n in arrays if n != x_name), None)
         values = {n: values[n] for n in names}
