@@ -27,6 +27,11 @@ from ._doctor_gradients import as_grad_dict
 from ._doctor_probes import as_float, attempt, learner_location
 
 
+#: Methods that run one training step themselves (their gradient is used when a gradient() is called inside).
+STEP_NAMES = {"train_step", "train", "step", "update", "fit_batch", "train_batch", "train_on_batch", "sgd_step",
+              "learn", "learn_step", "optimize", "optimize_step", "training_step", "fit_step"}
+
+
 class StopWatching(BaseException):
     """Ends the watched run (steps seen or time up)."""
 
@@ -37,6 +42,13 @@ def _params_dict(value):
 
 def snapshot(params):
     return {k: np.array(v, copy=True) for k, v in params.items() if isinstance(v, np.ndarray)}
+
+
+def _write(params, values):
+    """Put saved values back into the learner's own arrays, in place."""
+    for key, value in values.items():
+        if key in params and isinstance(params[key], np.ndarray) and params[key].shape == value.shape:
+            params[key][...] = value
 
 
 def _copy_grads(result, params):
@@ -108,15 +120,16 @@ class Watch:
         self.internal_errors = []
         self.too_slow = 0.0
         self.fixed_losses = []
+        self.pending = None
 
     # -- the profiler -----------------------------------------------------------------------------
     def profile(self, frame, event, arg):
         if event == "call":
             code = frame.f_code
-            if self.stack or not self.is_learner(code.co_filename):
+            if any(k != "step" for _, k in self.stack) or not self.is_learner(code.co_filename):
                 return
             kind = self.kind(code.co_name)
-            if kind:
+            if kind and not (kind == "step" and self.stack):
                 self.stack.append((frame, kind))
                 self.on_call(frame, kind)
         elif event == "return" and self.stack and self.stack[-1][0] is frame:
@@ -132,6 +145,8 @@ class Watch:
             return "numerical_gradient" if "numer" in low else "gradient"
         if "loss" in low or low == "cost":
             return "loss"
+        if low in STEP_NAMES:
+            return "step"
         return None
 
     def on_call(self, frame, kind):
@@ -140,19 +155,27 @@ class Watch:
         if self.main_globals is None:
             self.main_globals = frame.f_globals
         call = self.describe(frame)
+        if kind == "step":  # a train_step(x, t) that may or may not call a gradient() we can see
+            self.pending = (frame, call, snapshot(call[1])) if call is not None else None
+            return
+        self.pending = None
         if call is None:
             return
+        self.begin_step(frame, kind, call)
+
+    def begin_step(self, frame, kind, call, before=None):
         step = len(self.step_records)
         if step and "after" not in self.step_records[-1]:
-            self.close_step(frame)
+            self.close_step(frame, before)
         if step >= self.steps:
             self.stop_reason = ["stop-steps", {"n": self.steps}]
             raise StopWatching()
         owner, params, fn_call = call
         if self.subject is None:
-            self.subject = self.make_subject(owner, params, fn_call, frame)
+            self.subject = self.make_subject(owner, params, fn_call, frame, kind)
         x, t = fn_call.values[fn_call.x_name], fn_call.values.get(fn_call.t_name)
-        self.step_records.append({"kind": kind, "before": snapshot(params), "params": params, "x": x, "t": t})
+        self.step_records.append({"kind": kind, "before": before if before is not None else snapshot(params),
+                                  "params": params, "x": x, "t": t})
         if kind == "numerical_gradient" and step == 0:
             self.paused(self.numgrad_cost, params, x, t)
             if self.too_slow:
@@ -160,6 +183,20 @@ class Watch:
                 raise StopWatching()
 
     def on_return(self, frame, kind, result):
+        if kind == "step":
+            pending, self.pending = self.pending, None
+            if pending is not None and pending[0] is frame:  # no gradient() seen inside: the step itself
+                self.begin_step(frame, "step", pending[1], before=pending[2])
+                record = self.step_records[-1]
+                record["grads"] = None
+                if self.exam is None:  # examine the network as it was before this step
+                    now = snapshot(record["params"])
+                    _write(record["params"], record["before"])
+                    try:
+                        self.paused(self.examine_first, record)
+                    finally:
+                        _write(record["params"], now)
+            return
         if kind == "loss":
             try:
                 self.loss_values.append((len(self.step_records), as_float(result)))
@@ -206,7 +243,7 @@ class Watch:
         values = {n: values[n] for n in names}
         return owner, params, Call(fn, names, values, x_name, t_name)
 
-    def make_subject(self, owner, params, call, frame):
+    def make_subject(self, owner, params, call, frame, kind="gradient"):
         ns = frame.f_globals
 
         def method_or_function(*names):
@@ -216,8 +253,8 @@ class Watch:
                     return call.like(fn)
             return None
 
-        grad = call if "numer" not in call.fn.__name__.lower() else method_or_function("gradient")
-        numgrad = call if "numer" in call.fn.__name__.lower() else None
+        grad = call if kind == "gradient" else method_or_function("gradient")
+        numgrad = call if kind == "numerical_gradient" else None
         if numgrad is None and owner is not None:
             numgrad = method_or_function("numerical_gradient")
         loss = method_or_function("loss", "loss_function", "compute_loss", "cost")
@@ -267,9 +304,9 @@ class Watch:
                             numgrad_budget=self.budget)
         self.learner_seconds_in_exam = self.exam.learner_seconds
 
-    def close_step(self, frame):
+    def close_step(self, frame, after=None):
         record = self.step_records[-1]
-        record["after"] = snapshot(record["params"])
+        record["after"] = after if after is not None else snapshot(record["params"])
         self.paused(updates.close, record, frame.f_back if frame is not None else None, self.main_globals)
         if len(self.step_records) == 1 and self.exam:
             self.paused(updates.judge_first_step, self, record)

@@ -219,17 +219,23 @@ TEMPLATES = {
         "en": ("each update points along +gradient (cosine with -gradient {cos:.3f}): the program climbs the loss",
                "gradient descent subtracts the gradient", "params[key] -= lr * grad[key]"),
         "zh": ("每次更新都沿 +梯度方向（与 -梯度的余弦为 {cos:.3f}）：程序在让损失上升", "梯度下降应减去梯度", "params[key] -= lr * grad[key]")},
+    "update-sign-loss": {
+        "en": ("the program's update raises the loss on its own batch ({before:.4g} -> {after:.4g}) however small "
+               "the step is made: it climbs the loss", "gradient descent subtracts the gradient",
+               "params[key] -= lr * grad[key]"),
+        "zh": ("程序的更新让本批次的损失上升（{before:.4g} -> {after:.4g}），无论步长多小都是如此：它在爬升损失",
+               "梯度下降应减去梯度", "params[key] -= lr * grad[key]")},
     "learning-rate-high": {
-        "en": ("the learning rate {lr:.3g} is far too large: one step raises the loss on its own batch from "
+        "en": ("the learning rate {lr_text} is far too large: one step raises the loss on its own batch from "
                "{before:.4g} to {after:.4g}, while a {by:g}x smaller step lowers it to {after_smaller:.4g}",
                "steps that overshoot make the loss diverge", "try a learning rate about {by:g} times smaller"),
-        "zh": ("学习率 {lr:.3g} 过大：一步更新让本批次的损失从 {before:.4g} 升到 {after:.4g}，而小 {by:g} 倍的步长会降到 {after_smaller:.4g}",
+        "zh": ("学习率 {lr_text} 过大：一步更新让本批次的损失从 {before:.4g} 升到 {after:.4g}，而小 {by:g} 倍的步长会降到 {after_smaller:.4g}",
                "步长过大越过了最低点，损失会发散", "把学习率调小约 {by:g} 倍")},
     "learning-rate-low": {
-        "en": ("the learning rate {lr:.3g} is far too small: one step moves the loss on its own batch from "
+        "en": ("the learning rate {lr_text} is far too small: one step moves the loss on its own batch from "
                "{before:.6g} to {after:.6g}, while a 100x larger step lowers it to {after_100:.4g}",
-               "steps that small take forever to learn anything", "try a learning rate about 100 x {lr:.3g}"),
-        "zh": ("学习率 {lr:.3g} 过小：一步更新让本批次的损失只从 {before:.6g} 变为 {after:.6g}，而大 100 倍的步长会降到 {after_100:.4g}",
+               "steps that small take forever to learn anything", "try a learning rate about 100 times larger"),
+        "zh": ("学习率 {lr_text} 过小：一步更新让本批次的损失只从 {before:.6g} 变为 {after:.6g}，而大 100 倍的步长会降到 {after_100:.4g}",
                "步长太小，几乎学不到东西", "把学习率调大约 100 倍")},
     "learning-rate-zero": {
         "en": ("nothing changes because {name} is 0", "a learning rate of zero never moves the parameters",

@@ -373,3 +373,58 @@ def test_static_runs_nothing_of_the_top_level(run_watched, tmp_path):
     out = run_watched(source, "--static")
     assert "definitions only" in out and not (tmp_path / "touched.txt").exists()
     assert "\n0 " not in out  # the training loop's prints never ran
+
+
+TRAIN_STEP = '''
+import numpy as np
+
+rng = np.random.default_rng(0)
+centres = rng.normal(size=(10, 20))
+labels = rng.integers(0, 10, 300)
+x_train = np.clip(0.5 + 0.2 * (centres[labels] + 0.3 * rng.normal(size=(300, 20))), 0, 1)
+
+
+class Net:
+    def __init__(self, lr):
+        self.params = {"W1": rng.normal(0, 0.1, (20, 16)), "b1": np.zeros(16),
+                       "W2": rng.normal(0, 0.1, (16, 10)), "b2": np.zeros(10)}
+        self.lr = lr
+
+    def predict(self, x):
+        h = 1 / (1 + np.exp(-(x @ self.params["W1"] + self.params["b1"])))
+        s = h @ self.params["W2"] + self.params["b2"]
+        e = np.exp(s - s.max(axis=1, keepdims=True))
+        return h, e / e.sum(axis=1, keepdims=True)
+
+    def loss(self, x, t):
+        return -np.mean(np.log(self.predict(x)[1][np.arange(len(t)), t] + 1e-7))
+
+    def train_step(self, x, t):  # backprop written inline: no gradient() to call
+        h, p = self.predict(x)
+        d = p.copy()
+        d[np.arange(len(t)), t] -= 1
+        d /= len(t)
+        dh = (d @ self.params["W2"].T) * h * (1 - h)
+        g = {"W1": x.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        for k in self.params:
+            self.params[k] -= self.lr * g[k]
+
+
+net = Net(0.5)
+for i in range(1000):
+    batch = rng.choice(300, 32)
+    net.train_step(x_train[batch], labels[batch])
+'''
+
+
+@pytest.mark.parametrize("old,new,code", [
+    (None, None, None),
+    ("net = Net(0.5)", "net = Net(0)", "learning-rate"),
+    ("net = Net(0.5)", "net = Net(1e5)", "learning-rate"),
+    ("self.params[k] -= self.lr", "self.params[k] += self.lr", "update-sign"),
+])
+def test_watch_a_train_step_without_gradient(run_watched, old, new, code):
+    source = TRAIN_STEP if old is None else TRAIN_STEP.replace(old, new)
+    report = run_watched(source, "--json")
+    assert report["steps"] == 3
+    assert [f["code"] for f in report["findings"]][:1] == ([code] if code else []), report["findings"]
