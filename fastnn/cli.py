@@ -185,17 +185,46 @@ def _doctor_batch(data_dir, n):
 
 
 def cmd_doctor(args):
+    import json
+
+    from .doctor import json_report, render_watch, watch
+    if args.static:
+        return _doctor_static(args)
+    result, output = watch(args.file, steps=args.steps, timeout=args.timeout, data_dir=args.data_dir)
+    if args.json:
+        print(json.dumps(json_report(args.file, result, output, args.lang), indent=1, ensure_ascii=False))
+    else:
+        print(render_watch(args.file, result, output, args.lang))
+    return 0
+
+
+def _doctor_static(args):
+    import json
+
     from .doctor import doctor
     from .learner import build_network, load_definitions
 
-    namespace, notes = load_definitions(args.file)
-    for note in notes:
-        print(f"note: {note}")
-    raw, scaled, onehot, _, name = _doctor_batch(args.data_dir, args.batch)
-    for label, x in ((f"raw {name} pixels", raw), (f"{name} pixels scaled to [0, 1]", scaled)):
-        net = build_network(namespace, args.class_name, x.shape[1], args.hidden, 10)
-        print(f"\n== {args.class_name}({x.shape[1]}, {args.hidden}, 10) on {len(x)} {label}")
-        doctor(net, x, onehot, lr=args.lr, lang=args.lang)
+    from ._doctor_probes import learner_location
+    _, scaled, onehot, _, name = _doctor_batch(args.data_dir, args.batch)
+    try:
+        namespace, notes = load_definitions(args.file)
+        net = build_network(namespace, args.class_name, scaled.shape[1], args.hidden, 10)
+    except (OSError, SyntaxError) as exc:
+        raise ValueError(f"cannot read {args.file}: {exc}") from None
+    except ValueError:
+        raise
+    except Exception as exc:  # the learner's own code failed: say so, with its file:line
+        print(f"the learner's code raised {type(exc).__name__}: {exc} (at {learner_location(exc)})")
+        return 1
+    if not args.json:
+        for note in notes:
+            print(f"note: {note}")
+        print(f"\n== {args.class_name}({scaled.shape[1]}, {args.hidden}, 10) on {len(scaled)} {name} images "
+              "scaled to [0, 1] (definitions only; no top-level code run)")
+    found = doctor(net, scaled, onehot, lr=args.lr, lang=args.lang, verbose=not args.json)
+    if args.json:
+        print(json.dumps({"file": args.file, "notes": notes, "findings": [f.to_dict(args.lang) for f in found]},
+                         indent=1, ensure_ascii=False, default=str))
     return 0
 
 
@@ -296,12 +325,18 @@ def build_parser():
     sub.add_parser("info", help="versions, backends, OpenMP, threads and BLAS").set_defaults(func=cmd_info)
     sub.add_parser("warmup", help="compile the jitted kernels now").set_defaults(func=cmd_warmup)
 
-    doc = sub.add_parser("doctor", help="diagnose a learner's network script (why its gradients vanish)")
-    doc.add_argument("file", help="a Python file defining the network class (its top-level code is not run)")
-    doc.add_argument("--class", dest="class_name", default="TwoLayerNet")
-    doc.add_argument("--hidden", type=int, default=50)
-    doc.add_argument("--lr", type=float, default=None, help="the learning rate in use, to judge update sizes")
-    doc.add_argument("--batch", type=int, default=32)
+    doc = sub.add_parser("doctor", help="diagnose a learner's training script (why it does not learn)")
+    doc.add_argument("file", help="the learner's Python script; it is run for a few training steps in a child "
+                                  "process (with --static only its definitions are read)")
+    doc.add_argument("--steps", type=positive_int, default=3, help="training steps to watch (default 3)")
+    doc.add_argument("--timeout", type=positive_float, default=60.0, help="seconds to watch (default 60)")
+    doc.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doc.add_argument("--static", action="store_true",
+                     help="run nothing of the script's top level: build its network class from its definitions")
+    doc.add_argument("--class", dest="class_name", default="TwoLayerNet", help="--static: the network class")
+    doc.add_argument("--hidden", type=positive_int, default=50, help="--static: hidden units")
+    doc.add_argument("--lr", type=float, default=None, help="--static: the learning rate in use")
+    doc.add_argument("--batch", type=positive_int, default=32, help="--static: batch size")
     doc.add_argument("--data-dir", default=None)
     doc.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (zh: Chinese)")
     doc.set_defaults(func=cmd_doctor)
