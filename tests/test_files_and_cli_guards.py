@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import io as fio
 from fastnn.cli import main
 from isolated import run_isolated
 
