@@ -275,6 +275,27 @@ def test_a_checkpoint_of_another_architecture_is_refused(tmp_path):
 # -- save_model and every atomic write -----------------------------------------------------------------
 
 
+def test_saving_what_is_not_a_network_is_a_type_error(tmp_path):
+    with pytest.raises(TypeError, match="TwoLayerNet"):
+        fastnn.save_model({"W1": np.zeros((2, 2))}, tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_ctrl_c_in_the_first_epoch_leaves_an_older_file_and_says_so(tmp_path, capsys):
+    path = tmp_path / "old.npz"
+    fastnn.save_model(small_net(), path)
+    before = path.read_bytes()
+
+    x = np.random.default_rng(0).random((10, 5))
+    t = np.arange(10) % 3
+    trainer = fastnn.Trainer(small_net(), x, t, x, t, epochs=2, verbose=False, checkpoint=str(path))
+    trainer.train_step_epoch = lambda: (_ for _ in ()).throw(KeyboardInterrupt())
+    trainer.train()
+    err = capsys.readouterr().err
+    assert trainer.interrupted and "nothing was saved" in err and "left as it was" in err
+    assert path.read_bytes() == before
+
+
 def test_saving_onto_a_symlink_writes_its_target(tmp_path):
     target = tmp_path / "real.npz"
     fastnn.save_model(small_net(), target)
