@@ -19,6 +19,7 @@ from fastnn.cli import main
 from isolated import run_isolated
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # small address space
 
 
 def small_net(**kw):
@@ -72,9 +73,9 @@ def refused(path, *words):
 HUGE_META = """
 import json, resource, sys
 import numpy as np
-resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))   # 6 GiB of address space: 19 GiB cannot be had
+resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))   # 8 GiB of address space: 19 GiB cannot be had
 import fastnn
-path = sys.argv[-1] if False else {path!r}
+path = {path!r}
 try:
     fastnn.load_model(path)
 except ValueError as exc:
@@ -87,7 +88,7 @@ else:
 
 def test_metadata_claiming_huge_sizes_allocates_nothing(tmp_path):
     path = tamper(tmp_path, meta_changes={"input_size": 50000, "hidden_size": 50000})
-    proc = run_isolated(HUGE_META.format(path=str(path)), timeout=300)
+    proc = run_isolated(HUGE_META.format(path=str(path)), timeout=300, env=ONE_THREAD)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "shape" in proc.stdout
 
@@ -109,7 +110,7 @@ def test_an_npy_header_claiming_huge_shape_allocates_nothing(tmp_path):
     with zipfile.ZipFile(path, "w") as z:
         for n, data in members.items():
             z.writestr(n, data)
-    proc = run_isolated(HUGE_META.format(path=str(path)), timeout=300)
+    proc = run_isolated(HUGE_META.format(path=str(path)), timeout=300, env=ONE_THREAD)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
