@@ -357,7 +357,8 @@ def build_parser():
     sw.add_argument("--data", choices=("mnist", "digits"), default="mnist")
     sw.add_argument("--epochs", type=positive_int, default=None, help="override every configuration's epochs")
     sw.add_argument("--n-train", type=positive_int, default=None, help="train on the first N rows only")
-    sw.add_argument("--n-jobs", type=positive_int, default=None, help="configurations at once (default: fill the cores)")
+    sw.add_argument("--n-jobs", type=positive_int, default=None,
+                    help="configurations at once (default: fill the cores)")
     sw.add_argument("--threads-per-task", type=positive_int, default=None)
     sw.add_argument("--backend", choices=("auto", "numpy", "numba", "cython"), default="auto")
     sw.add_argument("--out", default=None, metavar="PATH", help="write the results to PATH (.csv or .json)")

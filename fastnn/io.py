@@ -107,7 +107,13 @@ def save_model(network, path, extra_arrays=None, extra_meta=None):
         The path cannot be written (the error names it); nothing is left behind.
     ValueError
         path is a FIFO, socket or device node.
+    TypeError
+        network is not a fastnn network.
     """
+    from .network import ValidatesBatches
+    if not isinstance(network, ValidatesBatches):
+        raise TypeError("network must be a fastnn TwoLayerNet, MultiLayerNet or MultiLayerNetExtend, "
+                        f"got {type(network).__name__}")
     arrays = network_arrays(network)
     arrays.update(extra_arrays or {})
     meta = network_meta(network)
@@ -292,7 +298,7 @@ def _entries(zf, size):
     return entries
 
 
-def _read_meta(zf, entries, size):
+def _read_meta(zf, entries):
     info = entries.get(_META)
     if info is None:
         raise _Bad("an .npz file but not a fastnn model (no metadata)")
@@ -397,7 +403,7 @@ def read_model_file(path):
     try:
         with zf:
             entries = _entries(zf, size)
-            meta = _read_meta(zf, entries, size)
+            meta = _read_meta(zf, entries)
             expected = _check_network_meta(meta)
             if "trainer" in meta or "optimizer" in meta or any(k.startswith("opt/") for k in entries):
                 expected.update(_check_training_meta(meta, expected))

@@ -163,7 +163,8 @@ class Trainer:
         if not self.checkpoint:
             return " (no checkpoint file was asked for)"
         if self.checkpoint_epoch is None:
-            return f"; nothing was saved to {self.checkpoint} (no epoch had finished)"
+            kept = "; the file already there is left as it was" if os.path.exists(self.checkpoint) else ""
+            return f"; nothing was saved to {self.checkpoint} (no epoch had finished{kept})"
         return f"; the checkpoint {self.checkpoint} holds epoch {self.checkpoint_epoch}"
 
     def _report(self, bar, logs):

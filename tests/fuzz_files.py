@@ -31,7 +31,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastnn
-from fastnn import io as fio
 
 
 def _settings(n):
@@ -508,8 +507,8 @@ def argvs(draw):
                   "--threads": VALUES, "--seed": VALUES, "--init": ["he", "xavier", "bogus"] + FLOAT_VALUES,
                   "--activation": ["relu", "sigmoid", "tanh"], "--optimizer": ["adam", "SGD", "Lion"],
                   "--dtype": ["float32", "float64", "int8"], "--backend": ["numpy", "auto", "gpu"],
-                  "--save": FILE_KEYS, "--plot": FILE_KEYS, "--resume": FILE_KEYS, "--dataset": ["digits", "mnist", "emnist"],
-                  "--quiet": None},
+                  "--save": FILE_KEYS, "--plot": FILE_KEYS, "--resume": FILE_KEYS,
+                  "--dataset": ["digits", "mnist", "emnist"], "--quiet": None},
         "gradcheck": {"--batch": VALUES, "--hidden": VALUES, "--backend": ["numpy", "auto", "gpu"],
                       "--dataset": ["auto", "digits", "mnist", "x"], "MODEL": FILE_KEYS},
     }.get(command, {"--bogus": VALUES})

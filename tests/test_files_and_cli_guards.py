@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import io as fio
 from fastnn.cli import main
 from isolated import run_isolated
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # small address space
 
 
 def small_net(**kw):
@@ -73,9 +73,9 @@ def refused(path, *words):
 HUGE_META = """
 import json, resource, sys
 import numpy as np
-resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))   # 6 GiB of address space: 19 GiB cannot be had
+resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))   # 8 GiB of address space: 19 GiB cannot be had
 import fastnn
-path = sys.argv[-1] if False else {path!r}
+path = {path!r}
 try:
     fastnn.load_model(path)
 except ValueError as exc:
@@ -88,7 +88,7 @@ else:
 
 def test_metadata_claiming_huge_sizes_allocates_nothing(tmp_path):
     path = tamper(tmp_path, meta_changes={"input_size": 50000, "hidden_size": 50000})
-    proc = run_isolated(HUGE_META.format(path=str(path)), timeout=300)
+    proc = run_isolated(HUGE_META.format(path=str(path)), timeout=300, env=ONE_THREAD)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "shape" in proc.stdout
 
@@ -110,7 +110,7 @@ def test_an_npy_header_claiming_huge_shape_allocates_nothing(tmp_path):
     with zipfile.ZipFile(path, "w") as z:
         for n, data in members.items():
             z.writestr(n, data)
-    proc = run_isolated(HUGE_META.format(path=str(path)), timeout=300)
+    proc = run_isolated(HUGE_META.format(path=str(path)), timeout=300, env=ONE_THREAD)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
@@ -274,6 +274,27 @@ def test_a_checkpoint_of_another_architecture_is_refused(tmp_path):
 
 
 # -- save_model and every atomic write -----------------------------------------------------------------
+
+
+def test_saving_what_is_not_a_network_is_a_type_error(tmp_path):
+    with pytest.raises(TypeError, match="TwoLayerNet"):
+        fastnn.save_model({"W1": np.zeros((2, 2))}, tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_ctrl_c_in_the_first_epoch_leaves_an_older_file_and_says_so(tmp_path, capsys):
+    path = tmp_path / "old.npz"
+    fastnn.save_model(small_net(), path)
+    before = path.read_bytes()
+
+    x = np.random.default_rng(0).random((10, 5))
+    t = np.arange(10) % 3
+    trainer = fastnn.Trainer(small_net(), x, t, x, t, epochs=2, verbose=False, checkpoint=str(path))
+    trainer.train_step_epoch = lambda: (_ for _ in ()).throw(KeyboardInterrupt())
+    trainer.train()
+    err = capsys.readouterr().err
+    assert trainer.interrupted and "nothing was saved" in err and "left as it was" in err
+    assert path.read_bytes() == before
 
 
 def test_saving_onto_a_symlink_writes_its_target(tmp_path):
