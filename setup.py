@@ -94,7 +94,7 @@ extensions = [
         f"fastnn.{name}",
         [os.path.join(SRC, f"{name}.pyx")],
         include_dirs=[np.get_include(), SRC],
-        extra_compile_args=["-O3", "-fno-math-errno"] + arch + omp,
+        extra_compile_args=["-O1" if debug else "-O3", "-fno-math-errno"] + arch + omp,  # debug: quicker to build
         extra_link_args=omp,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")] + ([("FASTNN_DEBUG_BUILD", "1")] if debug else []),
     )

@@ -279,6 +279,11 @@ class TwoLayerNet(ValidatesBatches):
         -------
         float
             The mean of the epoch's mini-batch losses (each one is kept in ``batch_losses``).
+
+        Notes
+        -----
+        ``params`` are updated in place. A read-only parameter array is first replaced by a writable copy
+        (the original is never written), so ``params`` holds the trained values afterwards.
         """
         x, t = self._xt(x, t)
         batch_size = _checks.check_positive_int("batch_size", batch_size)

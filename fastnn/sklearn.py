@@ -47,6 +47,14 @@ class _SklearnNesterov(optimizers.Momentum):
             params[key] += self.momentum * v - self.lr * grads[key]
 
 
+def _check_X_dtype(X):
+    """timedelta64 and datetime64 X are refused (scikit-learn would cast them to float silently; complex it
+    refuses itself, object and str it converts as usual)."""
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "mM":
+        raise TypeError(f"X must hold numbers, got dtype {dtype}")
+
+
 def _stochastic(estimator):
     if estimator.solver not in ("sgd", "adam"):
         raise AttributeError(f"partial_fit is only available for stochastic optimizers; {estimator.solver!r} is not "
@@ -188,6 +196,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         first = not fitted or (not incremental and not self.warm_start)
         if incremental and not fitted and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit (all the labels y can take)")
+        _check_X_dtype(X)
         X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32), multi_output=True)
         if y.ndim == 2 and y.shape[1] != 1:
             raise ValueError(f"y must be 1-D labels (multilabel targets are not supported), got shape {y.shape}")
@@ -349,6 +358,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _scores(self, X):
         check_is_fitted(self, "coefs_")
+        _check_X_dtype(X)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         net = self._network()
         return net.predict(np.ascontiguousarray(X, dtype=net.dtype))

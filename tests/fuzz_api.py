@@ -74,7 +74,10 @@ def per_axis(test, axes):
 
 #: Input kinds every network must refuse (whatever the reference does).
 BAD_X = {"shape", "empty", "nonfinite", "scalar"}
-BAD_X_DTYPES = {"complex128", "timedelta64[s]", "datetime64[s]", "object", "U3"}
+def bad_dtype(a):
+    """Complex, timedelta/datetime, object, str, bytes: dtypes every input check must refuse."""
+    return np.asarray(a).dtype.kind in "cmMOSUV"
+
 BAD_T = {"range", "length", "dtype", "bad_onehot"}
 
 
@@ -83,7 +86,7 @@ def draw_xt(data, axis):
     x_kind, t_kind = (axis[1], "int") if axis[0] == "x" else ("valid", axis[1])
     x = data.draw(inputs(x_kind))
     n = np.shape(x)[0] if np.ndim(x) >= 1 else 1
-    bad = x_kind in BAD_X or t_kind in BAD_T or (x_kind == "dtype" and str(np.asarray(x).dtype) in BAD_X_DTYPES)
+    bad = x_kind in BAD_X or t_kind in BAD_T or (x_kind == "dtype" and bad_dtype(x))
     return x, data.draw(labels(n, t_kind)), n, bad
 
 
@@ -189,20 +192,35 @@ def unchanged(net, before):
 
 # --- targets ----------------------------------------------------------------------------------------
 
-size = st.one_of(st.integers(1, 8), st.sampled_from([0, -1, 2.5, True, "3", None, np.int64(3), np.uint8(2)]))
-std = st.one_of(st.floats(0, 2), st.sampled_from([np.nan, np.inf, -1.0, "he", "xavier", "bogus", None]))
 threads = st.one_of(st.none(), st.integers(1, 3),
                     st.sampled_from([0, -1, _config.MAX_THREADS + 1, 10 ** 6, 1.5, "2", True, np.int64(2)]))
-dtype_arg = st.sampled_from([np.float64, np.float32, "float64", "float32", np.float16, int, complex, "bogus",
-                             None])
+#: (valid, invalid) values of each constructor argument; a run makes one argument invalid (or none).
+CONSTRUCTOR_ARGS = {
+    "size": (st.one_of(st.integers(1, 8), st.sampled_from([np.int64(3), np.uint8(2)])),
+             st.sampled_from([0, -1, 2.5, True, "3", None, np.float64(3.0)])),
+    "std": (st.one_of(st.floats(0, 2), st.sampled_from(["he", "xavier", "relu", "sigmoid", np.float32(0.1)])),
+            st.sampled_from([np.nan, np.inf, -1.0, "bogus", None, 1j])),
+    "activation": (st.sampled_from(["sigmoid", "relu"]), st.sampled_from(["bogus", None, 1, "softmax"])),
+    "dtype": (st.sampled_from([np.float64, np.float32, "float64", "float32", np.dtype("float32")]),
+              st.sampled_from([np.float16, int, complex, "bogus", object, "int64"])),
+    "backend": (st.sampled_from(BACKENDS + ["auto"]), st.sampled_from(["bogus", None, "NUMPY", 1])),
+    "n_threads": (st.one_of(st.none(), st.integers(1, 3), st.just(np.int64(2)), st.just(_config.MAX_THREADS)),
+                  st.sampled_from([0, -1, _config.MAX_THREADS + 1, 10 ** 6, 1.5, "2", True])),
+}
 
 
-@given(kind=st.sampled_from(["TwoLayerNet", "MultiLayerNet", "MultiLayerNetExtend"]),
-       backend=st.sampled_from(BACKENDS + ["auto", "bogus"]), sizes=st.tuples(size, size, size), std=std,
-       activation=st.sampled_from(["sigmoid", "relu", "tanh", "bogus", None]), dtype=dtype_arg, n_threads=threads)
-def constructors(kind, backend, sizes, std, activation, dtype, n_threads):
+@given(kind=st.sampled_from(["TwoLayerNet", "MultiLayerNet", "MultiLayerNetExtend"]), data=st.data())
+def _constructors(axis, kind, data):
     """A network whose parameters have the right shapes, dtype and finite values, or a ValueError/TypeError."""
+    def arg(name):
+        return data.draw(CONSTRUCTOR_ARGS[name][1 if name == axis else 0], label=name)
+    sizes = [arg("size") for _ in range(3)]
+    if axis == "size":  # one of the three sizes bad, the others valid
+        sizes = [data.draw(CONSTRUCTOR_ARGS["size"][0]) for _ in range(3)]
+        sizes[data.draw(st.integers(0, 2))] = arg("size")
     d, h, k = sizes
+    std, activation, dtype, backend, n_threads = (arg(a) for a in ("std", "activation", "dtype", "backend",
+                                                                     "n_threads"))
     try:
         if kind == "TwoLayerNet":
             net = fastnn.TwoLayerNet(d, h, k, std, activation=activation, dtype=dtype, backend=backend,
@@ -211,13 +229,18 @@ def constructors(kind, backend, sizes, std, activation, dtype, n_threads):
             cls = MultiLayerNet if kind == "MultiLayerNet" else MultiLayerNetExtend
             net = cls(d, [h], k, activation=activation, weight_init_std=std, dtype=dtype, backend=backend,
                       n_threads=n_threads)
-    except ERRORS:
+    except ERRORS as exc:
+        assert axis != "none", f"valid arguments refused: {exc!r}"
         return
+    assert axis == "none", f"{kind} accepted a bad {axis}"
     assert net.dtype in (np.float32, np.float64)
     assert net.params["W1"].shape == (int(d), int(h)) and net.params["W2"].shape == (int(h), int(k))
     for key, value in net.params.items():
         assert value.dtype == net.dtype and np.all(np.isfinite(value)), key
     assert 1 <= _config.resolve_threads(net.n_threads) <= _config.MAX_THREADS
+
+
+constructors = per_axis(_constructors, ["none"] + list(CONSTRUCTOR_ARGS))
 
 
 @given(kind=st.sampled_from(["TwoLayerNet", "MultiLayerNet"]), backend=st.sampled_from(BACKENDS),
@@ -388,36 +411,56 @@ def _train_epochs(axis, kind, backend, dtype, data):
 train_epochs = per_axis(_train_epochs, AXES)
 
 
-@given(backend=st.sampled_from(BACKENDS),
-       hidden=st.sampled_from([(3,), (4, 2), 3, (), (0,), (-1,), (2.5,), "3"]),
-       solver=st.sampled_from(["adam", "sgd", "lbfgs", "bogus"]),
-       batch_size=st.sampled_from(["auto", 1, 7, 1000, 0, -1, 2.5]), n_threads=threads,
-       alpha=st.sampled_from([1e-4, 0.0, -1.0, np.nan]), data=st.data())
-def estimator(backend, hidden, solver, batch_size, n_threads, alpha, data):
+ESTIMATOR_ARGS = {
+    "hidden_layer_sizes": (st.sampled_from([(3,), (4, 2), 3, []]), st.sampled_from([(0,), (-1,), (2.5,), "3", (True,)])),
+    "solver": (st.sampled_from(["adam", "sgd", "lbfgs"]), st.sampled_from(["bogus", None])),
+    "batch_size": (st.sampled_from(["auto", 1, 7, 1000]), st.sampled_from([0, -1, 2.5, "8", None])),
+    "n_threads": CONSTRUCTOR_ARGS["n_threads"],
+    "alpha": (st.sampled_from([1e-4, 0.0, 1.0]), st.sampled_from([-1.0, np.nan, np.inf, "1"])),
+}
+
+
+@settings(max_examples=max(2, _EXAMPLES // 3))  # a fit is slower than a call
+@given(backend=st.sampled_from(BACKENDS), data=st.data())
+def _estimator(axis, backend, data):
     """MLPClassifier.fit/predict: labels from classes_ and probabilities that sum to 1, or a clear refusal."""
     import warnings
 
     from fastnn.sklearn import MLPClassifier
+    params = {name: data.draw(values[1 if name == axis else 0], label=name)
+              for name, values in ESTIMATOR_ARGS.items()}
     n = data.draw(st.integers(2, 12))
-    X = data.draw(inputs())
-    if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] == n):
-        X = data.draw(hnp.arrays(np.float64, (n, D), elements=finite))
+    X = data.draw(hnp.arrays(np.float64, (n, D), elements=finite))
     y = np.asarray(data.draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n)))
-    if data.draw(st.booleans()):
-        y = data.draw(st.sampled_from([y.astype(object), np.arange(n) % 2, np.full(n, 0.5), np.zeros((n, 2)), y[:-1]]))
-    clf = MLPClassifier(hidden, solver=solver, batch_size=batch_size, alpha=alpha, n_threads=n_threads,
-                        backend=backend, max_iter=3, random_state=0)
+    bad = axis in ESTIMATOR_ARGS
+    if axis == "X":
+        kind = data.draw(st.sampled_from(["nonfinite", "dtype", "empty", "shape"]))
+        X = data.draw(inputs(kind))
+        X_arr = np.asarray(X)
+        bad = (X_arr.ndim != 2 or 0 in X_arr.shape or X_arr.dtype.kind in "cmM"  # object, str: as scikit-learn
+               or (X_arr.dtype.kind == "f" and not np.all(np.isfinite(X_arr))))
+        if X.ndim == 2 and X.shape[0] != n:
+            y = np.resize(y, X.shape[0])
+    elif axis == "y":
+        y = data.draw(st.sampled_from([y.astype(object), np.arange(n) % 2, np.full(n, 0.5), np.zeros((n, 2)),
+                                       y[:-1], np.arange(n) + 0.5j]))
+        bad = y.dtype.kind in "fc" or y.ndim != 1 or y.shape[0] != n
+    clf = MLPClassifier(backend=backend, max_iter=3, random_state=0, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             clf.fit(X, y)
-        except ERRORS:
+        except ERRORS as exc:
+            assert bad, f"valid data refused: {exc!r}"
             return
-    Xt = np.asarray(X, np.float64)
-    pred = clf.predict(Xt)
+    assert not bad, f"fit accepted a bad {axis}"
+    pred = clf.predict(X)
     assert set(np.asarray(pred).tolist()) <= set(clf.classes_.tolist())
-    proba = clf.predict_proba(Xt)
+    proba = clf.predict_proba(X)
     assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1.0)
+
+
+estimator = per_axis(_estimator, ["none", "X", "y"] + list(ESTIMATOR_ARGS))
 
 
 TARGETS = {f.__name__: f for f in (constructors, forward_calls, numerical_gradients, train_epochs, estimator)}

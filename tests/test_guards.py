@@ -405,7 +405,7 @@ def test_read_only_params_train_on_writable_copies(backend, kind, optimizer):
     saved = {k: v.copy() for k, v in frozen.items()}
     loss = net.train_epoch(x, t, 16, optimizer, perm=np.arange(50))
     ref_loss = ref.train_epoch(x, t, 16, optimizer, perm=np.arange(50))
-    assert loss == ref_loss
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-12)
     for k in saved:
         np.testing.assert_array_equal(frozen[k], saved[k], err_msg=f"{k}: the read-only original was written")
         assert net.params[k].flags.writeable, k
@@ -422,3 +422,16 @@ def test_read_only_optimizer_state_is_not_written(backend):
         v.setflags(write=False)
     with pytest.raises(ValueError, match="read-only"):
         net.train_epoch(x, t, 16, opt, perm=np.arange(50))
+
+
+@pytest.mark.parametrize("dtype", ["m8[s]", "M8[s]"])
+def test_estimator_refuses_timedelta_and_datetime_X(dtype):
+    """scikit-learn's validation casts timedelta64/datetime64 to float silently."""
+    from fastnn.sklearn import MLPClassifier
+    X = np.arange(24).reshape(12, 2).astype(np.int64).astype(dtype)
+    y = np.arange(12) % 2
+    with pytest.raises(TypeError, match="^X must hold numbers"):
+        MLPClassifier((3,), max_iter=2).fit(X, y)
+    clf = MLPClassifier((3,), max_iter=2).fit(X.astype(np.int64), y)
+    with pytest.raises(TypeError, match="^X must hold numbers"):
+        clf.predict(X)
