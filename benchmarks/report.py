@@ -2,6 +2,7 @@
 
     pytest benchmarks/ --benchmark-json=bench.json
     python benchmarks/report.py bench.json [--markdown RESULTS.md] [--png results.png]
+    python benchmarks/report.py part1.json part2.json ...   # one run made in several pytest processes
 
 Ratios use medians of one run, contenders side by side on the same machine.
 
@@ -214,11 +215,16 @@ def write_atomic(path, text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("json", help="pytest-benchmark --benchmark-json output")
+    parser.add_argument("json", nargs="+", help="pytest-benchmark --benchmark-json output (several: the parts of "
+                        "one run made in separate processes, merged; the first one's machine info is shown)")
     parser.add_argument("--markdown", default=None, help="write the report here (default: print it)")
     parser.add_argument("--png", default=None, help="write the epoch bar chart here")
     args = parser.parse_args(argv)
-    data, rows = load(args.json)
+    data, rows = load(args.json[0])
+    for path in args.json[1:]:
+        more, more_rows = load(path)
+        rows += more_rows
+        data["datetime"] = f"{data.get('datetime', '?')} to {more.get('datetime', '?')}"
     text = markdown(data, rows)
     if args.markdown:
         write_atomic(args.markdown, text)
