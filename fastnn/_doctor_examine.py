@@ -72,7 +72,7 @@ def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgra
         _skip(exam, "labels", key, **info)
     exam.labels = t_ok
     exam.findings.append(_check_pairs(x, t, exam))
-    found, notes = probes.probe_activations(subject.functions)
+    found, notes = probes.probe_activations(_used(subject, x, t_ok if t_ok is not None else t))
     exam.findings += found
     for key, info in notes:
         _skip(exam, key, "probe-failed", **info)
@@ -121,6 +121,30 @@ def _classes(subject, x, t, exam):
         return int(np.shape(t)[1]), None
     biases = [v for v in subject.params.values() if isinstance(v, np.ndarray) and v.ndim == 1]
     return (int(biases[-1].shape[0]) if biases else 10), None
+
+
+def _used(subject, x, t):
+    """The learner's softmax/sigmoid functions its loss really calls (all of them when that cannot be seen)."""
+    names = [n for n in subject.functions if "softmax" in n.lower() or "sigmoid" in n.lower()]
+    if not names or not subject.namespaces:
+        return subject.functions
+    called = set()
+    undo = []
+    for ns in subject.namespaces:
+        for name in names:
+            fn = ns.get(name)
+            if callable(fn) and getattr(fn, "__code__", None) is not None:
+                def spy(*args, _fn=fn, _name=name, **kwargs):
+                    called.add(_name)
+                    return _fn(*args, **kwargs)
+                undo.append((ns, name, fn))
+                ns[name] = spy
+    try:
+        probes.attempt(subject.loss, x, t)
+    finally:
+        for ns, name, fn in reversed(undo):
+            ns[name] = fn
+    return {n: f for n, f in subject.functions.items() if n in called or n not in names}
 
 
 def _forward_activations(subject, x, t):
