@@ -428,3 +428,11 @@ def test_watch_a_train_step_without_gradient(run_watched, old, new, code):
     report = run_watched(source, "--json")
     assert report["steps"] == 3
     assert [f["code"] for f in report["findings"]][:1] == ([code] if code else []), report["findings"]
+
+
+def test_an_unused_softmax_is_not_probed_a_used_one_is(run_watched):
+    ch3 = "\ndef softmax_ch3(a):\n    e = np.exp(a - np.max(a))\n    return e / np.sum(e)\n\n\nparams = "
+    unused = WATCHED.replace("\nparams = ", ch3, 1)
+    assert run_watched(unused, "--json")["findings"] == []
+    used = unused.replace("    y = softmax(sigmoid(x @", "    y = softmax_ch3(sigmoid(x @")
+    assert [f["code"] for f in run_watched(used, "--json")["findings"]][:1] == ["softmax-axis"]
