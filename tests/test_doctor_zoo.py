@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 ZOO = Path(__file__).resolve().parent / "doctor_zoo"
 EXPECTED = ZOO / "expected.json"
 
@@ -33,7 +32,9 @@ pytestmark = [pytest.mark.skipif(not CASES, reason="tests/doctor_zoo/expected.js
 
 
 def _doctor(name):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    import fastnn  # the same fastnn the tests import (installed, or the checkout on PYTHONPATH)
+    root = str(Path(fastnn.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     proc = subprocess.run([sys.executable, "-m", "fastnn", "doctor", "--json", str(ZOO / name)],
                           stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=900)
     try:
