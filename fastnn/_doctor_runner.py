@@ -112,10 +112,9 @@ class Watch:
         self.script, self.steps, self.timeout, self.budget = script, steps, timeout, budget
         self.is_learner = sandbox.learner_files(script)
         self.stack, self.step_records, self.loss_values = [], [], []
-        self.subject = self.batch = self.exam = None
+        self.subject = self.exam = None
         self.stop_reason = ["stop-ended", {}]
         self.doctor_seconds = 0.0
-        self.started = time.perf_counter()
         self.main_globals = None
         self.internal_errors = []
         self.too_slow = 0.0
@@ -302,7 +301,6 @@ class Watch:
         observed = record.get("grads")
         self.exam = examine(self.subject, record["x"], record["t"], observed=observed, observed_source=source,
                             numgrad_budget=self.budget)
-        self.learner_seconds_in_exam = self.exam.learner_seconds
 
     def close_step(self, frame, after=None):
         record = self.step_records[-1]
