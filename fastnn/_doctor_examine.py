@@ -156,7 +156,7 @@ def _forward_activations(subject, x, t):
     if calls:
         return calls
     # no sigmoid/relu function to watch (written inline): the first layer's pre-activation from params
-    weights = [v for v in subject.params.values() if isinstance(v, np.ndarray) and v.ndim == 2]
+    weights = [v for v in subject.params.values() if isinstance(v, np.ndarray) and v.ndim == 2 and min(v.shape) > 1]
     biases = [v for v in subject.params.values() if isinstance(v, np.ndarray) and v.ndim == 1]
     flat = np.asarray(x, np.float64).reshape(len(x), -1)
     if weights and weights[0].shape[0] == flat.shape[1]:

@@ -436,3 +436,9 @@ def test_an_unused_softmax_is_not_probed_a_used_one_is(run_watched):
     assert run_watched(unused, "--json")["findings"] == []
     used = unused.replace("    y = softmax(sigmoid(x @", "    y = softmax_ch3(sigmoid(x @")
     assert [f["code"] for f in run_watched(used, "--json")["findings"]][:1] == ["softmax-axis"]
+
+
+def test_row_vector_biases_are_not_symmetric_weights(run_watched):
+    source = WATCHED.replace('"b1": np.zeros(16)', '"b1": np.zeros((1, 16))').replace(
+        '"b1": dz1.sum(axis=0)', '"b1": dz1.sum(axis=0, keepdims=True)')
+    assert run_watched(source, "--json")["findings"] == []
