@@ -208,8 +208,10 @@ def _check_numgrad(subject, exam, x, t, observed, rng, budget, samples):
             _skip(exam, "numerical_gradient", "too-slow", estimate=estimate, n=int(n), budget=budget)
             return
         began = time.perf_counter()
+        saved = {k: v.copy() for k, v in subject.params.items() if isinstance(v, np.ndarray)}
         theirs, err = probes.attempt(subject.numerical_gradient, xs, ts, is_learner=subject.is_learner)
         exam.learner_seconds += time.perf_counter() - began
+        exam.findings.append(restored(subject.params, saved))
         exam.measured["numerical_gradient_seconds"] = time.perf_counter() - began
         theirs = grads.as_grad_dict(theirs, subject.params)
         if err is not None:
@@ -250,3 +252,19 @@ def _check_pairs(x, t, exam):
     if agree < 0.5:
         return probes.Finding("labels-shuffled", None, {"agree": agree, "known": int(known.sum())})
     return None
+
+
+def restored(params, saved):
+    """numgrad-mismatch when numerical_gradient() left parameters changed (an element not restored);
+    the learner's values are put back either way."""
+    changed = {}
+    for key, before in saved.items():
+        now = params.get(key)
+        if isinstance(now, np.ndarray) and now.shape == before.shape and not np.array_equal(now, before):
+            changed[key] = float(np.max(np.abs(np.asarray(now, np.float64) - before)))
+            now[...] = before
+    if not changed:
+        return None
+    keys = list(changed)
+    return probes.Finding("numgrad-mismatch", keys[0] if len(keys) == 1 else None,
+                          {"params": keys, "shift": max(changed.values())}, template="numgrad-not-restored")

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _doctor_sandbox as sandbox
 from . import _doctor_updates as updates
-from ._doctor_examine import Subject, examine
+from ._doctor_examine import Subject, examine, restored
 from ._doctor_findings import rank
 from ._doctor_gradients import as_grad_dict
 from ._doctor_probes import as_float, attempt, learner_location
@@ -120,6 +120,7 @@ class Watch:
         self.too_slow = 0.0
         self.fixed_losses = []
         self.pending = None
+        self.extra = []
 
     # -- the profiler -----------------------------------------------------------------------------
     def profile(self, frame, event, arg):
@@ -206,6 +207,8 @@ class Watch:
             return
         record = self.step_records[-1]
         record["grads"] = _copy_grads(result, record["params"])
+        if kind == "numerical_gradient" and len(self.step_records) == 1:
+            self.extra.append(restored(record["params"], record["before"]))
         if self.exam is None:
             self.paused(self.examine_first, record)
 
@@ -359,7 +362,7 @@ def result_of(watch):
     """The JSON-friendly result of a watched run."""
     exam = watch.exam or None
     findings = list(exam.findings) if exam else []
-    findings += updates.findings(watch)
+    findings += updates.findings(watch) + watch.extra
     not_checked = [list(n) for n in exam.not_checked] if exam else []
     if not watch.step_records:
         not_checked.append(["program", "no-step", {}])

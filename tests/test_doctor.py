@@ -98,6 +98,7 @@ BUGS = {
     "backprop-transpose": ("        grads = {'W2': z1.T @ dy,", "        grads = {'W2': dy.T @ z1,"),
     "backprop-shape": ("'b2': np.sum(dy, axis=0)}", "'b2': np.sum(dy, axis=0, keepdims=True)}"),
     "numgrad-no-effect": ("    grad = np.zeros_like(x)\n", "    grad = np.zeros_like(x)\n    x = x.copy()\n"),
+    "numgrad-mismatch": ("        x[idx] = tmp\n        it.iternext()", "        it.iternext()"),
 }
 #: The parameter each bug is in (None: not tied to one parameter).
 PARAM = {"backprop-mismatch": "W2", "backprop-transpose": "W2", "backprop-shape": "b2", "zero-gradient": "W1",
