@@ -13,9 +13,11 @@ cannot swallow). The result (findings, measurements, what was not checked) goes 
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import time
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -34,6 +36,32 @@ STEP_NAMES = {"train_step", "train", "step", "update", "fit_batch", "train_batch
 
 class StopWatching(BaseException):
     """Ends the watched run (steps seen or time up)."""
+
+
+class GlobalParams(Mapping):
+    """A live view of parameters kept as module globals (W1, b1, W2, b2 = ...), in definition order."""
+
+    PATTERN = re.compile(r"[WwBb]_?\d+|weights?_?\d*|bias(es)?_?\d*|[Ww]_?(hidden|out|output|in|input)")
+
+    def __init__(self, namespace, names):
+        self.namespace, self.names = namespace, names
+
+    @classmethod
+    def find(cls, namespace):
+        names = [k for k, v in namespace.items() if cls.PATTERN.fullmatch(k) and isinstance(v, np.ndarray)
+                 and v.dtype.kind == "f"]
+        return cls(namespace, names) if len(names) >= 2 else None
+
+    def __getitem__(self, key):
+        if key not in self.names:
+            raise KeyError(key)
+        return self.namespace[key]
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
 
 
 def _params_dict(value):
@@ -230,6 +258,8 @@ class Watch:
             if params is None:  # functions over a global params dict
                 params = next((v for k, v in sorted(frame.f_globals.items(), key=lambda kv: kv[0] != "params")
                                if not k.startswith("_") and _params_dict(v)), None)
+            if params is None:  # functions over global arrays W1, b1, ...
+                params = GlobalParams.find(frame.f_globals)
             fn = frame.f_globals.get(code.co_name)
         if not params or fn is None or getattr(fn, "__code__", None) is not code and \
                 getattr(getattr(fn, "__func__", None), "__code__", None) is not code:

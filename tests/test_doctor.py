@@ -443,3 +443,50 @@ def test_row_vector_biases_are_not_symmetric_weights(run_watched):
     source = WATCHED.replace('"b1": np.zeros(16)', '"b1": np.zeros((1, 16))').replace(
         '"b1": dz1.sum(axis=0)', '"b1": dz1.sum(axis=0, keepdims=True)')
     assert run_watched(source, "--json")["findings"] == []
+
+
+GLOBALS = '''
+import numpy as np
+
+rng = np.random.default_rng(0)
+centres = rng.normal(size=(10, 20))
+labels = rng.integers(0, 10, 300)
+x_train = np.clip(0.5 + 0.2 * (centres[labels] + 0.3 * rng.normal(size=(300, 20))), 0, 1)
+t_train = np.eye(10)[labels]
+W1, b1 = 0.1 * rng.normal(size=(20, 16)), np.zeros(16)
+W2, b2 = 0.1 * rng.normal(size=(16, 10)), np.zeros(10)
+
+
+def loss(x, t):
+    y = 1 / (1 + np.exp(-(x @ W1 + b1))) @ W2 + b2
+    e = np.exp(y - y.max(axis=1, keepdims=True))
+    return -np.sum(t * np.log(e / e.sum(axis=1, keepdims=True) + 1e-7)) / len(x)
+
+
+def gradient(x, t):
+    z1 = 1 / (1 + np.exp(-(x @ W1 + b1)))
+    s = z1 @ W2 + b2
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    dy = (e / e.sum(axis=1, keepdims=True) - t) / len(x)
+    dz1 = (dy @ W2.T) * z1 * (1 - z1)
+    return x.T @ dz1, dz1.sum(axis=0), z1.T @ dy, dy.sum(axis=0)
+
+
+for i in range(1000):
+    batch = rng.choice(300, 32)
+    dW1, db1, dW2, db2 = gradient(x_train[batch], t_train[batch])
+    W1, b1, W2, b2 = W1 - 0.5 * dW1, b1 - 0.5 * db1, W2 - 0.5 * dW2, b2 - 0.5 * db2
+'''
+
+
+@pytest.mark.parametrize("old,new,code,param", [
+    (None, None, None, None),
+    ("dz1 = (dy @ W2.T) * z1 * (1 - z1)", "dz1 = (dy @ W2.T) * z1", "backprop-mismatch", "W1"),
+    ("W2 - 0.5 * dW2", "W2 + 0.5 * dW2", "update-sign", None),
+])
+def test_watch_parameters_kept_as_globals(run_watched, old, new, code, param):
+    source = GLOBALS if old is None else GLOBALS.replace(old, new)
+    report = run_watched(source, "--json")
+    assert report["steps"] == 3
+    got = [(f["code"], f["param"]) for f in report["findings"]][:1]
+    assert got == ([(code, param)] if code else []), report["findings"]
