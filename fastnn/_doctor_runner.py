@@ -381,6 +381,9 @@ class Watch:
             signal.setitimer(signal.ITIMER_REAL, 0)
         self.stack = []
         self.learner_error = error
+        last = self.step_records[-1] if self.step_records else None
+        if last is not None and "grads" not in last:  # stopped inside the learner's gradient: undo its
+            _write(last["params"], last["before"])      # half-done perturbations (it never got to restore them)
         if self.step_records and "after" not in self.step_records[-1] and "grads" in self.step_records[-1]:
             self.close_step(None)
         if self.exam is None and self.step_records:
@@ -431,7 +434,7 @@ def main(argv=None):
     parser.add_argument("file")
     parser.add_argument("--out", required=True)
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--budget", type=float, default=15.0)
     args = parser.parse_args(argv)
     script = os.path.abspath(args.file)
