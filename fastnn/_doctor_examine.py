@@ -72,7 +72,7 @@ def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgra
         _skip(exam, "labels", key, **info)
     exam.labels = t_ok
     exam.findings.append(_check_pairs(x, t, exam))
-    found, notes = probes.probe_activations(subject.functions)
+    found, notes = probes.probe_activations(_used(subject, x, t_ok if t_ok is not None else t))
     exam.findings += found
     for key, info in notes:
         _skip(exam, key, "probe-failed", **info)
@@ -123,6 +123,30 @@ def _classes(subject, x, t, exam):
     return (int(biases[-1].shape[0]) if biases else 10), None
 
 
+def _used(subject, x, t):
+    """The learner's softmax/sigmoid functions its loss really calls (all of them when that cannot be seen)."""
+    names = [n for n in subject.functions if "softmax" in n.lower() or "sigmoid" in n.lower()]
+    if not names or not subject.namespaces:
+        return subject.functions
+    called = set()
+    undo = []
+    for ns in subject.namespaces:
+        for name in names:
+            fn = ns.get(name)
+            if callable(fn) and getattr(fn, "__code__", None) is not None:
+                def spy(*args, _fn=fn, _name=name, **kwargs):
+                    called.add(_name)
+                    return _fn(*args, **kwargs)
+                undo.append((ns, name, fn))
+                ns[name] = spy
+    try:
+        probes.attempt(subject.loss, x, t)
+    finally:
+        for ns, name, fn in reversed(undo):
+            ns[name] = fn
+    return {n: f for n, f in subject.functions.items() if n in called or n not in names}
+
+
 def _forward_activations(subject, x, t):
     calls = []
     if subject.namespaces:
@@ -132,7 +156,7 @@ def _forward_activations(subject, x, t):
     if calls:
         return calls
     # no sigmoid/relu function to watch (written inline): the first layer's pre-activation from params
-    weights = [v for v in subject.params.values() if isinstance(v, np.ndarray) and v.ndim == 2]
+    weights = [v for v in subject.params.values() if isinstance(v, np.ndarray) and v.ndim == 2 and min(v.shape) > 1]
     biases = [v for v in subject.params.values() if isinstance(v, np.ndarray) and v.ndim == 1]
     flat = np.asarray(x, np.float64).reshape(len(x), -1)
     if weights and weights[0].shape[0] == flat.shape[1]:
@@ -184,8 +208,10 @@ def _check_numgrad(subject, exam, x, t, observed, rng, budget, samples):
             _skip(exam, "numerical_gradient", "too-slow", estimate=estimate, n=int(n), budget=budget)
             return
         began = time.perf_counter()
+        saved = {k: v.copy() for k, v in subject.params.items() if isinstance(v, np.ndarray)}
         theirs, err = probes.attempt(subject.numerical_gradient, xs, ts, is_learner=subject.is_learner)
         exam.learner_seconds += time.perf_counter() - began
+        exam.findings.append(restored(subject.params, saved))
         exam.measured["numerical_gradient_seconds"] = time.perf_counter() - began
         theirs = grads.as_grad_dict(theirs, subject.params)
         if err is not None:
@@ -226,3 +252,19 @@ def _check_pairs(x, t, exam):
     if agree < 0.5:
         return probes.Finding("labels-shuffled", None, {"agree": agree, "known": int(known.sum())})
     return None
+
+
+def restored(params, saved):
+    """numgrad-mismatch when numerical_gradient() left parameters changed (an element not restored);
+    the learner's values are put back either way."""
+    changed = {}
+    for key, before in saved.items():
+        now = params.get(key)
+        if isinstance(now, np.ndarray) and now.shape == before.shape and not np.array_equal(now, before):
+            changed[key] = float(np.max(np.abs(np.asarray(now, np.float64) - before)))
+            now[...] = before
+    if not changed:
+        return None
+    keys = list(changed)
+    return probes.Finding("numgrad-mismatch", keys[0] if len(keys) == 1 else None,
+                          {"params": keys, "shift": max(changed.values())}, template="numgrad-not-restored")

@@ -320,7 +320,7 @@ def _ideal(W):
 def check_init(params, calls, start):
     """init-symmetric / init-scale from the parameters and the first forward pass."""
     weights = [(k, np.asarray(v, np.float64)) for k, v in params.items()
-               if isinstance(v, np.ndarray) and v.ndim >= 2 and v.size > 1]
+               if isinstance(v, np.ndarray) and v.ndim >= 2 and min(v.shape) > 1]
     same = [k for k, W in weights if np.ptp(W) == 0]
     if same:
         return Finding("init-symmetric", same[0] if len(same) == 1 else None,

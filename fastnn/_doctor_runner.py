@@ -13,15 +13,17 @@ cannot swallow). The result (findings, measurements, what was not checked) goes 
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import time
+from collections.abc import Mapping
 
 import numpy as np
 
 from . import _doctor_sandbox as sandbox
 from . import _doctor_updates as updates
-from ._doctor_examine import Subject, examine
+from ._doctor_examine import Subject, examine, restored
 from ._doctor_findings import rank
 from ._doctor_gradients import as_grad_dict
 from ._doctor_probes import as_float, attempt, learner_location
@@ -34,6 +36,32 @@ STEP_NAMES = {"train_step", "train", "step", "update", "fit_batch", "train_batch
 
 class StopWatching(BaseException):
     """Ends the watched run (steps seen or time up)."""
+
+
+class GlobalParams(Mapping):
+    """A live view of parameters kept as module globals (W1, b1, W2, b2 = ...), in definition order."""
+
+    PATTERN = re.compile(r"[WwBb]_?\d+|weights?_?\d*|bias(es)?_?\d*|[Ww]_?(hidden|out|output|in|input)")
+
+    def __init__(self, namespace, names):
+        self.namespace, self.names = namespace, names
+
+    @classmethod
+    def find(cls, namespace):
+        names = [k for k, v in namespace.items() if cls.PATTERN.fullmatch(k) and isinstance(v, np.ndarray)
+                 and v.dtype.kind == "f"]
+        return cls(namespace, names) if len(names) >= 2 else None
+
+    def __getitem__(self, key):
+        if key not in self.names:
+            raise KeyError(key)
+        return self.namespace[key]
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
 
 
 def _params_dict(value):
@@ -112,15 +140,15 @@ class Watch:
         self.script, self.steps, self.timeout, self.budget = script, steps, timeout, budget
         self.is_learner = sandbox.learner_files(script)
         self.stack, self.step_records, self.loss_values = [], [], []
-        self.subject = self.batch = self.exam = None
+        self.subject = self.exam = None
         self.stop_reason = ["stop-ended", {}]
         self.doctor_seconds = 0.0
-        self.started = time.perf_counter()
         self.main_globals = None
         self.internal_errors = []
         self.too_slow = 0.0
         self.fixed_losses = []
         self.pending = None
+        self.extra = []
 
     # -- the profiler -----------------------------------------------------------------------------
     def profile(self, frame, event, arg):
@@ -207,6 +235,8 @@ class Watch:
             return
         record = self.step_records[-1]
         record["grads"] = _copy_grads(result, record["params"])
+        if kind == "numerical_gradient" and len(self.step_records) == 1:
+            self.extra.append(restored(record["params"], record["before"]))
         if self.exam is None:
             self.paused(self.examine_first, record)
 
@@ -228,6 +258,8 @@ class Watch:
             if params is None:  # functions over a global params dict
                 params = next((v for k, v in sorted(frame.f_globals.items(), key=lambda kv: kv[0] != "params")
                                if not k.startswith("_") and _params_dict(v)), None)
+            if params is None:  # functions over global arrays W1, b1, ...
+                params = GlobalParams.find(frame.f_globals)
             fn = frame.f_globals.get(code.co_name)
         if not params or fn is None or getattr(fn, "__code__", None) is not code and \
                 getattr(getattr(fn, "__func__", None), "__code__", None) is not code:
@@ -302,7 +334,6 @@ class Watch:
         observed = record.get("grads")
         self.exam = examine(self.subject, record["x"], record["t"], observed=observed, observed_source=source,
                             numgrad_budget=self.budget)
-        self.learner_seconds_in_exam = self.exam.learner_seconds
 
     def close_step(self, frame, after=None):
         record = self.step_records[-1]
@@ -350,6 +381,9 @@ class Watch:
             signal.setitimer(signal.ITIMER_REAL, 0)
         self.stack = []
         self.learner_error = error
+        last = self.step_records[-1] if self.step_records else None
+        if last is not None and "grads" not in last:  # stopped inside the learner's gradient: undo its
+            _write(last["params"], last["before"])      # half-done perturbations (it never got to restore them)
         if self.step_records and "after" not in self.step_records[-1] and "grads" in self.step_records[-1]:
             self.close_step(None)
         if self.exam is None and self.step_records:
@@ -361,7 +395,7 @@ def result_of(watch):
     """The JSON-friendly result of a watched run."""
     exam = watch.exam or None
     findings = list(exam.findings) if exam else []
-    findings += updates.findings(watch)
+    findings += updates.findings(watch) + watch.extra
     not_checked = [list(n) for n in exam.not_checked] if exam else []
     if not watch.step_records:
         not_checked.append(["program", "no-step", {}])
@@ -400,7 +434,7 @@ def main(argv=None):
     parser.add_argument("file")
     parser.add_argument("--out", required=True)
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--budget", type=float, default=15.0)
     args = parser.parse_args(argv)
     script = os.path.abspath(args.file)

@@ -14,7 +14,6 @@ import os
 import runpy
 import sys
 import tempfile
-import types
 
 from . import _doctor_data as data
 
@@ -172,10 +171,3 @@ def run_script(script):
     """Run the script as ``python script`` would (``__name__ == '__main__'``)."""
     sys.modules.pop("__mp_main__", None)
     runpy.run_path(script, run_name="__main__")
-
-
-def stand_in(name):
-    """A stand-in module (for tests)."""
-    module = types.ModuleType(name)
-    module.__dict__.update(SERVED.get(name, {}))
-    return module

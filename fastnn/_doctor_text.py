@@ -187,6 +187,12 @@ TEMPLATES = {
                "a gradient must have its parameter's shape", "return np.zeros_like(x) filled element by element"),
         "zh": ("{params} 的 numerical_gradient() 形状为 {shape}，参数为 {expected}", "梯度必须与参数同形",
                "返回按元素填充的 np.zeros_like(x)")},
+    "numgrad-not-restored": {
+        "en": ("numerical_gradient() leaves {params} changed (by up to {shift:.3g}): an element is not restored "
+               "after it is perturbed", "every later loss is computed with shifted parameters, and the network "
+               "trains from them", "restore each element after its two losses: x[idx] = tmp_val"),
+        "zh": ("numerical_gradient() 之后 {params} 被改变了（最多 {shift:.3g}）：扰动后没有恢复元素",
+               "之后的每次损失都用被移动的参数计算，网络也从这些参数开始训练", "每个元素算完两次损失后恢复：x[idx] = tmp_val")},
     "numgrad-mismatch": {
         "en": ("numerical_gradient() of {params} is not the central difference of the loss (e.g. element {index}: "
                "{theirs:.3g} vs {ours:.3g})", "each element must be (f(x+h) - f(x-h)) / 2h with only that element "

@@ -37,10 +37,6 @@ def _candidates(frame, main_globals):
     return out
 
 
-def frame_context(frame, main_globals):
-    return _candidates(frame, main_globals)
-
-
 def _fit(before, after, g):
     """(c, residual) of after = before - c * g."""
     d = (np.asarray(before, np.float64) - np.asarray(after, np.float64)).ravel()

@@ -329,7 +329,7 @@ def build_parser():
     doc.add_argument("file", help="the learner's Python script; it is run for a few training steps in a child "
                                   "process (with --static only its definitions are read)")
     doc.add_argument("--steps", type=positive_int, default=3, help="training steps to watch (default 3)")
-    doc.add_argument("--timeout", type=positive_float, default=60.0, help="seconds to watch (default 60)")
+    doc.add_argument("--timeout", type=positive_float, default=120.0, help="seconds to watch (default 120)")
     doc.add_argument("--json", action="store_true", help="print the findings as JSON")
     doc.add_argument("--static", action="store_true",
                      help="run nothing of the script's top level: build its network class from its definitions")

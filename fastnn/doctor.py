@@ -130,7 +130,7 @@ def _attempt_gradient(network, x, t):
 
 # --- watching a whole program ---------------------------------------------------------------------------
 
-def watch(path, steps=3, timeout=60.0, data_dir=None, budget=15.0):
+def watch(path, steps=3, timeout=120.0, data_dir=None, budget=15.0):
     """Run the learner's program in a child process and return (result dict, the program's output).
 
     The child is ``python -m fastnn._doctor_runner``; see that module for what it records.

@@ -98,6 +98,7 @@ BUGS = {
     "backprop-transpose": ("        grads = {'W2': z1.T @ dy,", "        grads = {'W2': dy.T @ z1,"),
     "backprop-shape": ("'b2': np.sum(dy, axis=0)}", "'b2': np.sum(dy, axis=0, keepdims=True)}"),
     "numgrad-no-effect": ("    grad = np.zeros_like(x)\n", "    grad = np.zeros_like(x)\n    x = x.copy()\n"),
+    "numgrad-mismatch": ("        x[idx] = tmp\n        it.iternext()", "        it.iternext()"),
 }
 #: The parameter each bug is in (None: not tied to one parameter).
 PARAM = {"backprop-mismatch": "W2", "backprop-transpose": "W2", "backprop-shape": "b2", "zero-gradient": "W1",
@@ -474,3 +475,64 @@ def test_watch_a_train_step_without_gradient(run_watched, old, new, code):
     report = run_watched(source, "--json")
     assert report["steps"] == 3
     assert [f["code"] for f in report["findings"]][:1] == ([code] if code else []), report["findings"]
+
+
+def test_an_unused_softmax_is_not_probed_a_used_one_is(run_watched):
+    ch3 = "\ndef softmax_ch3(a):\n    e = np.exp(a - np.max(a))\n    return e / np.sum(e)\n\n\nparams = "
+    unused = WATCHED.replace("\nparams = ", ch3, 1)
+    assert run_watched(unused, "--json")["findings"] == []
+    used = unused.replace("    y = softmax(sigmoid(x @", "    y = softmax_ch3(sigmoid(x @")
+    assert [f["code"] for f in run_watched(used, "--json")["findings"]][:1] == ["softmax-axis"]
+
+
+def test_row_vector_biases_are_not_symmetric_weights(run_watched):
+    source = WATCHED.replace('"b1": np.zeros(16)', '"b1": np.zeros((1, 16))').replace(
+        '"b1": dz1.sum(axis=0)', '"b1": dz1.sum(axis=0, keepdims=True)')
+    assert run_watched(source, "--json")["findings"] == []
+
+
+GLOBALS = '''
+import numpy as np
+
+rng = np.random.default_rng(0)
+centres = rng.normal(size=(10, 20))
+labels = rng.integers(0, 10, 300)
+x_train = np.clip(0.5 + 0.2 * (centres[labels] + 0.3 * rng.normal(size=(300, 20))), 0, 1)
+t_train = np.eye(10)[labels]
+W1, b1 = 0.1 * rng.normal(size=(20, 16)), np.zeros(16)
+W2, b2 = 0.1 * rng.normal(size=(16, 10)), np.zeros(10)
+
+
+def loss(x, t):
+    y = 1 / (1 + np.exp(-(x @ W1 + b1))) @ W2 + b2
+    e = np.exp(y - y.max(axis=1, keepdims=True))
+    return -np.sum(t * np.log(e / e.sum(axis=1, keepdims=True) + 1e-7)) / len(x)
+
+
+def gradient(x, t):
+    z1 = 1 / (1 + np.exp(-(x @ W1 + b1)))
+    s = z1 @ W2 + b2
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    dy = (e / e.sum(axis=1, keepdims=True) - t) / len(x)
+    dz1 = (dy @ W2.T) * z1 * (1 - z1)
+    return x.T @ dz1, dz1.sum(axis=0), z1.T @ dy, dy.sum(axis=0)
+
+
+for i in range(1000):
+    batch = rng.choice(300, 32)
+    dW1, db1, dW2, db2 = gradient(x_train[batch], t_train[batch])
+    W1, b1, W2, b2 = W1 - 0.5 * dW1, b1 - 0.5 * db1, W2 - 0.5 * dW2, b2 - 0.5 * db2
+'''
+
+
+@pytest.mark.parametrize("old,new,code,param", [
+    (None, None, None, None),
+    ("dz1 = (dy @ W2.T) * z1 * (1 - z1)", "dz1 = (dy @ W2.T) * z1", "backprop-mismatch", "W1"),
+    ("W2 - 0.5 * dW2", "W2 + 0.5 * dW2", "update-sign", None),
+])
+def test_watch_parameters_kept_as_globals(run_watched, old, new, code, param):
+    source = GLOBALS if old is None else GLOBALS.replace(old, new)
+    report = run_watched(source, "--json")
+    assert report["steps"] == 3
+    got = [(f["code"], f["param"]) for f in report["findings"]][:1]
+    assert got == ([(code, param)] if code else []), report["findings"]

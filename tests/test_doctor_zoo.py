@@ -1,11 +1,15 @@
 """fastnn doctor on the zoo of complete learner programs (tests/doctor_zoo): the first finding names the bug.
 
-Each program is run as `fastnn doctor --json FILE` (a child process watching a few training steps);
-tests/doctor_zoo/expected.json gives, per program, the first finding's code ("first") and parameter
-("param"); a null "first" is a healthy program, which must get no finding at all.
+Each program is run as ``python -m fastnn doctor --json FILE`` (which itself watches the program in a child
+process for a few training steps); tests/doctor_zoo/expected.json gives, per program, the first finding's
+code ("first") and parameter ("param"); a null "first" is a healthy program, which must get no finding at
+all. The programs run side by side (one per core) in a module fixture; each case then checks its report.
 """
 import json
 import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,22 +23,45 @@ def _cases():
         return []
     with open(EXPECTED, encoding="utf-8") as f:
         data = json.load(f)
-    items = data.items() if isinstance(data, dict) else [(d.get("file") or d.get("program"), d) for d in data]
-    return sorted((name, spec) for name, spec in items if not str(name).startswith("_"))
+    return sorted((name, spec) for name, spec in data.items() if not name.startswith("_"))
 
 
-@pytest.mark.skipif(not EXPECTED.is_file(), reason="tests/doctor_zoo/expected.json is not here yet")
-@pytest.mark.skipif(not os.environ.get("FASTNN_MNIST_DIR"), reason="the zoo programs load MNIST")
-@pytest.mark.parametrize("name,spec", _cases() or [("none", {})])
-def test_first_finding_names_the_bug(name, spec, capsys):
-    from fastnn.cli import main
-    assert main(["doctor", "--json", str(ZOO / name), "--steps", "3", "--timeout", "120"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    code = spec.get("first", spec.get("code")) if isinstance(spec, dict) else spec
-    param = spec.get("param") if isinstance(spec, dict) else None
+CASES = _cases()
+pytestmark = [pytest.mark.skipif(not CASES, reason="tests/doctor_zoo/expected.json is not here"),
+              pytest.mark.skipif(not os.environ.get("FASTNN_MNIST_DIR"), reason="the zoo programs load MNIST")]
+
+
+def _doctor(name):
+    import fastnn  # the same fastnn the tests import (installed, or the checkout on PYTHONPATH)
+    root = str(Path(fastnn.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    proc = subprocess.run([sys.executable, "-m", "fastnn", "doctor", "--json", str(ZOO / name)],
+                          stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=900)
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return {"error": proc.stdout.decode(errors="replace")[-2000:] + proc.stderr.decode(errors="replace")[-2000:]}
+
+
+@pytest.fixture(scope="module")
+def reports():
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        return dict(zip([n for n, _ in CASES], pool.map(_doctor, [n for n, _ in CASES])))
+
+
+@pytest.mark.parametrize("name,spec", CASES or [("none", {})], ids=[n for n, _ in CASES] or ["none"])
+def test_first_finding_names_the_bug(reports, name, spec):
+    report = reports[name]
+    assert "error" not in report, report.get("error")
     got = [(f["code"], f["param"]) for f in report["findings"]]
-    if code is None:
+    if spec["first"] is None:
         assert got == [], (name, got)
     else:
         assert got, (name, report["not_checked"], report["program_error"])
-        assert got[0] == (code, param), (name, got)
+        assert got[0] == (spec["first"], spec["param"]), (name, got)
+    assert "Traceback" not in json.dumps(report["program_error"] or {})  # a learner's error is reported, not raised
+
+
+def test_the_zoo_covers_every_kind_of_bug():
+    codes = {spec["first"] for _, spec in CASES}
+    assert None in codes and len([c for c in codes if c]) >= 15, sorted(filter(None, codes))
