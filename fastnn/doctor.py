@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import reference
+from . import _config, reference
 
 #: Severity: 0 = learning cannot work, 1 = learning is crippled, 2 = worth fixing.
 SEVERITY = {"labels": 0, "nan-gradient": 0, "softmax-axis": 0, "numgrad-first-axis": 0, "numgrad-mismatch": 0,
@@ -232,7 +232,7 @@ def check_loss_averaged(network, x, t):
     return None
 
 
-def _our_central_difference(network, x, t, key, index, h=1e-4):
+def _our_central_difference(network, x, t, key, index, h=_config.DEFAULT_H):
     W = network.params[key]
     saved = W[index]
     W[index] = saved + h

@@ -18,30 +18,7 @@ from . import _checks, _config, reference
 from .backends import _mlp, get_backend
 from .network import ParamDict, ValidatesBatches, init_std
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
-BN_EPS = 1e-6  # the book's 10e-7
-BN_MOMENTUM = 0.9
-
-
-def _act(name, a):
-    if name == "relu":
-        return reference.relu(a)
-    if name == "sigmoid":
-        return reference.sigmoid(a)
-    if name == "identity":
-        return a
-    return np.tanh(a)
-
-
-def _act_grad(name, z):
-    """d act / da from the output z."""
-    if name == "relu":
-        return (z > 0).astype(z.dtype)
-    if name == "sigmoid":
-        return z * (1 - z)
-    if name == "identity":
-        return np.ones_like(z)
-    return 1 - z * z
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")  # the book's default first
 
 
 class MultiLayerNetExtend(ValidatesBatches):
@@ -138,7 +115,7 @@ class MultiLayerNetExtend(ValidatesBatches):
             bn = None
             if self.use_batchnorm:
                 a, bn = self._batchnorm(i, a, train_flg)
-            out = _act(self.activation, a)
+            out = reference.ACTIVATION_FUNCTIONS[self.activation](a)
             h, mask = out, None
             if self.use_dropout:
                 if train_flg:
@@ -165,7 +142,7 @@ class MultiLayerNetExtend(ValidatesBatches):
             z_in, bn, out, mask = cache[i - 1]
             if mask is not None:
                 dz = dz * mask
-            da = dz * _act_grad(self.activation, out)
+            da = dz * reference.ACTIVATION_DERIVATIVES[self.activation](out)
             if bn is not None:
                 da, grads[f"gamma{i}"], grads[f"beta{i}"] = self._batchnorm_backward(i, bn, da)
             grads[f"W{i}"] = z_in.T @ da
@@ -180,13 +157,13 @@ class MultiLayerNetExtend(ValidatesBatches):
             mu = a.mean(axis=0)
             xc = a - mu
             v = np.mean(xc ** 2, axis=0)
-            std = np.sqrt(v + BN_EPS)
+            std = np.sqrt(v + _config.BN_EPS)
             xn = xc / std
-            self.running[i] = (BN_MOMENTUM * mean + (1 - BN_MOMENTUM) * mu,
-                               BN_MOMENTUM * var + (1 - BN_MOMENTUM) * v)
+            self.running[i] = (_config.BN_MOMENTUM * mean + (1 - _config.BN_MOMENTUM) * mu,
+                               _config.BN_MOMENTUM * var + (1 - _config.BN_MOMENTUM) * v)
             cache = (xc, xn, std)
         else:
-            xn = (a - mean) / np.sqrt(var + BN_EPS)
+            xn = (a - mean) / np.sqrt(var + _config.BN_EPS)
             cache = None
         return self.params[f"gamma{i}"] * xn + self.params[f"beta{i}"], cache
 

@@ -16,6 +16,8 @@ Conventions shared by every backend
 """
 import numpy as np
 
+from ._config import DEFAULT_H
+
 ACTIVATIONS = ("sigmoid", "relu")
 LOSSES = ("cross_entropy", "mse")
 
@@ -44,8 +46,30 @@ def relu_grad(z):
     return (z > 0).astype(z.dtype)
 
 
-ACTIVATION_FUNCTIONS = {"sigmoid": sigmoid, "relu": relu}
-ACTIVATION_DERIVATIVES = {"sigmoid": sigmoid_grad, "relu": relu_grad}
+def tanh(x):
+    """tanh(x)."""
+    return np.tanh(x)
+
+
+def tanh_grad(z):
+    """d tanh / da written from the output z = tanh(a): 1 - z^2."""
+    return 1 - z * z
+
+
+def identity(x):
+    """x itself (a copy, so that in-place work on the output never touches the input)."""
+    return np.array(x, copy=True)
+
+
+def identity_grad(z):
+    """1 everywhere."""
+    return np.ones_like(z)
+
+
+#: Every activation of every network, name -> function and name -> derivative from the output.
+ACTIVATION_FUNCTIONS = {"sigmoid": sigmoid, "relu": relu, "tanh": tanh, "identity": identity}
+ACTIVATION_DERIVATIVES = {"sigmoid": sigmoid_grad, "relu": relu_grad, "tanh": tanh_grad,
+                          "identity": identity_grad}
 
 
 def log_softmax(a):
@@ -154,7 +178,7 @@ def gradient(params, x, t, activation="sigmoid", loss="cross_entropy"):
     return value, grads
 
 
-def numerical_gradient_of(f, x, h=1e-4):
+def numerical_gradient_of(f, x, h=DEFAULT_H):
     """The book's central difference of f() w.r.t. every element of x (multi-index), in place.
 
     grad[i] := (f(x + h e_i) - f(x - h e_i)) / 2h; x is restored after each element.
@@ -176,7 +200,7 @@ def numerical_gradient_of(f, x, h=1e-4):
     return grad
 
 
-def numerical_gradient(params, x, t, activation="sigmoid", loss="cross_entropy", h=1e-4):
+def numerical_gradient(params, x, t, activation="sigmoid", loss="cross_entropy", h=DEFAULT_H):
     """Central difference of the batch loss for every element of every parameter. Slow by design."""
     work = {k: np.array(v, copy=True) for k, v in params.items()}
     f = lambda: _batch_loss(work, x, t, activation, loss)  # noqa: E731

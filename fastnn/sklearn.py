@@ -359,9 +359,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_log_proba(self, X):
         """Log of ``predict_proba``, computed stably (log-softmax)."""
-        scores = self._scores(X)
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return reference.log_softmax(self._scores(X))
 
     def predict(self, X):
         """The most probable class of each row."""

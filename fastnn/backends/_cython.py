@@ -5,20 +5,23 @@ numba kernel's when numba is installed (it is the fast numerical path), else the
 """
 import numpy as np
 
-from .. import _config
+from .. import _codes, _config
 from .. import _mlp as mlp_ext
 from .. import _twolayer as ext
 from .._blas_threads import single_threaded
+from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
 from . import _fused
 from ._loop import train_epoch_python
 
 NAME = "cython"
 HAVE_OPENMP = ext.HAVE_OPENMP
 NOTES = "compiled Cython kernels, BLAS from SciPy, OpenMP " + ("on" if HAVE_OPENMP else "off (serial)")
-assert (ext.SGD, ext.MOMENTUM, ext.ADAM) == (_fused.SGD, _fused.MOMENTUM, _fused.ADAM)
 
-ACT = {"sigmoid": ext.SIGMOID, "relu": ext.RELU}
-LOSS = {"cross_entropy": ext.CROSS_ENTROPY, "mse": ext.MSE}
+_PYTHON_CODES = {"activation": _codes.ACTIVATIONS, "loss": _codes.LOSSES, "optimizer": _codes.FUSED_OPTIMIZERS}
+for _module in (ext, mlp_ext):
+    if _module.CODES != _PYTHON_CODES:  # src_cython/_numerics.pxd and fastnn/_codes.py must say the same
+        raise ImportError(f"{_module.__name__} was built with codes {_module.CODES}, fastnn._codes has "
+                          f"{_PYTHON_CODES}: rebuild the extension (pip install .)")
 
 
 def _sizes(params):
@@ -65,13 +68,13 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     if fused is None:
         return train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
-    code, lr, p1, p2, step, state = fused
+    code, lr, p1, p2, eps, step, state = fused
     b = min(batch_size, perm.shape[0])  # the largest batch cut from perm (which may be longer than x)
     grads_ws = [np.empty_like(params[k]) for k in _fused.KEYS]
     batch_losses = np.empty(-(-perm.shape[0] // batch_size))
     with single_threaded():
         ext.train_epoch(x, t, perm, batch_size, params["W1"], params["b1"], params["W2"], params["b2"],
-                                ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state,
+                                ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state,
                                 np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp),
                                 *_workspace(b, params, x.dtype), *grads_ws, batch_losses, n_threads,
                                 _config.epoch_chunks_per_thread(batch_size))

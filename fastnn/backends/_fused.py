@@ -7,9 +7,9 @@ between ``optimizer.update`` and a compiled epoch and carry on exactly.
 import numpy as np
 
 from .. import optimizers
+from .._codes import ADAM, FUSED_OPTIMIZERS, MOMENTUM, SGD
 
-SGD, MOMENTUM, ADAM = 0, 1, 2
-_CODES = {optimizers.SGD: SGD, optimizers.Momentum: MOMENTUM, optimizers.Adam: ADAM}
+_CODES = {getattr(optimizers, name): code for name, code in FUSED_OPTIMIZERS.items()}
 KEYS = ("W1", "b1", "W2", "b2")
 
 
@@ -20,28 +20,26 @@ def _fits(state, params):
 
 
 def fused_optimizer(optimizer, params):
-    """(code, lr, p1, p2, step, state) for SGD, Momentum and Adam, else None (use a Python loop).
+    """(code, lr, p1, p2, eps, step, state) for SGD, Momentum and Adam, else None (use a Python loop).
 
     ``state`` is 8 flat arrays: s1 for W1, b1, W2, b2 (Momentum's v, Adam's m), then s2 (Adam's v);
     unused slots are empty arrays.
     """
     code = _CODES.get(type(optimizer))
-    if code == ADAM and optimizer.eps != 1e-7:  # the two-layer kernels have the book's eps built in
-        code = None
     if code is None or not all(_fits(getattr(optimizer, name, None), params) for name in ("v", "m")):
         return None
     empty = np.empty(0, params["W1"].dtype)
     zeros = lambda: optimizers.zeros_like({k: params[k] for k in KEYS})  # noqa: E731
     if code == SGD:
-        return code, optimizer.lr, 0.0, 0.0, 0, [empty] * 8
+        return code, optimizer.lr, 0.0, 0.0, 0.0, 0, [empty] * 8
     if code == MOMENTUM:
         if optimizer.v is None:
             optimizer.v = zeros()
-        return code, optimizer.lr, optimizer.momentum, 0.0, 0, [optimizer.v[k].reshape(-1) for k in KEYS] + [empty] * 4
+        return code, optimizer.lr, optimizer.momentum, 0.0, 0.0, 0, [optimizer.v[k].reshape(-1) for k in KEYS] + [empty] * 4
     if optimizer.m is None:
         optimizer.m, optimizer.v = zeros(), zeros()
     state = [optimizer.m[k].reshape(-1) for k in KEYS] + [optimizer.v[k].reshape(-1) for k in KEYS]
-    return code, optimizer.lr, optimizer.beta1, optimizer.beta2, optimizer.iter, state
+    return code, optimizer.lr, optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter, state
 
 
 def after_epoch(optimizer, step, n_rows, batch_size):

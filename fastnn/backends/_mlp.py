@@ -8,11 +8,10 @@ the very same arrays, so a user's references to ``params['W1']`` or ``optimizer.
 import numpy as np
 
 from .. import optimizers
+from .._codes import ACTIVATIONS as ACT
+from .._config import OPTIMIZER_EPS
 from ..reference import batches
-
-SGD, MOMENTUM, ADAM = 0, 1, 2
-_CODES = {optimizers.SGD: SGD, optimizers.Momentum: MOMENTUM, optimizers.Adam: ADAM}
-ACT = {"sigmoid": 0, "relu": 1, "tanh": 2, "identity": 3}
+from ._fused import _CODES, ADAM, MOMENTUM
 
 
 def keys(n_layers):
@@ -67,7 +66,7 @@ def train_epoch(kernels, params, sizes, x, t, perm, batch_size, optimizer, act, 
     empty = np.empty(0, x.dtype)
     s1 = s2 = empty
     p1 = p2 = 0.0
-    eps = 1e-7
+    eps = OPTIMIZER_EPS  # unused but by Adam
     step = 0
     if code == MOMENTUM:
         s1, p1 = _state(optimizer, "v", params, L), optimizer.momentum

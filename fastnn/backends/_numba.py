@@ -9,18 +9,12 @@ import numpy as np
 from .. import _backprop_numba as bp
 from .. import _mlp_numba as mlp
 from .. import _config, _numgrad, _numgrad_mlp
+from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
 from . import _fused, _mlp
 from ._loop import train_epoch_python
 
 NAME = "numba"
 NOTES = f"numba {numba.__version__} jitted kernels, threading layer chosen at first parallel call"
-
-ACT = {"sigmoid": _numgrad.SIGMOID, "relu": _numgrad.RELU}
-LOSS = {"cross_entropy": _numgrad.CROSS_ENTROPY, "mse": _numgrad.MSE}
-#: |u| bound below which the W1 series kernel is exact to float64 rounding (see _numgrad).
-SERIES_LIMIT = 1e-3
-#: Terms of the exp series in the W1 kernel (its tail is below 1e-18 when |u| <= SERIES_LIMIT).
-SERIES_TERMS = 5
 
 
 def set_threads(n_threads):
@@ -47,7 +41,7 @@ def _numerical_gradient(params, x, t, activation, loss, h, n_threads, series):
     hidden_out, output_out = _numgrad.numerical_gradient(
         np.ascontiguousarray(x, dtype=np.float64), *P, np.ascontiguousarray(t, dtype=np.int64),
         ACT[activation], LOSS[loss], float(h), workers, workers * _config.CHUNKS_PER_THREAD,
-        SERIES_LIMIT if series is not False else -1.0, SERIES_TERMS)
+        _config.SERIES_LIMIT if series is not False else -1.0, _config.SERIES_TERMS)
     return {"W1": hidden_out[:d].astype(dtype, copy=False), "b1": hidden_out[d].astype(dtype, copy=False),
             "W2": output_out[:hidden].astype(dtype, copy=False), "b2": output_out[hidden].astype(dtype, copy=False)}
 
@@ -71,9 +65,9 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     if fused is None:
         return train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
-    code, lr, p1, p2, step, state = fused
+    code, lr, p1, p2, eps, step, state = fused
     losses = bp.train_epoch(params["W1"], params["b1"], params["W2"], params["b2"], x, t, perm, batch_size,
-                           ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state)
+                            ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state)
     _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
     return losses
 
