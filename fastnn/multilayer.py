@@ -104,88 +104,23 @@ class MultiLayerNetExtend(ValidatesBatches):
         theta, sizes = self._theta()
         return fast.mlp_logits(theta, sizes, x, _mlp.ACT[self.activation], self._threads())
 
-    # -- the forward pass and its backward, standing next to each other ------------------------------
+    # -- the reference's forward pass and its backward (fastnn.reference), with this network's state --------
 
     def _forward(self, x, train_flg):
-        """Scores and the cache backward needs."""
-        P = self.params
-        z, cache = x, []
-        for i in range(1, self.hidden_layer_num + 1):
-            a = z @ P[f"W{i}"] + P[f"b{i}"]
-            bn = None
-            if self.use_batchnorm:
-                a, bn = self._batchnorm(i, a, train_flg)
-            out = reference.ACTIVATION_FUNCTIONS[self.activation](a)
-            h, mask = out, None
-            if self.use_dropout:
-                if train_flg:
-                    mask = (self._rng.random(out.shape) > self.dropout_ration).astype(out.dtype)
-                    h = out * mask
-                else:
-                    h = out * (1.0 - self.dropout_ration)
-            cache.append((z, bn, out, mask))
-            z = h
-        last = self.hidden_layer_num + 1
-        cache.append((z, None, None, None))
-        return z @ P[f"W{last}"] + P[f"b{last}"], cache
+        """Scores and the cache backward needs (batchnorm statistics updated in training)."""
+        return reference.mlp_forward(self.params, x, self.activation, train_flg, self._running(),
+                                     self._dropout(), self._rng)
 
-    def _backward(self, cache, dscores):
-        """Gradients of the data loss (weight decay added by the caller)."""
-        P = self.params
-        grads = {}
-        last = self.hidden_layer_num + 1
-        z_in = cache[-1][0]
-        grads[f"W{last}"] = z_in.T @ dscores
-        grads[f"b{last}"] = dscores.sum(axis=0)
-        dz = dscores @ P[f"W{last}"].T
-        for i in range(self.hidden_layer_num, 0, -1):
-            z_in, bn, out, mask = cache[i - 1]
-            if mask is not None:
-                dz = dz * mask
-            da = dz * reference.ACTIVATION_DERIVATIVES[self.activation](out)
-            if bn is not None:
-                da, grads[f"gamma{i}"], grads[f"beta{i}"] = self._batchnorm_backward(i, bn, da)
-            grads[f"W{i}"] = z_in.T @ da
-            grads[f"b{i}"] = da.sum(axis=0)
-            dz = da @ P[f"W{i}"].T
-        return grads
+    def _running(self):
+        return self.running if self.use_batchnorm else None
 
-    def _batchnorm(self, i, a, train_flg):
-        """The book's BatchNormalization: xn := (a - mu) / sqrt(var + 1e-6); out := gamma xn + beta."""
-        mean, var = self.running[i]
-        if train_flg:
-            mu = a.mean(axis=0)
-            xc = a - mu
-            v = np.mean(xc ** 2, axis=0)
-            std = np.sqrt(v + _config.BN_EPS)
-            xn = xc / std
-            self.running[i] = (_config.BN_MOMENTUM * mean + (1 - _config.BN_MOMENTUM) * mu,
-                               _config.BN_MOMENTUM * var + (1 - _config.BN_MOMENTUM) * v)
-            cache = (xc, xn, std)
-        else:
-            xn = (a - mean) / np.sqrt(var + _config.BN_EPS)
-            cache = None
-        return self.params[f"gamma{i}"] * xn + self.params[f"beta{i}"], cache
-
-    def _batchnorm_backward(self, i, cache, dout):
-        """The book's batchnorm backward; returns (da, dgamma, dbeta)."""
-        xc, xn, std = cache
-        n = dout.shape[0]
-        dbeta = dout.sum(axis=0)
-        dgamma = np.sum(xn * dout, axis=0)
-        dxn = self.params[f"gamma{i}"] * dout
-        dxc = dxn / std
-        dstd = -np.sum((dxn * xc) / (std * std), axis=0)
-        dvar = 0.5 * dstd / std
-        dxc += (2.0 / n) * xc * dvar
-        dmu = np.sum(dxc, axis=0)
-        return dxc - dmu / n, dgamma, dbeta
+    def _dropout(self):
+        return self.dropout_ration if self.use_dropout else None
 
     # -- the book's API --------------------------------------------------------------------------------
 
     def _decay(self):
-        lam = self.weight_decay_lambda
-        return 0.5 * lam * sum(np.sum(self.params[f"W{i}"] ** 2) for i in range(1, self.hidden_layer_num + 2))
+        return reference.weight_decay(self.params, self.weight_decay_lambda)
 
     def predict(self, x, train_flg=False):
         """Scores (logits) of each class, as the book's predict."""
@@ -216,14 +151,13 @@ class MultiLayerNetExtend(ValidatesBatches):
             value, grad = fast.mlp_gradient(theta, sizes, x, t, _mlp.ACT[self.activation], self.weight_decay_lambda,
                                             self._threads())
             return value, ParamDict(_mlp.unpack(grad, self.hidden_layer_num + 1, self._sizes))
-        scores, cache = self._forward(x, True)
-        value = float(reference.softmax_cross_entropy(scores, t) + self._decay())
-        dscores = reference.softmax(scores)
-        dscores[np.arange(len(t)), t] -= 1
-        grads = self._backward(cache, dscores / len(t))
-        for i in range(1, self.hidden_layer_num + 2):
-            grads[f"W{i}"] = grads[f"W{i}"] + self.weight_decay_lambda * self.params[f"W{i}"]
-        return value, ParamDict({k: grads[k] for k in self.params})
+        return self._reference_loss_and_gradient(x, t)
+
+    def _reference_loss_and_gradient(self, x, t):
+        """(loss, grads) of one training-mode forward pass of the reference on validated x, t."""
+        value, grads = reference.mlp_loss_and_gradient(self.params, x, t, self.activation, self.weight_decay_lambda,
+                                                       self._running(), self._dropout(), self._rng)
+        return value, ParamDict(grads)
 
     def numerical_gradient(self, x, t, h=_config.DEFAULT_H):
         """Central difference of ``loss(x, t, train_flg=True)`` for every element (the book's loop).
@@ -274,9 +208,10 @@ class MultiLayerNetExtend(ValidatesBatches):
                                                  self.activation, self.weight_decay_lambda, self._threads())
             return float(np.mean(self.batch_losses))
         losses = []
-        for idx in reference.batches(perm, batch_size):
-            losses.append(self.loss(x[idx], t[idx], train_flg=True))
-            optimizer.update(self.params, self.gradient(x[idx], t[idx]))
+        for idx in reference.batches(perm, batch_size):  # one training-mode forward pass a step
+            value, grads = self._reference_loss_and_gradient(x[idx], t[idx])
+            optimizer.update(self.params, grads)
+            losses.append(value)
         self.batch_losses = np.asarray(losses)
         return float(np.mean(losses))
 
