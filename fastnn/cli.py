@@ -88,14 +88,10 @@ def architecture(net):
 
 
 def build_network(args, n_inputs, n_classes):
-    """One --hidden width: the book's TwoLayerNet; several: a MultiLayerNet with those hidden layers."""
-    from .multilayer import MultiLayerNet
-    from .network import TwoLayerNet
-    common = dict(dtype=np.dtype(args.dtype), backend=args.backend, seed=args.seed, n_threads=args.threads)
-    if len(args.hidden) == 1:
-        return TwoLayerNet(n_inputs, args.hidden[0], n_classes, args.init, activation=args.activation, **common)
-    return MultiLayerNet(n_inputs, args.hidden, n_classes, activation=args.activation, weight_init_std=args.init,
-                         **common)
+    """One --hidden width: the book's TwoLayerNet; several: a MultiLayerNet (``fastnn.make_network``)."""
+    from .multilayer import make_network
+    return make_network(n_inputs, args.hidden, n_classes, activation=args.activation, weight_init_std=args.init,
+                        dtype=np.dtype(args.dtype), backend=args.backend, seed=args.seed, n_threads=args.threads)
 
 
 def cmd_train(args):
@@ -143,14 +139,14 @@ def _doctor_batch(data_dir, n):
 
 def cmd_doctor(args):
     from .doctor import doctor
-    from .learner import build_network, load_definitions
+    from .learner import build_learner_network, load_definitions
 
     namespace, notes = load_definitions(args.file)
     for note in notes:
         print(f"note: {note}")
     raw, scaled, onehot, _, name = _doctor_batch(args.data_dir, args.batch)
     for label, x in ((f"raw {name} pixels", raw), (f"{name} pixels scaled to [0, 1]", scaled)):
-        net = build_network(namespace, args.class_name, x.shape[1], args.hidden, 10)
+        net = build_learner_network(namespace, args.class_name, x.shape[1], args.hidden, 10)
         print(f"\n== {args.class_name}({x.shape[1]}, {args.hidden}, 10) on {len(x)} {label}")
         doctor(net, x, onehot, lr=args.lr, lang=args.lang)
     return 0

@@ -46,7 +46,7 @@ def load_definitions(path):
     return namespace, notes
 
 
-def build_network(namespace, class_name, input_size, hidden_size, output_size):
+def build_learner_network(namespace, class_name, input_size, hidden_size, output_size):
     """An instance of the script's network class with the book's constructor arguments."""
     cls = namespace.get(class_name)
     if cls is None:

@@ -15,13 +15,15 @@ batchnorm, and on the 'numpy' backend, the NumPy reference below computes (``fas
 import numpy as np
 
 from . import _checks, _config, reference
-from .backends import _mlp, get_backend
-from .network import ParamDict, ValidatesBatches, init_std
+from . import _flat
+from ._codes import ACTIVATIONS as ACTIVATION_CODES
+from .backends import get_backend
+from .network import NetworkBase, ParamDict, init_std
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")  # the book's default first
 
 
-class MultiLayerNetExtend(ValidatesBatches):
+class MultiLayerNetExtend(NetworkBase):
     """The book's fully connected network with optional batch normalisation and dropout.
 
     Parameters
@@ -84,17 +86,19 @@ class MultiLayerNetExtend(ValidatesBatches):
 
     @property
     def kernels(self):
-        """What computes this network: the backend's name, or 'numpy reference' (dropout, batchnorm)."""
-        return self.backend if self._fast() is not None else "numpy reference"
+        """What computes this network: the backend's name, or 'numpy reference' (numpy; dropout, batchnorm)."""
+        return "numpy reference" if self._fast() is None or self.backend == "numpy" else self.backend
 
     def _fast(self):
-        """The backend module when its compiled MLP kernels serve this network, else None."""
-        if self.use_dropout or self.use_batchnorm or not hasattr(self._backend, "mlp_gradient"):
-            return None
-        return self._backend
+        """The backend when its plain-MLP functions serve this network; None with dropout or batchnorm (the
+        reference's forward pass, with this network's masks and statistics)."""
+        return None if self.use_dropout or self.use_batchnorm else self._backend
+
+    def _act(self):
+        return ACTIVATION_CODES[self.activation]
 
     def _theta(self):
-        return (_mlp.pack(self._checked_params(), self.hidden_layer_num + 1, self.dtype),
+        return (_flat.pack(self._checked_params(), self.hidden_layer_num + 1, self.dtype),
                 np.asarray(self._sizes, np.intp))
 
     def _logits(self, x, train_flg):
@@ -102,7 +106,7 @@ class MultiLayerNetExtend(ValidatesBatches):
         if fast is None:
             return self._forward(x, train_flg)[0]
         theta, sizes = self._theta()
-        return fast.mlp_logits(theta, sizes, x, _mlp.ACT[self.activation], self._threads())
+        return fast.mlp_logits(theta, sizes, x, self._act(), self._threads())
 
     # -- the reference's forward pass and its backward (fastnn.reference), with this network's state --------
 
@@ -148,9 +152,9 @@ class MultiLayerNetExtend(ValidatesBatches):
         fast = self._fast()
         if fast is not None:
             theta, sizes = self._theta()
-            value, grad = fast.mlp_gradient(theta, sizes, x, t, _mlp.ACT[self.activation], self.weight_decay_lambda,
+            value, grad = fast.mlp_gradient(theta, sizes, x, t, self._act(), self.weight_decay_lambda,
                                             self._threads())
-            return value, ParamDict(_mlp.unpack(grad, self.hidden_layer_num + 1, self._sizes))
+            return value, ParamDict(_flat.unpack(grad, self.hidden_layer_num + 1, self._sizes))
         return self._reference_loss_and_gradient(x, t)
 
     def _reference_loss_and_gradient(self, x, t):
@@ -171,9 +175,9 @@ class MultiLayerNetExtend(ValidatesBatches):
         fast = self._fast()
         if fast is not None:
             theta, sizes = self._theta()
-            grad = fast.mlp_numerical_gradient(theta, sizes, x, t, _mlp.ACT[self.activation],
+            grad = fast.mlp_numerical_gradient(theta, sizes, x, t, self._act(),
                                                self.weight_decay_lambda, h, self._threads())
-            return ParamDict(_mlp.unpack(grad, self.hidden_layer_num + 1, self._sizes))
+            return ParamDict(_flat.unpack(grad, self.hidden_layer_num + 1, self._sizes))
         self._trainable_params()  # perturbed in place below: contiguous, writable, in the network's dtype
         saved = dict(self.running)
 
@@ -204,8 +208,8 @@ class MultiLayerNetExtend(ValidatesBatches):
         self._trainable_params()  # contiguous and writable, so the kernels update the dict's arrays
         fast = self._fast()
         if fast is not None:
-            self.batch_losses = _mlp.train_epoch(fast, self.params, self._sizes, x, t, perm, batch_size, optimizer,
-                                                 self.activation, self.weight_decay_lambda, self._threads())
+            self.batch_losses = fast.mlp_train_epoch(self.params, self._sizes, x, t, perm, batch_size, optimizer,
+                                                     self._act(), self.weight_decay_lambda, self._threads())
             return float(np.mean(self.batch_losses))
         losses = []
         for idx in reference.batches(perm, batch_size):  # one training-mode forward pass a step
@@ -228,3 +232,24 @@ class MultiLayerNet(MultiLayerNetExtend):
                  weight_decay_lambda=0, **kwargs):
         super().__init__(input_size, hidden_size_list, output_size, activation, weight_init_std,
                          weight_decay_lambda, **kwargs)
+
+
+def make_network(input_size, hidden_sizes, output_size, activation="sigmoid", weight_init_std=0.01, **kwargs):
+    """One hidden width: the book's TwoLayerNet; several (or none): a MultiLayerNet with those hidden layers.
+
+    Parameters
+    ----------
+    input_size, output_size : int
+    hidden_sizes : sequence of int
+        The hidden layers' widths.
+    activation, weight_init_std
+        As for both classes.
+    **kwargs
+        ``dtype``, ``backend``, ``seed``, ``n_threads``.
+    """
+    from .network import TwoLayerNet
+    hidden_sizes = list(hidden_sizes)
+    if len(hidden_sizes) == 1:
+        return TwoLayerNet(input_size, hidden_sizes[0], output_size, weight_init_std, activation=activation, **kwargs)
+    return MultiLayerNet(input_size, hidden_sizes, output_size, activation=activation, weight_init_std=weight_init_std,
+                         **kwargs)

@@ -28,7 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, _config, optimizers, reference
-from .backends import _mlp
+from . import _flat
 from .multilayer import MultiLayerNet
 
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -231,12 +231,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         L = net.hidden_layer_num + 1
 
         def fun(theta):
-            for k, v in _mlp.unpack(theta, L, net._sizes).items():
+            for k, v in _flat.unpack(theta, L, net._sizes).items():
                 net.params[k] = v.astype(net.dtype)
             value, grads = net.loss_and_gradient(X, t)
-            return value, _mlp.pack(grads, L, np.float64)
+            return value, _flat.pack(grads, L, np.float64)
 
-        res = minimize(fun, _mlp.pack(net.params, L, np.float64), method="L-BFGS-B", jac=True,
+        res = minimize(fun, _flat.pack(net.params, L, np.float64), method="L-BFGS-B", jac=True,
                        options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
         self.n_iter_ = int(res.nit)
         self.loss_ = float(res.fun)

@@ -1,17 +1,16 @@
-"""The 'cython' backend: thin wrappers over the compiled fastnn._twolayer kernels.
+"""The 'cython' backend: thin wrappers over the compiled kernels (fastnn._twolayer, fastnn._mlp).
 
-Wrappers allocate every output and workspace; kernels compute. The numerical gradient is the
-numba kernel's when numba is installed (it is the fast numerical path), else the reference's.
+Wrappers allocate every output and workspace; kernels compute. There is no compiled numerical gradient:
+``fastnn/backends/__init__.py`` gives this backend numba's (the fast numerical path), else the reference's.
 """
 import numpy as np
 
-from .. import _codes, _config
+from .. import _codes, _config, _flat, _fused
 from .. import _mlp as mlp_ext
 from .. import _twolayer as ext
 from .._blas_threads import single_threaded
 from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
-from . import _fused
-from ._loop import train_epoch_python
+from .._fused import train_epoch_python
 
 NAME = "cython"
 HAVE_OPENMP = ext.HAVE_OPENMP
@@ -54,14 +53,6 @@ def gradient(params, x, t, activation, loss, n_threads):
     return float(value), grads
 
 
-def numerical_gradient(params, x, t, activation, loss, h, n_threads):
-    try:
-        from . import _numba as fast
-    except ImportError:  # pragma: no cover - numba is a dependency
-        from . import _numpy as fast
-    return fast.numerical_gradient(params, x, t, activation, loss, h, n_threads)
-
-
 def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
     """The compiled epoch loop for SGD, Momentum and Adam; a Python loop for other optimizers."""
     fused = _fused.fused_optimizer(optimizer, params)
@@ -82,7 +73,7 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     return batch_losses
 
 
-# --- plain MLPs of any depth (flat parameters; see fastnn/backends/_mlp.py) ---------------------------
+# --- plain MLPs of any depth (flat parameters; see fastnn/_flat.py) ------------------------------------
 
 def _blocks(sizes, n, dtype):
     """zs and ds workspaces for n rows: blocks n x n_l of every layer (ds: hidden layers only)."""
@@ -105,7 +96,7 @@ def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
     return float(value), grad
 
 
-def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads):
+def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads):
     b = min(batch_size, perm.shape[0])
     losses = np.empty(-(-perm.shape[0] // batch_size))
     with single_threaded():
@@ -116,6 +107,7 @@ def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1,
     return losses
 
 
-def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads):
-    from . import _numba
-    return _numba.mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads)
+def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
+    """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses."""
+    return _flat.train_epoch(mlp_gradient, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
+                             lam, n_threads)

@@ -1,15 +1,18 @@
-"""What a compiled epoch loop needs of a fastnn optimizer: its code, hyper-parameters and state.
+"""What a compiled two-layer epoch needs of a fastnn optimizer (its code, hyper-parameters and state), and the
+Python epoch loop for the optimizers no kernel fuses.
 
-Shared by the cython and numba backends, so both fuse the same optimizers the same way. The state
-arrays are the Python optimizer's own (created as it would create them), so a loop may switch
-between ``optimizer.update`` and a compiled epoch and carry on exactly.
+Used by the cython and numba backends alike, so both fuse the same optimizers the same way. The state
+arrays are the Python optimizer's own (created as it would create them), so a loop may switch between
+``optimizer.update`` and a compiled epoch and carry on exactly.
 """
 import numpy as np
 
-from .. import optimizers
-from .._codes import ADAM, FUSED_OPTIMIZERS, MOMENTUM, SGD
+from . import optimizers
+from ._codes import FUSED_OPTIMIZERS, MOMENTUM, SGD
+from .reference import batches
 
-_CODES = {getattr(optimizers, name): code for name, code in FUSED_OPTIMIZERS.items()}
+#: optimizer class -> the code of the compiled loop that runs it.
+CODES = {getattr(optimizers, name): code for name, code in FUSED_OPTIMIZERS.items()}
 KEYS = ("W1", "b1", "W2", "b2")
 
 
@@ -25,7 +28,7 @@ def fused_optimizer(optimizer, params):
     ``state`` is 8 flat arrays: s1 for W1, b1, W2, b2 (Momentum's v, Adam's m), then s2 (Adam's v);
     unused slots are empty arrays.
     """
-    code = _CODES.get(type(optimizer))
+    code = CODES.get(type(optimizer))
     if code is None or not all(_fits(getattr(optimizer, name, None), params) for name in ("v", "m")):
         return None
     empty = np.empty(0, params["W1"].dtype)
@@ -35,7 +38,8 @@ def fused_optimizer(optimizer, params):
     if code == MOMENTUM:
         if optimizer.v is None:
             optimizer.v = zeros()
-        return code, optimizer.lr, optimizer.momentum, 0.0, 0.0, 0, [optimizer.v[k].reshape(-1) for k in KEYS] + [empty] * 4
+        return (code, optimizer.lr, optimizer.momentum, 0.0, 0.0, 0,
+                [optimizer.v[k].reshape(-1) for k in KEYS] + [empty] * 4)
     if optimizer.m is None:
         optimizer.m, optimizer.v = zeros(), zeros()
     state = [optimizer.m[k].reshape(-1) for k in KEYS] + [optimizer.v[k].reshape(-1) for k in KEYS]
@@ -46,3 +50,13 @@ def after_epoch(optimizer, step, n_rows, batch_size):
     """Advance Adam's step count by the epoch's number of batches."""
     if isinstance(optimizer, optimizers.Adam):
         optimizer.iter = step + -(-n_rows // batch_size)
+
+
+def train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
+    """Mini-batch steps over perm with ``gradient`` and ``optimizer.update``; the batch losses."""
+    losses = []
+    for idx in batches(perm, batch_size):
+        value, grads = gradient(params, x[idx], t[idx], activation, loss, n_threads)
+        optimizer.update(params, grads)
+        losses.append(value)
+    return np.asarray(losses, dtype=np.float64)
