@@ -4,8 +4,10 @@ The same algorithm as the Cython kernels (see src_cython/_twolayer.pyx), threade
 matrix products go through ``np.dot`` to BLAS, which uses its own threads, and the fused elementwise
 passes between them run serially. An OpenMP team (numba's prange) and BLAS's threads running
 alternately on the same cores spin against each other and make a step many times slower; the Cython
-backend avoids that by owning all the threads and calling BLAS single-threaded. The epoch loop runs
-every step without returning to Python, updating the parameters in place.
+backend avoids that by owning all the threads and calling BLAS single-threaded; here the wrapper
+(fastnn/backends/_numba.py) holds BLAS to n_threads. The epoch loop runs every step without returning to
+Python, updating the parameters in place. The scalar numerics (activations, the per-row softmax loss, the
+optimizer step) are fastnn._numerics', shared with every numba kernel.
 """
 import numpy as np
 from numba import njit

@@ -8,7 +8,7 @@ the kernels' threads.
 """
 import os
 
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 
 def _scipy_blas():
@@ -32,3 +32,9 @@ def single_threaded():
 def threads(n_threads):
     """Context manager: the kernels' BLAS on at most n_threads threads."""
     return KERNEL_BLAS.limit(limits=int(n_threads))
+
+
+def all_threads(n_threads):
+    """Context manager: every BLAS (NumPy's own too) on at most n_threads threads, for kernels that use NumPy's
+    matrix products outside any parallel region of their own (the MLP's numerical gradient)."""
+    return threadpool_limits(limits=int(n_threads), user_api="blas")

@@ -2,8 +2,8 @@
 
 The layout and the algorithm are those of the Cython kernels (src_cython/_mlp.pyx): ``theta`` holds
 W1, b1, W2, b2, ... flat; gradients and optimizer state share the layout. As in fastnn._backprop_numba,
-matrix products go through ``np.dot`` to BLAS (its own threads) and the elementwise passes between
-them run serially.
+matrix products go through ``np.dot`` to BLAS (held to n_threads by the wrapper) and the elementwise
+passes between them run serially; the scalar numerics are fastnn._numerics'.
 """
 import numpy as np
 from numba import njit

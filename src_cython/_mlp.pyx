@@ -20,7 +20,8 @@ The step is the two-layer kernel's (src_cython/_twolayer.pyx), for every layer:
 
 Weight decay lambda adds 0.5 lambda sum ||W_l||^2 to the loss and lambda W_l to each dW_l (not to biases),
 as the book's MultiLayerNet. BLAS runs single-threaded inside the chunks (the caller holds it to one
-thread); the caller allocates every workspace, kernels never allocate.
+thread); the caller allocates every workspace, kernels never allocate. The scalar numerics and the codes are
+src_cython/_numerics.pxd's; fastnn/_flat.py packs a network's parameters and optimizer state into theta.
 """
 from cython cimport floating
 from cython.parallel cimport prange

@@ -17,7 +17,9 @@ Mixing an OpenMP team with BLAS's own threads on the same cores makes each spin 
    beta=1), so dW is never stored.
 
 The caller allocates every output (``*_out``) and workspace (``*_ws``); kernels never allocate, so a
-training loop allocates once per epoch and never per step.
+training loop allocates once per epoch and never per step. The scalar numerics (activations, the per-row
+softmax loss, the optimizer update) and the codes are src_cython/_numerics.pxd's, shared with _mlp.pyx;
+fastnn/backends/_cython.py is the Python side (workspaces, BLAS held to one thread).
 """
 from cython cimport floating
 from cython.parallel cimport prange

@@ -9,7 +9,7 @@ import numpy as np
 from .. import _backprop_numba as bp
 from .. import _config, _flat, _fused, _numgrad, _numgrad_mlp
 from .. import _mlp_numba as mlp_kernels
-from .._blas_threads import threads as blas_threads
+from .._blas_threads import all_threads as all_blas_threads, threads as blas_threads
 from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
 from .._fused import train_epoch_python
 
@@ -100,10 +100,10 @@ def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, 
 
 def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads, series=True):
     """Central differences of the MLP's loss for every parameter (see ``fastnn._numgrad_mlp``), flat."""
-    set_threads(n_threads)
     L = len(sizes) - 1
     views = _flat.unpack(np.asarray(theta, np.float64), L, sizes)
-    gWs, gbs = _numgrad_mlp.numerical_gradient([views[f"W{i}"] for i in range(1, L + 1)],
-                                               [views[f"b{i}"] for i in range(1, L + 1)],
-                                               np.asarray(x, np.float64), t, act, lam, h, series)
+    with all_blas_threads(set_threads(n_threads)):
+        gWs, gbs = _numgrad_mlp.numerical_gradient([views[f"W{i}"] for i in range(1, L + 1)],
+                                                   [views[f"b{i}"] for i in range(1, L + 1)],
+                                                   np.asarray(x, np.float64), t, act, lam, h, series)
     return np.concatenate([g.ravel() for pair in zip(gWs, gbs) for g in pair]).astype(theta.dtype)
