@@ -81,8 +81,14 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+def debug_build():
+    """FASTNN_DEBUG_BUILD=1: bounds-checked kernels (Cython boundscheck, wraparound, initializedcheck), for CI."""
+    return os.environ.get("FASTNN_DEBUG_BUILD", "") in ("1", "true", "yes")
+
+
 omp = openmp_flags()
 arch = arch_flags()
+debug = debug_build()
 extensions = [
     Extension(
         f"fastnn.{name}",
@@ -90,7 +96,7 @@ extensions = [
         include_dirs=[np.get_include(), SRC],
         extra_compile_args=["-O3", "-fno-math-errno"] + arch + omp,
         extra_link_args=omp,
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")] + ([("FASTNN_DEBUG_BUILD", "1")] if debug else []),
     )
     for name in ("_twolayer", "_mlp")
 ]
@@ -100,8 +106,9 @@ if __name__ == "__main__":  # setuptools' build backend runs this file as __main
         ext_modules=cythonize(
             extensions,
             include_path=[SRC],
-            compiler_directives={"language_level": "3"},
-            build_dir=os.path.join("build", "cython"),
+            compiler_directives={"language_level": "3", "boundscheck": debug, "wraparound": debug,
+                                 "initializedcheck": debug},
+            build_dir=os.path.join("build", "cython-debug" if debug else "cython"),  # the C differs: never reuse it
         ),
         cmdclass={"build_ext": BuildExt},
     )

@@ -1,4 +1,10 @@
-"""Benchmark set-up: BLAS left at full speed, the BLAS/threads in use reported, data for each workload.
+"""Benchmark set-up: BLAS left at full speed, the CPU's vector ISA, the BLAS and threads in use reported,
+data for each workload, and every timing marked with the outcome of its correctness check.
+
+A benchmark checks its contender's result against the reference (before the timing where that is cheap,
+else right after it) and then calls ``passed_check(benchmark, ...)``; the outcome of the test (passed or
+failed) is written into the timing's ``extra_info`` too, so ``report.py`` can tell a checked timing from
+a failed or unchecked one: a contender whose check failed is never counted as meeting a goal.
 
 FASTNN_BENCH_QUICK=1 (CI, with --benchmark-disable) shrinks every workload so the suite only proves it runs.
 """
@@ -30,12 +36,13 @@ def blas_report():
 def pytest_report_header(config):
     import fastnn
     return ([f"fastnn {fastnn.__version__}, backends {fastnn.available_backends()}, threads {THREADS}, "
-             f"{'QUICK' if QUICK else 'full'} mode"] + [f"threadpool: {line}" for line in blas_report()])
+             f"{'QUICK' if QUICK else 'full'} mode", f"cpu: {_cpu()}"]
+            + [f"threadpool: {line}" for line in blas_report()])
 
 
 @pytest.fixture(autouse=True)
 def _record_machine(request):
-    """Every benchmark records the BLAS and thread count it ran with."""
+    """Every benchmark records the CPU (with its vector ISA), the BLAS and the thread count it ran with."""
     yield
     bench = getattr(request.node, "funcargs", {}).get("benchmark")
     if bench is not None:
@@ -44,15 +51,50 @@ def _record_machine(request):
         bench.extra_info.setdefault("cpu", _cpu())
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """The test's outcome goes into its timing's extra_info: a check that failed after the timing (or any
+    error) marks the timing failed in the JSON, and report.py shows it as failed."""
+    outcome = yield
+    report = outcome.get_result()
+    bench = getattr(item, "funcargs", {}).get("benchmark")
+    if bench is None or report.when != "call":
+        return
+    bench.extra_info["outcome"] = report.outcome
+    if report.failed:
+        bench.extra_info["check"] = "failed"
+
+
+def passed_check(benchmark, what, **details):
+    """Record that this contender's result was checked (``what``: against what, to which tolerance)."""
+    benchmark.extra_info["check"] = "passed"
+    benchmark.extra_info["checked"] = what
+    benchmark.extra_info.update(details)
+
+
+def vector_isa():
+    """The widest SIMD instruction sets the CPU reports (AVX-512, AVX2, FMA...), from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return "?"
+    names = [("avx512f", "AVX-512F"), ("avx512bw", "AVX-512BW"), ("avx512vl", "AVX-512VL"), ("avx2", "AVX2"),
+             ("fma", "FMA"), ("avx", "AVX"), ("sse4_2", "SSE4.2"), ("asimd", "NEON"), ("sve", "SVE")]
+    return "/".join(label for flag, label in names if flag in flags) or "none reported"
+
+
 def _cpu():
+    model = f"{os.cpu_count()} cores"
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip() + f", {os.cpu_count()} cores"
+                    model = line.split(":", 1)[1].strip() + f", {os.cpu_count()} cores"
+                    break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores"
+    return f"{model}, vector ISA {vector_isa()}"
 
 
 @pytest.fixture(scope="session")

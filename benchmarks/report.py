@@ -4,6 +4,12 @@
     python benchmarks/report.py bench.json [--markdown RESULTS.md] [--png results.png]
 
 Ratios use medians of one run, contenders side by side on the same machine.
+
+Every timing carries the outcome of its correctness check (``extra_info['check']``, written by the
+benchmark after it checked the contender's result, and ``extra_info['outcome']``, the test's outcome,
+written by benchmarks/conftest.py). A contender is "checked" only with a passing check and a passing test;
+"FAILED" when either failed; "unchecked" when no passing check was recorded. A goal is met ("yes") only when
+both of its contenders are checked; otherwise it says which contender failed or went unchecked.
 """
 import argparse
 import json
@@ -18,9 +24,31 @@ def load(path):
         data = json.load(f)
     rows = []
     for b in data["benchmarks"]:
+        extra = b.get("extra_info", {})
         rows.append({"group": b.get("group") or "", "name": b["name"], "median": b["stats"]["median"],
-                     "min": b["stats"]["min"], "rounds": b["stats"]["rounds"], "extra": b.get("extra_info", {})})
+                     "min": b["stats"]["min"], "rounds": b["stats"]["rounds"], "extra": extra,
+                     "status": status(extra)})
     return data, rows
+
+
+def status(extra):
+    """'checked', 'FAILED' or 'unchecked' from a timing's extra_info (see the module docstring)."""
+    if extra.get("outcome") == "failed" or extra.get("check") == "failed":
+        return "FAILED"
+    if extra.get("check") == "passed" and extra.get("outcome", "passed") == "passed":
+        return "checked"
+    return "unchecked"
+
+
+def verdict(met, *contenders):
+    """'yes' only when the ratio meets its target and every contender's result was checked."""
+    failed = [c["name"] for c in contenders if c["status"] == "FAILED"]
+    unchecked = [c["name"] for c in contenders if c["status"] == "unchecked"]
+    if failed:
+        return f"NO (check FAILED: {', '.join(failed)})"
+    if unchecked:
+        return f"unchecked ({', '.join(unchecked)})"
+    return "yes" if met else "NO"
 
 
 def fmt_time(seconds):
@@ -47,15 +75,22 @@ def goals(rows):
             by_min = num["min"] / den["min"]
             met = value >= target if higher else value <= target
             out.append((label, f"{value:,.2f}x (min times: {by_min:,.2f}x)", f"{'>=' if higher else '<='} {target}x",
-                        "yes" if met else "NO"))
+                        verdict(met, num, den)))
+        elif num or den:  # a contender failed before its timing (a check that runs first), or was skipped
+            out.append((label, "-", f"{'>=' if higher else '<='} {target}x",
+                        "NO (a contender has no timing: failed before it, or was skipped)"))
 
-    ng = r"numgrad .* float64"
-    numba2 = find(rows, ng, r"numba_numerical_gradient\[2\]")
+    ng = r"^numgrad .* float64$"
+    numba2 = find(rows, ng, r"numba_numerical_gradient\[(series-)?2\]")
     ratio("numgrad: reference / numba (2 threads)", find(rows, ng, "reference_numerical"), numba2, 1000)
+    for suffix, label in (("mse", "MSE"), ("raw pixels, xavier init", "raw pixels, xavier init")):
+        exact = rf"^numgrad .* float64, exact kernel: {suffix}$"
+        ratio(f"numgrad, exact kernel ({label}): reference / numba (2 threads)",
+              find(rows, exact, "reference_numerical"), find(rows, exact, r"numba_numerical_gradient\[.*2\]"), 1000)
     ratio("numgrad: numba (2 threads) / one backprop gradient (NumPy)", numba2,
-          find(rows, ng, r"backprop_gradient_for_scale\[numpy\]"), 30, higher=False)
-    ratio("numgrad: numba 1 thread / 2 threads (separate runs)", find(rows, ng, r"numba_numerical_gradient\[1\]"),
-          numba2, 1.7)
+          find(rows, ng, r"backprop_gradient_for_scale\[(series-)?numpy\]"), 30, higher=False)
+    ratio("numgrad: numba 1 thread / 2 threads (separate runs)",
+          find(rows, ng, r"numba_numerical_gradient\[(series-)?1\]"), numba2, 1.7)
     for name, label, target in (("numba_thread_scaling", "numgrad: numba 1 thread / 2 threads (interleaved call by call)",
                                  1.7),
                                 ("machine_thread_scaling", "context: a perfectly parallel job, 1 thread / 2 threads "
@@ -65,7 +100,8 @@ def goals(rows):
             value = scaling["extra"]["one_thread_median"] / scaling["median"]
             by_min = scaling["extra"]["one_thread_min"] / scaling["min"]
             out.append((label, f"{value:,.2f}x (min times: {by_min:,.2f}x)", f">= {target}x" if target else "-",
-                        ("yes" if value >= target else "NO") if target else "-"))
+                        verdict(value >= target, scaling) if target else
+                        ("-" if scaling["status"] == "checked" else verdict(True, scaling))))
     for batch, torch_goal in ((32, 3), (100, 2)):
         group = rf"epoch float32 batch {batch}$"
         cy = find(rows, group, r"cython\]")
@@ -82,6 +118,18 @@ def goals(rows):
           find(rows, mlp, r"torch\]"), min(fast, key=lambda r: r["median"]) if fast else None, 1.5)
     ratio("MLPClassifier fit on MNIST: scikit-learn / fastnn", find(rows, "MLPClassifier fit", r"sklearn\]"),
           find(rows, "MLPClassifier fit", r"fastnn\]"), 5)
+    fits = [find(rows, "MLPClassifier fit", rf"{name}\]") for name in ("fastnn", "sklearn")]
+    if all(f and f["extra"].get("n_iter") for f in fits):
+        per = [f["median"] / f["extra"]["n_iter"] for f in fits]
+        out.append(("context: MLPClassifier fit, seconds per epoch (fit time / epochs): fastnn, scikit-learn",
+                    f"{fmt_time(per[0])}, {fmt_time(per[1])} ({fits[0]['extra']['n_iter']} and "
+                    f"{fits[1]['extra']['n_iter']} epochs; test accuracy {fits[0]['extra'].get('test_accuracy', 0):.4f} "
+                    f"and {fits[1]['extra'].get('test_accuracy', 0):.4f})", "-", verdict(True, *fits).replace("yes", "-")))
+    first = [find(rows, "numba first call", rf"{cache}\]") for cache in ("cold", "warm")]
+    if all(first):
+        out.append(("context: numba's first numerical gradient in a fresh process, cold cache (compiling), warm "
+                    "cache (loading)", f"{fmt_time(first[0]['median'])}, {fmt_time(first[1]['median'])}", "-",
+                    verdict(True, *first).replace("yes", "-")))
     gemm = find(rows, "gemm rate", r"float32")
     cy = find(rows, r"epoch float32 batch 100$", r"cython\]")
     if gemm and cy:
@@ -91,7 +139,7 @@ def goals(rows):
         out.append(("epoch float32 batch 100: cython / GEMM bound",
                     f"{value:.2f}x (min times: {cy['min'] / bound:.2f}x; {fmt_time(cy['median'])} vs {fmt_time(bound)} "
                     f"at {rate / 1e9:.0f} GFLOP/s)",
-                    "<= 2x", "yes" if value <= 2 else "NO"))
+                    "<= 2x", verdict(value <= 2, gemm, cy)))
     return out
 
 
@@ -105,21 +153,26 @@ def markdown(data, rows):
     for blas in first_extra.get("blas", []):
         lines.append(f"- threadpool: {blas}")
     lines += ["", "## Goals", "", "Ratios of medians over the rounds of one run (ratios of the minimum times in brackets); "
-              "'met' is judged on the medians.", "", "| goal | measured | target | met |", "|---|---|---|---|"]
+              "'met' is judged on the medians, and is 'yes' only when both contenders' results passed their "
+              "correctness check (a failed or missing check says so instead).", "",
+              "| goal | measured | target | met |", "|---|---|---|---|"]
     lines += [f"| {g} | {m} | {t} | {ok} |" for g, m, t, ok in goals(rows)]
     groups = defaultdict(list)
     for r in rows:
         groups[r["group"]].append(r)
     for group, members in groups.items():
         best = min(m["median"] for m in members)
-        lines += ["", f"## {group}", "", "| contender | median | min | rounds | vs fastest |", "|---|---|---|---|---|"]
+        lines += ["", f"## {group}", "", "| contender | median | min | rounds | vs fastest | check |",
+                  "|---|---|---|---|---|---|"]
         for m in sorted(members, key=lambda m: m["median"]):
             lines.append(f"| {m['name']} | {fmt_time(m['median'])} | {fmt_time(m['min'])} | {m['rounds']} | "
-                         f"{m['median'] / best:.2f}x |")
+                         f"{m['median'] / best:.2f}x | {m['status']}: {m['extra'].get('checked', 'no check recorded')} |")
         for m in members:
-            extra = {k: v for k, v in m["extra"].items() if k not in ("blas", "cpu", "threads")}
-            if {"peak_rss_mb_after_each_epoch", "seconds_to_first_gradient", "test_accuracy", "n_iter"} & set(extra):
-                lines.append(f"| {m['name']} extra | {extra} | | | |")
+            extra = {k: v for k, v in m["extra"].items()
+                     if k not in ("blas", "cpu", "threads", "check", "checked", "outcome")}
+            if {"peak_rss_mb_after_each_epoch", "seconds_to_first_gradient", "test_accuracy", "n_iter", "kernel",
+                    "max_abs_diff_to_reference"} & set(extra):
+                lines.append(f"| {m['name']} extra | {extra} | | | | |")
     return "\n".join(lines) + "\n"
 
 

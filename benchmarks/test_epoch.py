@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from conftest import QUICK, THREADS
+from conftest import QUICK, THREADS, passed_check
 from peers import numpy_epoch, torch_epoch_runner
 
 SIZES = (784, 100, 10)
@@ -90,6 +90,7 @@ def test_epoch(benchmark, workload, dt, b, contender):
         np.testing.assert_allclose(got[key], want[key], rtol=rtol, atol=atol, err_msg=f"{contender} {key}")
     benchmark.extra_info.update(rows=len(workload["t"]), batch=b, dtype=np.dtype(dt).name, mean_loss=loss,
                                 gemm_gflop=gemm_flops(len(workload["t"])) / 1e9)
+    passed_check(benchmark, f"parameters after the epoch vs the NumPy loop's (rtol {rtol:g}, atol {atol:g})")
 
 
 def gemm_flops(n_rows, d=784, h=100, k=10):
@@ -106,6 +107,7 @@ def test_gemm_rate(benchmark, dt):
     benchmark(np.dot, a, a, out)
     np.testing.assert_allclose(out[:2, :2], a[:2] @ a[:, :2], rtol=1e-4)
     benchmark.extra_info.update(n=n, flops=2 * n ** 3, dtype=np.dtype(dt).name)
+    passed_check(benchmark, "a corner of the product recomputed")
 
 
 @pytest.mark.benchmark(group="memory of a 5-epoch run")
@@ -129,3 +131,4 @@ def test_peak_memory_five_epochs(benchmark, tmp_path):
     peaks = benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info["peak_rss_mb_after_each_epoch"] = peaks
     assert len(peaks) == 5 and peaks[-1] - peaks[0] < 5, f"memory grows across epochs: {peaks}"
+    passed_check(benchmark, "peak RSS grows by < 5 MB over 5 epochs")

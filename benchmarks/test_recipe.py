@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from conftest import QUICK, THREADS
+from conftest import QUICK, THREADS, passed_check
 
 HIDDEN = 32 if QUICK else 512
 EPOCHS = 3 if QUICK else 10
@@ -48,6 +48,7 @@ def test_recipe_fastnn(benchmark, data):
     accuracy = benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info["test_accuracy"] = accuracy
     assert accuracy > (0.3 if QUICK else 0.975)  # quick: 45 Adam steps on the 8x8 digits; chance is 0.1
+    passed_check(benchmark, "test accuracy > 0.975 (quick: > 0.3)")
 
 
 @pytest.mark.benchmark(group=f"recipe {HIDDEN} relu adam batch {BATCH} x{EPOCHS} epochs float32")
@@ -79,3 +80,4 @@ def test_recipe_torch(benchmark, data):
     accuracy = benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info["test_accuracy"] = accuracy
     assert accuracy > (0.3 if QUICK else 0.975)  # quick: 45 Adam steps on the 8x8 digits; chance is 0.1
+    passed_check(benchmark, "test accuracy > 0.975 (quick: > 0.3)")

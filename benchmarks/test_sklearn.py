@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import QUICK, THREADS
+from conftest import QUICK, THREADS, passed_check
 
 MAX_ITER = 2 if QUICK else 15
 
@@ -51,3 +51,4 @@ def test_mlpclassifier_fit(benchmark, mnist_split, contender):
                                 rows=len(t))
     if not QUICK:
         assert accuracy > 0.95
+    passed_check(benchmark, "float32 weights" + ("" if QUICK else ", test accuracy > 0.95"))

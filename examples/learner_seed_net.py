@@ -3,11 +3,12 @@
     fastnn doctor examples/learner_seed_net.py
 
 It carries the classic bugs: softmax over the whole batch, a loss summed instead of averaged, a numerical
-gradient that loops over the first axis only, and a sigmoid whose overflow guard never fires; the
-training code below fed it raw 0..255 pixels. doctor reads only the imports, functions and classes.
+gradient that loops over the first axis only, and raw 0..255 pixels fed by the training code below (its
+sigmoid's overflow "guard" never fires, but 1 / (1 + np.exp(-x)) still returns the right values). doctor
+runs the program for its first training step (``--static``: only its imports, functions and classes).
 """
 import numpy as np
-from keras.datasets import mnist  # not installed here: doctor skips it with a note
+from keras.datasets import mnist  # doctor serves MNIST here, with or without Keras
 
 
 def sigmoid(x):

@@ -59,8 +59,7 @@ def resolve_target(path, make_dirs=False):
         raise
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "is a directory; fastnn writes a file there only if it is a "
-                                                  "regular file or does not exist", path)
+            raise IsADirectoryError(errno.EISDIR, "Is a directory (a file name was expected)", path)
         if not stat.S_ISREG(st.st_mode):
             raise ValueError(f"{path!r} is {_kind(st.st_mode)}; fastnn writes only regular files "
                              "and does not replace it")

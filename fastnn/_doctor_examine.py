@@ -36,15 +36,17 @@ class Examination:
     labels: object = None             # labels the loss accepts
 
 
-def _skip(exam, check, reason):
-    exam.not_checked.append((check, str(reason)))
+def _skip(exam, check, key, **values):
+    """Record a check that could not run: (check, note template key, values)."""
+    exam.not_checked.append((check, key, {k: str(v) if not isinstance(v, (int, float)) else v
+                                          for k, v in values.items()}))
 
 
 def _learner_error(exam, what, err):
     exam.learner_errors.append((what, f"{type(err.error).__name__}: {err.error}", err.where))
 
 
-def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgrad_budget=8.0, samples=12,
+def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgrad_budget=15.0, samples=12,
             lr=None):
     """Every first-step check on the subject with the batch (x, t) it was fed.
 
@@ -67,17 +69,17 @@ def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgra
     finding, t_ok, notes = probes.check_labels(subject.loss, x, t, k, predicted)
     exam.findings.append(finding)
     for key, info in notes:
-        _skip(exam, key, info)
+        _skip(exam, "labels", key, **info)
     exam.labels = t_ok
     exam.findings.append(_check_pairs(x, t, exam))
     found, notes = probes.probe_activations(subject.functions)
     exam.findings += found
     for key, info in notes:
-        _skip(exam, key, info)
+        _skip(exam, key, "probe-failed", **info)
     if predicted is not None:
         exam.findings.append(probes.check_predict_rows(predicted))
     if t_ok is None:
-        _skip(exam, "gradients", "the loss accepts neither label form")
+        _skip(exam, "gradients", "neither-form")
         return exam
     t_ok = np.asarray(t_ok)
     exam.findings.append(probes.check_loss_averaged(subject.loss, x, t_ok))
@@ -88,11 +90,11 @@ def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgra
     try:
         start = loss()
     except (probes.LearnerError, ValueError) as exc:
-        _skip(exam, "gradients", f"the loss fails: {exc}")
+        _skip(exam, "gradients", "loss-fails", error=exc)
         return exam
     exam.measured["start_loss"] = start
     if not np.isfinite(start):
-        _skip(exam, "gradients", f"the loss is {start} at the first step")
+        _skip(exam, "gradients", "loss-nonfinite", value=str(start))
         exam.findings.append(probes.Finding("nan-gradient", None, {"loss": str(start)}, template="loss-nonfinite"))
         return exam
     calls = _forward_activations(subject, x, t_ok)
@@ -111,7 +113,9 @@ def _classes(subject, x, t, exam):
         if err is not None:
             _learner_error(exam, "predict", err)
             predicted = None
-    if predicted is not None and np.ndim(predicted) == 2:
+    if isinstance(predicted, (tuple, list)):  # forward() returning (a1, z1, y): the output is the last array
+        predicted = next((v for v in reversed(predicted) if isinstance(v, np.ndarray)), None)
+    if isinstance(predicted, np.ndarray) and predicted.ndim == 2 and np.issubdtype(predicted.dtype, np.number):
         return int(np.shape(predicted)[1]), np.asarray(predicted)
     if np.ndim(t) == 2:
         return int(np.shape(t)[1]), None
@@ -120,11 +124,23 @@ def _classes(subject, x, t, exam):
 
 
 def _forward_activations(subject, x, t):
-    if not subject.namespaces:
-        return []
-    with probes.ActivationRecorder(subject.namespaces) as rec:
-        probes.attempt(subject.loss, x, t)
-    return rec.calls
+    calls = []
+    if subject.namespaces:
+        with probes.ActivationRecorder(subject.namespaces) as rec:
+            probes.attempt(subject.loss, x, t)
+        calls = rec.calls
+    if calls:
+        return calls
+    # no sigmoid/relu function to watch (written inline): the first layer's pre-activation from params
+    weights = [v for v in subject.params.values() if isinstance(v, np.ndarray) and v.ndim == 2]
+    biases = [v for v in subject.params.values() if isinstance(v, np.ndarray) and v.ndim == 1]
+    flat = np.asarray(x, np.float64).reshape(len(x), -1)
+    if weights and weights[0].shape[0] == flat.shape[1]:
+        a = flat @ weights[0]
+        if biases and biases[0].shape == (a.shape[1],):
+            a = a + biases[0]
+        return [("sigmoid" if float(np.mean(np.abs(a) > 6.9)) > 0.5 else "unknown", a, a)]
+    return []
 
 
 def _check_gradient(subject, exam, x, t, observed, source, loss, rng, samples):
@@ -135,13 +151,14 @@ def _check_gradient(subject, exam, x, t, observed, source, loss, rng, samples):
         exam.learner_seconds += time.perf_counter() - began
         if err is not None:
             _learner_error(exam, "gradient", err)
-            _skip(exam, "gradient", f"gradient(x, t) raised {err}")
+            _skip(exam, "gradient", "raised", what="gradient", error=err)
             return
     if theirs is None:
-        _skip(exam, "gradient", "the program has no gradient()")
+        _skip(exam, "gradient", "absent", what="gradient")
         return
+    theirs = grads.as_grad_dict(theirs, subject.params)
     if not isinstance(theirs, dict):
-        _skip(exam, "gradient", f"gradient() returned {type(theirs).__name__}, not a dict of arrays")
+        _skip(exam, "gradient", "not-dict", what="gradient", type=type(theirs).__name__)
         return
     ref = grads.reference_values(subject.params, loss, rng, theirs, samples)
     results = grads.compare(subject.params, ref, theirs)
@@ -153,29 +170,30 @@ def _check_numgrad(subject, exam, x, t, observed, rng, budget, samples):
     theirs, xs, ts = observed, x, t
     if theirs is None:
         if subject.numerical_gradient is None:
-            _skip(exam, "numerical_gradient", "the program has no numerical_gradient()")
+            _skip(exam, "numerical_gradient", "absent", what="numerical_gradient")
             return
-        rows = min(len(x), 3)
-        xs, ts = x[:rows], t[:rows]
-        began = time.perf_counter()
-        probes.attempt(subject.loss, xs, ts)
-        per_call = time.perf_counter() - began
+        xs, ts = x[:1], t[:1]
+        per_call = []
+        for _ in range(3):
+            began = time.perf_counter()
+            probes.attempt(subject.loss, xs, ts)
+            per_call.append(time.perf_counter() - began)
         n = sum(v.size for v in subject.params.values() if isinstance(v, np.ndarray))
-        estimate = 2 * n * per_call
+        estimate = 2 * n * min(per_call) * 1.3
         if estimate > budget:
-            _skip(exam, "numerical_gradient", f"it would take ~{estimate:.0f} s on {n} parameters "
-                  f"(budget {budget:.0f} s); run it on a smaller network to check it")
+            _skip(exam, "numerical_gradient", "too-slow", estimate=estimate, n=int(n), budget=budget)
             return
         began = time.perf_counter()
         theirs, err = probes.attempt(subject.numerical_gradient, xs, ts, is_learner=subject.is_learner)
         exam.learner_seconds += time.perf_counter() - began
         exam.measured["numerical_gradient_seconds"] = time.perf_counter() - began
+        theirs = grads.as_grad_dict(theirs, subject.params)
         if err is not None:
             _learner_error(exam, "numerical_gradient", err)
-            _skip(exam, "numerical_gradient", f"numerical_gradient(x, t) raised {err}")
+            _skip(exam, "numerical_gradient", "raised", what="numerical_gradient", error=err)
             return
     if not isinstance(theirs, dict):
-        _skip(exam, "numerical_gradient", f"it returned {type(theirs).__name__}, not a dict of arrays")
+        _skip(exam, "numerical_gradient", "not-dict", what="numerical_gradient", type=type(theirs).__name__)
         return
 
     def loss():
@@ -195,13 +213,13 @@ def _check_pairs(x, t, exam):
         return None
     truth = true_labels(x)
     if truth is None:
-        _skip(exam, "labels-shuffled", "the fed images are not recognised as MNIST images")
+        _skip(exam, "labels-shuffled", "not-mnist")
         return None
     fed = np.asarray(t).argmax(axis=1) if form == "one-hot" else np.asarray(t).astype(np.int64)
     known = truth >= 0
     exam.measured["labels_recognised"] = int(known.sum())
     if known.sum() < max(4, len(truth) // 2):
-        _skip(exam, "labels-shuffled", f"only {int(known.sum())} of {len(truth)} fed images are MNIST images")
+        _skip(exam, "labels-shuffled", "too-few", known=int(known.sum()), n=len(truth))
         return None
     agree = float(np.mean(fed[known] == truth[known]))
     exam.measured["labels_agree"] = agree

@@ -28,7 +28,7 @@ EXPLAINS = {
     "input-scale": _DYNAMICS | {"overflow", "zero-gradient", "nan-gradient"},
     "softmax-axis": _GRADIENT | _DYNAMICS,
     "overflow": {"nan-gradient", "divergence", "no-learning"},
-    "loss-not-averaged": {"backprop-scale", "learning-rate", "divergence"},
+    "loss-not-averaged": {"backprop-scale", "learning-rate", "divergence", "init-scale"},
     "nan-gradient": _DYNAMICS,
     "backprop-shape": _DYNAMICS | {"zero-gradient", "nan-gradient"},
     "backprop-transpose": _DYNAMICS,
@@ -104,7 +104,8 @@ class Finding:
     def to_dict(self, lang="en"):
         message, why, fix = self.parts(lang)
         return {"code": self.code, "severity": self.severity, "param": self.param, "measured": self.measured,
-                "message": message, "why": why, "fix": fix, "explains": list(self.explains)}
+                "message": message, "why": why, "fix": fix, "explains": list(self.explains),
+                "template": self.template}
 
 
 def rank(findings):
@@ -124,9 +125,11 @@ def rank(findings):
                for c in codes if c != f.code):
             continue
         kept.append(f)
-    for f in kept:
-        f.explains = sorted((EXPLAINS.get(f.code, set()) & codes) - {k.code for k in kept})
     kept.sort(key=lambda f: ORDER.index(f.code) if f.code in ORDER else len(ORDER))
+    hidden = codes - {k.code for k in kept}
+    for f in kept:  # each hidden consequence is folded into the most serious cause that explains it
+        f.explains = sorted(EXPLAINS.get(f.code, set()) & hidden)
+        hidden -= set(f.explains)
     return kept
 
 

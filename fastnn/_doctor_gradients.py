@@ -19,6 +19,17 @@ RTOL = 2e-3
 SPOILED = 0.2
 
 
+def as_grad_dict(result, params):
+    """A gradient result as {key: array}: a dict as is, a tuple/list of arrays matched to params in order."""
+    if isinstance(result, dict):
+        return result
+    keys = [k for k, v in params.items() if isinstance(v, np.ndarray)]
+    if isinstance(result, (tuple, list)) and len(result) == len(keys) and all(
+            isinstance(g, np.ndarray) and g.size == params[k].size for g, k in zip(result, keys)):
+        return dict(zip(keys, result))
+    return result
+
+
 def central_difference(loss, array, index, h):
     """(loss(a[i] + h) - loss(a[i] - h)) / 2h, perturbing the learner's array in place."""
     saved = array[index]
@@ -70,11 +81,15 @@ def reference_values(params, loss, rng, theirs=None, n=12):
     return out
 
 
-def _agree(a, b, atol):
-    return np.abs(a - b) <= RTOL * np.maximum(np.abs(a), np.abs(b)) + atol
+#: The same for parameters stored in float32 (the loss itself is then only good to ~1e-7 relative).
+RTOL_FLOAT32 = 3e-2
 
 
-def compare_param(key, ours_idx, ours, theirs, shape, atol):
+def _agree(a, b, atol, rtol=RTOL):
+    return np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b)) + atol
+
+
+def compare_param(key, ours_idx, ours, theirs, shape, atol, rtol=RTOL):
     """What their gradient of one parameter is, measured against ours: a dict with 'pattern'."""
     if theirs is None:
         return {"pattern": "missing"}
@@ -90,19 +105,19 @@ def compare_param(key, ours_idx, ours, theirs, shape, atol):
         return {"pattern": "nan", "nonfinite": int(np.sum(~np.isfinite(g)))}
     mine = np.array([g[i] for i in ours_idx])
     live = np.abs(ours) > atol
-    if np.mean(_agree(mine, ours, atol)) >= 1 - SPOILED:
-        return {"pattern": "agree", "max_error": float(np.max(np.abs(mine - ours)))}
+    if np.mean(_agree(mine, ours, atol, rtol)) >= 1 - SPOILED:
+        return {"pattern": "agree", "max_error": float(np.max(np.abs(mine - ours))), "all_zero": not np.any(g)}
     if not np.any(g):
         return {"pattern": "zero", "max_reference": float(np.max(np.abs(ours)))}
     if g.ndim == 2 and g.shape[1] > 1 and np.all(np.ptp(g, axis=1) == 0):
         return {"pattern": "rows", "max_error": float(np.max(np.abs(mine - ours)))}
     if np.any(live):
         c = float(np.dot(mine[live], ours[live]) / np.dot(ours[live], ours[live]))
-        if c != 0 and np.mean(_agree(mine, c * ours, atol * abs(c))) >= 1 - SPOILED:
+        if c != 0 and np.mean(_agree(mine, c * ours, atol * abs(c), rtol)) >= 1 - SPOILED:
             return {"pattern": "factor", "factor": c}
     if g.ndim == 2 and g.shape[0] == g.shape[1]:
         flipped = np.array([g.T[i] for i in ours_idx])
-        if np.mean(_agree(flipped, ours, atol)) >= 1 - SPOILED:
+        if np.mean(_agree(flipped, ours, atol, rtol)) >= 1 - SPOILED:
             return {"pattern": "transpose", "shape": list(g.shape), "expected": list(shape)}
     worst = int(np.argmax(np.abs(mine - ours)))
     return {"pattern": "mismatch", "max_error": float(np.max(np.abs(mine - ours))),
@@ -113,9 +128,11 @@ def compare_param(key, ours_idx, ours, theirs, shape, atol):
 def compare(params, reference, theirs, atol_scale=1e-6):
     """{key: comparison dict} of their gradient dict against reference_values()."""
     scale = max([float(np.max(np.abs(v))) for _, v in reference.values()] + [0.0])
-    atol = atol_scale * scale + 1e-10
+    low = any(isinstance(v, np.ndarray) and v.dtype.itemsize < 8 and v.dtype.kind == "f" for v in params.values())
+    rtol = RTOL_FLOAT32 if low else RTOL
+    atol = (max(atol_scale, 1e-3) if low else atol_scale) * scale + 1e-10
     theirs = theirs if isinstance(theirs, dict) else {}
-    return {key: compare_param(key, idx, ours, theirs.get(key), np.shape(params[key]), atol)
+    return {key: compare_param(key, idx, ours, theirs.get(key), np.shape(params[key]), atol, rtol)
             for key, (idx, ours) in reference.items()}
 
 
@@ -187,7 +204,7 @@ def numgrad_findings(params, results):
     bad = {k: r for k, r in results.items() if r["pattern"] != "agree"}
     if not bad:
         return []
-    if all(r["pattern"] == "zero" for r in bad.values()) and len(bad) == len(results):
+    if all(r["pattern"] == "zero" or r.get("all_zero") for r in results.values()):
         return [Finding("numgrad-no-effect", None, {"params": list(bad)})]
     for pattern, code in (("shape", "numgrad-mismatch"), ("transpose", "numgrad-mismatch"), ("nan", "nan-gradient")):
         keys = [k for k, r in bad.items() if r["pattern"] == pattern]
@@ -195,7 +212,9 @@ def numgrad_findings(params, results):
             return [Finding(code, keys[0] if len(keys) == 1 else None, dict(bad[keys[0]], params=keys),
                             template="numgrad-shape" if code == "numgrad-mismatch" else "")]
     rows = [k for k, r in bad.items() if r["pattern"] == "rows"]
-    if rows:
+    if rows:  # an all-zero matrix is constant along its rows too (a row of softmax logits' gradients sums to 0)
+        rows += [k for k, r in results.items() if k not in rows and np.ndim(params[k]) == 2
+                 and (r["pattern"] == "zero" or r.get("all_zero"))]
         return [Finding("numgrad-first-axis", rows[0] if len(rows) == 1 else None, {"params": rows})]
     keys = list(bad)
     key = keys[0] if len(keys) == 1 else None

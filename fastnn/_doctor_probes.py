@@ -78,7 +78,7 @@ def probe_activations(functions):
 def _probe_softmax(name, fn, notes):
     y, err = attempt(fn, SOFTMAX_PROBE.copy())
     if err is not None or np.shape(y) != SOFTMAX_PROBE.shape:
-        notes.append(("softmax-probe", {"name": name, "why": str(err) if err else f"returned shape {np.shape(y)}"}))
+        notes.append(("softmax", {"name": name, "why": str(err) if err else f"shape {np.shape(y)}"}))
         return None
     y = np.asarray(y, np.float64)
     sums = y.sum(axis=1)
@@ -97,7 +97,7 @@ def _probe_softmax(name, fn, notes):
 def _probe_sigmoid(name, fn, notes):
     y, err = attempt(fn, SIGMOID_LARGE.copy())
     if err is not None or np.shape(y) != SIGMOID_LARGE.shape:
-        notes.append(("sigmoid-probe", {"name": name, "why": str(err) if err else f"returned shape {np.shape(y)}"}))
+        notes.append(("sigmoid", {"name": name, "why": str(err) if err else f"shape {np.shape(y)}"}))
         return None
     y = np.asarray(y, np.float64)
     if not np.all(np.isfinite(y)) or y.min() < 0 or y.max() > 1:
@@ -294,7 +294,7 @@ class ActivationRecorder:
 def check_units(calls, x_in_range):
     """(finding, measured) about the hidden units at the first step, from ActivationRecorder calls."""
     for layer, (kind, a, z) in enumerate(calls, start=1):
-        if z.ndim != 2 or z.shape[1] < 2:
+        if kind not in ("sigmoid", "relu") or z.ndim != 2 or z.shape[1] < 2:
             continue
         if kind == "sigmoid":
             share = float(np.mean((z < 1e-3) | (z > 1 - 1e-3)))
@@ -307,6 +307,14 @@ def check_units(calls, x_in_range):
                 return Finding("dead-units", None, {"layer": layer, "share": dead,
                                                     "preactivation_mean": float(a.mean())})
     return None
+
+
+def _rms(W):
+    return float(np.sqrt(np.mean(np.square(W))))
+
+
+def _ideal(W):
+    return float(1 / np.sqrt(W.shape[0]))
 
 
 def check_init(params, calls, start):
@@ -322,10 +330,16 @@ def check_init(params, calls, start):
             break
         key, W = weights[layer - 1]
         spread = float(a.std())
+        if kind == "sigmoid" and float(np.mean(np.abs(a) > 6.9)) > 0.5:
+            spread = max(spread, 6.01, float(np.mean(np.abs(a))))
         if spread > 6.0 or (spread < 1e-4 and float(np.abs(W).max()) < 1e-3):
-            return Finding("init-scale", key, {"std": float(W.std()), "ideal": float(1 / np.sqrt(W.shape[0])),
-                                               "preactivation_std": spread},
-                           template="init-scale-large" if spread > 6.0 else "init-scale-small")
+            large = spread > 6.0
+            off = [k for k, V in weights
+                   if (_rms(V) > 3 * _ideal(V) if large else _rms(V) < 1e-3 * _ideal(V))]
+            param = key if len(off) <= 1 else None
+            return Finding("init-scale", param, {"std": _rms(W), "ideal": _ideal(W), "preactivation_std": spread,
+                                                 "params": off or [key], "layer_param": key},
+                           template="init-scale-large" if large else "init-scale-small")
     if start is not None and weights:
         key, W = weights[-1]
         return Finding("init-scale", key, dict(start, std=float(W.std()), ideal=float(1 / np.sqrt(W.shape[0]))),

@@ -23,7 +23,13 @@ from . import _doctor_sandbox as sandbox
 from . import _doctor_updates as updates
 from ._doctor_examine import Subject, examine
 from ._doctor_findings import rank
-from ._doctor_probes import as_float, learner_location
+from ._doctor_gradients import as_grad_dict
+from ._doctor_probes import as_float, attempt, learner_location
+
+
+#: Methods that run one training step themselves (their gradient is used when a gradient() is called inside).
+STEP_NAMES = {"train_step", "train", "step", "update", "fit_batch", "train_batch", "train_on_batch", "sgd_step",
+              "learn", "learn_step", "optimize", "optimize_step", "training_step", "fit_step"}
 
 
 class StopWatching(BaseException):
@@ -38,7 +44,15 @@ def snapshot(params):
     return {k: np.array(v, copy=True) for k, v in params.items() if isinstance(v, np.ndarray)}
 
 
-def _copy_grads(result):
+def _write(params, values):
+    """Put saved values back into the learner's own arrays, in place."""
+    for key, value in values.items():
+        if key in params and isinstance(params[key], np.ndarray) and params[key].shape == value.shape:
+            params[key][...] = value
+
+
+def _copy_grads(result, params):
+    result = as_grad_dict(result, params)
     if isinstance(result, dict):
         return {k: np.array(v, dtype=np.float64, copy=True) if isinstance(v, np.ndarray) else v
                 for k, v in result.items()}
@@ -74,6 +88,23 @@ class Call:
         return None
 
 
+def _composed_loss(predict, namespace, is_learner):
+    """loss(x, t) = error(predict(x), t) from a learner's error function (cross_entropy_error, ...)."""
+    for name, fn in namespace.items():
+        low = name.lower()
+        code = getattr(fn, "__code__", None)
+        if code is None or not is_learner(code.co_filename) or code.co_argcount != 2:
+            continue
+        if "entropy" in low or "loss" in low or low.endswith("error"):
+            def loss(x, t, fn=fn):
+                y = predict(x)
+                if isinstance(y, (tuple, list)):
+                    y = next(v for v in reversed(y) if isinstance(v, np.ndarray))
+                return fn(y, t)
+            return loss
+    return None
+
+
 class Watch:
     """The profiler that records the learner's steps, and what it measured."""
 
@@ -82,19 +113,23 @@ class Watch:
         self.is_learner = sandbox.learner_files(script)
         self.stack, self.step_records, self.loss_values = [], [], []
         self.subject = self.batch = self.exam = None
-        self.stop_reason = "the script ended"
+        self.stop_reason = ["stop-ended", {}]
         self.doctor_seconds = 0.0
         self.started = time.perf_counter()
         self.main_globals = None
+        self.internal_errors = []
+        self.too_slow = 0.0
+        self.fixed_losses = []
+        self.pending = None
 
     # -- the profiler -----------------------------------------------------------------------------
     def profile(self, frame, event, arg):
         if event == "call":
             code = frame.f_code
-            if self.stack or not self.is_learner(code.co_filename):
+            if any(k != "step" for _, k in self.stack) or not self.is_learner(code.co_filename):
                 return
             kind = self.kind(code.co_name)
-            if kind:
+            if kind and not (kind == "step" and self.stack):
                 self.stack.append((frame, kind))
                 self.on_call(frame, kind)
         elif event == "return" and self.stack and self.stack[-1][0] is frame:
@@ -104,12 +139,14 @@ class Watch:
     @staticmethod
     def kind(name):
         low = name.lower()
-        if any(w in low for w in ("sigmoid", "relu", "softmax", "backward", "forward", "_grad_")):
+        if any(w in low for w in ("sigmoid", "relu", "softmax", "forward", "_grad_")):
             return None
-        if "grad" in low:
+        if "grad" in low or low in ("backward", "backprop", "backpropagation", "backpropagate"):
             return "numerical_gradient" if "numer" in low else "gradient"
         if "loss" in low or low == "cost":
             return "loss"
+        if low in STEP_NAMES:
+            return "step"
         return None
 
     def on_call(self, frame, kind):
@@ -118,21 +155,48 @@ class Watch:
         if self.main_globals is None:
             self.main_globals = frame.f_globals
         call = self.describe(frame)
+        if kind == "step":  # a train_step(x, t) that may or may not call a gradient() we can see
+            self.pending = (frame, call, snapshot(call[1])) if call is not None else None
+            return
+        self.pending = None
         if call is None:
             return
+        self.begin_step(frame, kind, call)
+
+    def begin_step(self, frame, kind, call, before=None):
         step = len(self.step_records)
         if step and "after" not in self.step_records[-1]:
-            self.close_step(frame)
+            self.close_step(frame, before)
         if step >= self.steps:
-            self.stop_reason = f"{self.steps} training steps observed (--steps)"
+            self.stop_reason = ["stop-steps", {"n": self.steps}]
             raise StopWatching()
         owner, params, fn_call = call
         if self.subject is None:
-            self.subject = self.make_subject(owner, params, fn_call, frame)
+            self.subject = self.make_subject(owner, params, fn_call, frame, kind)
         x, t = fn_call.values[fn_call.x_name], fn_call.values.get(fn_call.t_name)
-        self.step_records.append({"kind": kind, "before": snapshot(params), "params": params, "x": x, "t": t})
+        self.step_records.append({"kind": kind, "before": before if before is not None else snapshot(params),
+                                  "params": params, "x": x, "t": t})
+        if kind == "numerical_gradient" and step == 0:
+            self.paused(self.numgrad_cost, params, x, t)
+            if self.too_slow:
+                self.stop_reason = ["stop-slow", {"seconds": self.too_slow}]
+                raise StopWatching()
 
     def on_return(self, frame, kind, result):
+        if kind == "step":
+            pending, self.pending = self.pending, None
+            if pending is not None and pending[0] is frame:  # no gradient() seen inside: the step itself
+                self.begin_step(frame, "step", pending[1], before=pending[2])
+                record = self.step_records[-1]
+                record["grads"] = None
+                if self.exam is None:  # examine the network as it was before this step
+                    now = snapshot(record["params"])
+                    _write(record["params"], record["before"])
+                    try:
+                        self.paused(self.examine_first, record)
+                    finally:
+                        _write(record["params"], now)
+            return
         if kind == "loss":
             try:
                 self.loss_values.append((len(self.step_records), as_float(result)))
@@ -142,7 +206,7 @@ class Watch:
         if not self.step_records or "grads" in self.step_records[-1]:
             return
         record = self.step_records[-1]
-        record["grads"] = _copy_grads(result)
+        record["grads"] = _copy_grads(result, record["params"])
         if self.exam is None:
             self.paused(self.examine_first, record)
 
@@ -161,18 +225,25 @@ class Watch:
             names = names[1:]
         else:
             params = next((values[n] for n in names if _params_dict(values[n])), None)
+            if params is None:  # functions over a global params dict
+                params = next((v for k, v in sorted(frame.f_globals.items(), key=lambda kv: kv[0] != "params")
+                               if not k.startswith("_") and _params_dict(v)), None)
             fn = frame.f_globals.get(code.co_name)
         if not params or fn is None or getattr(fn, "__code__", None) is not code and \
                 getattr(getattr(fn, "__func__", None), "__code__", None) is not code:
             return None
         if not arrays:
             return None
+        ours = {id(v) for v in params.values()}
+        arrays = [n for n in arrays if id(values[n]) not in ours]  # numerical_gradient(f, W): W is no batch
+        if len(arrays) < 2:
+            return None
         x_name = max(arrays[:2], key=lambda n: values[n].ndim)
         t_name = next((n for n in arrays if n != x_name), None)
         values = {n: values[n] for n in names}
         return owner, params, Call(fn, names, values, x_name, t_name)
 
-    def make_subject(self, owner, params, call, frame):
+    def make_subject(self, owner, params, call, frame, kind="gradient"):
         ns = frame.f_globals
 
         def method_or_function(*names):
@@ -182,12 +253,14 @@ class Watch:
                     return call.like(fn)
             return None
 
-        grad = call if "numer" not in call.fn.__name__.lower() else method_or_function("gradient")
-        numgrad = call if "numer" in call.fn.__name__.lower() else None
+        grad = call if kind == "gradient" else method_or_function("gradient")
+        numgrad = call if kind == "numerical_gradient" else None
         if numgrad is None and owner is not None:
             numgrad = method_or_function("numerical_gradient")
         loss = method_or_function("loss", "loss_function", "compute_loss", "cost")
         predict = method_or_function("predict", "forward")
+        if loss is None and predict is not None:
+            loss = _composed_loss(predict, ns, self.is_learner)
         return Subject(params=params, loss=loss, gradient=grad, numerical_gradient=numgrad, predict=predict,
                        functions=sandbox.learner_functions(self.is_learner, ns), is_learner=self.is_learner,
                        namespaces=sandbox.learner_namespaces(self.is_learner, ns))
@@ -198,10 +271,28 @@ class Watch:
         began = time.perf_counter()
         try:
             work(*args)
+        except Exception as exc:  # a doctor that errs must not end the learner's run: say what failed
+            self.internal_errors.append(f"{getattr(work, '__name__', 'check')}: {type(exc).__name__}: {exc} "
+                                        f"(at {learner_location(exc)})")
         finally:
             self.doctor_seconds += time.perf_counter() - began
             if remaining:
                 signal.setitimer(signal.ITIMER_REAL, remaining)
+
+    def numgrad_cost(self, params, x, t):
+        """Seconds the program's numerical_gradient would take: 2 losses per parameter element."""
+        self.too_slow = 0.0
+        if self.subject is None or self.subject.loss is None:
+            return
+        times = []
+        for _ in range(3):
+            began = time.perf_counter()
+            attempt(self.subject.loss, x, t)
+            times.append(time.perf_counter() - began)
+        n = sum(v.size for v in params.values() if isinstance(v, np.ndarray))
+        estimate = 2 * n * min(times)
+        if estimate > min(self.budget, self.timeout):
+            self.too_slow = estimate
 
     def examine_first(self, record):
         if self.subject is None or self.subject.loss is None:
@@ -213,32 +304,47 @@ class Watch:
                             numgrad_budget=self.budget)
         self.learner_seconds_in_exam = self.exam.learner_seconds
 
-    def close_step(self, frame):
+    def close_step(self, frame, after=None):
         record = self.step_records[-1]
-        record["after"] = snapshot(record["params"])
+        record["after"] = after if after is not None else snapshot(record["params"])
         self.paused(updates.close, record, frame.f_back if frame is not None else None, self.main_globals)
         if len(self.step_records) == 1 and self.exam:
             self.paused(updates.judge_first_step, self, record)
+        if self.exam and self.exam.labels is not None:
+            self.paused(self.fixed_batch_loss)
+
+    def fixed_batch_loss(self):
+        """The learner's loss on the first step's batch, after each step (a trajectory free of batch noise)."""
+        first = self.step_records[0]
+        value, err = attempt(self.subject.loss, first["x"], self.exam.labels)
+        try:
+            self.fixed_losses.append(as_float(value) if err is None else float("nan"))
+        except (TypeError, ValueError):
+            pass
 
     # -- running ----------------------------------------------------------------------------------
     def run(self):
         def alarm(signum, stack):
-            self.stop_reason = f"--timeout of {self.timeout:g} s reached"
+            self.stop_reason = ["stop-timeout", {"seconds": self.timeout}]
             raise StopWatching()
 
         signal.signal(signal.SIGALRM, alarm)
         error = None
         signal.setitimer(signal.ITIMER_REAL, self.timeout)
         sys.setprofile(self.profile)
+        self.looping = False
         try:
             sandbox.run_script(self.script)
         except StopWatching:
-            pass
+            self.looping = True
         except SystemExit as exc:
-            self.stop_reason = f"the script called exit({exc.code})"
+            self.stop_reason = ["stop-exit", {"code": str(exc.code)}]
         except BaseException as exc:  # the learner's error, reported as theirs
-            error = {"type": type(exc).__name__, "message": str(exc), "where": learner_location(exc, self.is_learner)}
-            self.stop_reason = "the script raised an error"
+            where = learner_location(exc, self.is_learner)
+            if isinstance(exc, SyntaxError):
+                where = f"{exc.filename}:{exc.lineno}"
+            error = {"type": type(exc).__name__, "message": str(exc), "where": where}
+            self.stop_reason = ["stop-error", {}]
         finally:
             sys.setprofile(None)
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -258,12 +364,12 @@ def result_of(watch):
     findings += updates.findings(watch)
     not_checked = [list(n) for n in exam.not_checked] if exam else []
     if not watch.step_records:
-        not_checked.append(["program", "no training step was observed (no call of the learner's gradient() or "
-                                       "numerical_gradient() returning a dict of arrays)"])
+        not_checked.append(["program", "no-step", {}])
     elif watch.subject is None or watch.subject.loss is None:
-        not_checked.append(["network", "no loss function was found next to the gradient the program calls"])
+        not_checked.append(["network", "no-loss", {}])
+    not_checked += [["doctor", "internal", {"error": why}] for why in watch.internal_errors]
     if len(watch.step_records) < 2:
-        not_checked.append(["update", f"needs two observed steps, saw {len(watch.step_records)}"])
+        not_checked.append(["update", "two-steps", {"n": len(watch.step_records)}])
     kept = rank([f for f in findings if f is not None])
     measured = dict(exam.measured) if exam else {}
     measured.update(updates.measured(watch))
@@ -295,7 +401,7 @@ def main(argv=None):
     parser.add_argument("--out", required=True)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--budget", type=float, default=8.0)
+    parser.add_argument("--budget", type=float, default=15.0)
     args = parser.parse_args(argv)
     script = os.path.abspath(args.file)
     with sandbox.Sandbox(script):

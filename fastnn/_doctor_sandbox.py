@@ -78,7 +78,8 @@ SERVED = {
     "matplotlib.pyplot": {"show": _noop, "pause": _noop},
 }
 #: Packages given as empty stand-ins when they are not installed (so their served children import).
-PACKAGES = {"dataset", "keras", "keras.datasets", "tensorflow", "tensorflow.keras", "tensorflow.keras.datasets"}
+PACKAGES = {"dataset": [], "keras": ["datasets", "utils"], "keras.datasets": ["mnist"], "tensorflow": ["keras"],
+            "tensorflow.keras": ["datasets", "utils"], "tensorflow.keras.datasets": ["mnist"]}
 
 
 class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -105,6 +106,8 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__doc__ = "served by fastnn doctor"
         if module.__name__ in PACKAGES:
             module.__path__ = []
+            for child in PACKAGES[module.__name__]:
+                setattr(module, child, importlib.import_module(f"{module.__name__}.{child}"))
 
 
 class _Patching(importlib.abc.Loader):

@@ -219,17 +219,23 @@ TEMPLATES = {
         "en": ("each update points along +gradient (cosine with -gradient {cos:.3f}): the program climbs the loss",
                "gradient descent subtracts the gradient", "params[key] -= lr * grad[key]"),
         "zh": ("每次更新都沿 +梯度方向（与 -梯度的余弦为 {cos:.3f}）：程序在让损失上升", "梯度下降应减去梯度", "params[key] -= lr * grad[key]")},
+    "update-sign-loss": {
+        "en": ("the program's update raises the loss on its own batch ({before:.4g} -> {after:.4g}) however small "
+               "the step is made: it climbs the loss", "gradient descent subtracts the gradient",
+               "params[key] -= lr * grad[key]"),
+        "zh": ("程序的更新让本批次的损失上升（{before:.4g} -> {after:.4g}），无论步长多小都是如此：它在爬升损失",
+               "梯度下降应减去梯度", "params[key] -= lr * grad[key]")},
     "learning-rate-high": {
-        "en": ("the learning rate {lr:.3g} is far too large: one step raises the loss on its own batch from "
-               "{before:.4g} to {after:.4g}, while a 10x smaller step lowers it to {after_tenth:.4g}",
-               "steps that overshoot make the loss diverge", "try a learning rate about {lr:.3g} / 10"),
-        "zh": ("学习率 {lr:.3g} 过大：一步更新让本批次的损失从 {before:.4g} 升到 {after:.4g}，而小 10 倍的步长会降到 {after_tenth:.4g}",
-               "步长过大越过了最低点，损失会发散", "把学习率调小约 10 倍")},
+        "en": ("the learning rate {lr_text} is far too large: one step raises the loss on its own batch from "
+               "{before:.4g} to {after:.4g}, while a {by:g}x smaller step lowers it to {after_smaller:.4g}",
+               "steps that overshoot make the loss diverge", "try a learning rate about {by:g} times smaller"),
+        "zh": ("学习率 {lr_text} 过大：一步更新让本批次的损失从 {before:.4g} 升到 {after:.4g}，而小 {by:g} 倍的步长会降到 {after_smaller:.4g}",
+               "步长过大越过了最低点，损失会发散", "把学习率调小约 {by:g} 倍")},
     "learning-rate-low": {
-        "en": ("the learning rate {lr:.3g} is far too small: one step moves the loss on its own batch from "
+        "en": ("the learning rate {lr_text} is far too small: one step moves the loss on its own batch from "
                "{before:.6g} to {after:.6g}, while a 100x larger step lowers it to {after_100:.4g}",
-               "steps that small take forever to learn anything", "try a learning rate about 100 x {lr:.3g}"),
-        "zh": ("学习率 {lr:.3g} 过小：一步更新让本批次的损失只从 {before:.6g} 变为 {after:.6g}，而大 100 倍的步长会降到 {after_100:.4g}",
+               "steps that small take forever to learn anything", "try a learning rate about 100 times larger"),
+        "zh": ("学习率 {lr_text} 过小：一步更新让本批次的损失只从 {before:.6g} 变为 {after:.6g}，而大 100 倍的步长会降到 {after_100:.4g}",
                "步长太小，几乎学不到东西", "把学习率调大约 100 倍")},
     "learning-rate-zero": {
         "en": ("nothing changes because {name} is 0", "a learning rate of zero never moves the parameters",
@@ -248,17 +254,17 @@ TEMPLATES = {
         "zh": ("{params} 的所有元素初始值都等于 {value:g}", "相同的权重产生相同的隐藏单元，并且会一直相同：整层相当于一个单元",
                "用小随机数初始化：weight_init_std * np.random.randn(...)")},
     "init-scale-large": {
-        "en": ("params['{param}'] starts with std {std:.3g} (1/sqrt(fan_in) = {ideal:.3g}): the next layer's "
-               "pre-activations have std {preactivation_std:.3g} and its units saturate",
+        "en": ("{params} start far too large: params['{layer_param}'] has scale {std:.3g} (1/sqrt(fan_in) = "
+               "{ideal:.3g}), its layer's pre-activations reach {preactivation_std:.3g} and its units saturate",
                "saturated units pass a gradient of ~0", "initialise with std ~1/sqrt(fan_in) (Xavier) or "
                "sqrt(2/fan_in) (He)"),
-        "zh": ("params['{param}'] 初始标准差为 {std:.3g}（1/sqrt(fan_in) = {ideal:.3g}）：激活前的值标准差达 {preactivation_std:.3g}，单元饱和",
+        "zh": ("{params} 的初始值过大：params['{layer_param}'] 的尺度为 {std:.3g}（1/sqrt(fan_in) = {ideal:.3g}），激活前的值达 {preactivation_std:.3g}，单元饱和",
                "饱和的单元梯度约为 0", "用约 1/sqrt(fan_in)（Xavier）或 sqrt(2/fan_in)（He）的标准差初始化")},
     "init-scale-small": {
-        "en": ("params['{param}'] starts with std {std:.3g} (1/sqrt(fan_in) = {ideal:.3g}): pre-activations have "
-               "std {preactivation_std:.3g}", "the signal and its gradient vanish", "initialise with std "
+        "en": ("{params} start far too small: params['{layer_param}'] has scale {std:.3g} (1/sqrt(fan_in) = "
+               "{ideal:.3g}), its layer's pre-activations have std {preactivation_std:.3g}", "the signal and its gradient vanish", "initialise with std "
                "~1/sqrt(fan_in) (Xavier) or sqrt(2/fan_in) (He)"),
-        "zh": ("params['{param}'] 初始标准差为 {std:.3g}（1/sqrt(fan_in) = {ideal:.3g}）：激活前的值标准差只有 {preactivation_std:.3g}",
+        "zh": ("{params} 的初始值过小：params['{layer_param}'] 的尺度为 {std:.3g}（1/sqrt(fan_in) = {ideal:.3g}），激活前的值标准差只有 {preactivation_std:.3g}",
                "信号和梯度都消失了", "用约 1/sqrt(fan_in)（Xavier）或 sqrt(2/fan_in)（He）的标准差初始化")},
     "init-scale-loss": {
         "en": ("the starting loss is {start_loss:.4g}, far above ln(classes) = {expected:.4g}; params['{param}'] "
@@ -300,6 +306,7 @@ WORDS = {
            "program_error": "the program stopped with its own error: {error} (at {where})",
            "learner_error": "the learner's {what}() raised {message} (at {where})",
            "timing": "doctor's own work {doctor:.1f} s; the learner's code in the checks {learner:.1f} s",
+           "nothing": "doctor: no training step was observed, so the network was not examined (see 'not checked').",
            "every": "every parameter", "static": "== {cls}({n_in}, {hidden}, 10) on {n} {label} (definitions only) =="},
     "zh": {"found": "doctor：发现 {n} 个问题，按严重程度排列", "none": "doctor：未发现问题。",
            "measured": "测得", "why": "原因", "fix": "修正", "explains": "这也解释了",
@@ -309,8 +316,62 @@ WORDS = {
            "program_error": "程序因自身错误而停止：{error}（位置 {where}）",
            "learner_error": "学习者的 {what}() 抛出了 {message}（位置 {where}）",
            "timing": "doctor 自身用时 {doctor:.1f} 秒；检查中学习者代码用时 {learner:.1f} 秒",
+           "nothing": "doctor：没有观察到训练步，因此没有检查网络（见“未检查”）。",
            "every": "所有参数", "static": "== {cls}({n_in}, {hidden}, 10) 在 {n} 个{label}上（只读取定义）=="},
 }
+
+
+#: Why a check did not run, and why the watch stopped: key -> {lang: template}.
+NOTES = {
+    "labels-both-fail": {"en": "the loss fails with both label forms: {error}", "zh": "两种标签形式都让损失函数出错：{error}"},
+    "labels-undecided": {"en": "the loss gives {fed_loss:.4g} for the {fed} labels and {other_loss:.4g} for the other "
+                               "form; predict() gives nothing to tell which is right",
+                         "zh": "损失函数对{fed}标签给出 {fed_loss:.4g}，对另一种形式给出 {other_loss:.4g}；predict() 无法判断哪个正确"},
+    "probe-failed": {"en": "{name}() could not be probed: {why}", "zh": "无法探测 {name}()：{why}"},
+    "neither-form": {"en": "the loss accepts neither label form", "zh": "损失函数不接受任何一种标签形式"},
+    "loss-fails": {"en": "the loss fails: {error}", "zh": "损失函数出错：{error}"},
+    "loss-nonfinite": {"en": "the loss is {value} at the first step", "zh": "第一步的损失为 {value}"},
+    "raised": {"en": "{what}(x, t) raised {error}", "zh": "{what}(x, t) 抛出了 {error}"},
+    "absent": {"en": "the program has no {what}()", "zh": "程序没有 {what}()"},
+    "not-dict": {"en": "{what}() returned {type}, not a dict of arrays", "zh": "{what}() 返回了 {type}，而不是数组字典"},
+    "too-slow": {"en": "it would take ~{estimate:.0f} s on {n} parameters (budget {budget:.0f} s)",
+                 "zh": "在 {n} 个参数上约需 {estimate:.0f} 秒（预算 {budget:.0f} 秒）"},
+    "not-mnist": {"en": "the fed images are not recognised as MNIST images", "zh": "输入的图像无法识别为 MNIST 图像"},
+    "too-few": {"en": "only {known} of {n} fed images are recognised as MNIST images: too few to judge",
+                "zh": "{n} 张输入图像中只有 {known} 张被识别为 MNIST 图像，不足以判断"},
+    "no-step": {"en": "no training step was observed (no call of the learner's gradient() or numerical_gradient())",
+                "zh": "没有观察到训练步（学习者的 gradient() 或 numerical_gradient() 从未被调用）"},
+    "no-loss": {"en": "no loss function was found next to the gradient the program calls",
+                "zh": "在程序调用的梯度函数旁没有找到损失函数"},
+    "two-steps": {"en": "needs two observed training steps, saw {n}", "zh": "需要观察到两个训练步，只看到 {n} 个"},
+    "internal": {"en": "{error}", "zh": "{error}"},
+    "child-timeout": {"en": "the watched program did not stop within {seconds:.0f} s",
+                      "zh": "被观察的程序在 {seconds:.0f} 秒内没有停止"},
+    "child-died": {"en": "the watched program ended (exit code {code}) before the doctor could report",
+                   "zh": "被观察的程序在 doctor 报告之前就结束了（退出码 {code}）"},
+    "stop-steps": {"en": "{n} training steps observed (--steps)", "zh": "已观察到 {n} 个训练步（--steps）"},
+    "stop-slow": {"en": "the program's numerical_gradient() would take ~{seconds:.0f} s per step; its first step was "
+                        "examined, not run", "zh": "程序的 numerical_gradient() 每步约需 {seconds:.0f} 秒；只检查了第一步，没有运行它"},
+    "stop-timeout": {"en": "--timeout of {seconds:g} s reached", "zh": "达到 --timeout {seconds:g} 秒"},
+    "stop-ended": {"en": "the script ended", "zh": "脚本自行结束"},
+    "stop-exit": {"en": "the script called exit({code})", "zh": "脚本调用了 exit({code})"},
+    "stop-error": {"en": "the script raised an error", "zh": "脚本抛出了错误"},
+}
+
+
+def note(entry, lang="en"):
+    """A not-checked reason or stop reason ([key, values], or plain text) in lang."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, (list, tuple)) and len(entry) == 1:
+        entry = entry[0]
+        if isinstance(entry, str):
+            return entry
+    key, values = entry
+    table = NOTES.get(key)
+    if table is None:
+        return f"{key} {values}"
+    return table[lang].format_map(_Values(values))
 
 
 def words(lang):

@@ -99,7 +99,6 @@ def judge_first_step(watch, record):
         return
     measures = record["measures"] = step_measures(record)
     params, before, after = record["params"], record["before"], record["after"]
-    grads = record.get("grads") if isinstance(record.get("grads"), dict) else {}
 
     def loss_at(values):
         for k, v in values.items():
@@ -112,17 +111,27 @@ def judge_first_step(watch, record):
             return None
 
     sgd = [m for m in measures.values() if "cos" in m and m["changed"]]
+    if sgd and all(m["cos"] > 0.999 for m in sgd):
+        record["lr"] = float(np.median([m["lr"] for m in sgd]))
+    delta = {k: np.asarray(after[k], np.float64) - before[k] for k in before
+             if k in after and np.shape(after[k]) == before[k].shape}
+
+    def stepped(scale):  # the program's own update direction, scaled
+        return loss_at({k: (before[k] + scale * d).astype(before[k].dtype) for k, d in delta.items()})
     try:
         start, end = loss_at(before), loss_at(after)
         record["loss_before"], record["loss_after"] = start, end
-        if sgd and all(m["cos"] > 0.999 for m in sgd) and start is not None:
-            lr = float(np.median([m["lr"] for m in sgd]))
-            record["lr"] = lr
-
-            def stepped(scale):
-                return loss_at({k: before[k] - scale * lr * grads[k] for k in before
-                                if k in grads and np.shape(grads[k]) == before[k].shape})
-            record["loss_step_tenth"] = stepped(0.1)
+        if start is None or not any(np.any(d) for d in delta.values()):
+            return
+        if end is None or not np.isfinite(end) or end > start:
+            for power in range(1, 9):
+                smaller = stepped(10.0 ** -power)
+                if smaller is not None and smaller < start:
+                    record["loss_step_smaller"], record["smaller_by"] = smaller, 10.0 ** power
+                    break
+            else:
+                record["climbs"] = smaller
+        else:
             record["loss_step_100"] = stepped(100.0)
     finally:
         loss_at(after)
@@ -131,7 +140,7 @@ def judge_first_step(watch, record):
 def findings(watch):
     """Findings about the updates and the loss over the observed steps."""
     records = [r for r in watch.step_records if "after" in r and "measures" in r]
-    if not records:
+    if not records or not watch.looping:  # a script that ended by itself after a gradient or two: not training
         return []
     found = []
     lost = next((r["lost_to"] for r in records if "lost_to" in r), None)
@@ -159,28 +168,35 @@ def findings(watch):
     if start is not None and end is not None:
         if end == start and any(m["changed"] for m in first["measures"].values()):
             found.append(Finding("update-lost", None, {"loss": start}, template="update-lost-forward"))
-        lr, tenth, big = first.get("lr"), first.get("loss_step_tenth"), first.get("loss_step_100")
-        if lr is not None and lr > 0:
-            if (not np.isfinite(end) or end > start) and tenth is not None and tenth < start:
-                found.append(Finding("learning-rate", None, {"lr": lr, "before": start, "after": end,
-                                                             "after_tenth": tenth}, template="learning-rate-high"))
-            elif big is not None and np.isfinite(end) and start - end < 1e-4 * abs(start) and start - big > \
-                    100 * max(start - end, 1e-12) and start - big > 1e-3 * abs(start):
-                found.append(Finding("learning-rate", None, {"lr": lr, "before": start, "after": end,
+        lr, smaller, big = first.get("lr"), first.get("loss_step_smaller"), first.get("loss_step_100")
+        climbs = first.get("climbs")
+        if lr is None and climbs is not None and np.isfinite(climbs) and climbs > start + 1e-12 * abs(start):
+            found.append(Finding("update-sign", None, {"before": start, "after": end}, template="update-sign-loss"))
+        if lr is None or lr > 0:
+            text = "in use" if lr is None else f"{lr:.3g}"
+            if smaller is not None:
+                found.append(Finding("learning-rate", None, {"lr": lr, "lr_text": text, "before": start, "after": end,
+                                                             "after_smaller": smaller, "by": first["smaller_by"]},
+                                     template="learning-rate-high"))
+            elif big is not None and np.isfinite(end) and 0 <= start - end < 1e-5 * abs(start) and \
+                    start - big > 50 * max(start - end, 1e-15):
+                found.append(Finding("learning-rate", None, {"lr": lr, "lr_text": text, "before": start, "after": end,
                                                              "after_100": big}, template="learning-rate-low"))
     found += _trajectory(watch, records)
     return found
 
 
 def _trajectory(watch, records):
-    values = [v for _, v in watch.loss_values]
+    """divergence / no-learning from the learner's loss on the first batch after each step (else the losses
+    the program computed itself)."""
+    values = list(getattr(watch, "fixed_losses", [])) or [v for _, v in watch.loss_values]
     start = records[0].get("loss_before")
     if start is None or not values:
         return []
     last = values[-1]
     if not np.isfinite(last) or last > 3 * max(start, 1e-12):
         return [Finding("divergence", None, {"start": start, "last": last, "steps": len(records)})]
-    if len(records) >= 3 and min(values[1:] or values) >= start:
+    if len(records) >= 3 and min(values) >= start:
         return [Finding("no-learning", None, {"start": start, "lowest": min(values), "steps": len(records)})]
     return []
 
@@ -190,7 +206,7 @@ def measured(watch):
     first = next((r for r in watch.step_records if "measures" in r), None)
     if first is not None:
         out["first_update"] = first["measures"]
-        for key in ("lr", "loss_before", "loss_after", "loss_step_tenth", "loss_step_100"):
+        for key in ("lr", "loss_before", "loss_after", "loss_step_smaller", "smaller_by", "loss_step_100"):
             if key in first:
                 out[key] = first[key]
     return out

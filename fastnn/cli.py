@@ -1,5 +1,6 @@
 """The ``fastnn`` command: a few lines over library functions per subcommand."""
 import argparse
+import math
 import os
 import platform
 import sys
@@ -94,15 +95,55 @@ def build_network(args, n_inputs, n_classes):
                         dtype=np.dtype(args.dtype), backend=args.backend, seed=args.seed, n_threads=args.threads)
 
 
+def _check_outputs(args):
+    """Fail now, not after training, when --save (or --resume's file) or --plot cannot be written."""
+    from ._atomic import check_writable
+    checkpoint = args.save or args.resume
+    if checkpoint:
+        check_writable(checkpoint)
+    if args.plot:
+        check_writable(args.plot)
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ImportError("--plot needs matplotlib: pip install 'fastnn[plot]' (or pip install matplotlib)") \
+                from None
+
+
+def _dataset_for(net, asked):
+    """The dataset named, else the one whose images fit the model (64 pixels: digits), else MNIST."""
+    if asked not in (None, "auto"):
+        return asked
+    return "digits" if net is not None and net.input_size == 64 else "mnist"
+
+
+def _check_fits(net, x, dataset, path):
+    if net.input_size != x.shape[1]:
+        fits = {784: " (--dataset mnist)", 64: " (--dataset digits)"}.get(net.input_size, "")
+        raise ValueError(f"the model in {path!r} takes {net.input_size} inputs, but the {dataset} images have "
+                         f"{x.shape[1]} pixels; it needs data of its own input size{fits}")
+
+
+def _report_saved(trainer, path):
+    if trainer.checkpoint_epoch is None:
+        print(f"nothing was saved to {path}: no epoch finished")
+    elif trainer.checkpoint_epoch == trainer.current_epoch:
+        print(f"model and checkpoint saved to {path} (epoch {trainer.checkpoint_epoch})")
+    else:
+        print(f"{path} holds the checkpoint of epoch {trainer.checkpoint_epoch}")
+
+
 def cmd_train(args):
     from .io import load_model
     from .trainer import Trainer, plot_history
 
-    ((x, t), (x_test, t_test)), dataset = load_dataset(args.dataset, args.data_dir)
-    if args.resume:
-        net = load_model(args.resume, backend=args.backend, n_threads=args.threads)
-    else:
+    _check_outputs(args)
+    net = load_model(args.resume, backend=args.backend, n_threads=args.threads) if args.resume else None
+    ((x, t), (x_test, t_test)), dataset = load_dataset(_dataset_for(net, args.dataset), args.data_dir)
+    if net is None:
         net = build_network(args, x.shape[1], n_classes(dataset))
+    else:
+        _check_fits(net, x, dataset, args.resume)
     trainer = Trainer(net, x, t, x_test, t_test, epochs=args.epochs, mini_batch_size=args.batch_size,
                       optimizer=args.optimizer, optimizer_param={"lr": args.lr}, seed=args.seed,
                       gradient=args.gradient, verbose=not args.quiet, checkpoint=args.save or args.resume)
@@ -121,8 +162,10 @@ def cmd_train(args):
         print(f"{epochs} epochs, {total:.1f} s this run ({np.mean(history['epoch_time']):.3f} s per epoch of training)")
     print(f"backend {net.backend}, threads {_config.resolve_threads(args.threads)}")
     if args.save or args.resume:
-        print(f"model and checkpoint saved to {args.save or args.resume}")
-    if args.plot:
+        _report_saved(trainer, args.save or args.resume)
+    if args.plot and not history["loss"]:
+        print(f"{args.plot} not written: no epoch finished, no curves to plot")
+    elif args.plot:
         plot_history(history, args.plot, title=f"fastnn {dataset} {architecture(net)}")
         print(f"curves saved to {args.plot}")
     return 130 if trainer.interrupted else 0
@@ -138,17 +181,46 @@ def _doctor_batch(data_dir, n):
 
 
 def cmd_doctor(args):
+    import json
+
+    from .doctor import json_report, render_watch, watch
+    if args.static:
+        return _doctor_static(args)
+    result, output = watch(args.file, steps=args.steps, timeout=args.timeout, data_dir=args.data_dir)
+    if args.json:
+        print(json.dumps(json_report(args.file, result, output, args.lang), indent=1, ensure_ascii=False))
+    else:
+        print(render_watch(args.file, result, output, args.lang))
+    return 0
+
+
+def _doctor_static(args):
+    import json
+
     from .doctor import doctor
     from .learner import build_learner_network, load_definitions
 
-    namespace, notes = load_definitions(args.file)
-    for note in notes:
-        print(f"note: {note}")
-    raw, scaled, onehot, _, name = _doctor_batch(args.data_dir, args.batch)
-    for label, x in ((f"raw {name} pixels", raw), (f"{name} pixels scaled to [0, 1]", scaled)):
-        net = build_learner_network(namespace, args.class_name, x.shape[1], args.hidden, 10)
-        print(f"\n== {args.class_name}({x.shape[1]}, {args.hidden}, 10) on {len(x)} {label}")
-        doctor(net, x, onehot, lr=args.lr, lang=args.lang)
+    from ._doctor_probes import learner_location
+    _, scaled, onehot, _, name = _doctor_batch(args.data_dir, args.batch)
+    try:
+        namespace, notes = load_definitions(args.file)
+        net = build_learner_network(namespace, args.class_name, scaled.shape[1], args.hidden, 10)
+    except (OSError, SyntaxError) as exc:
+        raise ValueError(f"cannot read {args.file}: {exc}") from None
+    except ValueError:
+        raise
+    except Exception as exc:  # the learner's own code failed: say so, with its file:line
+        print(f"the learner's code raised {type(exc).__name__}: {exc} (at {learner_location(exc)})")
+        return 1
+    if not args.json:
+        for note in notes:
+            print(f"note: {note}")
+        print(f"\n== {args.class_name}({scaled.shape[1]}, {args.hidden}, 10) on {len(scaled)} {name} images "
+              "scaled to [0, 1] (definitions only; no top-level code run)")
+    found = doctor(net, scaled, onehot, lr=args.lr, lang=args.lang, verbose=not args.json)
+    if args.json:
+        print(json.dumps({"file": args.file, "notes": notes, "findings": [f.to_dict(args.lang) for f in found]},
+                         indent=1, ensure_ascii=False, default=str))
     return 0
 
 
@@ -157,9 +229,13 @@ def cmd_gradcheck(args):
     from .io import load_model
     from .network import TwoLayerNet
 
-    _, x, _, t, name = _doctor_batch(args.data_dir, args.batch)
-    net = (load_model(args.model, backend=args.backend) if args.model else
-           TwoLayerNet(x.shape[1], args.hidden, 10, "xavier", backend=args.backend, seed=0))
+    net = load_model(args.model, backend=args.backend) if args.model else None
+    ((x, t), _), name = load_dataset(_dataset_for(net, args.dataset), args.data_dir)
+    x, t = np.asarray(x[:args.batch], np.float64), t[:args.batch]
+    if net is None:
+        net = TwoLayerNet(x.shape[1], args.hidden, 10, "xavier", backend=args.backend, seed=0)
+    else:
+        _check_fits(net, x, name, args.model)
     print(f"gradient check of {net} on {len(x)} {name} images")
     result = gradient_check(net, x.astype(net.dtype), t)
     print(result)
@@ -203,29 +279,71 @@ def cmd_sweep(args):
     return 0
 
 
+MAX_COUNT = 2**31 - 1  # counts the kernels take as C ints
+
+
+def _number(text, kind, minimum, what, maximum=MAX_COUNT):
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text[:40]!r}") from None
+    if kind is int and value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text[:40]!r}")
+    if kind is int and value > maximum:
+        raise argparse.ArgumentTypeError(f"must be {what} up to {maximum}, got {text[:40]!r}")
+    if kind is float and not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text[:40]!r}")
+    return value
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1 (a count: batch size, epochs, widths, rows, threads, jobs)."""
+    return _number(text, int, 1, "a positive integer")
+
+
+def nonnegative_int(text):
+    """argparse type: an integer >= 0 (a seed)."""
+    return _number(text, int, 0, "a non-negative integer", maximum=2**128 - 1)
+
+
+def positive_float(text):
+    """argparse type: a finite number > 0 (a learning rate)."""
+    return _number(text, float, None, "a positive finite number")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="fastnn", description="The book's two-layer MNIST network, fast.")
     parser.add_argument("--version", action="version", version=f"fastnn {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help=f"show the traceback of an error (also {DEBUG_ENV}=1)")
     sub = parser.add_subparsers(dest="command")
 
     sub.add_parser("info", help="versions, backends, OpenMP, threads and BLAS").set_defaults(func=cmd_info)
     sub.add_parser("warmup", help="compile the jitted kernels now").set_defaults(func=cmd_warmup)
 
-    doc = sub.add_parser("doctor", help="diagnose a learner's network script (why its gradients vanish)")
-    doc.add_argument("file", help="a Python file defining the network class (its top-level code is not run)")
-    doc.add_argument("--class", dest="class_name", default="TwoLayerNet")
-    doc.add_argument("--hidden", type=int, default=50)
-    doc.add_argument("--lr", type=float, default=None, help="the learning rate in use, to judge update sizes")
-    doc.add_argument("--batch", type=int, default=32)
+    doc = sub.add_parser("doctor", help="diagnose a learner's training script (why it does not learn)")
+    doc.add_argument("file", help="the learner's Python script; it is run for a few training steps in a child "
+                                  "process (with --static only its definitions are read)")
+    doc.add_argument("--steps", type=positive_int, default=3, help="training steps to watch (default 3)")
+    doc.add_argument("--timeout", type=positive_float, default=60.0, help="seconds to watch (default 60)")
+    doc.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doc.add_argument("--static", action="store_true",
+                     help="run nothing of the script's top level: build its network class from its definitions")
+    doc.add_argument("--class", dest="class_name", default="TwoLayerNet", help="--static: the network class")
+    doc.add_argument("--hidden", type=positive_int, default=50, help="--static: hidden units")
+    doc.add_argument("--lr", type=float, default=None, help="--static: the learning rate in use")
+    doc.add_argument("--batch", type=positive_int, default=32, help="--static: batch size")
     doc.add_argument("--data-dir", default=None)
     doc.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (zh: Chinese)")
     doc.set_defaults(func=cmd_doctor)
 
     gc = sub.add_parser("gradcheck", help="backprop vs central difference, per parameter")
     gc.add_argument("model", nargs="?", default=None, help="a saved model (.npz); default a fresh network")
-    gc.add_argument("--hidden", type=int, default=50)
-    gc.add_argument("--batch", type=int, default=3)
+    gc.add_argument("--hidden", type=positive_int, default=50)
+    gc.add_argument("--batch", type=positive_int, default=3)
     gc.add_argument("--backend", choices=("auto", "numpy", "numba", "cython"), default="auto")
+    gc.add_argument("--dataset", choices=("auto", "mnist", "digits"), default="auto",
+                    help="images to check on (auto: those of the model's input size, 784 MNIST or 64 digits)")
     gc.add_argument("--data-dir", default=None)
     gc.set_defaults(func=cmd_gradcheck)
 
@@ -233,10 +351,10 @@ def build_parser():
     sw.add_argument("--grid", required=True,
                     help='JSON (or a file of it): {"hidden": [[100], [100, 100]], "lr": [0.01, 0.001], "seed": [0, 1]}')
     sw.add_argument("--data", choices=("mnist", "digits"), default="mnist")
-    sw.add_argument("--epochs", type=int, default=None, help="override every configuration's epochs")
-    sw.add_argument("--n-train", type=int, default=None, help="train on the first N rows only")
-    sw.add_argument("--n-jobs", type=int, default=None, help="configurations at once (default: fill the cores)")
-    sw.add_argument("--threads-per-task", type=int, default=None)
+    sw.add_argument("--epochs", type=positive_int, default=None, help="override every configuration's epochs")
+    sw.add_argument("--n-train", type=positive_int, default=None, help="train on the first N rows only")
+    sw.add_argument("--n-jobs", type=positive_int, default=None, help="configurations at once (default: fill the cores)")
+    sw.add_argument("--threads-per-task", type=positive_int, default=None)
     sw.add_argument("--backend", choices=("auto", "numpy", "numba", "cython"), default="auto")
     sw.add_argument("--out", default=None, metavar="PATH", help="write the results to PATH (.csv or .json)")
     where = sw.add_mutually_exclusive_group()
@@ -246,25 +364,27 @@ def build_parser():
 
     train = sub.add_parser("train", help="train TwoLayerNet (or MultiLayerNet) on MNIST (or the bundled digits)")
     from .datasets import DATASETS
-    train.add_argument("--dataset", choices=DATASETS + ("digits",), default="mnist",
-                       help="the MNIST family (found, else downloaded and verified) or scikit-learn's 8x8 digits")
+    train.add_argument("--dataset", choices=DATASETS + ("digits",), default=None,
+                       help="the MNIST family (found, else downloaded and verified) or scikit-learn's 8x8 digits; "
+                            "default mnist, or with --resume the data of the model's input size")
     train.add_argument("--data-dir", default=None,
                        help="folder with the four IDX files (a known set is verified, any other checked and noted)")
-    train.add_argument("--hidden", type=int, nargs="+", default=[100], metavar="WIDTH",
+    train.add_argument("--hidden", type=positive_int, nargs="+", default=[100], metavar="WIDTH",
                        help="hidden layer width (the book's TwoLayerNet); several widths build a MultiLayerNet")
     train.add_argument("--activation", choices=("sigmoid", "relu"), default="sigmoid")
     train.add_argument("--init", default="xavier", help="weight init: a std, 'xavier' or 'he'")
     train.add_argument("--optimizer", default="Momentum",
                        choices=("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "sgd", "momentum",
                                 "nesterov", "adagrad", "rmsprop", "adam"))
-    train.add_argument("--lr", type=float, default=0.1)
-    train.add_argument("--batch-size", type=int, default=100)
-    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--lr", type=positive_float, default=0.1)
+    train.add_argument("--batch-size", type=positive_int, default=100)
+    train.add_argument("--epochs", type=positive_int, default=20,
+                       help="total epochs (with --resume: including those already done)")
     train.add_argument("--backend", choices=("auto", "numpy", "numba", "cython"), default="auto")
     train.add_argument("--gradient", choices=("backprop", "numerical"), default="backprop")
     train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    train.add_argument("--seed", type=int, default=None)
-    train.add_argument("--threads", type=int, default=None)
+    train.add_argument("--seed", type=nonnegative_int, default=None)
+    train.add_argument("--threads", type=positive_int, default=None)
     train.add_argument("--plot", default=None, metavar="PATH", help="save loss/accuracy curves to this PNG")
     train.add_argument("--save", default=None, metavar="PATH", help="save the model (and a checkpoint every epoch)")
     train.add_argument("--resume", default=None, metavar="PATH",
@@ -274,19 +394,46 @@ def build_parser():
     return parser
 
 
+DEBUG_ENV = "FASTNN_DEBUG"
+USAGE_ERRORS = (ValueError, TypeError, FileNotFoundError, RuntimeError, ImportError)
+
+
+def _one_line(exc):
+    """An exception as one line: its message, with its type when that is not a plain usage error."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({text})"
+    if not isinstance(exc, USAGE_ERRORS):
+        text = f"{type(exc).__name__}: {text}"
+    return text
+
+
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "init", None) is not None:
-        try:
-            args.init = float(args.init)
-        except ValueError:
-            pass
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+    """Run the command; errors print one line on stderr (exit 2 for bad input, 1 for others, 130 on Ctrl-C).
+
+    ``--debug`` or ``FASTNN_DEBUG=1`` lets the exception (and its traceback) through instead.
+    """
+    debug = os.environ.get(DEBUG_ENV, "") not in ("", "0")
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        debug = debug or args.debug
+        if getattr(args, "init", None) is not None:
+            try:
+                args.init = float(args.init)
+            except ValueError:
+                pass
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError, ImportError) as exc:
-        print(f"fastnn: error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("fastnn: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the command line's last line of defence: one line, no traceback
+        if debug:
+            raise
+        print(f"fastnn: error: {_one_line(exc)}", file=sys.stderr)
+        return 2 if isinstance(exc, USAGE_ERRORS) else 1

@@ -159,8 +159,8 @@ def _check_network_meta(meta):
         raise _Bad(f"not a fastnn model file (format {meta.get('format')!r}, expected {FORMAT!r})")
     version = meta.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
-        raise _Bad(f"unsupported model format {FORMAT!r} version {version!r} (this fastnn {__version__} reads "
-                   f"versions 1 to {FORMAT_VERSION})")
+        raise _Bad(f"unsupported model format version (metadata 'format_version' {version!r}; this fastnn "
+                   f"{__version__} reads {FORMAT!r} versions 1 to {FORMAT_VERSION})")
     kind = meta.get("class")
     if kind not in CLASSES:
         raise _Bad(f"holds a {kind!r}, which this fastnn cannot load (known: {', '.join(CLASSES)})")

@@ -1,4 +1,7 @@
-"""Load a learner's script for ``fastnn doctor``: its imports, functions and classes — never its top-level code."""
+"""Load a learner's script for ``fastnn doctor --static``: its imports, functions and classes — never its
+top-level code. The script's folder and its parent are on ``sys.path`` while its imports run (the book's
+``ch04/x.py`` imports the learner's own ``common/``); only when that import fails do fastnn's versions of
+the book's functions stand in, and a note says so."""
 import ast
 
 import numpy as np
@@ -26,6 +29,19 @@ def load_definitions(path):
     tree = ast.parse(source, filename=str(path))
     namespace = {"__name__": "fastnn_learner_script", "__file__": str(path)}
     notes = []
+    import os
+    import sys
+    folder = os.path.dirname(os.path.abspath(path))
+    saved = list(sys.path)
+    sys.path[0:0] = [folder, os.path.dirname(folder)]  # the book's layout: ch04/x.py importing common.*
+    try:
+        _run_definitions(tree, source, path, namespace, notes)
+    finally:
+        sys.path[:] = saved
+    return namespace, notes
+
+
+def _run_definitions(tree, source, path, namespace, notes):
     for node in tree.body:
         keep = isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
         keep |= isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
@@ -43,7 +59,6 @@ def load_definitions(path):
                 notes.append(f"skipped `{line}` ({exc}); using fastnn's versions of the book's functions")
             else:
                 notes.append(f"skipped `{line}` ({exc})")
-    return namespace, notes
 
 
 def build_learner_network(namespace, class_name, input_size, hidden_size, output_size):

@@ -151,6 +151,7 @@ class NetworkBase:
         self.__dict__.update(state)
 
     def _x(self, x):
+        self._threads()  # a bad n_threads (or FASTNN_NUM_THREADS) is refused on every path, threaded or not
         return _checks.check_inputs(x, self.input_size, self.dtype)
 
     def _xt(self, x, t):

@@ -1,4 +1,5 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# cython: language_level=3, cdivision=True
+# boundscheck, wraparound and initializedcheck come from setup.py: off, on in a FASTNN_DEBUG_BUILD=1 build.
 """Fused forward/backward kernels of a plain MLP of any depth, and its compiled epoch loop.
 
 Layout
@@ -42,6 +43,20 @@ cdef extern from *:
     int FASTNN_MLP_HAVE_OPENMP
 
 HAVE_OPENMP = bool(FASTNN_MLP_HAVE_OPENMP)
+
+cdef extern from *:
+    """
+    #ifdef FASTNN_DEBUG_BUILD
+    #define FASTNN_MLP_DEBUG_BUILD_FLAG 1
+    #else
+    #define FASTNN_MLP_DEBUG_BUILD_FLAG 0
+    #endif
+    """
+    int FASTNN_MLP_DEBUG_BUILD_FLAG
+
+#: True in a FASTNN_DEBUG_BUILD=1 build: every memoryview access is bounds-checked (an IndexError, not a
+#: stray read or write) and negative indices wrap; for CI, never for speed.
+DEBUG_BUILD = bool(FASTNN_MLP_DEBUG_BUILD_FLAG)
 
 #: The activation, loss and optimizer codes by name (src_cython/_numerics.pxd).
 CODES = codes()

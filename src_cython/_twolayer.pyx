@@ -1,4 +1,5 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# cython: language_level=3, cdivision=True
+# boundscheck, wraparound and initializedcheck come from setup.py: off, on in a FASTNN_DEBUG_BUILD=1 build.
 """Fused forward/backward kernels of the two-layer net and its compiled epoch loop.
 
 Design
@@ -53,6 +54,20 @@ cdef extern from *:
 
 #: True when this module was compiled with OpenMP (otherwise every prange runs serially).
 HAVE_OPENMP = bool(FASTNN_HAVE_OPENMP)
+
+cdef extern from *:
+    """
+    #ifdef FASTNN_DEBUG_BUILD
+    #define FASTNN_DEBUG_BUILD_FLAG 1
+    #else
+    #define FASTNN_DEBUG_BUILD_FLAG 0
+    #endif
+    """
+    int FASTNN_DEBUG_BUILD_FLAG
+
+#: True in a FASTNN_DEBUG_BUILD=1 build: every memoryview access is bounds-checked (an IndexError, not a
+#: stray read or write) and negative indices wrap; for CI, never for speed.
+DEBUG_BUILD = bool(FASTNN_DEBUG_BUILD_FLAG)
 
 #: The activation, loss and optimizer codes by name (src_cython/_numerics.pxd).
 CODES = codes()

@@ -230,6 +230,19 @@ def test_an_unknown_set_is_read_with_a_note(family, home):
     assert x.shape == (7, 400)
 
 
+def test_an_unknown_folder_is_judged_as_the_dataset_asked_for(home):
+    folder = str(home / "generic")
+    write_set(folder, make_arrays(6, labels=(1, 26)))  # MNIST's file names, letters' labels
+    with pytest.warns(datasets.UnverifiedDataWarning, match="EMNIST letters"):
+        (_, t), _ = datasets.load_emnist("letters", one_hot_label=True, data_dir=folder)
+    assert t.shape[1] == 27
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte.gz: label \d+ at row \d+ is out of range, "
+                                         r"expected 0\.\.9"):
+        datasets.load_mnist(data_dir=folder)
+    with pytest.raises(datasets.DatasetUnavailable, match="is not a folder"):
+        datasets.load_fashion_mnist(data_dir=os.path.join(folder, "train-images-idx3-ubyte.gz"))
+
+
 def _damage(paths, arrays, fault):
     """Write one kind of damage into the set at paths; returns the file that must be named."""
     if fault == "truncated":
@@ -264,7 +277,8 @@ FAULTS = ["truncated", "truncated-raw", "bad-magic", "images-as-labels", "counts
           "deflate", "header-only", "empty"]
 MESSAGES = {"truncated": "corrupt or truncated gzip", "truncated-raw": "truncated or padded",
             "bad-magic": "wrong magic number 2051, expected 2049", "images-as-labels": "wrong magic number",
-            "counts": "39 labels for the 40 images", "label-range": r"label 10 at row 2 is out of range, expected 0\.\.9",
+            "counts": "39 labels for the 40 images",
+            "label-range": r"label 10 at row 2 is out of range, expected 0\.\.9",
             "image-size": "27x28 pixels", "deflate": "corrupt or truncated gzip data \\(error",
             "header-only": "too short for an IDX header", "empty": "too short"}
 
@@ -295,6 +309,14 @@ def test_a_missing_file_is_named(home):
         datasets.load_fashion_mnist(data_dir=folder)
     with pytest.raises(datasets.DatasetUnavailable, match="does not exist"):
         datasets.load_kmnist(data_dir=str(home / "nowhere"))
+    with pytest.raises(TypeError, match="data_dir must be a folder path"):
+        datasets.load_kmnist(data_dir=3)
+
+
+def test_an_empty_environment_variable_is_unset(home, monkeypatch):
+    monkeypatch.setenv("FASTNN_MNIST_DIR", "")
+    with pytest.raises(datasets.MNISTUnavailable, match="Tried:"):  # searched, not "folder '' does not exist"
+        mnist.load_arrays(download_if_missing=False)
 
 
 # --- the cache: a bad file is moved aside, the search goes on ------------------------------------------
@@ -336,7 +358,8 @@ def test_damaged_cache_files_go_aside_and_the_next_place_is_used(home, fault, mo
 
 
 def test_nothing_anywhere_says_what_was_tried(home):
-    spec = make_spec("zzz", make_arrays(), places=(("Debian's package", str(home / "usr")),), mirrors=("http://127.0.0.1:9/",))
+    spec = make_spec("zzz", make_arrays(), places=(("Debian's package", str(home / "usr")),),
+                     mirrors=("http://127.0.0.1:9/",))
     with pytest.raises(datasets.DatasetUnavailable) as info:
         _engine.find(spec, timeout=2)
     message = str(info.value)

@@ -31,9 +31,6 @@ ROUNDINGS = 64
 #: The companion needs a gap between central difference and backprop this many tolerances wide.
 GAP = 20
 
-ISSUE_14 = "issue 14: the compiled numerical gradient returns NaN/inf at h >= 0.5 with relu and raw pixels"
-
-
 def dtype_id(dtype):
     return np.dtype(dtype).name
 
@@ -113,12 +110,6 @@ def difference_dtype(backend, dtype, kernels=None):
     return np.dtype(dtype) if on_reference else np.dtype(np.float64)
 
 
-def mark_issue_14(request, backend, activation, pixels, h):
-    """TwoLayerNet's compiled numerical gradient is NaN today where these cases expect a finite difference."""
-    if backend != "numpy" and activation == "relu" and pixels == "raw" and h >= 0.5:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=ISSUE_14))
-
-
 #: (dtype, h) of the companion tests: float32 results carry a rounding of 2e-7 |g|, more than the O(h^2)
 #: gap at h = 1e-2 in some cases, so float32 is judged at 0.05 and 0.5 only.
 COMPANION = [pytest.param(dt, h, id=f"{dtype_id(dt)}-{h}") for dt in DTYPES for h in LARGE_H
@@ -158,9 +149,8 @@ def two_layer_case(backend, dtype, activation, loss, pixels, h):
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
-def test_two_layer_numerical_gradient_is_the_central_difference(request, backend, dtype, loss, activation, pixels,
+def test_two_layer_numerical_gradient_is_the_central_difference(backend, dtype, loss, activation, pixels,
                                                                  h):
-    mark_issue_14(request, backend, activation, pixels, h)
     got, want, tol, _ = two_layer_case(backend, dtype, activation, loss, pixels, h)
     for key in got:
         assert got[key].dtype == dtype, key
@@ -171,10 +161,9 @@ def test_two_layer_numerical_gradient_is_the_central_difference(request, backend
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
 @pytest.mark.parametrize("dtype, h", COMPANION)
-def test_two_layer_numerical_gradient_at_large_h_is_not_backprop(request, backend, dtype, h, loss, activation,
+def test_two_layer_numerical_gradient_at_large_h_is_not_backprop(backend, dtype, h, loss, activation,
                                                                   pixels):
     skip_if_rounding_hides_the_gap(backend, dtype, h)
-    mark_issue_14(request, backend, activation, pixels, h)
     got, want, tol, analytic = two_layer_case(backend, dtype, activation, loss, pixels, h)
     assert_is_not_the_analytic_gradient(got, want, analytic, tol)
 

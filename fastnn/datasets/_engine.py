@@ -56,6 +56,9 @@ def locate(folder, stem):
     return None
 
 
+_GENERIC = "train-images-idx3-ubyte"  # MNIST's file names, shared by Fashion-MNIST and KMNIST
+
+
 class _File:
     """One file read once: its bytes, uncompressed bytes and their MD5s."""
 
@@ -187,7 +190,9 @@ def read_any(spec, folder):
     n_verified = sum(v == "verified" for v in status.values())
     arrays = {k: arrays_by_path[paths[k]] for k in KEYS}
     if n_verified == 0:
-        best, paths, status = scored[0]
+        # judged as the dataset asked for, unless only another's own file names are there (emnist-letters-...)
+        first, paths, _ = scored[0]
+        best = spec if first is spec or first.files["train_images"].stem == _GENERIC else first
         arrays = {k: arrays_by_path[paths[k]] for k in KEYS}
         _validate(arrays, paths, best.label_range)
         return _finish(best, arrays, folder, False, [
@@ -320,12 +325,15 @@ def find(spec, data_dir=None, download_if_missing=True, mirrors=None, timeout=30
     -------
     Found
     """
-    explicit = data_dir if data_dir is not None else (os.environ.get(spec.env_dir) if spec.env_dir else None)
+    explicit = data_dir if data_dir is not None else (os.environ.get(spec.env_dir) or None if spec.env_dir else None)
     if explicit is not None:
+        if not isinstance(explicit, (str, os.PathLike)):
+            raise TypeError(f"data_dir must be a folder path (str or os.PathLike), got {type(explicit).__name__}")
         explicit = os.fspath(explicit)
         if not os.path.isdir(explicit):
             where = "data_dir" + (f" or {spec.env_dir}" if spec.env_dir else "")
-            raise unavailable(f"{spec.title} folder {explicit!r} ({where}) does not exist")
+            what = "is not a folder" if os.path.exists(explicit) else "does not exist"
+            raise unavailable(f"{spec.title} folder {explicit!r} ({where}) {what}")
         return read_any(spec, explicit)
     tried = []
     cache = cache_dir(spec)
@@ -338,7 +346,8 @@ def find(spec, data_dir=None, download_if_missing=True, mirrors=None, timeout=30
             continue
         try:
             return reader(path)
-        except (OSError, ValueError, KeyError, EOFError, pickle.UnpicklingError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, TypeError, AttributeError, IndexError,
+                pickle.UnpicklingError, zipfile.BadZipFile) as exc:  # other tools' files may hold anything
             tried.append(f"{label} ({path}): {exc}")
     if download_if_missing:
         try:

@@ -114,7 +114,7 @@ KMNIST = DatasetSpec(
                          "test_images": "5c965bf0a639b31b8f53240b1b52f4d7",
                          "test_labels": "7320c461ea6c1c855c0b718fb2a4b134"}),
     label_range=(0, 9), counts=(60000, 10000),
-    mirrors=("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
+    mirrors=("https://codh.rois.ac.jp/kmnist/dataset/kmnist/", "http://codh.rois.ac.jp/kmnist/dataset/kmnist/"),
     cache_folder="kmnist", places=_torchvision("KMNIST"))
 
 #: EMNIST split -> (label range, published (train, test) counts, MD5 of the four .gz files in KEYS order)

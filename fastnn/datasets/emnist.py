@@ -3,7 +3,7 @@
 Splits and labels: ``digits`` and ``mnist`` 0..9; ``letters`` 1..26 (a..z, 0 unused, as torchvision);
 ``balanced`` and ``bymerge`` 0..46; ``byclass`` 0..61. The images are transposed to MNIST's orientation
 (NIST stores them column-major), as tensorflow-datasets does. Found in fastnn's cache (``emnist``) or
-torchvision's ``data/EMNIST/raw``, else NIST's ``gzip.zip`` (~560 MB, MD5-checked) is downloaded and every
+torchvision's ``data/EMNIST/raw``, else NIST's ``gzip.zip`` (over 500 MB, MD5-checked) is downloaded and every
 split's ``.gz`` kept in the cache. ``.gz`` files are checked against their published MD5; the uncompressed
 ones (torchvision keeps only those) have none published and are read after checking the IDX headers,
 the published counts and the label range, with a note.

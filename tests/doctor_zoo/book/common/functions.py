@@ -33,7 +33,7 @@ def softmax(x):
     return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
 
 
-def mean_squared_error(y, t):
+def sum_squared_error(y, t):
     return 0.5 * np.sum((y-t)**2)
 
 

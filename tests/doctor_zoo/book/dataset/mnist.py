@@ -83,7 +83,7 @@ def init_mnist():
         pickle.dump(dataset, f, -1)
     print("Done!")
 
-def _change_one_hot_label(X):
+def _change_ont_hot_label(X):
     T = np.zeros((X.size, 10))
     for idx, row in enumerate(T):
         row[X[idx]] = 1
@@ -118,8 +118,8 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False):
             dataset[key] /= 255.0
 
     if one_hot_label:
-        dataset['train_label'] = _change_one_hot_label(dataset['train_label'])
-        dataset['test_label'] = _change_one_hot_label(dataset['test_label'])
+        dataset['train_label'] = _change_ont_hot_label(dataset['train_label'])
+        dataset['test_label'] = _change_ont_hot_label(dataset['test_label'])
 
     if not flatten:
          for key in ('train_img', 'test_img'):
