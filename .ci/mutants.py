@@ -44,8 +44,6 @@ def numgrad_is_backprop(targets=TARGETS):
         _numba.mlp_numerical_gradient = lambda theta, sizes, x, t, act, lam, h, n, series=True: _numba.mlp_gradient(
             theta, sizes, x, t, act, lam, n)[1]   # the cython backend's too
     if "extend" in targets:  # the reference loop of MultiLayerNet(numpy) and MultiLayerNetExtend
-        _numpy.mlp_numerical_gradient = lambda theta, sizes, x, t, act, lam, h, n: _numpy.mlp_gradient(
-            theta, sizes, x, t, act, lam, n)[1]
         method = multilayer.MultiLayerNetExtend.numerical_gradient
         multilayer.MultiLayerNetExtend.numerical_gradient = lambda self, x, t, h=1e-4: (
             self.gradient(x, t) if self._fast() is None else method(self, x, t, h))
@@ -66,9 +64,6 @@ def h_ignored(targets=TARGETS):
             return _f(theta, sizes, x, t, act, lam, fixed, n, *rest)
         _numba.mlp_numerical_gradient = patched_mlp   # the cython backend's is numba's
     if "extend" in targets:
-        def patched_numpy(theta, sizes, x, t, act, lam, h, n, _f=_numpy.mlp_numerical_gradient):
-            return _f(theta, sizes, x, t, act, lam, fixed, n)
-        _numpy.mlp_numerical_gradient = patched_numpy
         method = multilayer.MultiLayerNetExtend.numerical_gradient
         multilayer.MultiLayerNetExtend.numerical_gradient = lambda self, x, t, h=1e-4: method(
             self, x, t, fixed if self._fast() is None else h)

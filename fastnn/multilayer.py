@@ -87,12 +87,16 @@ class MultiLayerNetExtend(NetworkBase):
     @property
     def kernels(self):
         """What computes this network: the backend's name, or 'numpy reference' (numpy; dropout, batchnorm)."""
-        return "numpy reference" if self._fast() is None or self.backend == "numpy" else self.backend
+        return "numpy reference" if self._fast() is None else self.backend
 
     def _fast(self):
-        """The backend when its plain-MLP functions serve this network; None with dropout or batchnorm (the
-        reference's forward pass, with this network's masks and statistics)."""
-        return None if self.use_dropout or self.use_batchnorm else self._backend
+        """The backend when its compiled plain-MLP functions serve this network; None on the numpy backend and
+        with dropout or batchnorm: then this network runs the reference itself (fastnn.reference.mlp_*), on its
+        live parameters (its numerical gradient perturbs them in place and restores them), dropout masks and
+        batchnorm statistics."""
+        if self.use_dropout or self.use_batchnorm or self._backend.IS_REFERENCE:
+            return None
+        return self._backend
 
     def _act(self):
         return ACTIVATION_CODES[self.activation]

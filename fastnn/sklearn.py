@@ -121,7 +121,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         **SklearnMLPClassifier._parameter_constraints,
         "backend": [StrOptions({"auto", "numpy", "numba", "cython"})],
-        "n_threads": [None, Interval(numbers.Integral, 1, _config.MAX_THREADS, closed="both")],
+        "n_threads": [None, Interval(numbers.Integral, 1, None, closed="left")],  # the bound: _config.resolve_threads
     }
 
     # -- validation -------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
 from .._fused import train_epoch_python
 
 NAME = "cython"
+#: The NumPy reference itself (networks with their own reference path take it instead of this module's).
+IS_REFERENCE = False
 HAVE_OPENMP = ext.HAVE_OPENMP
 NOTES = "compiled Cython kernels, BLAS from SciPy, OpenMP " + ("on" if HAVE_OPENMP else "off (serial)")
 

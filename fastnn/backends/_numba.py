@@ -14,6 +14,8 @@ from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
 from .._fused import train_epoch_python
 
 NAME = "numba"
+#: The NumPy reference itself (networks with their own reference path take it instead of this module's).
+IS_REFERENCE = False
 NOTES = f"numba {numba.__version__} jitted kernels, threading layer chosen at first parallel call"
 
 

@@ -6,6 +6,8 @@ from .. import reference as ref
 from .._codes import ACTIVATIONS
 
 NAME = "numpy"
+#: The NumPy reference itself (networks with their own reference path take it instead of this module's).
+IS_REFERENCE = True
 NOTES = "pure NumPy reference; numerical gradient is the book's element-wise loop"
 _ACTIVATION_NAMES = {code: name for name, code in ACTIVATIONS.items()}
 
