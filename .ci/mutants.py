@@ -35,16 +35,14 @@ def numgrad_is_backprop(targets=TARGETS):
     """The numerical gradient returns backprop's gradient (they agree to ~1e-10 at h = 1e-4): the two-layer
     net's on every backend, MultiLayerNet's compiled one, MultiLayerNetExtend's reference loop."""
     from fastnn import multilayer
-    from fastnn.backends import _cython, _numba, _numpy
+    from fastnn.backends import _numba, _numpy
     if "two-layer" in targets:
         _numpy.numerical_gradient = lambda p, x, t, act, loss, h, n: _numpy.gradient(p, x, t, act, loss, n)[1]
         _numba.numerical_gradient = lambda p, x, t, act, loss, h, n, series=None: _numba.gradient(
             p, x, t, act, loss, n)[1]   # the cython backend's numerical gradient is numba's
     if "mlp" in targets:
         _numba.mlp_numerical_gradient = lambda theta, sizes, x, t, act, lam, h, n, series=True: _numba.mlp_gradient(
-            theta, sizes, x, t, act, lam, n)[1]
-        _cython.mlp_numerical_gradient = lambda theta, sizes, x, t, act, lam, h, n: _cython.mlp_gradient(
-            theta, sizes, x, t, act, lam, n)[1]
+            theta, sizes, x, t, act, lam, n)[1]   # the cython backend's too
     if "extend" in targets:  # the reference loop of MultiLayerNet(numpy) and MultiLayerNetExtend
         method = multilayer.MultiLayerNetExtend.numerical_gradient
         multilayer.MultiLayerNetExtend.numerical_gradient = lambda self, x, t, h=1e-4: (

@@ -4,39 +4,26 @@ The same algorithm as the Cython kernels (see src_cython/_twolayer.pyx), threade
 matrix products go through ``np.dot`` to BLAS, which uses its own threads, and the fused elementwise
 passes between them run serially. An OpenMP team (numba's prange) and BLAS's threads running
 alternately on the same cores spin against each other and make a step many times slower; the Cython
-backend avoids that by owning all the threads and calling BLAS single-threaded. The epoch loop runs
-every step without returning to Python, updating the parameters in place.
+backend avoids that by owning all the threads and calling BLAS single-threaded; here the wrapper
+(fastnn/backends/_numba.py) holds BLAS to n_threads. The epoch loop runs every step without returning to
+Python, updating the parameters in place. The scalar numerics (activations, the per-row softmax loss, the
+optimizer step) are fastnn._numerics', shared with every numba kernel.
 """
-import math
-
 import numpy as np
 from numba import njit
 
 from . import _config
+from ._numerics import activation, activation_grad, softmax_loss_row, step_lr, update
 
 _jit = njit(**_config.NUMBA_OPTIONS)
-
-SIGMOID, RELU = 0, 1
-CROSS_ENTROPY, MSE = 0, 1
-SGD, MOMENTUM, ADAM = 0, 1, 2
-#: Adam's eps in the two-layer loop (fastnn/backends/_fused.py fuses only that one).
-BOOK_EPS = 1e-7
 
 
 @_jit
 def _bias_act(z, b, act):
-    """z := act(z + b), row by row (sigmoid in the reference's stable form)."""
+    """z := act(z + b), row by row."""
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            a = z[i, j] + b[j]
-            if act == SIGMOID:
-                if a >= 0:
-                    z[i, j] = 1 / (1 + math.exp(-a))
-                else:
-                    e = math.exp(a)
-                    z[i, j] = e / (1 + e)
-            else:
-                z[i, j] = a if a > 0 else 0
+            z[i, j] = activation(z[i, j] + b[j], act)
 
 
 @_jit
@@ -44,10 +31,7 @@ def _act_grad(dz, z, act):
     """dz := dz * act'(a), written from the output z."""
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            if act == SIGMOID:
-                dz[i, j] = dz[i, j] * z[i, j] * (1 - z[i, j])
-            elif z[i, j] <= 0:
-                dz[i, j] = 0
+            dz[i, j] = dz[i, j] * activation_grad(z[i, j], act)
 
 
 @_jit
@@ -56,33 +40,9 @@ def _logits_grad(a, b, t, loss, loss_rows):
     n, c = a.shape
     inv_n = 1.0 / n
     for i in range(n):
-        m = a[i, 0] + b[0]
         for k in range(c):
             a[i, k] = a[i, k] + b[k]
-            m = max(m, a[i, k])
-        at = a[i, t[i]] - m
-        s = 0.0
-        for k in range(c):
-            a[i, k] = math.exp(a[i, k] - m)
-            s += a[i, k]
-        if loss == CROSS_ENTROPY:
-            loss_rows[i] = math.log(s) - at
-            for k in range(c):
-                a[i, k] = a[i, k] / s * inv_n
-            a[i, t[i]] -= inv_n
-        else:
-            li = 0.0
-            sdy = 0.0
-            for k in range(c):
-                y = a[i, k] / s
-                r = y - (1.0 if k == t[i] else 0.0)
-                li += 0.5 * r * r
-                sdy += r * inv_n * y
-                a[i, k] = y
-            loss_rows[i] = li
-            for k in range(c):
-                y = a[i, k]
-                a[i, k] = y * ((y - (1.0 if k == t[i] else 0.0)) * inv_n - sdy)
+        loss_rows[i] = softmax_loss_row(a[i], t[i], loss, inv_n)
 
 
 @_jit
@@ -146,31 +106,7 @@ def _gather(x, t, perm, start, nb, xb, tb):
 
 
 @_jit
-def _step_lr(opt, lr, p1, p2, step):
-    """(lr for this step, step count): Adam's bias-corrected lr_t after counting the step; lr otherwise."""
-    if opt == ADAM:
-        step += 1
-        return lr * math.sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step), step
-    return lr, step
-
-
-@_jit
-def _update(w, g, s1, s2, opt, lr, p1, p2, eps):
-    """One flat parameter updated in place, as fastnn.optimizers writes it (lr is Adam's lr_t)."""
-    for i in range(w.shape[0]):
-        if opt == SGD:
-            w[i] -= lr * g[i]
-        elif opt == MOMENTUM:
-            s1[i] = s1[i] * p1 - lr * g[i]
-            w[i] += s1[i]
-        else:
-            s1[i] += (1 - p1) * (g[i] - s1[i])
-            s2[i] += (1 - p2) * (g[i] * g[i] - s2[i])
-            w[i] -= lr * s1[i] / (math.sqrt(s2[i]) + eps)
-
-
-@_jit
-def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, p2, step,
+def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, p2, eps, step,
                 s1_W1, s1_b1, s1_W2, s1_b2, s2_W1, s2_b1, s2_W2, s2_b2):
     """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses."""
     n, d = perm.shape[0], x.shape[1]
@@ -194,10 +130,10 @@ def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, 
         np.dot(xb[:nb].T, dz1[:nb], gW1)
         _colsum(a2[:nb], gb2)
         _colsum(dz1[:nb], gb1)
-        lr_t, step = _step_lr(opt, lr, p1, p2, step)
-        _update(W1.reshape(-1), gW1.reshape(-1), s1_W1, s2_W1, opt, lr_t, p1, p2, BOOK_EPS)
-        _update(b1, gb1, s1_b1, s2_b1, opt, lr_t, p1, p2, BOOK_EPS)
-        _update(W2.reshape(-1), gW2.reshape(-1), s1_W2, s2_W2, opt, lr_t, p1, p2, BOOK_EPS)
-        _update(b2, gb2, s1_b2, s2_b2, opt, lr_t, p1, p2, BOOK_EPS)
+        lr_t, step = step_lr(opt, lr, p1, p2, step)
+        update(W1.reshape(-1), gW1.reshape(-1), s1_W1, s2_W1, opt, lr_t, p1, p2, eps)
+        update(b1, gb1, s1_b1, s2_b1, opt, lr_t, p1, p2, eps)
+        update(W2.reshape(-1), gW2.reshape(-1), s1_W2, s2_W2, opt, lr_t, p1, p2, eps)
+        update(b2, gb2, s1_b2, s2_b2, opt, lr_t, p1, p2, eps)
         n_batches += 1
     return losses

@@ -13,8 +13,34 @@ ENV_MNIST_DIR = "FASTNN_MNIST_DIR"
 #: Set to 1 when the compiled extension must be present (CI): a silent fallback then fails loudly.
 ENV_REQUIRE_EXTENSION = "FASTNN_REQUIRE_EXTENSION"
 
-#: Step of the central difference, as in the book.
+#: Step of the central difference, as in the book: the one default h of every numerical gradient
+#: (networks, reference, gradient_check, doctor).
 DEFAULT_H = 1e-4
+
+# --- numerics shared by the reference and the kernels ------------------------------------------------
+
+#: The book's eps of AdaGrad, RMSprop and Adam (outside the square root); Adam's default.
+OPTIMIZER_EPS = 1e-7
+#: Batch normalisation as in the book: eps inside the square root (its 10e-7) and the running statistics'
+#: momentum.
+BN_EPS = 1e-6
+BN_MOMENTUM = 0.9
+
+# --- the numerical-gradient kernels (fastnn/_numgrad.py, fastnn/_numgrad_mlp.py) ------------------------
+
+#: Largest shift (|u| of a logit, or s_max times a first-order coefficient) for which a loss change is
+#: taken from its truncated Taylor series: the omitted terms are then below 1e-18, far under float64
+#: rounding of the loss.
+SERIES_LIMIT = 1e-3
+#: Terms of those series (orders 1..SERIES_TERMS; the omitted order is tiny within SERIES_LIMIT).
+SERIES_TERMS = 5
+#: |s| below which log1p(s) is taken from its 6-term series (tail < s^7 / 7 < 1e-21, below rounding).
+LOG1P_SERIES_LIMIT = 1e-3
+#: Largest logit shift for which a row's loss change takes the expm1/log1p form (exact for small shifts);
+#: beyond it the log-sum-exp form, which never overflows or cancels.
+FAST_SHIFT = 1.0
+#: Rows of the MLP's exact fallback propagated at once (bounds its memory).
+EXACT_BLOCK = 1 << 15
 
 #: Options shared by every numba kernel. fastmath is off: the kernels must reproduce the
 #: reference's IEEE arithmetic closely enough for 1e-9 agreement of numerical gradients.
@@ -36,6 +62,12 @@ TOLERANCES = {
     "float64": (1e-10, 1e-12),
     "float32": (1e-4, 1e-6),
 }
+
+#: (rtol, atol) per dtype for ``gradient_check``: backprop against the central difference (see
+#: fastnn/gradcheck.py for where these come from).
+GRADCHECK_TOLERANCES = {"float64": (1e-4, 1e-6), "float32": (1e-2, 1e-4)}
+#: The floor of |a| + |n| in gradient_check's relative error, as in the book and cs231n.
+GRADCHECK_TINY = 1e-8
 
 
 def _env_flag(name):

@@ -2,21 +2,18 @@
 
 The layout and the algorithm are those of the Cython kernels (src_cython/_mlp.pyx): ``theta`` holds
 W1, b1, W2, b2, ... flat; gradients and optimizer state share the layout. As in fastnn._backprop_numba,
-matrix products go through ``np.dot`` to BLAS (its own threads) and the elementwise passes between
-them run serially.
+matrix products go through ``np.dot`` to BLAS (held to n_threads by the wrapper) and the elementwise
+passes between them run serially; the scalar numerics are fastnn._numerics'.
 """
-import math
-
 import numpy as np
 from numba import njit
 
 from . import _config
-from ._backprop_numba import CROSS_ENTROPY, _gather, _logits_grad, _step_lr, _update
+from ._backprop_numba import _gather, _logits_grad
+from ._codes import CROSS_ENTROPY
+from ._numerics import activation, activation_grad, step_lr, update
 
 _jit = njit(**_config.NUMBA_OPTIONS)
-
-SIGMOID, RELU, TANH, IDENTITY = 0, 1, 2, 3
-SGD, MOMENTUM, ADAM = 0, 1, 2
 
 
 @_jit
@@ -35,31 +32,6 @@ def _views(theta, sizes):
 
 
 @_jit
-def _act(a, act):
-    if act == RELU:
-        return a if a > 0 else 0.0
-    if act == SIGMOID:
-        if a >= 0:
-            return 1.0 / (1.0 + math.exp(-a))
-        e = math.exp(a)
-        return e / (1.0 + e)
-    if act == TANH:
-        return math.tanh(a)
-    return a
-
-
-@_jit
-def _dact(z, act):
-    if act == RELU:
-        return 1.0 if z > 0 else 0.0
-    if act == SIGMOID:
-        return z * (1.0 - z)
-    if act == TANH:
-        return 1.0 - z * z
-    return 1.0
-
-
-@_jit
 def _forward(Ws, bs, x, act, zs, last_bias):
     """zs[l-1] := act(Z_{l-1} W_l + b_l) for hidden layers, zs[L-1] := the logits (without b_L unless
     last_bias: the loss pass adds it)."""
@@ -72,7 +44,7 @@ def _forward(Ws, bs, x, act, zs, last_bias):
         if l < L - 1 or last_bias:
             for i in range(z.shape[0]):
                 for j in range(z.shape[1]):
-                    z[i, j] = _act(z[i, j] + b[j], act) if l < L - 1 else z[i, j] + b[j]
+                    z[i, j] = activation(z[i, j] + b[j], act) if l < L - 1 else z[i, j] + b[j]
         zin = z
 
 
@@ -90,7 +62,7 @@ def _backward_rows(Ws, bs, t, act, zs, ds, loss_rows):
         z = zs[l]
         for i in range(d.shape[0]):
             for j in range(d.shape[1]):
-                d[i, j] *= _dact(z[i, j], act)
+                d[i, j] *= activation_grad(z[i, j], act)
         dnext = d
 
 
@@ -169,7 +141,7 @@ def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2,
         _backward_rows(Ws, bs, tb[:nb], act, zb, db, loss_rows[:nb])
         sq = _weight_grads(Ws, xb[:nb], zb, db, gWs, gbs, lam)
         losses[s] = loss_rows[:nb].mean() + 0.5 * lam * sq
-        lr_t, step = _step_lr(opt, lr, p1, p2, step)
-        _update(theta, grad, s1, s2, opt, lr_t, p1, p2, eps)
+        lr_t, step = step_lr(opt, lr, p1, p2, step)
+        update(theta, grad, s1, s2, opt, lr_t, p1, p2, eps)
         s += 1
     return losses

@@ -46,29 +46,16 @@ import numpy as np
 from numba import njit, prange
 
 from . import _config, _schedule
+from ._codes import CROSS_ENTROPY, RELU, SIGMOID
+from ._config import FAST_SHIFT, LOG1P_SERIES_LIMIT, SERIES_TERMS
+from ._numerics import activation as _act
 
 _jit = njit(**_config.NUMBA_OPTIONS)
 _pjit = njit(**_config.NUMBA_PARALLEL_OPTIONS)
 
-SIGMOID, RELU = 0, 1
-CROSS_ENTROPY, MSE = 0, 1
 #: Lipschitz constant of each activation (bounds |act(a + e) - act(a)| by L |e|).
 LIPSCHITZ = {SIGMOID: 0.25, RELU: 1.0}
 LIPSCHITZ_OF = np.array([LIPSCHITZ[SIGMOID], LIPSCHITZ[RELU]])
-#: Largest logit shift |u| for which a row's loss change takes the expm1/log1p form (exact for small
-#: shifts); beyond it the log-sum-exp form (which never overflows or cancels) runs.
-FAST_SHIFT = 1.0
-
-
-@_jit
-def _act(a, act):
-    """sigmoid (stable form of the reference) or relu of a scalar."""
-    if act == SIGMOID:
-        if a >= 0:
-            return 1.0 / (1.0 + math.exp(-a))
-        e = math.exp(a)
-        return e / (1.0 + e)
-    return a if a > 0 else 0.0
 
 
 @_jit
@@ -231,9 +218,13 @@ def _hidden_exact_chunk(c, n_chunks, x, a1, z1, W2, p, lp, t, loss, act, h, out)
 
 @_jit
 def _series_dloss(d, coef, b, j, w_t):
-    """log1p(sum_n d^n c_n) - d w_t, both series truncated where their tails are < 1e-18."""
-    s = d * (coef[b, 0, j] + d * (coef[b, 1, j] + d * (coef[b, 2, j] + d * (coef[b, 3, j] + d * coef[b, 4, j]))))
-    return s * (1.0 - s * (0.5 - s * (1.0 / 3.0 - s * (0.25 - s * (0.2 - s * (1.0 / 6.0)))))) - d * w_t
+    """log1p(sum_n d^n c_n) - d w_t, both series truncated where their tails are < 1e-18: orders
+    1..SERIES_TERMS by Horner's rule (a compile-time trip count, so the loop unrolls and the caller's loop
+    over j vectorizes)."""
+    s = 0.0
+    for q in range(SERIES_TERMS - 1, -1, -1):
+        s = d * (coef[b, q, j] + s)
+    return _log1p_series(s) - d * w_t
 
 
 @_jit
@@ -263,10 +254,16 @@ def _hidden_series_chunk(c, n_chunks, x, pre, zs, W2t, coef, act, h, out):
 # --- W2 (and b2 as a last row of ones in z1) -------------------------------------------------------
 
 @_jit
+def _log1p_series(s):
+    """log1p(s) by its first six terms (tail < s^7 / 7 < 1e-21 for |s| < LOG1P_SERIES_LIMIT)."""
+    return s * (1.0 - s * (0.5 - s * (1.0 / 3.0 - s * (0.25 - s * (0.2 - s * (1.0 / 6.0))))))
+
+
+@_jit
 def _log1p(s):
-    """log1p, by its series where |s| < 1e-3 (tail < s^7 / 7 < 1e-21, below rounding)."""
-    if abs(s) < 1e-3:
-        return s * (1.0 - s * (0.5 - s * (1.0 / 3.0 - s * (0.25 - s * (0.2 - s * (1.0 / 6.0))))))
+    """log1p, by its series where |s| < LOG1P_SERIES_LIMIT (below rounding there)."""
+    if abs(s) < LOG1P_SERIES_LIMIT:
+        return _log1p_series(s)
     return math.log1p(s)
 
 

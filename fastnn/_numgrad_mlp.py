@@ -29,20 +29,16 @@ maps go to BLAS through NumPy.
 import numpy as np
 from numba import njit
 
-from . import _config
-from ._mlp_numba import _act
+from . import _codes, _config, reference
+from ._codes import IDENTITY, RELU, SIGMOID, TANH
+from ._config import EXACT_BLOCK, FAST_SHIFT, SERIES_LIMIT
+from ._numerics import activation as _act
 
 _jit = njit(**_config.NUMBA_OPTIONS)
 
-SIGMOID, RELU, TANH, IDENTITY = 0, 1, 2, 3
 #: Orders of the series (odd ones up to K enter the gradient; the omitted order K + 2 term is tiny).
-K = 5
-#: Largest shift (s_max times a first-order coefficient) for which the series is trusted.
-SERIES_LIMIT = 1e-3
-#: Largest logit shift for which the exact fallback takes the expm1/log1p form (see ``_row_dloss``).
-FAST_SHIFT = 1.0
-#: Rows of the exact fallback propagated at once (bounds its memory).
-EXACT_BLOCK = 1 << 15
+K = _config.SERIES_TERMS
+_NAMES = {code: name for name, code in _codes.ACTIVATIONS.items()}
 
 
 @_jit
@@ -152,14 +148,8 @@ def _forward(Ws, bs, x, act):
 
 
 def _act_array(a, act):
-    if act == RELU:
-        return np.maximum(a, 0.0)
-    if act == SIGMOID:
-        e = np.exp(-np.abs(a))
-        return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    if act == TANH:
-        return np.tanh(a)
-    return a.copy()
+    """The reference's activation of code act, elementwise."""
+    return reference.ACTIVATION_FUNCTIONS[_NAMES[act]](a)
 
 
 def _unit_series(l, Ws, As, P, t, act, s_max):

@@ -89,14 +89,10 @@ def architecture(net):
 
 
 def build_network(args, n_inputs, n_classes):
-    """One --hidden width: the book's TwoLayerNet; several: a MultiLayerNet with those hidden layers."""
-    from .multilayer import MultiLayerNet
-    from .network import TwoLayerNet
-    common = dict(dtype=np.dtype(args.dtype), backend=args.backend, seed=args.seed, n_threads=args.threads)
-    if len(args.hidden) == 1:
-        return TwoLayerNet(n_inputs, args.hidden[0], n_classes, args.init, activation=args.activation, **common)
-    return MultiLayerNet(n_inputs, args.hidden, n_classes, activation=args.activation, weight_init_std=args.init,
-                         **common)
+    """One --hidden width: the book's TwoLayerNet; several: a MultiLayerNet (``fastnn.make_network``)."""
+    from .multilayer import make_network
+    return make_network(n_inputs, args.hidden, n_classes, activation=args.activation, weight_init_std=args.init,
+                        dtype=np.dtype(args.dtype), backend=args.backend, seed=args.seed, n_threads=args.threads)
 
 
 def _check_outputs(args):
@@ -202,13 +198,13 @@ def _doctor_static(args):
     import json
 
     from .doctor import doctor
-    from .learner import build_network, load_definitions
+    from .learner import build_learner_network, load_definitions
 
     from ._doctor_probes import learner_location
     _, scaled, onehot, _, name = _doctor_batch(args.data_dir, args.batch)
     try:
         namespace, notes = load_definitions(args.file)
-        net = build_network(namespace, args.class_name, scaled.shape[1], args.hidden, 10)
+        net = build_learner_network(namespace, args.class_name, scaled.shape[1], args.hidden, 10)
     except (OSError, SyntaxError) as exc:
         raise ValueError(f"cannot read {args.file}: {exc}") from None
     except ValueError:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import reference
+from . import _config, reference
 
-TOLERANCES = {"float64": (1e-4, 1e-6), "float32": (1e-2, 1e-4)}
-TINY = 1e-8  # the floor of |a| + |n| in the relative error, as in the book and cs231n
+TOLERANCES = _config.GRADCHECK_TOLERANCES
+TINY = _config.GRADCHECK_TINY  # the floor of |a| + |n| in the relative error, as in the book and cs231n
 
 
 @dataclass
@@ -53,7 +53,7 @@ class GradientCheck(list):
         return "\n".join(lines)
 
 
-def central_difference(network, x, t, h=1e-4):
+def central_difference(network, x, t, h=_config.DEFAULT_H):
     """Element-wise central difference of ``network.loss(x, t)`` for every parameter (in place, restored).
 
     Works with any book-style object: its ``params`` arrays are perturbed where they are.
@@ -75,7 +75,7 @@ def _fastnn_difference(network, x, t, h):
                               loss=network.loss_name, h=h, backend=backend, n_threads=network.n_threads)
 
 
-def gradient_check(network, x, t, h=1e-4, rtol=None, atol=None, numerical=None):
+def gradient_check(network, x, t, h=_config.DEFAULT_H, rtol=None, atol=None, numerical=None):
     """Compare ``network.gradient(x, t)`` with a central difference, parameter by parameter.
 
     Parameters

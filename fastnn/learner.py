@@ -61,7 +61,7 @@ def _run_definitions(tree, source, path, namespace, notes):
                 notes.append(f"skipped `{line}` ({exc})")
 
 
-def build_network(namespace, class_name, input_size, hidden_size, output_size):
+def build_learner_network(namespace, class_name, input_size, hidden_size, output_size):
     """An instance of the script's network class with the book's constructor arguments."""
     cls = namespace.get(class_name)
     if cls is None:

@@ -15,36 +15,15 @@ batchnorm, and on the 'numpy' backend, the NumPy reference below computes (``fas
 import numpy as np
 
 from . import _checks, _config, reference
-from .backends import _mlp, get_backend
-from .network import ParamDict, ValidatesBatches, init_std
+from . import _flat
+from ._codes import ACTIVATIONS as ACTIVATION_CODES
+from .backends import get_backend
+from .network import NetworkBase, ParamDict, init_std
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
-BN_EPS = 1e-6  # the book's 10e-7
-BN_MOMENTUM = 0.9
-
-
-def _act(name, a):
-    if name == "relu":
-        return reference.relu(a)
-    if name == "sigmoid":
-        return reference.sigmoid(a)
-    if name == "identity":
-        return a
-    return np.tanh(a)
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")  # the book's default first
 
 
-def _act_grad(name, z):
-    """d act / da from the output z."""
-    if name == "relu":
-        return (z > 0).astype(z.dtype)
-    if name == "sigmoid":
-        return z * (1 - z)
-    if name == "identity":
-        return np.ones_like(z)
-    return 1 - z * z
-
-
-class MultiLayerNetExtend(ValidatesBatches):
+class MultiLayerNetExtend(NetworkBase):
     """The book's fully connected network with optional batch normalisation and dropout.
 
     Parameters
@@ -107,17 +86,23 @@ class MultiLayerNetExtend(ValidatesBatches):
 
     @property
     def kernels(self):
-        """What computes this network: the backend's name, or 'numpy reference' (dropout, batchnorm)."""
-        return self.backend if self._fast() is not None else "numpy reference"
+        """What computes this network: the backend's name, or 'numpy reference' (numpy; dropout, batchnorm)."""
+        return "numpy reference" if self._fast() is None else self.backend
 
     def _fast(self):
-        """The backend module when its compiled MLP kernels serve this network, else None."""
-        if self.use_dropout or self.use_batchnorm or not hasattr(self._backend, "mlp_gradient"):
+        """The backend when its compiled plain-MLP functions serve this network; None on the numpy backend and
+        with dropout or batchnorm: then this network runs the reference itself (fastnn.reference.mlp_*), on its
+        live parameters (its numerical gradient perturbs them in place and restores them), dropout masks and
+        batchnorm statistics."""
+        if self.use_dropout or self.use_batchnorm or self._backend.IS_REFERENCE:
             return None
         return self._backend
 
+    def _act(self):
+        return ACTIVATION_CODES[self.activation]
+
     def _theta(self):
-        return (_mlp.pack(self._checked_params(), self.hidden_layer_num + 1, self.dtype),
+        return (_flat.pack(self._checked_params(), self.hidden_layer_num + 1, self.dtype),
                 np.asarray(self._sizes, np.intp))
 
     def _logits(self, x, train_flg):
@@ -125,90 +110,25 @@ class MultiLayerNetExtend(ValidatesBatches):
         if fast is None:
             return self._forward(x, train_flg)[0]
         theta, sizes = self._theta()
-        return fast.mlp_logits(theta, sizes, x, _mlp.ACT[self.activation], self._threads())
+        return fast.mlp_logits(theta, sizes, x, self._act(), self._threads())
 
-    # -- the forward pass and its backward, standing next to each other ------------------------------
+    # -- the reference's forward pass and its backward (fastnn.reference), with this network's state --------
 
     def _forward(self, x, train_flg):
-        """Scores and the cache backward needs."""
-        P = self.params
-        z, cache = x, []
-        for i in range(1, self.hidden_layer_num + 1):
-            a = z @ P[f"W{i}"] + P[f"b{i}"]
-            bn = None
-            if self.use_batchnorm:
-                a, bn = self._batchnorm(i, a, train_flg)
-            out = _act(self.activation, a)
-            h, mask = out, None
-            if self.use_dropout:
-                if train_flg:
-                    mask = (self._rng.random(out.shape) > self.dropout_ration).astype(out.dtype)
-                    h = out * mask
-                else:
-                    h = out * (1.0 - self.dropout_ration)
-            cache.append((z, bn, out, mask))
-            z = h
-        last = self.hidden_layer_num + 1
-        cache.append((z, None, None, None))
-        return z @ P[f"W{last}"] + P[f"b{last}"], cache
+        """Scores and the cache backward needs (batchnorm statistics updated in training)."""
+        return reference.mlp_forward(self.params, x, self.activation, train_flg, self._running(),
+                                     self._dropout(), self._rng)
 
-    def _backward(self, cache, dscores):
-        """Gradients of the data loss (weight decay added by the caller)."""
-        P = self.params
-        grads = {}
-        last = self.hidden_layer_num + 1
-        z_in = cache[-1][0]
-        grads[f"W{last}"] = z_in.T @ dscores
-        grads[f"b{last}"] = dscores.sum(axis=0)
-        dz = dscores @ P[f"W{last}"].T
-        for i in range(self.hidden_layer_num, 0, -1):
-            z_in, bn, out, mask = cache[i - 1]
-            if mask is not None:
-                dz = dz * mask
-            da = dz * _act_grad(self.activation, out)
-            if bn is not None:
-                da, grads[f"gamma{i}"], grads[f"beta{i}"] = self._batchnorm_backward(i, bn, da)
-            grads[f"W{i}"] = z_in.T @ da
-            grads[f"b{i}"] = da.sum(axis=0)
-            dz = da @ P[f"W{i}"].T
-        return grads
+    def _running(self):
+        return self.running if self.use_batchnorm else None
 
-    def _batchnorm(self, i, a, train_flg):
-        """The book's BatchNormalization: xn := (a - mu) / sqrt(var + 1e-6); out := gamma xn + beta."""
-        mean, var = self.running[i]
-        if train_flg:
-            mu = a.mean(axis=0)
-            xc = a - mu
-            v = np.mean(xc ** 2, axis=0)
-            std = np.sqrt(v + BN_EPS)
-            xn = xc / std
-            self.running[i] = (BN_MOMENTUM * mean + (1 - BN_MOMENTUM) * mu,
-                               BN_MOMENTUM * var + (1 - BN_MOMENTUM) * v)
-            cache = (xc, xn, std)
-        else:
-            xn = (a - mean) / np.sqrt(var + BN_EPS)
-            cache = None
-        return self.params[f"gamma{i}"] * xn + self.params[f"beta{i}"], cache
-
-    def _batchnorm_backward(self, i, cache, dout):
-        """The book's batchnorm backward; returns (da, dgamma, dbeta)."""
-        xc, xn, std = cache
-        n = dout.shape[0]
-        dbeta = dout.sum(axis=0)
-        dgamma = np.sum(xn * dout, axis=0)
-        dxn = self.params[f"gamma{i}"] * dout
-        dxc = dxn / std
-        dstd = -np.sum((dxn * xc) / (std * std), axis=0)
-        dvar = 0.5 * dstd / std
-        dxc += (2.0 / n) * xc * dvar
-        dmu = np.sum(dxc, axis=0)
-        return dxc - dmu / n, dgamma, dbeta
+    def _dropout(self):
+        return self.dropout_ration if self.use_dropout else None
 
     # -- the book's API --------------------------------------------------------------------------------
 
     def _decay(self):
-        lam = self.weight_decay_lambda
-        return 0.5 * lam * sum(np.sum(self.params[f"W{i}"] ** 2) for i in range(1, self.hidden_layer_num + 2))
+        return reference.weight_decay(self.params, self.weight_decay_lambda)
 
     def predict(self, x, train_flg=False):
         """Scores (logits) of each class, as the book's predict."""
@@ -236,17 +156,16 @@ class MultiLayerNetExtend(ValidatesBatches):
         fast = self._fast()
         if fast is not None:
             theta, sizes = self._theta()
-            value, grad = fast.mlp_gradient(theta, sizes, x, t, _mlp.ACT[self.activation], self.weight_decay_lambda,
+            value, grad = fast.mlp_gradient(theta, sizes, x, t, self._act(), self.weight_decay_lambda,
                                             self._threads())
-            return value, ParamDict(_mlp.unpack(grad, self.hidden_layer_num + 1, self._sizes))
-        scores, cache = self._forward(x, True)
-        value = float(reference.softmax_cross_entropy(scores, t) + self._decay())
-        dscores = reference.softmax(scores)
-        dscores[np.arange(len(t)), t] -= 1
-        grads = self._backward(cache, dscores / len(t))
-        for i in range(1, self.hidden_layer_num + 2):
-            grads[f"W{i}"] = grads[f"W{i}"] + self.weight_decay_lambda * self.params[f"W{i}"]
-        return value, ParamDict({k: grads[k] for k in self.params})
+            return value, ParamDict(_flat.unpack(grad, self.hidden_layer_num + 1, self._sizes))
+        return self._reference_loss_and_gradient(x, t)
+
+    def _reference_loss_and_gradient(self, x, t):
+        """(loss, grads) of one training-mode forward pass of the reference on validated x, t."""
+        value, grads = reference.mlp_loss_and_gradient(self.params, x, t, self.activation, self.weight_decay_lambda,
+                                                       self._running(), self._dropout(), self._rng)
+        return value, ParamDict(grads)
 
     def numerical_gradient(self, x, t, h=_config.DEFAULT_H):
         """Central difference of ``loss(x, t, train_flg=True)`` for every element (the book's loop).
@@ -260,9 +179,9 @@ class MultiLayerNetExtend(ValidatesBatches):
         fast = self._fast()
         if fast is not None:
             theta, sizes = self._theta()
-            grad = fast.mlp_numerical_gradient(theta, sizes, x, t, _mlp.ACT[self.activation],
+            grad = fast.mlp_numerical_gradient(theta, sizes, x, t, self._act(),
                                                self.weight_decay_lambda, h, self._threads())
-            return ParamDict(_mlp.unpack(grad, self.hidden_layer_num + 1, self._sizes))
+            return ParamDict(_flat.unpack(grad, self.hidden_layer_num + 1, self._sizes))
         self._trainable_params()  # perturbed in place below: contiguous, writable, in the network's dtype
         saved = dict(self.running)
 
@@ -293,13 +212,14 @@ class MultiLayerNetExtend(ValidatesBatches):
         self._trainable_params()  # contiguous and writable, so the kernels update the dict's arrays
         fast = self._fast()
         if fast is not None:
-            self.batch_losses = _mlp.train_epoch(fast, self.params, self._sizes, x, t, perm, batch_size, optimizer,
-                                                 self.activation, self.weight_decay_lambda, self._threads())
+            self.batch_losses = fast.mlp_train_epoch(self.params, self._sizes, x, t, perm, batch_size, optimizer,
+                                                     self._act(), self.weight_decay_lambda, self._threads())
             return float(np.mean(self.batch_losses))
         losses = []
-        for idx in reference.batches(perm, batch_size):
-            losses.append(self.loss(x[idx], t[idx], train_flg=True))
-            optimizer.update(self.params, self.gradient(x[idx], t[idx]))
+        for idx in reference.batches(perm, batch_size):  # one training-mode forward pass a step
+            value, grads = self._reference_loss_and_gradient(x[idx], t[idx])
+            optimizer.update(self.params, grads)
+            losses.append(value)
         self.batch_losses = np.asarray(losses)
         return float(np.mean(losses))
 
@@ -316,3 +236,24 @@ class MultiLayerNet(MultiLayerNetExtend):
                  weight_decay_lambda=0, **kwargs):
         super().__init__(input_size, hidden_size_list, output_size, activation, weight_init_std,
                          weight_decay_lambda, **kwargs)
+
+
+def make_network(input_size, hidden_sizes, output_size, activation="sigmoid", weight_init_std=0.01, **kwargs):
+    """One hidden width: the book's TwoLayerNet; several (or none): a MultiLayerNet with those hidden layers.
+
+    Parameters
+    ----------
+    input_size, output_size : int
+    hidden_sizes : sequence of int
+        The hidden layers' widths.
+    activation, weight_init_std
+        As for both classes.
+    **kwargs
+        ``dtype``, ``backend``, ``seed``, ``n_threads``.
+    """
+    from .network import TwoLayerNet
+    hidden_sizes = list(hidden_sizes)
+    if len(hidden_sizes) == 1:
+        return TwoLayerNet(input_size, hidden_sizes[0], output_size, weight_init_std, activation=activation, **kwargs)
+    return MultiLayerNet(input_size, hidden_sizes, output_size, activation=activation, weight_init_std=weight_init_std,
+                         **kwargs)

@@ -91,12 +91,11 @@ def _normal(seed):
     return lambda *shape: rng.standard_normal(shape)
 
 
-class ValidatesBatches:
-    """What every network checks at the door: x of width input_size in its dtype, labels for output_size,
-    and parameters of the shapes ``_shapes()`` gives, in its dtype (``params`` is a checking ParamDict).
-
-    Also pickling: the backend is kept by name (modules do not pickle) and looked up again on load,
-    falling back to the fastest available one where that backend is not built (e.g. a Dask worker).
+class NetworkBase:
+    """What every network shares: the checks at the door (x of width input_size in its dtype, labels for
+    output_size, parameters of the shapes ``_shapes()`` gives, in its dtype: ``params`` is a checking
+    ParamDict), its backend and thread count, and pickling (the backend is kept by name and looked up again
+    on load, falling back to the fastest available one where that backend is not built, e.g. a Dask worker).
     """
 
     @property
@@ -160,7 +159,10 @@ class ValidatesBatches:
         return x, _checks.check_labels(t, x.shape[0], self.output_size)
 
 
-class TwoLayerNet(ValidatesBatches):
+ValidatesBatches = NetworkBase  # the former name
+
+
+class TwoLayerNet(NetworkBase):
     """The book's two-layer network: input -> sigmoid (or relu) hidden layer -> softmax.
 
     Parameters

@@ -44,17 +44,17 @@ def numerical_gradient(params, x, t=None, *, activation="sigmoid", loss="cross_e
         return numerical_gradient_of(lambda: f(x), x, _check_h(h))
     if t is None:
         raise TypeError("numerical_gradient(params, x, t) needs the labels t (or use the book's form (f, x))")
-    lower = {str(k).upper() if str(k).lower() in ("w1", "w2") else k: v for k, v in params.items()}
+    canonical = {str(k).upper() if str(k).lower() in ("w1", "w2") else k: v for k, v in params.items()}
     for key in ("W1", "b1", "W2", "b2"):
-        if key not in lower:
+        if key not in canonical:
             raise KeyError(f"params is missing {key!r}")
-    W1, W2 = np.asarray(lower["W1"]), np.asarray(lower["W2"])
+    W1, W2 = np.asarray(canonical["W1"]), np.asarray(canonical["W2"])
     if W1.ndim != 2 or W2.ndim != 2:
         raise ValueError(f"params['W1'] and params['W2'] must be 2-D, got shapes {W1.shape} and {W2.shape}")
     dtype = W1.dtype if W1.dtype in (np.float32, np.float64) else np.float64
     net = TwoLayerNet(W1.shape[0], W1.shape[1], W2.shape[1], 0.0, activation=activation, loss=loss, dtype=dtype,
                       backend=backend, n_threads=n_threads)
-    net.params = lower
+    net.params = canonical
     return net.numerical_gradient(x, t, h=_check_h(h))
 
 

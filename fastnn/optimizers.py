@@ -5,6 +5,8 @@ a user replacing the arrays in ``params`` between steps.
 """
 import numpy as np
 
+from ._config import OPTIMIZER_EPS
+
 
 class SGD:
     """W := W - lr * dW."""
@@ -67,7 +69,7 @@ class AdaGrad:
             self.h = zeros_like(params)
         for key in params.keys():
             self.h[key] += grads[key] * grads[key]
-            params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + 1e-7)
+            params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + OPTIMIZER_EPS)
 
 
 class RMSprop:
@@ -86,7 +88,7 @@ class RMSprop:
         for key in params.keys():
             self.h[key] *= self.decay_rate
             self.h[key] += (1 - self.decay_rate) * grads[key] * grads[key]
-            params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + 1e-7)
+            params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + OPTIMIZER_EPS)
 
 
 class Adam:
@@ -94,7 +96,7 @@ class Adam:
 
     name = "Adam"
 
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=OPTIMIZER_EPS):
         self.lr = _positive("lr", lr)
         self.beta1 = _fraction("beta1", beta1)
         self.beta2 = _fraction("beta2", beta2)

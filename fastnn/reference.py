@@ -16,6 +16,8 @@ Conventions shared by every backend
 """
 import numpy as np
 
+from ._config import BN_EPS, BN_MOMENTUM, DEFAULT_H
+
 ACTIVATIONS = ("sigmoid", "relu")
 LOSSES = ("cross_entropy", "mse")
 
@@ -44,8 +46,30 @@ def relu_grad(z):
     return (z > 0).astype(z.dtype)
 
 
-ACTIVATION_FUNCTIONS = {"sigmoid": sigmoid, "relu": relu}
-ACTIVATION_DERIVATIVES = {"sigmoid": sigmoid_grad, "relu": relu_grad}
+def tanh(x):
+    """tanh(x)."""
+    return np.tanh(x)
+
+
+def tanh_grad(z):
+    """d tanh / da written from the output z = tanh(a): 1 - z^2."""
+    return 1 - z * z
+
+
+def identity(x):
+    """x itself (a copy, so that in-place work on the output never touches the input)."""
+    return np.array(x, copy=True)
+
+
+def identity_grad(z):
+    """1 everywhere."""
+    return np.ones_like(z)
+
+
+#: Every activation of every network, name -> function and name -> derivative from the output.
+ACTIVATION_FUNCTIONS = {"sigmoid": sigmoid, "relu": relu, "tanh": tanh, "identity": identity}
+ACTIVATION_DERIVATIVES = {"sigmoid": sigmoid_grad, "relu": relu_grad, "tanh": tanh_grad,
+                          "identity": identity_grad}
 
 
 def log_softmax(a):
@@ -154,7 +178,7 @@ def gradient(params, x, t, activation="sigmoid", loss="cross_entropy"):
     return value, grads
 
 
-def numerical_gradient_of(f, x, h=1e-4):
+def numerical_gradient_of(f, x, h=DEFAULT_H):
     """The book's central difference of f() w.r.t. every element of x (multi-index), in place.
 
     grad[i] := (f(x + h e_i) - f(x - h e_i)) / 2h; x is restored after each element.
@@ -176,11 +200,130 @@ def numerical_gradient_of(f, x, h=1e-4):
     return grad
 
 
-def numerical_gradient(params, x, t, activation="sigmoid", loss="cross_entropy", h=1e-4):
+def numerical_gradient(params, x, t, activation="sigmoid", loss="cross_entropy", h=DEFAULT_H):
     """Central difference of the batch loss for every element of every parameter. Slow by design."""
     work = {k: np.array(v, copy=True) for k, v in params.items()}
     f = lambda: _batch_loss(work, x, t, activation, loss)  # noqa: E731
     return {k: numerical_gradient_of(f, work[k], h) for k in ("W1", "b1", "W2", "b2")}
+
+
+# --- the book's MultiLayerNet(Extend): any depth, batch normalisation, dropout ---------------------------
+# params: 'W1', 'b1', ..., 'WL', 'bL' (and 'gamma{l}', 'beta{l}' of each hidden layer with batchnorm).
+# Layers as in the book: Affine -> [BatchNorm] -> activation -> [Dropout] per hidden layer, then Affine.
+
+def n_layers(params):
+    """L, the number of affine layers ('W1' .. 'WL')."""
+    return sum(1 for k in params if k[0] == "W" and k[1:].isdigit())
+
+
+def batchnorm(a, gamma, beta, running, train, eps=BN_EPS, momentum=BN_MOMENTUM):
+    """The book's BatchNormalization: out := gamma (a - mu) / sqrt(var + eps) + beta; returns (out, cache,
+    running). In training mu, var are the batch's and running := momentum running + (1 - momentum) (mu, var);
+    otherwise the running statistics normalise and are returned unchanged."""
+    mean, var = running
+    if train:
+        mu = a.mean(axis=0)
+        xc = a - mu
+        v = np.mean(xc ** 2, axis=0)
+        std = np.sqrt(v + eps)
+        xn = xc / std
+        running = (momentum * mean + (1 - momentum) * mu, momentum * var + (1 - momentum) * v)
+        cache = (xc, xn, std)
+    else:
+        xn = (a - mean) / np.sqrt(var + eps)
+        cache = None
+    return gamma * xn + beta, cache, running
+
+
+def batchnorm_backward(cache, gamma, dout):
+    """The book's batchnorm backward: (da, dgamma, dbeta)."""
+    xc, xn, std = cache
+    n = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = np.sum(xn * dout, axis=0)
+    dxn = gamma * dout
+    dxc = dxn / std
+    dstd = -np.sum((dxn * xc) / (std * std), axis=0)
+    dvar = 0.5 * dstd / std
+    dxc += (2.0 / n) * xc * dvar
+    dmu = np.sum(dxc, axis=0)
+    return dxc - dmu / n, dgamma, dbeta
+
+
+def mlp_forward(params, x, activation="relu", train=False, running=None, dropout_ratio=None, rng=None):
+    """Scores (logits) and the cache ``mlp_backward`` needs.
+
+    running : {l: (mean, var)} of each hidden layer when batchnorm is used (updated in place in training).
+    dropout_ratio : None (no dropout), or the share of units dropped in training (a unit is kept where
+        ``rng.random() > dropout_ratio``); at test time every unit is kept and scaled by 1 - dropout_ratio.
+    """
+    L = n_layers(params)
+    act = ACTIVATION_FUNCTIONS[activation]
+    z, cache = x, []
+    for i in range(1, L):
+        a = z @ params[f"W{i}"] + params[f"b{i}"]
+        bn = None
+        if running is not None:
+            a, bn, running[i] = batchnorm(a, params[f"gamma{i}"], params[f"beta{i}"], running[i], train)
+        out = act(a)
+        h, mask = out, None
+        if dropout_ratio is not None:
+            if train:
+                mask = (rng.random(out.shape) > dropout_ratio).astype(out.dtype)
+                h = out * mask
+            else:
+                h = out * (1.0 - dropout_ratio)
+        cache.append((z, bn, out, mask))
+        z = h
+    cache.append((z, None, None, None))
+    return z @ params[f"W{L}"] + params[f"b{L}"], cache
+
+
+def mlp_backward(params, cache, dscores, activation="relu"):
+    """Gradients of the data loss from dscores := dL/dscores (dW_l := Z_{l-1}^T dA_l, db_l := sum_rows dA_l)."""
+    L = n_layers(params)
+    grads = {}
+    z_in = cache[-1][0]
+    grads[f"W{L}"] = z_in.T @ dscores
+    grads[f"b{L}"] = dscores.sum(axis=0)
+    dz = dscores @ params[f"W{L}"].T
+    for i in range(L - 1, 0, -1):
+        z_in, bn, out, mask = cache[i - 1]
+        if mask is not None:
+            dz = dz * mask
+        da = dz * ACTIVATION_DERIVATIVES[activation](out)
+        if bn is not None:
+            da, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward(bn, params[f"gamma{i}"], da)
+        grads[f"W{i}"] = z_in.T @ da
+        grads[f"b{i}"] = da.sum(axis=0)
+        dz = da @ params[f"W{i}"].T
+    return grads
+
+
+def weight_decay(params, lam):
+    """0.5 lam sum_l ||W_l||^2."""
+    return 0.5 * lam * sum(np.sum(params[f"W{i}"] ** 2) for i in range(1, n_layers(params) + 1))
+
+
+def mlp_loss_and_gradient(params, x, t, activation="relu", lam=0.0, running=None, dropout_ratio=None, rng=None):
+    """(loss, grads) of one training-mode forward pass: mean softmax cross-entropy + 0.5 lam sum ||W||^2,
+    and its backprop (lam W added to each dW). Dropout masks and batchnorm statistics are drawn and updated
+    once."""
+    scores, cache = mlp_forward(params, x, activation, True, running, dropout_ratio, rng)
+    value = float(softmax_cross_entropy(scores, t) + weight_decay(params, lam))
+    grads = mlp_backward(params, cache, _dlogits(scores, t, "cross_entropy"), activation)
+    for i in range(1, n_layers(params) + 1):
+        grads[f"W{i}"] = grads[f"W{i}"] + lam * params[f"W{i}"]
+    return value, {k: grads[k] for k in params}
+
+
+def mlp_numerical_gradient(params, x, t, activation="relu", lam=0.0, h=DEFAULT_H):
+    """Central difference of the plain MLP's loss for every element of every parameter. Slow by design."""
+    work = {k: np.array(v, copy=True) for k, v in params.items()}
+
+    def f():
+        return softmax_cross_entropy(mlp_forward(work, x, activation)[0], t) + weight_decay(work, lam)
+    return {k: numerical_gradient_of(f, work[k], h) for k in work}
 
 
 # --- training --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ float64, as scikit-learn); sparse input and multilabel targets are refused with 
 Extra parameters: ``backend`` and ``n_threads`` (as for fastnn's networks).
 """
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -22,18 +23,35 @@ from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, _config, optimizers, reference
-from .backends import _mlp
+from . import _flat
 from .multilayer import MultiLayerNet
 
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-SOLVERS = ("lbfgs", "sgd", "adam")
-LEARNING_RATES = ("constant", "invscaling", "adaptive")
+
+
+def _describe(constraints):
+    """'an integer in [1, inf) or one of 'auto'': a parameter's constraints in words, intervals first."""
+    words = []
+    for c in sorted(constraints, key=lambda c: not isinstance(c, Interval)):
+        if isinstance(c, Interval):
+            low = "-inf" if c.left is None else c.left
+            high = "inf" if c.right is None else c.right
+            kind = "an integer" if c.type is numbers.Integral else "a number"
+            words.append(f"{kind} in {'[' if c.closed in ('left', 'both') else '('}{low}, {high}"
+                         f"{']' if c.closed in ('right', 'both') else ')'}")
+        elif isinstance(c, StrOptions):
+            words.append("one of " + ", ".join(map(repr, sorted(c.options))))
+        else:
+            words.append(str(c))
+    return " or ".join(words)
 
 
 class _SklearnNesterov(optimizers.Momentum):
@@ -108,44 +126,31 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.backend = backend
         self.n_threads = n_threads
 
+    _parameter_constraints = {
+        **SklearnMLPClassifier._parameter_constraints,
+        "backend": [StrOptions({"auto", "numpy", "numba", "cython"})],
+        "n_threads": [None, Interval(numbers.Integral, 1, None, closed="left")],  # the bound: _config.resolve_threads
+    }
+
     # -- validation -------------------------------------------------------------------------------------
 
     def _check_params(self):
-        def choice(name, options):
-            if getattr(self, name) not in options:
-                raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {getattr(self, name)!r}")
-
-        def number(name, low, high=np.inf, low_open=False, high_open=False, integer=False):
-            value = getattr(self, name)
-            kind = numbers.Integral if integer else numbers.Real
-            ok = isinstance(value, kind) and not isinstance(value, bool) and np.isfinite(value)
-            ok = ok and (low < value if low_open else low <= value) and (value < high if high_open else value <= high)
-            if not ok:
-                interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open or high == np.inf else ']'}"
-                raise ValueError(f"{name} must be {'an integer' if integer else 'a number'} in {interval}, "
-                                 f"got {value!r}")
-
-        choice("activation", tuple(ACTIVATIONS))
-        choice("solver", SOLVERS)
-        choice("learning_rate", LEARNING_RATES)
+        """scikit-learn's own validation of its MLPClassifier's parameters (``_parameter_constraints``, taken
+        from scikit-learn itself) plus fastnn's backend and n_threads; the error names the parameter first.
+        Returns the hidden layer widths."""
+        try:
+            self._validate_params()
+        except InvalidParameterError as exc:
+            found = re.match(r"The '(\w+)' parameter", str(exc))
+            if found is None:
+                raise
+            name = found.group(1)
+            raise InvalidParameterError(f"{name} must be {_describe(self._parameter_constraints[name])}, got "
+                                        f"{getattr(self, name)!r} ({exc})") from None
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
         if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
-        number("alpha", 0)
-        number("learning_rate_init", 0, low_open=True)
-        number("power_t", 0)
-        number("max_iter", 1, integer=True)
-        number("tol", 0)
-        number("momentum", 0, 1)
-        number("validation_fraction", 0, 1, low_open=True, high_open=True)
-        number("beta_1", 0, 1, high_open=True)
-        number("beta_2", 0, 1, high_open=True)
-        number("epsilon", 0, low_open=True)
-        number("n_iter_no_change", 1, integer=True)
-        number("max_fun", 1, integer=True)
-        if self.batch_size != "auto":
-            number("batch_size", 1, integer=True)
         _config.resolve_threads(self.n_threads)  # None, or an integer in 1..MAX_THREADS
         return [int(s) for s in sizes]
 
@@ -240,12 +245,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         L = net.hidden_layer_num + 1
 
         def fun(theta):
-            for k, v in _mlp.unpack(theta, L, net._sizes).items():
+            for k, v in _flat.unpack(theta, L, net._sizes).items():
                 net.params[k] = v.astype(net.dtype)
             value, grads = net.loss_and_gradient(X, t)
-            return value, _mlp.pack(grads, L, np.float64)
+            return value, _flat.pack(grads, L, np.float64)
 
-        res = minimize(fun, _mlp.pack(net.params, L, np.float64), method="L-BFGS-B", jac=True,
+        res = minimize(fun, _flat.pack(net.params, L, np.float64), method="L-BFGS-B", jac=True,
                        options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
         self.n_iter_ = int(res.nit)
         self.loss_ = float(res.fun)
@@ -369,9 +374,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_log_proba(self, X):
         """Log of ``predict_proba``, computed stably (log-softmax)."""
-        scores = self._scores(X)
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return reference.log_softmax(self._scores(X))
 
     def predict(self, X):
         """The most probable class of each row."""

@@ -21,21 +21,16 @@ The step is the two-layer kernel's (src_cython/_twolayer.pyx), for every layer:
 
 Weight decay lambda adds 0.5 lambda sum ||W_l||^2 to the loss and lambda W_l to each dW_l (not to biases),
 as the book's MultiLayerNet. BLAS runs single-threaded inside the chunks (the caller holds it to one
-thread); the caller allocates every workspace, kernels never allocate.
+thread); the caller allocates every workspace, kernels never allocate. The scalar numerics and the codes are
+src_cython/_numerics.pxd's; fastnn/_flat.py packs a network's parameters and optimizer state into theta.
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport exp, expf, log, sqrt, tanh, tanhf
 from libc.string cimport memcpy
 
 from _blas cimport gemm
-
-cdef extern from "_vec.h" nogil:
-    void fastnn_bias_sigmoid_f(Py_ssize_t n, float* z, const float* b)
-    void fastnn_update_f(Py_ssize_t n, int opt, float* w, const float* g, float* s1, float* s2, float lr, float p1,
-                         float p2, float eps, float lam)
-    void fastnn_update_d(Py_ssize_t n, int opt, double* w, const double* g, double* s1, double* s2, double lr,
-                         double p1, double p2, double eps, double lam)
+from _numerics cimport (ADAM, CROSS_ENTROPY, IDENTITY, SGD, activation_grad, adam_lr, bias_activation_row, codes,
+                        edge as _edge, softmax_loss_row, update)
 
 cdef extern from *:
     """
@@ -63,42 +58,11 @@ cdef extern from *:
 #: stray read or write) and negative indices wrap; for CI, never for speed.
 DEBUG_BUILD = bool(FASTNN_MLP_DEBUG_BUILD_FLAG)
 
-# Codes shared with fastnn/backends (the two-layer kernels use the first two the same way).
-SIGMOID, RELU, TANH, IDENTITY = 0, 1, 2, 3
-SGD, MOMENTUM, ADAM = 0, 1, 2
+#: The activation, loss and optimizer codes by name (src_cython/_numerics.pxd).
+CODES = codes()
 
-
-cdef inline floating _act(floating a, int act) noexcept nogil:
-    cdef floating e
-    if act == 1:
-        return a if a > 0 else 0
-    if act == 0:  # exp(-|a|) never overflows (the reference's form)
-        if floating is float:
-            e = expf(-a if a >= 0 else a)
-        else:
-            e = exp(-a if a >= 0 else a)
-        return 1 / (1 + e) if a >= 0 else e / (1 + e)
-    if act == 2:
-        if floating is float:
-            return tanhf(a)
-        else:
-            return tanh(a)
-    return a
-
-
-cdef inline floating _dact(floating z, int act) noexcept nogil:
-    """act'(a) written from the output z = act(a)."""
-    if act == 1:
-        return 1 if z > 0 else 0
-    if act == 0:
-        return z * (1 - z)
-    if act == 2:
-        return 1 - z * z
-    return 1
-
-
-cdef inline Py_ssize_t _edge(Py_ssize_t n, Py_ssize_t c, Py_ssize_t chunks) noexcept nogil:
-    return (n * c) // chunks
+cdef enum:
+    GRADIENT_ONLY = -1  # an `opt` for _weights_chunk: store the gradient (with lam W), update nothing
 
 
 cdef inline Py_ssize_t _woff(const Py_ssize_t* sizes, int l) noexcept nogil:
@@ -132,7 +96,6 @@ cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssiz
     cdef floating* dnext
     cdef floating* dl
     cdef const floating* bias
-    cdef floating a, m, s
     cdef int l
     if n <= 0:
         return
@@ -144,33 +107,15 @@ cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssiz
         bias = theta + woff + nin * nout
         gemm(False, False, n, nout, nin, <floating> 1, zin + r0 * nin, nin, theta + woff, nout,
              <floating> 0, zout + r0 * nout, nout)
-        if floating is float and act == 0 and l < L:  # vectorized (src_cython/_vec.h)
-            for i in range(r0, r1):
-                fastnn_bias_sigmoid_f(nout, zout + i * nout, bias)
-        else:
-            for i in range(r0, r1):
-                for j in range(nout):
-                    a = zout[i * nout + j] + bias[j]
-                    zout[i * nout + j] = _act(a, act) if l < L else a
+        for i in range(r0, r1):  # the logits only get their bias
+            bias_activation_row(zout + i * nout, bias, nout, act if l < L else IDENTITY)
         zin = zout
     if not backward:
         return
     # softmax cross-entropy per row: loss = logsumexp(a) - a_t; dA_L = (softmax(a) - e_t) / n_batch
     nout = sizes[L]
     for i in range(r0, r1):
-        m = zout[i * nout]
-        for k in range(nout):
-            if zout[i * nout + k] > m:
-                m = zout[i * nout + k]
-        a = zout[i * nout + t[i]] - m
-        s = 0
-        for k in range(nout):
-            zout[i * nout + k] = exp(zout[i * nout + k] - m) if floating is double else expf(zout[i * nout + k] - m)
-            s = s + zout[i * nout + k]
-        loss_rows[i] = log(s) - a
-        for k in range(nout):
-            zout[i * nout + k] = zout[i * nout + k] / s * inv_n
-        zout[i * nout + t[i]] = zout[i * nout + t[i]] - inv_n
+        loss_rows[i] = softmax_loss_row(zout + i * nout, nout, t[i], CROSS_ENTROPY, inv_n)
     for l in range(L - 1, 0, -1):
         nin = sizes[l]
         nout = sizes[l + 1]
@@ -180,20 +125,10 @@ cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssiz
         gemm(False, True, n, nin, nout, <floating> 1, dnext + r0 * nout, nout, theta + _woff(sizes, l + 1), nout,
              <floating> 0, dl + r0 * nin, nin)
         for i in range(r0 * nin, r1 * nin):
-            dl[i] = dl[i] * _dact(zout[i], act)
+            dl[i] = dl[i] * activation_grad(zout[i], act)
 
 
 # --- region 2: rows of the weights ------------------------------------------------------------------
-
-cdef inline void _update(floating* w, const floating* g, floating* s1, floating* s2, Py_ssize_t size,
-                         int opt, floating lr, floating p1, floating p2, floating eps, floating lam) noexcept nogil:
-    """A slice updated in place as fastnn.optimizers writes it, with gradient g + lam w (lr is Adam's lr_t);
-    the loop is C (src_cython/_vec.h) so that it vectorizes."""
-    if floating is float:
-        fastnn_update_f(size, opt, w, g, s1, s2, lr, p1, p2, eps, lam)
-    else:
-        fastnn_update_d(size, opt, w, g, s1, s2, lr, p1, p2, eps, lam)
-
 
 cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin, Py_ssize_t nb, Py_ssize_t b,
                            floating* theta, const Py_ssize_t* sizes, int L, const floating* zs,
@@ -202,8 +137,8 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
     """Chunk c of region 2 for every layer; returns sum W^2 over its weight rows (before any update).
 
     fused_sgd: theta := theta - lr (dtheta + lam W) through the GEMM itself. Else g := dtheta (plain
-    gradient), and with opt >= 0 the optimizer then updates those rows (opt < 0: gradient only, with
-    lam W added to g).
+    gradient), and the optimizer `opt` then updates those rows (opt == GRADIENT_ONLY: no update, lam W
+    added to g).
     """
     cdef Py_ssize_t nin, nout, woff, i0, i1, j0, j1, i, j
     cdef const floating* zin
@@ -242,11 +177,11 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
                 gw[nin * nout + j] = s
         if fused_sgd:
             continue
-        if opt >= 0:
-            _update(W + i0 * nout, gw + i0 * nout, s1 + woff + i0 * nout, s2 + woff + i0 * nout if opt == 2 else NULL,
-                    (i1 - i0) * nout, opt, lr, p1, p2, eps, lam)
-            _update(W + nin * nout + j0, gw + nin * nout + j0, s1 + woff + nin * nout + j0,
-                    s2 + woff + nin * nout + j0 if opt == 2 else NULL, j1 - j0, opt, lr, p1, p2, eps, 0)
+        if opt != GRADIENT_ONLY:
+            update(W + i0 * nout, gw + i0 * nout, s1 + woff + i0 * nout, s2 + woff + i0 * nout if opt == ADAM else NULL,
+                   (i1 - i0) * nout, opt, lr, p1, p2, eps, lam)
+            update(W + nin * nout + j0, gw + nin * nout + j0, s1 + woff + nin * nout + j0,
+                   s2 + woff + nin * nout + j0 if opt == ADAM else NULL, j1 - j0, opt, lr, p1, p2, eps, 0)
         elif lam != 0:
             for i in range(i0 * nout, i1 * nout):
                 gw[i] = gw[i] + lam * W[i]
@@ -278,7 +213,7 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] th
               inv_n, &zs_ws[0], &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &loss_rows_ws[0], True)
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         sq += _weights_chunk(c, chunks, &x[0, 0], n, n, &theta[0], &sizes[0], L, &zs_ws[0],
-                             &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &grad_out[0], NULL, NULL, -1, False,
+                             &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &grad_out[0], NULL, NULL, GRADIENT_ONLY, False,
                              0, 0, 0, 0, <floating> lam)
     for i in range(n):
         total += loss_rows_ws[i]
@@ -317,13 +252,13 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             _rows(&xb_ws[0, 0], &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act, <floating> (1.0 / nb),
                   &zs_ws[0], dsp, &loss_rows_ws[0], True)
         lr_t = lr
-        if opt == 2:
+        if opt == ADAM:
             step += 1
-            lr_t = lr * sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step)
+            lr_t = adam_lr(lr, p1, p2, step)
         sq = 0
         for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             sq += _weights_chunk(c, chunks, &xb_ws[0, 0], nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
-                                 &grad_ws[0], s1p, s2p, opt, opt == 0, <floating> lr_t, <floating> p1,
+                                 &grad_ws[0], s1p, s2p, opt, opt == SGD, <floating> lr_t, <floating> p1,
                                  <floating> p2, <floating> eps, <floating> lam)
         batch_loss = 0
         for r in range(nb):

@@ -18,19 +18,19 @@ Mixing an OpenMP team with BLAS's own threads on the same cores makes each spin 
    beta=1), so dW is never stored.
 
 The caller allocates every output (``*_out``) and workspace (``*_ws``); kernels never allocate, so a
-training loop allocates once per epoch and never per step.
+training loop allocates once per epoch and never per step. The scalar numerics (activations, the per-row
+softmax loss, the optimizer update) and the codes are src_cython/_numerics.pxd's, shared with _mlp.pyx;
+fastnn/backends/_cython.py is the Python side (workspaces, BLAS held to one thread).
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport exp, expf, log, sqrt
 from libc.string cimport memcpy
 
 import numpy as np
 
 from _blas cimport gemm
-
-cdef extern from "_vec.h" nogil:
-    void fastnn_bias_sigmoid_f(Py_ssize_t n, float* z, const float* b)
+from _numerics cimport (ADAM, SGD, activation_grad, adam_lr, bias_activation_row, codes, edge as _edge,
+                        softmax_loss_row, update)
 
 cdef extern from *:
     """
@@ -69,32 +69,8 @@ cdef extern from *:
 #: stray read or write) and negative indices wrap; for CI, never for speed.
 DEBUG_BUILD = bool(FASTNN_DEBUG_BUILD_FLAG)
 
-# Codes shared with fastnn/backends/_cython.py and _fused.py.
-SIGMOID, RELU = 0, 1
-CROSS_ENTROPY, MSE = 0, 1
-SGD, MOMENTUM, ADAM = 0, 1, 2
-
-
-cdef inline floating _exp(floating a) noexcept nogil:
-    if floating is float:
-        return expf(a)
-    else:
-        return exp(a)
-
-
-cdef inline floating _sigmoid(floating a) noexcept nogil:
-    """1 / (1 + exp(-a)) from exp(-|a|), which never overflows (the reference's formula)."""
-    cdef floating e
-    if a >= 0:
-        e = _exp(-a)
-        return 1 / (1 + e)
-    e = _exp(a)
-    return e / (1 + e)
-
-
-cdef inline Py_ssize_t _edge(Py_ssize_t n, Py_ssize_t c, Py_ssize_t chunks) noexcept nogil:
-    """Start of chunk c when n items are split into `chunks` near-equal runs."""
-    return (n * c) // chunks
+#: The activation, loss and optimizer codes by name (src_cython/_numerics.pxd).
+CODES = codes()
 
 
 # --- region 1: rows of the batch --------------------------------------------------------------------
@@ -105,23 +81,9 @@ cdef void _forward_rows(const floating[:, ::1] x, const floating[:, ::1] W1, con
     """z1 := act(x W1 + b1), a2 := z1 W2 + b2 for the rows given (all views of one chunk)."""
     cdef int n = x.shape[0], d = x.shape[1], h = W1.shape[1], c = W2.shape[1]
     cdef Py_ssize_t i, j
-    cdef floating a
     gemm(False, False, n, h, d, <floating> 1, &x[0, 0], d, &W1[0, 0], h, <floating> 0, &z1_out[0, 0], h)
-    if floating is float and act == 0:  # a vectorized loop (src_cython/_vec.h); float64 keeps libm's exp
-        for i in range(n):
-            fastnn_bias_sigmoid_f(h, &z1_out[i, 0], &b1[0])
-        for i in range(n):
-            for j in range(c):
-                a2_out[i, j] = b2[j]
-        gemm(False, False, n, c, h, <floating> 1, &z1_out[0, 0], h, &W2[0, 0], c, <floating> 1, &a2_out[0, 0], c)
-        return
     for i in range(n):
-        for j in range(h):
-            a = z1_out[i, j] + b1[j]
-            if act == 0:
-                z1_out[i, j] = _sigmoid(a)
-            else:
-                z1_out[i, j] = a if a > 0 else 0
+        bias_activation_row(&z1_out[i, 0], &b1[0], h, act)
     for i in range(n):
         for j in range(c):
             a2_out[i, j] = b2[j]
@@ -135,37 +97,9 @@ cdef void _logits_grad_rows(floating[:, ::1] a, const Py_ssize_t[::1] t, int los
     Cross-entropy: loss_i = logsumexp(a_i) - a_i[t_i], da_i = (softmax(a_i) - e_t) inv_n.
     MSE:           loss_i = |y_i - e_t|^2 / 2, dy = (y - e_t) inv_n, da_i = y (dy - <dy, y>).
     """
-    cdef Py_ssize_t i, k, n = a.shape[0], c = a.shape[1]
-    cdef floating m, s, at, y, r, sdy
-    cdef double li
+    cdef Py_ssize_t i, n = a.shape[0], c = a.shape[1]
     for i in range(n):
-        m = a[i, 0]
-        for k in range(c):
-            if a[i, k] > m:
-                m = a[i, k]
-        at = a[i, t[i]] - m
-        s = 0
-        for k in range(c):
-            a[i, k] = _exp(a[i, k] - m)
-            s = s + a[i, k]
-        if loss == 0:
-            loss_rows_out[i] = log(s) - at
-            for k in range(c):
-                a[i, k] = a[i, k] / s * inv_n
-            a[i, t[i]] = a[i, t[i]] - inv_n
-        else:
-            li = 0
-            sdy = 0
-            for k in range(c):
-                y = a[i, k] / s
-                r = y - (1 if k == t[i] else 0)
-                li = li + 0.5 * r * r
-                sdy = sdy + r * inv_n * y
-                a[i, k] = y
-            loss_rows_out[i] = li
-            for k in range(c):
-                y = a[i, k]
-                a[i, k] = y * ((y - (1 if k == t[i] else 0)) * inv_n - sdy)
+        loss_rows_out[i] = softmax_loss_row(&a[i, 0], c, t[i], loss, inv_n)
 
 
 cdef void _backward_rows(const floating[:, ::1] z1, const floating[:, ::1] da2, const floating[:, ::1] W2,
@@ -176,10 +110,7 @@ cdef void _backward_rows(const floating[:, ::1] z1, const floating[:, ::1] da2, 
     gemm(False, True, n, h, c, <floating> 1, &da2[0, 0], c, &W2[0, 0], c, <floating> 0, &da1_out[0, 0], h)
     for i in range(n):
         for j in range(h):
-            if act == 0:
-                da1_out[i, j] = da1_out[i, j] * z1[i, j] * (1 - z1[i, j])
-            elif z1[i, j] <= 0:
-                da1_out[i, j] = 0
+            da1_out[i, j] = da1_out[i, j] * activation_grad(z1[i, j], act)
 
 
 cdef void _step_rows(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssize_t[::1] perm,
@@ -220,25 +151,6 @@ cdef void _colsum(const floating[:, ::1] d, Py_ssize_t j0, Py_ssize_t j1, floati
         out[j] = alpha * s + (beta * out[j] if beta != 0 else 0)
 
 
-cdef void _update(floating* w, const floating* g, floating* s1, floating* s2, Py_ssize_t size,
-                  int opt, floating lr, floating p1, floating p2) noexcept nogil:
-    """One slice of a parameter updated in place, as fastnn.optimizers writes it.
-
-    Momentum: s1 := p1 s1 - lr g; w := w + s1.
-    Adam (lr is lr_t): s1 := s1 + (1 - p1)(g - s1); s2 := s2 + (1 - p2)(g^2 - s2); w := w - lr s1 / (sqrt(s2) + 1e-7).
-    """
-    cdef Py_ssize_t i
-    if opt == 1:
-        for i in range(size):
-            s1[i] = s1[i] * p1 - lr * g[i]
-            w[i] = w[i] + s1[i]
-    else:
-        for i in range(size):
-            s1[i] = s1[i] + (1 - p1) * (g[i] - s1[i])
-            s2[i] = s2[i] + (1 - p2) * (g[i] * g[i] - s2[i])
-            w[i] = w[i] - lr * s1[i] / (sqrt(s2[i]) + <floating> 1e-7)
-
-
 cdef void _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating[:, ::1] xb, const floating[:, ::1] z1,
                          const floating[:, ::1] da2, const floating[:, ::1] da1,
                          floating alpha, floating beta,
@@ -273,17 +185,17 @@ cdef void _update_chunk(Py_ssize_t c, Py_ssize_t chunks, Py_ssize_t d, Py_ssize_
                         const floating* gW1, const floating* gb1, const floating* gW2, const floating* gb2,
                         floating* s1_W1, floating* s1_b1, floating* s1_W2, floating* s1_b2,
                         floating* s2_W1, floating* s2_b1, floating* s2_W2, floating* s2_b2,
-                        int opt, floating lr, floating p1, floating p2) noexcept nogil:
+                        int opt, floating lr, floating p1, floating p2, floating eps) noexcept nogil:
     """The optimizer on chunk c's rows of W1, W2 and entries of b1 (and b2 for chunk 0)."""
     cdef Py_ssize_t d0 = _edge(d, c, chunks) * h, d1 = _edge(d, c + 1, chunks) * h
     cdef Py_ssize_t h0 = _edge(h, c, chunks), h1 = _edge(h, c + 1, chunks)
-    cdef bint adam = opt == 2
-    _update(W1 + d0, gW1 + d0, s1_W1 + d0, s2_W1 + d0 if adam else NULL, d1 - d0, opt, lr, p1, p2)
-    _update(W2 + h0 * k, gW2 + h0 * k, s1_W2 + h0 * k, s2_W2 + h0 * k if adam else NULL, (h1 - h0) * k,
-            opt, lr, p1, p2)
-    _update(b1 + h0, gb1 + h0, s1_b1 + h0, s2_b1 + h0 if adam else NULL, h1 - h0, opt, lr, p1, p2)
+    cdef bint adam = opt == ADAM
+    update(W1 + d0, gW1 + d0, s1_W1 + d0, s2_W1 + d0 if adam else NULL, d1 - d0, opt, lr, p1, p2, eps, 0)
+    update(W2 + h0 * k, gW2 + h0 * k, s1_W2 + h0 * k, s2_W2 + h0 * k if adam else NULL, (h1 - h0) * k,
+           opt, lr, p1, p2, eps, 0)
+    update(b1 + h0, gb1 + h0, s1_b1 + h0, s2_b1 + h0 if adam else NULL, h1 - h0, opt, lr, p1, p2, eps, 0)
     if c == 0:
-        _update(b2, gb2, s1_b2, s2_b2 if adam else NULL, k, opt, lr, p1, p2)
+        update(b2, gb2, s1_b2, s2_b2 if adam else NULL, k, opt, lr, p1, p2, eps, 0)
 
 
 # --- public entry points ----------------------------------------------------------------------------
@@ -327,7 +239,7 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t,
 def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssize_t[::1] perm,
                 Py_ssize_t batch_size,
                 floating[:, ::1] W1, floating[::1] b1, floating[:, ::1] W2, floating[::1] b2,
-                int act, int loss, int opt, double lr, double p1, double p2, long step,
+                int act, int loss, int opt, double lr, double p1, double p2, double eps, long step,
                 floating[::1] s1_W1, floating[::1] s1_b1, floating[::1] s1_W2, floating[::1] s1_b2,
                 floating[::1] s2_W1, floating[::1] s2_b1, floating[::1] s2_W2, floating[::1] s2_b2,
                 floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws,
@@ -347,7 +259,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     cdef Py_ssize_t d = W1.shape[0], h = W1.shape[1], k = W2.shape[1]
     cdef double batch_loss, lr_t
     cdef floating inv_n, flr = <floating> lr
-    cdef bint sgd = opt == 0
+    cdef bint sgd = opt == SGD
     cdef floating* no_state = NULL
     while start < n:
         nb = min(batch_size, n - start)
@@ -356,9 +268,9 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             _step_rows(x, t, perm, start, _edge(nb, c, chunks), _edge(nb, c + 1, chunks), inv_n,
                        W1, b1, W2, b2, act, loss, xb_ws, tb_ws, z1_ws, a2_ws, dz1_ws, loss_rows_ws)
         lr_t = lr
-        if opt == 2:
+        if opt == ADAM:
             step += 1
-            lr_t = lr * sqrt(1.0 - p2 ** step) / (1.0 - p1 ** step)
+            lr_t = adam_lr(lr, p1, p2, step)
         nxt = min(batch_size, n - start - nb)  # rows of the next batch, fetched while this one finishes
         for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             if nxt > 0:
@@ -372,9 +284,9 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 _update_chunk(c, chunks, d, h, k, &W1[0, 0], &b1[0], &W2[0, 0], &b2[0],
                               &gW1_ws[0, 0], &gb1_ws[0], &gW2_ws[0, 0], &gb2_ws[0],
                               &s1_W1[0], &s1_b1[0], &s1_W2[0], &s1_b2[0],
-                              &s2_W1[0] if opt == 2 else no_state, &s2_b1[0] if opt == 2 else no_state,
-                              &s2_W2[0] if opt == 2 else no_state, &s2_b2[0] if opt == 2 else no_state,
-                              opt, <floating> lr_t, <floating> p1, <floating> p2)
+                              &s2_W1[0] if opt == ADAM else no_state, &s2_b1[0] if opt == ADAM else no_state,
+                              &s2_W2[0] if opt == ADAM else no_state, &s2_b2[0] if opt == ADAM else no_state,
+                              opt, <floating> lr_t, <floating> p1, <floating> p2, <floating> eps)
         batch_loss = 0
         for r in range(nb):
             batch_loss += loss_rows_ws[r]

@@ -105,11 +105,12 @@ def test_numerical_gradient_matches_the_reference_loop(hidden, activation, pixel
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
 def test_numba_series_agrees_with_its_exact_differences(hidden, activation):
     pytest.importorskip("numba")
-    from fastnn.backends import _mlp, _numba
+    from fastnn._codes import ACTIVATIONS
+    from fastnn.backends import _numba
     _, net = twins(hidden, activation, "numba", np.float64)
     x, t = data(n=9)
     theta, sizes = net._theta()
-    args = (theta, sizes, x, t, _mlp.ACT[activation], 0.1, 1e-4, 2)
+    args = (theta, sizes, x, t, ACTIVATIONS[activation], 0.1, 1e-4, 2)
     series, exact = _numba.mlp_numerical_gradient(*args), _numba.mlp_numerical_gradient(*args, series=False)
     np.testing.assert_allclose(series, exact, rtol=0, atol=1e-11)
     assert np.any(series != exact)  # two computations, not one
@@ -189,6 +190,31 @@ def test_dropout_trains_and_predicts_as_the_book():
         fastnn.MultiLayerNetExtend(8, [5], 4, use_dropout=True, dropout_ration=1.5)
 
 
+@pytest.mark.parametrize("kind", ["dropout", "batchnorm"])
+def test_reference_epoch_takes_one_training_forward_pass_a_step(kind):
+    """Each step of the reference epoch is the loss and gradient of one training-mode forward pass: the loss
+    recorded is that of the dropout masks the gradient used, and batchnorm's running statistics move once."""
+    x, t = data(n=30)
+    kw = dict(use_dropout=True, dropout_ration=0.3) if kind == "dropout" else dict(use_batchnorm=True)
+    net, twin = (fastnn.MultiLayerNetExtend(8, [6, 5], 4, seed=0, **kw) for _ in range(2))
+    first = (x[:10] @ net.params["W1"] + net.params["b1"]).mean(axis=0)
+    net.train_epoch(x, t, 10, fastnn.SGD(0.1), perm=np.arange(30))
+    losses = []
+    for s in range(0, 30, 10):
+        value, grads = twin.loss_and_gradient(x[s:s + 10], t[s:s + 10])
+        fastnn.SGD(0.1).update(twin.params, grads)
+        losses.append(value)
+    np.testing.assert_allclose(net.batch_losses, losses, rtol=1e-12)
+    for key in net.params:
+        np.testing.assert_allclose(net.params[key], twin.params[key], rtol=1e-12, err_msg=key)
+    for i in twin.running:
+        np.testing.assert_allclose(net.running[i], twin.running[i], rtol=1e-12)
+    if kind == "batchnorm":  # after one step: 0.1 of the first batch's mean (0.19 if it were updated twice)
+        once = fastnn.MultiLayerNetExtend(8, [6, 5], 4, seed=0, **kw)
+        once.train_epoch(x[:10], t[:10], 10, fastnn.SGD(0.1), perm=np.arange(10))
+        np.testing.assert_allclose(once.running[1][0], 0.1 * first, rtol=1e-12)
+
+
 def test_trains_with_the_trainer_and_every_optimizer():
     from fastnn.datasets import load_digits
     (x, t), (xt, tt) = load_digits()
@@ -237,8 +263,8 @@ def test_chapter6_examples_run_and_save_their_plots(tmp_path):
     assert all(len(c) == 3 and all(0 <= a <= 1 for a in c) for c in curves.values())  # --quick: 3 epochs
 
 
-def test_two_layer_kernels_run_adam_with_another_eps_in_python(fast_backend):
-    """The two-layer kernels have the book's eps built in; any other eps takes the Python loop, exactly."""
+def test_two_layer_kernels_run_adam_with_another_eps(fast_backend):
+    """The two-layer kernels take Adam's eps: another eps than the book's gives the reference's steps."""
     x, t = data(n=30)
     nets = [fastnn.TwoLayerNet(8, 5, 4, seed=0, backend=b) for b in ("numpy", fast_backend)]
     for net in nets:

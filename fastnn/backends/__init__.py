@@ -1,8 +1,10 @@
 """Backend selection: 'numpy' (the reference), 'numba', 'cython'; 'auto' picks the fastest present.
 
-Every backend module exposes the same functions with the same signatures:
-``logits``, ``gradient``, ``numerical_gradient``, ``train_epoch`` (see ``_numpy.py``), on arrays the
-public wrappers have already validated. ``FASTNN_PURE_PYTHON=1`` leaves only 'numpy'.
+Every backend offers the same functions with the same signatures (``CONTRACT``, see ``_numpy.py``), on
+arrays the public wrappers have already validated. A backend module provides them itself unless
+``PROVIDERS`` names another backend for a function (the cython backend has no compiled numerical
+gradient: it takes numba's, else the reference's); this module alone decides, and no backend imports
+another. ``FASTNN_PURE_PYTHON=1`` leaves only 'numpy'.
 """
 import importlib
 
@@ -11,9 +13,34 @@ from .. import _config
 NAMES = ("numpy", "numba", "cython")
 #: 'auto' tries these in order.
 PREFERENCE = ("cython", "numba", "numpy")
+#: What every backend offers: the two-layer net's functions, then the plain MLP's (flat parameters).
+CONTRACT = ("logits", "gradient", "numerical_gradient", "train_epoch",
+            "mlp_logits", "mlp_gradient", "mlp_numerical_gradient", "mlp_train_epoch")
+#: backend -> {function: the backends that may provide it, first available wins}.
+PROVIDERS = {"cython": {"numerical_gradient": ("numba", "numpy"), "mlp_numerical_gradient": ("numba", "numpy")}}
 _MODULES = {"numpy": "._numpy", "numba": "._numba", "cython": "._cython"}
 _loaded = {}
 _errors = {}
+
+
+class Backend:
+    """A backend as the networks see it: its module's NAME, NOTES, ... and the CONTRACT's functions, each
+    looked up when called in the module that provides it (so replacing a module's function takes effect)."""
+
+    def __init__(self, module, providers):
+        self._module = module
+        self._providers = providers
+        missing = [name for name in CONTRACT if name not in providers and not hasattr(module, name)]
+        if missing:
+            raise ImportError(f"backend {module.NAME!r} lacks {', '.join(missing)} of the backend contract")
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") or attr in ("_module", "_providers"):  # not set yet (copy, pickle)
+            raise AttributeError(attr)
+        return getattr(self._providers.get(attr, self._module), attr)
+
+    def __repr__(self):
+        return f"<fastnn backend {self._module.NAME!r}>"
 
 
 def _load(name):
@@ -24,6 +51,10 @@ def _load(name):
         return None
     try:
         module = importlib.import_module(_MODULES[name], __name__)
+        providers = {}
+        for function, candidates in PROVIDERS.get(name, {}).items():
+            providers[function] = next(m for m in map(_load, candidates) if m is not None)._module
+        backend = Backend(module, providers)
     except ImportError as exc:
         _errors[name] = f"{type(exc).__name__}: {exc}"
         if name == "cython" and _config.require_extension():
@@ -32,8 +63,8 @@ def _load(name):
                 f"{_config.ENV_REQUIRE_EXTENSION}=1 says it must be there: rebuild with `pip install .`"
             ) from exc
         return None
-    _loaded[name] = module
-    return module
+    _loaded[name] = backend
+    return backend
 
 
 def available_backends():

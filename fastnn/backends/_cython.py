@@ -1,24 +1,28 @@
-"""The 'cython' backend: thin wrappers over the compiled fastnn._twolayer kernels.
+"""The 'cython' backend: thin wrappers over the compiled kernels (fastnn._twolayer, fastnn._mlp).
 
-Wrappers allocate every output and workspace; kernels compute. The numerical gradient is the
-numba kernel's when numba is installed (it is the fast numerical path), else the reference's.
+Wrappers allocate every output and workspace; kernels compute. There is no compiled numerical gradient:
+``fastnn/backends/__init__.py`` gives this backend numba's (the fast numerical path), else the reference's.
 """
 import numpy as np
 
-from .. import _config
+from .. import _codes, _config, _flat, _fused
 from .. import _mlp as mlp_ext
 from .. import _twolayer as ext
 from .._blas_threads import single_threaded
-from . import _fused
-from ._loop import train_epoch_python
+from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
+from .._fused import train_epoch_python
 
 NAME = "cython"
+#: The NumPy reference itself (networks with their own reference path take it instead of this module's).
+IS_REFERENCE = False
 HAVE_OPENMP = ext.HAVE_OPENMP
 NOTES = "compiled Cython kernels, BLAS from SciPy, OpenMP " + ("on" if HAVE_OPENMP else "off (serial)")
-assert (ext.SGD, ext.MOMENTUM, ext.ADAM) == (_fused.SGD, _fused.MOMENTUM, _fused.ADAM)
 
-ACT = {"sigmoid": ext.SIGMOID, "relu": ext.RELU}
-LOSS = {"cross_entropy": ext.CROSS_ENTROPY, "mse": ext.MSE}
+_PYTHON_CODES = {"activation": _codes.ACTIVATIONS, "loss": _codes.LOSSES, "optimizer": _codes.FUSED_OPTIMIZERS}
+for _module in (ext, mlp_ext):
+    if _module.CODES != _PYTHON_CODES:  # src_cython/_numerics.pxd and fastnn/_codes.py must say the same
+        raise ImportError(f"{_module.__name__} was built with codes {_module.CODES}, fastnn._codes has "
+                          f"{_PYTHON_CODES}: rebuild the extension (pip install .)")
 
 
 def _sizes(params):
@@ -51,27 +55,19 @@ def gradient(params, x, t, activation, loss, n_threads):
     return float(value), grads
 
 
-def numerical_gradient(params, x, t, activation, loss, h, n_threads):
-    try:
-        from . import _numba as fast
-    except ImportError:  # pragma: no cover - numba is a dependency
-        from . import _numpy as fast
-    return fast.numerical_gradient(params, x, t, activation, loss, h, n_threads)
-
-
 def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
     """The compiled epoch loop for SGD, Momentum and Adam; a Python loop for other optimizers."""
     fused = _fused.fused_optimizer(optimizer, params)
     if fused is None:
         return train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
-    code, lr, p1, p2, step, state = fused
+    code, lr, p1, p2, eps, step, state = fused
     b = min(batch_size, perm.shape[0])  # the largest batch cut from perm (which may be longer than x)
     grads_ws = [np.empty_like(params[k]) for k in _fused.KEYS]
     batch_losses = np.empty(-(-perm.shape[0] // batch_size))
     with single_threaded():
         ext.train_epoch(x, t, perm, batch_size, params["W1"], params["b1"], params["W2"], params["b2"],
-                                ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state,
+                                ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state,
                                 np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp),
                                 *_workspace(b, params, x.dtype), *grads_ws, batch_losses, n_threads,
                                 _config.epoch_chunks_per_thread(batch_size))
@@ -79,7 +75,7 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     return batch_losses
 
 
-# --- plain MLPs of any depth (flat parameters; see fastnn/backends/_mlp.py) ---------------------------
+# --- plain MLPs of any depth (flat parameters; see fastnn/_flat.py) ------------------------------------
 
 def _blocks(sizes, n, dtype):
     """zs and ds workspaces for n rows: blocks n x n_l of every layer (ds: hidden layers only)."""
@@ -102,7 +98,7 @@ def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
     return float(value), grad
 
 
-def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads):
+def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads):
     b = min(batch_size, perm.shape[0])
     losses = np.empty(-(-perm.shape[0] // batch_size))
     with single_threaded():
@@ -113,6 +109,7 @@ def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1,
     return losses
 
 
-def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads):
-    from . import _numba
-    return _numba.mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads)
+def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
+    """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses."""
+    return _flat.train_epoch(mlp_gradient, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
+                             lam, n_threads)

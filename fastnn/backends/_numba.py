@@ -7,20 +7,16 @@ import numba
 import numpy as np
 
 from .. import _backprop_numba as bp
-from .. import _mlp_numba as mlp
-from .. import _config, _numgrad, _numgrad_mlp
-from . import _fused, _mlp
-from ._loop import train_epoch_python
+from .. import _config, _flat, _fused, _numgrad, _numgrad_mlp
+from .. import _mlp_numba as mlp_kernels
+from .._blas_threads import all_threads as all_blas_threads, threads as blas_threads
+from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
+from .._fused import train_epoch_python
 
 NAME = "numba"
+#: The NumPy reference itself (networks with their own reference path take it instead of this module's).
+IS_REFERENCE = False
 NOTES = f"numba {numba.__version__} jitted kernels, threading layer chosen at first parallel call"
-
-ACT = {"sigmoid": _numgrad.SIGMOID, "relu": _numgrad.RELU}
-LOSS = {"cross_entropy": _numgrad.CROSS_ENTROPY, "mse": _numgrad.MSE}
-#: |u| bound below which the W1 series kernel is exact to float64 rounding (see _numgrad).
-SERIES_LIMIT = 1e-3
-#: Terms of the exp series in the W1 kernel (its tail is below 1e-18 when |u| <= SERIES_LIMIT).
-SERIES_TERMS = 5
 
 
 def set_threads(n_threads):
@@ -47,21 +43,21 @@ def _numerical_gradient(params, x, t, activation, loss, h, n_threads, series):
     hidden_out, output_out = _numgrad.numerical_gradient(
         np.ascontiguousarray(x, dtype=np.float64), *P, np.ascontiguousarray(t, dtype=np.int64),
         ACT[activation], LOSS[loss], float(h), workers, workers * _config.CHUNKS_PER_THREAD,
-        SERIES_LIMIT if series is not False else -1.0, SERIES_TERMS)
+        _config.SERIES_LIMIT if series is not False else -1.0, _config.SERIES_TERMS)
     return {"W1": hidden_out[:d].astype(dtype, copy=False), "b1": hidden_out[d].astype(dtype, copy=False),
             "W2": output_out[:hidden].astype(dtype, copy=False), "b2": output_out[hidden].astype(dtype, copy=False)}
 
 
 def logits(params, x, activation, n_threads):
-    set_threads(n_threads)
-    return bp.logits(params["W1"], params["b1"], params["W2"], params["b2"], x, ACT[activation])
+    with blas_threads(set_threads(n_threads)):
+        return bp.logits(params["W1"], params["b1"], params["W2"], params["b2"], x, ACT[activation])
 
 
 def gradient(params, x, t, activation, loss, n_threads):
-    set_threads(n_threads)
     grads = {k: np.empty_like(v) for k, v in params.items()}
-    value = bp.gradient(params["W1"], params["b1"], params["W2"], params["b2"], x, t, ACT[activation],
-                        LOSS[loss], grads["W1"], grads["b1"], grads["W2"], grads["b2"])
+    with blas_threads(set_threads(n_threads)):
+        value = bp.gradient(params["W1"], params["b1"], params["W2"], params["b2"], x, t, ACT[activation],
+                            LOSS[loss], grads["W1"], grads["b1"], grads["W2"], grads["b2"])
     return float(value), grads
 
 
@@ -71,37 +67,45 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     if fused is None:
         return train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
-    code, lr, p1, p2, step, state = fused
-    losses = bp.train_epoch(params["W1"], params["b1"], params["W2"], params["b2"], x, t, perm, batch_size,
-                           ACT[activation], LOSS[loss], code, lr, p1, p2, step, *state)
+    code, lr, p1, p2, eps, step, state = fused
+    with blas_threads(n_threads):
+        losses = bp.train_epoch(params["W1"], params["b1"], params["W2"], params["b2"], x, t, perm, batch_size,
+                                ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state)
     _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
     return losses
 
 
-# --- plain MLPs of any depth (flat parameters; see fastnn/backends/_mlp.py) ---------------------------
+# --- plain MLPs of any depth (flat parameters; see fastnn/_flat.py) ------------------------------------
 
 def mlp_logits(theta, sizes, x, act, n_threads):
-    set_threads(n_threads)
-    return mlp.forward(theta, sizes, x, act)
+    with blas_threads(set_threads(n_threads)):
+        return mlp_kernels.forward(theta, sizes, x, act)
 
 
 def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
-    set_threads(n_threads)
     grad = np.empty_like(theta)
-    return float(mlp.gradient(theta, sizes, x, t, act, lam, grad)), grad
+    with blas_threads(set_threads(n_threads)):
+        return float(mlp_kernels.gradient(theta, sizes, x, t, act, lam, grad)), grad
 
 
-def mlp_train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads):
-    set_threads(n_threads)
-    return mlp.train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2)
+def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads):
+    with blas_threads(set_threads(n_threads)):
+        return mlp_kernels.train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step,
+                                       s1, s2)
+
+
+def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
+    """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses."""
+    return _flat.train_epoch(mlp_gradient, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
+                             lam, n_threads)
 
 
 def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads, series=True):
     """Central differences of the MLP's loss for every parameter (see ``fastnn._numgrad_mlp``), flat."""
-    set_threads(n_threads)
     L = len(sizes) - 1
-    views = _mlp.unpack(np.asarray(theta, np.float64), L, sizes)
-    gWs, gbs = _numgrad_mlp.numerical_gradient([views[f"W{i}"] for i in range(1, L + 1)],
-                                               [views[f"b{i}"] for i in range(1, L + 1)],
-                                               np.asarray(x, np.float64), t, act, lam, h, series)
+    views = _flat.unpack(np.asarray(theta, np.float64), L, sizes)
+    with all_blas_threads(set_threads(n_threads)):
+        gWs, gbs = _numgrad_mlp.numerical_gradient([views[f"W{i}"] for i in range(1, L + 1)],
+                                                   [views[f"b{i}"] for i in range(1, L + 1)],
+                                                   np.asarray(x, np.float64), t, act, lam, h, series)
     return np.concatenate([g.ravel() for pair in zip(gWs, gbs) for g in pair]).astype(theta.dtype)

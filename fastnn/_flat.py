@@ -1,4 +1,4 @@
-"""Plain MLPs (no dropout, no batchnorm) on the compiled backends: flat parameters and one epoch.
+"""The flat parameter layout of plain MLPs (no dropout, no batchnorm), and their epoch on the compiled kernels.
 
 The kernels (src_cython/_mlp.pyx, fastnn/_mlp_numba.py) see every parameter in one flat array
 ``theta = [W1, b1, W2, b2, ...]`` and the optimizer state in the same layout. These helpers pack a
@@ -7,12 +7,11 @@ the very same arrays, so a user's references to ``params['W1']`` or ``optimizer.
 """
 import numpy as np
 
-from .. import optimizers
-from ..reference import batches
-
-SGD, MOMENTUM, ADAM = 0, 1, 2
-_CODES = {optimizers.SGD: SGD, optimizers.Momentum: MOMENTUM, optimizers.Adam: ADAM}
-ACT = {"sigmoid": 0, "relu": 1, "tanh": 2, "identity": 3}
+from . import optimizers
+from ._codes import ADAM, MOMENTUM
+from ._config import OPTIMIZER_EPS
+from ._fused import CODES
+from .reference import batches
 
 
 def keys(n_layers):
@@ -49,17 +48,17 @@ def _state(optimizer, name, params, n_layers):
     return pack(state, n_layers, params["W1"].dtype)
 
 
-def train_epoch(kernels, params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
-    """One epoch in place: the compiled loop for SGD, Momentum and Adam, else a Python loop of kernel
-    gradients and ``optimizer.update``. Returns the batch losses."""
+def train_epoch(gradient, fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
+    """One epoch in place: the compiled loop ``fused_epoch`` for SGD, Momentum and Adam, else a Python loop
+    of ``gradient`` (a backend's mlp_gradient) and ``optimizer.update``. Returns the batch losses."""
     L = len(sizes) - 1
-    code = _CODES.get(type(optimizer))
+    code = CODES.get(type(optimizer))
     sizes_arr = np.asarray(sizes, np.intp)
     if code is None:
         losses = []
         for idx in batches(perm, batch_size):
             theta = pack(params, L, x.dtype)
-            value, grad = kernels.mlp_gradient(theta, sizes_arr, x[idx], t[idx], ACT[act], lam, n_threads)
+            value, grad = gradient(theta, sizes_arr, x[idx], t[idx], act, lam, n_threads)
             optimizer.update(params, unpack(grad, L, sizes))
             losses.append(value)
         return np.asarray(losses)
@@ -67,16 +66,15 @@ def train_epoch(kernels, params, sizes, x, t, perm, batch_size, optimizer, act, 
     empty = np.empty(0, x.dtype)
     s1 = s2 = empty
     p1 = p2 = 0.0
-    eps = 1e-7
+    eps = OPTIMIZER_EPS  # unused but by Adam
     step = 0
     if code == MOMENTUM:
         s1, p1 = _state(optimizer, "v", params, L), optimizer.momentum
     elif code == ADAM:
         s1, s2 = _state(optimizer, "m", params, L), _state(optimizer, "v", params, L)
         p1, p2, eps, step = optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter
-    losses = kernels.mlp_train_epoch(theta, sizes_arr, x, t, perm, batch_size, ACT[act], float(lam), code,
-                                     float(optimizer.lr), float(p1), float(p2), float(eps), int(step), s1, s2,
-                                     n_threads)
+    losses = fused_epoch(theta, sizes_arr, x, t, perm, batch_size, act, float(lam), code, float(optimizer.lr),
+                         float(p1), float(p2), float(eps), int(step), s1, s2, n_threads)
     unpack(theta, L, sizes, out=params)
     if code == MOMENTUM:
         unpack(s1, L, sizes, out=optimizer.v)
