@@ -14,6 +14,8 @@ cp -r fastnn src_cython tests setup.py pyproject.toml MANIFEST.in README.md "$TM
 rm -f "$TMP"/src/fastnn/*.so
 rm -rf "$TMP"/src/fastnn/__pycache__ "$TMP"/src/fastnn/*/__pycache__
 cd "$TMP/src"
+# the build requirements (pip installed fastnn with build isolation, so they are not in this venv)
+pip install -q "setuptools>=64" wheel "Cython>=3.0.8" "scipy>=1.11"
 FASTNN_DEBUG_BUILD=1 python setup.py -q build_ext --inplace > "$TMP/build.log" 2>&1 || { cat "$TMP/build.log"; exit 1; }
 export PYTHONPATH="$TMP/src" NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR="$TMP/numba-cache" FASTNN_FUZZ_EXAMPLES=10
 python -c "import fastnn, fastnn._twolayer as e, fastnn._mlp as m; assert fastnn.__file__.startswith('$TMP'), fastnn.__file__; assert e.DEBUG_BUILD and m.DEBUG_BUILD, 'expected a bounds-checked build'; print('bounds-checked build:', fastnn.__file__)"
