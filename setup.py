@@ -98,7 +98,7 @@ extensions = [
         extra_link_args=omp,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")] + ([("FASTNN_DEBUG_BUILD", "1")] if debug else []),
     )
-    for name in ("_twolayer", "_mlp")
+    for name in ("_twolayer", "_mlp", "_sparse_kernels")
 ]
 
 if __name__ == "__main__":  # setuptools' build backend runs this file as __main__; tests import the flags

@@ -1,0 +1,84 @@
+"""When the first layer runs over the input's nonzeros: the density policy of the sparse kernels.
+
+Design
+------
+The first layer's products (x W1 forward, x^T dA1 for dW1) cost one row update per nonzero of x on the
+sparse path (src_cython/_sparse.h, fastnn/_sparse_numba.py) and d per row on the dense path (GEMM). The
+sparse path pays off below a density measured per dtype on the project's machine
+(``_config.SPARSE_MAX_DENSITY``, with the measurement beside it); the density of x is estimated from evenly
+spaced rows (``_config.DENSITY_SAMPLE_ROWS``), which is cheap and deterministic. ``first_layer`` (argument,
+else ``$FASTNN_FIRST_LAYER``, else 'auto') forces either path.
+"""
+import os
+
+import numpy as np
+
+from . import _config
+
+FIRST_LAYER_MODES = ("auto", "dense", "sparse")
+
+
+def density(x, n_rows=None):
+    """Fraction of nonzero entries of the 2-d array x, from at most ``n_rows`` evenly spaced rows.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, d)
+    n_rows : int, optional
+        Rows to sample (default ``_config.DENSITY_SAMPLE_ROWS``); all rows when x has fewer.
+
+    Returns
+    -------
+    float
+        Nonzeros / entries of the sampled rows (0.0 for an empty x).
+    """
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-d array (rows, features), got shape {x.shape}")
+    n_rows = _config.DENSITY_SAMPLE_ROWS if n_rows is None else n_rows
+    if x.size == 0:
+        return 0.0
+    rows = x if x.shape[0] <= n_rows else x[np.linspace(0, x.shape[0] - 1, n_rows).astype(np.intp)]
+    return np.count_nonzero(rows) / rows.size
+
+
+def first_layer_mode(first_layer=None):
+    """'auto', 'dense' or 'sparse': the argument, else ``$FASTNN_FIRST_LAYER``, else 'auto'."""
+    name = "first_layer"
+    if first_layer is None:
+        first_layer = os.environ.get(_config.ENV_FIRST_LAYER, "").strip().lower() or "auto"
+        name = _config.ENV_FIRST_LAYER
+    if not isinstance(first_layer, str) or first_layer not in FIRST_LAYER_MODES:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, FIRST_LAYER_MODES))}, got {first_layer!r}")
+    return first_layer
+
+
+def use_sparse(x, n_hidden, dtype, first_layer=None):
+    """Whether the first layer should run over the nonzeros of x.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, d)
+        The training inputs.
+    n_hidden : int
+        Width of the first hidden layer (the sparse kernels take any width; the threshold was measured at
+        100 and holds the same way for wider layers, whose rows of W1 both paths read in full).
+    dtype : numpy dtype
+        float32 or float64, the network's dtype.
+    first_layer : {'auto', 'dense', 'sparse'}, optional
+        Forces a path; default ``$FASTNN_FIRST_LAYER``, else 'auto' (sparse when the measured density is at
+        most ``_config.SPARSE_MAX_DENSITY[dtype]``).
+
+    Returns
+    -------
+    bool
+    """
+    mode = first_layer_mode(first_layer)
+    dtype = np.dtype(dtype)
+    if dtype.name not in _config.SPARSE_MAX_DENSITY:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    if isinstance(n_hidden, bool) or not hasattr(type(n_hidden), "__index__") or n_hidden < 1:
+        raise ValueError(f"n_hidden must be a positive integer, got {n_hidden!r}")
+    if mode != "auto":
+        return mode == "sparse"
+    return density(x) <= _config.SPARSE_MAX_DENSITY[dtype.name]

@@ -1,0 +1,110 @@
+"""Sparse first-layer kernels in numba: the same functions, signatures and sums as src_cython/_sparse.h's
+(exposed by fastnn._sparse_kernels), for the numba backend.
+
+Design
+------
+A batch xb = x[perm[start:stop]] is gathered as CSR (row pointers of intp, int32 columns, values), then
+regrouped by column (a counting sort: for each input pixel, its (batch row, value) pairs, rows ascending).
+The forward pass z := xb W1 + b1 runs over each row's nonzeros; dW1 := xb^T dA1 over each pixel's
+nonzeros, so every product costs one row update per nonzero instead of one per input element. numba
+vectorizes the inner loops over the hidden units (the accumulator row stays in L1); the C kernels hold it
+in registers. Buffers are the caller's (sized rows * d); ranges [r0, r1) / [j0, j1) are for the caller's
+threads. An empty perm means the rows of x themselves.
+"""
+import numba
+import numpy as np
+
+from ._config import NUMBA_OPTIONS
+
+
+@numba.njit(**NUMBA_OPTIONS)
+def gather_csr(x, perm, start, stop, indptr_out, indices_out, values_out):
+    """CSR of x[perm[start:stop]] (x[start:stop] for an empty perm); returns the number of nonzeros."""
+    d = x.shape[1]
+    nnz = 0
+    indptr_out[0] = 0
+    for r in range(start, stop):
+        row = perm[r] if perm.shape[0] > 0 else r
+        for k in range(d):
+            v = x[row, k]
+            if v != 0:
+                values_out[nnz] = v
+                indices_out[nnz] = k
+                nnz += 1
+        indptr_out[r - start + 1] = nnz
+    return nnz
+
+
+@numba.njit(**NUMBA_OPTIONS)
+def csr_to_csc(indptr, indices, values, d, colptr_out, rows_out, cvalues_out):
+    """The batch's CSC (columns = input pixels) from its CSR: colptr counts, then is each column's cursor."""
+    n_rows = indptr.shape[0] - 1
+    colptr_out[:d + 1] = 0
+    for p in range(indptr[n_rows]):
+        colptr_out[indices[p] + 1] += 1
+    for j in range(d):
+        colptr_out[j + 1] += colptr_out[j]
+    for r in range(n_rows):
+        for p in range(indptr[r], indptr[r + 1]):
+            q = colptr_out[indices[p]]
+            colptr_out[indices[p]] = q + 1
+            rows_out[q] = r
+            cvalues_out[q] = values[p]
+    for j in range(d, 0, -1):
+        colptr_out[j] = colptr_out[j - 1]
+    colptr_out[0] = 0
+
+
+@numba.njit(**NUMBA_OPTIONS)
+def forward(indptr, indices, values, W1, b1, z_out, r0, r1):
+    """z_out[b] := b1 + sum over row b's nonzeros of x[b, j] W1[j], for batch rows r0 <= b < r1."""
+    h = W1.shape[1]
+    for b in range(r0, r1):
+        z = z_out[b]
+        for k in range(h):
+            z[k] = b1[k]
+        for p in range(indptr[b], indptr[b + 1]):
+            v = values[p]
+            w = W1[indices[p]]
+            for k in range(h):
+                z[k] += v * w[k]
+
+
+@numba.njit(**NUMBA_OPTIONS)
+def _column_sum(colptr, rows, cvalues, dA1, j, acc):
+    """acc := sum over column j's nonzeros of x[b, j] dA1[b]."""
+    h = acc.shape[0]
+    for k in range(h):
+        acc[k] = 0
+    for q in range(colptr[j], colptr[j + 1]):
+        v = cvalues[q]
+        a = dA1[rows[q]]
+        for k in range(h):
+            acc[k] += v * a[k]
+
+
+@numba.njit(**NUMBA_OPTIONS)
+def weight_grad(colptr, rows, cvalues, dA1, dW1_out, j0, j1):
+    """dW1_out[j] := sum over column j's nonzeros of x[b, j] dA1[b], for pixels j0 <= j < j1."""
+    for j in range(j0, j1):
+        _column_sum(colptr, rows, cvalues, dA1, j, dW1_out[j])
+
+
+@numba.njit(**NUMBA_OPTIONS)
+def sgd_step(colptr, rows, cvalues, dA1, W1, lr, j0, j1, touched_out):
+    """W1[j] -= lr dW1[j] for the pixels j0 <= j < j1 with a nonzero in the batch (lr != 0); their indices go
+    to touched_out[:n]; returns n."""
+    h = W1.shape[1]
+    acc = np.empty(h, W1.dtype)
+    step = W1.dtype.type(lr)
+    n = 0
+    for j in range(j0, j1):
+        if colptr[j + 1] == colptr[j]:
+            continue
+        _column_sum(colptr, rows, cvalues, dA1, j, acc)
+        w = W1[j]
+        for k in range(h):
+            w[k] -= step * acc[k]
+        touched_out[n] = j
+        n += 1
+    return n

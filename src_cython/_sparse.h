@@ -1,0 +1,439 @@
+/* Sparse first-layer kernels: the two products of the first layer over the nonzeros of a batch of x.
+ *
+ * Design
+ * ------
+ * MNIST is 81% zeros and the first layer's products (z1 := xb W1 + b1 and dW1 := xb^T da1) are nearly all
+ * of an epoch's FLOPs, so both are taken over the batch's nonzeros only:
+ *
+ *   gather_csr   xb = x[perm[start:stop]] as CSR (row pointers, int32 columns, values); branch-free scan,
+ *                AVX-512 compress where present.
+ *   csr_to_csc   the same batch by column (a counting sort): for each input pixel j, its (batch row, value)
+ *                pairs, rows ascending.
+ *   forward      Z[b, :] := bias + sum_{nz j of row b} x[b, j] W1[j, :] for batch rows [r0, r1).
+ *   weight_grad  dW1[j, :] := sum_{(b, v) in column j} v dA1[b, :] for pixels [j0, j1).
+ *   sgd_step     the same, applied at once: W1[j, :] := W1[j, :] - lr * (that sum), only for the pixels
+ *                with a nonzero in the batch (the others' gradient is 0); lists the pixels it touched.
+ *
+ * A per-nonzero update of an accumulator row in memory is load/store bound, so both products keep their
+ * accumulators in vector registers: the hidden units are cut into blocks of at most NV_MAX vectors (16 on
+ * AVX-512, 12 on AVX2: all accumulators plus the broadcast value fit the register file), each block's
+ * accumulators start from the bias (forward) or zero (dW1), take one FMA per nonzero and vector, and are
+ * stored once. The last vector of a block covers the width's tail under a mask, so any hidden width works.
+ * The block's vector count is a compile-time constant (a switch over 1..NV_MAX of one always-inline body)
+ * so that the compiler unrolls the vector loop and keeps the accumulators in registers. The forward pass
+ * prefetches the W1 row of a nonzero PREFETCH_AHEAD nonzeros ahead (rows of W1 are visited at random and
+ * come from L2); dW1 reads rows of dA1, which stay in L1.
+ *
+ * Sums run in the order of the nonzeros (columns ascending in a CSR row, batch rows ascending in a CSC
+ * column), so results differ from a dense GEMM's only by rounding.
+ *
+ * Portability: the AVX-512 and AVX2+FMA bodies are compiled with GCC/Clang target attributes and chosen
+ * once at run time from __builtin_cpu_supports (fastnn_sparse_set_isa lowers the choice, for tests and for
+ * measuring an AVX2 machine on an AVX-512 one); every compiler (MSVC included) builds the portable scalar
+ * body. Kernels never allocate (the caller sizes the buffers for the worst case, rows * d nonzeros) and
+ * never start threads: the ranges [r0, r1) and [j0, j1) are for the caller to split across its threads.
+ * gather_csr and csr_to_csc work on a whole batch (each is a prefix sum; both are cheap next to the products).
+ */
+#ifndef FASTNN_SPARSE_H
+#define FASTNN_SPARSE_H
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define FASTNN_SPARSE_X86 1
+#include <immintrin.h>
+#define FASTNN_TARGET(isa) __attribute__((target(isa)))
+#define FASTNN_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define FASTNN_SPARSE_X86 0
+#define FASTNN_TARGET(isa)
+#define FASTNN_ALWAYS_INLINE static inline
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define FASTNN_UNROLL _Pragma("GCC unroll 16")
+#define FASTNN_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define FASTNN_UNROLL
+#define FASTNN_PREFETCH(p) ((void)(p))
+#endif
+
+/* Nonzeros ahead of the current one whose W1 row the forward pass asks the cache for. */
+#define FASTNN_SPARSE_PREFETCH_AHEAD 8
+
+enum { FASTNN_ISA_SCALAR = 0, FASTNN_ISA_AVX2 = 1, FASTNN_ISA_AVX512 = 2 };
+
+/* The widest body this CPU runs. */
+static int fastnn_sparse_cpu_isa(void) {
+#if FASTNN_SPARSE_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")) return FASTNN_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return FASTNN_ISA_AVX2;
+#endif
+    return FASTNN_ISA_SCALAR;
+}
+
+static int fastnn_sparse_isa_level = -1;
+
+/* The body in use: the CPU's widest unless lowered by fastnn_sparse_set_isa. */
+static int fastnn_sparse_isa(void) {
+    if (fastnn_sparse_isa_level < 0) fastnn_sparse_isa_level = fastnn_sparse_cpu_isa();
+    return fastnn_sparse_isa_level;
+}
+
+/* Use body isa (never above the CPU's); returns the one now in use. */
+static int fastnn_sparse_set_isa(int isa) {
+    int cpu = fastnn_sparse_cpu_isa();
+    fastnn_sparse_isa_level = isa < 0 ? 0 : (isa > cpu ? cpu : isa);
+    return fastnn_sparse_isa_level;
+}
+
+/* Ask for the n bytes at p (the next row of a gather: x's rows come from memory in random order). */
+static inline void fastnn_prefetch_row(const char* p, ptrdiff_t n) {
+    for (ptrdiff_t c = 0; c < n; c += 64) FASTNN_PREFETCH(p + c);
+}
+
+/* ---- gather and transpose (type-generic, scalar) ------------------------------------------------------ */
+
+/* CSR of x[perm[start:stop]] (or of x[start:stop] when perm is NULL); returns the number of nonzeros.
+ * Branch-free: every element is written at the cursor, which advances only past a nonzero. */
+#define FASTNN_GATHER_SCALAR(T, SUF)                                                                         \
+static ptrdiff_t fastnn_gather_csr_scalar_##SUF(const T* x, ptrdiff_t d, const ptrdiff_t* perm,              \
+                                                ptrdiff_t start, ptrdiff_t stop, ptrdiff_t* indptr,          \
+                                                int32_t* indices, T* values) {                               \
+    ptrdiff_t nnz = 0;                                                                                       \
+    indptr[0] = 0;                                                                                           \
+    for (ptrdiff_t r = start; r < stop; ++r) {                                                               \
+        const T* row = x + (perm ? perm[r] : r) * d;                                                         \
+        if (r + 1 < stop) fastnn_prefetch_row((const char*) (x + (perm ? perm[r + 1] : r + 1) * d),          \
+                                              d * (ptrdiff_t) sizeof(T));                                    \
+        for (ptrdiff_t k = 0; k < d; ++k) {                                                                  \
+            T v = row[k];                                                                                    \
+            values[nnz] = v;                                                                                 \
+            indices[nnz] = (int32_t) k;                                                                      \
+            nnz += (v != 0);                                                                                 \
+        }                                                                                                    \
+        indptr[r - start + 1] = nnz;                                                                         \
+    }                                                                                                        \
+    return nnz;                                                                                              \
+}
+
+/* The batch's CSC from its CSR (counting sort by column; rows ascending within a column). colptr (d + 1
+ * entries) first counts, then serves as each column's write cursor, then is shifted back to the starts.
+ */
+#define FASTNN_CSR_TO_CSC(T, SUF)                                                                            \
+static void fastnn_csr_to_csc_##SUF(ptrdiff_t n_rows, const ptrdiff_t* indptr, const int32_t* indices,       \
+                                    const T* values, ptrdiff_t d, ptrdiff_t* colptr, int32_t* rows,          \
+                                    T* cvalues) {                                         \
+    memset(colptr, 0, (size_t) (d + 1) * sizeof(ptrdiff_t));                                                 \
+    ptrdiff_t nnz = indptr[n_rows];                                                                          \
+    for (ptrdiff_t p = 0; p < nnz; ++p) colptr[indices[p] + 1]++;                                            \
+    for (ptrdiff_t j = 0; j < d; ++j) colptr[j + 1] += colptr[j];                                            \
+    for (ptrdiff_t r = 0; r < n_rows; ++r) {                                                                 \
+        for (ptrdiff_t p = indptr[r]; p < indptr[r + 1]; ++p) {                                              \
+            ptrdiff_t q = colptr[indices[p]]++;                                                              \
+            rows[q] = (int32_t) r;                                                                           \
+            cvalues[q] = values[p];                                                                          \
+        }                                                                                                    \
+    }                                                                                                        \
+    for (ptrdiff_t j = d; j > 0; --j) colptr[j] = colptr[j - 1];                                             \
+    colptr[0] = 0;                                                                                           \
+}
+
+FASTNN_GATHER_SCALAR(float, f)
+FASTNN_GATHER_SCALAR(double, d)
+FASTNN_CSR_TO_CSC(float, f)
+FASTNN_CSR_TO_CSC(double, d)
+
+#if FASTNN_SPARSE_X86
+/* AVX-512 gather: 16 (8) elements at a time, nonzeros compressed to the front of a register and stored.
+ * A full chunk stores a whole register (in bounds: the cursor is at most r d + k, the buffer holds rows d);
+ * the row's tail chunk stores under a mask. */
+FASTNN_TARGET("avx512f,popcnt")
+static ptrdiff_t fastnn_gather_csr_avx512_f(const float* x, ptrdiff_t d, const ptrdiff_t* perm, ptrdiff_t start,
+                                            ptrdiff_t stop, ptrdiff_t* indptr, int32_t* indices, float* values) {
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512 zero = _mm512_setzero_ps();
+    ptrdiff_t nnz = 0;
+    indptr[0] = 0;
+    for (ptrdiff_t r = start; r < stop; ++r) {
+        const float* row = x + (perm ? perm[r] : r) * d;
+        if (r + 1 < stop) fastnn_prefetch_row((const char*) (x + (perm ? perm[r + 1] : r + 1) * d), d * (ptrdiff_t) sizeof(float));
+        ptrdiff_t k = 0;
+        for (; k + 16 <= d; k += 16) {
+            __m512 v = _mm512_loadu_ps(row + k);
+            __mmask16 m = _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_UQ);
+            _mm512_storeu_ps(values + nnz, _mm512_maskz_compress_ps(m, v));
+            _mm512_storeu_si512((void*) (indices + nnz),
+                                _mm512_maskz_compress_epi32(m, _mm512_add_epi32(iota, _mm512_set1_epi32((int) k))));
+            nnz += _mm_popcnt_u32((unsigned) m);
+        }
+        if (k < d) {
+            __mmask16 tail = (__mmask16) ((1u << (d - k)) - 1);
+            __m512 v = _mm512_maskz_loadu_ps(tail, row + k);
+            __mmask16 m = _mm512_mask_cmp_ps_mask(tail, v, zero, _CMP_NEQ_UQ);
+            int c = _mm_popcnt_u32((unsigned) m);
+            __mmask16 out = (__mmask16) ((1u << c) - 1);
+            _mm512_mask_storeu_ps(values + nnz, out, _mm512_maskz_compress_ps(m, v));
+            _mm512_mask_storeu_epi32(indices + nnz, out,
+                                     _mm512_maskz_compress_epi32(m, _mm512_add_epi32(iota, _mm512_set1_epi32((int) k))));
+            nnz += c;
+        }
+        indptr[r - start + 1] = nnz;
+    }
+    return nnz;
+}
+
+FASTNN_TARGET("avx512f,popcnt")
+static ptrdiff_t fastnn_gather_csr_avx512_d(const double* x, ptrdiff_t d, const ptrdiff_t* perm, ptrdiff_t start,
+                                            ptrdiff_t stop, ptrdiff_t* indptr, int32_t* indices, double* values) {
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512d zero = _mm512_setzero_pd();
+    ptrdiff_t nnz = 0;
+    indptr[0] = 0;
+    for (ptrdiff_t r = start; r < stop; ++r) {
+        const double* row = x + (perm ? perm[r] : r) * d;
+        if (r + 1 < stop) fastnn_prefetch_row((const char*) (x + (perm ? perm[r + 1] : r + 1) * d), d * (ptrdiff_t) sizeof(double));
+        for (ptrdiff_t k = 0; k < d; k += 8) {
+            __mmask8 tail = (__mmask8) (k + 8 <= d ? 0xFF : (1u << (d - k)) - 1);
+            __m512d v = _mm512_maskz_loadu_pd(tail, row + k);
+            __mmask8 m = _mm512_mask_cmp_pd_mask(tail, v, zero, _CMP_NEQ_UQ);
+            int c = _mm_popcnt_u32((unsigned) m);
+            __mmask8 out = (__mmask8) ((1u << c) - 1);
+            _mm512_mask_storeu_pd(values + nnz, out, _mm512_maskz_compress_pd(m, v));
+            _mm512_mask_storeu_epi32(indices + nnz, (__mmask16) out,
+                                     _mm512_maskz_compress_epi32((__mmask16) m,
+                                                                 _mm512_add_epi32(iota, _mm512_set1_epi32((int) k))));
+            nnz += c;
+        }
+        indptr[r - start + 1] = nnz;
+    }
+    return nnz;
+}
+#endif
+
+/* ---- the products: one body per (instruction set, type), from the vector operations below ------------- *
+ * VT vector, W lanes, MT tail mask; LOAD/STORE full vectors, LOADM/STOREM the tail vector; NV_MAX vectors
+ * per block of hidden units. */
+
+#define FASTNN_SCALAR_OPS(T)                                                                                 \
+    typedef T VT; typedef int MT;                                                                            \
+    enum { W = 1, NV_MAX = 8 }; (void) sizeof(VT); (void) sizeof(MT);
+
+/* The block bodies, written once. N (vectors in the block) is a constant at every call site; the last vector
+ * has `tail` valid lanes, under mask `m`. */
+#define FASTNN_SPARSE_BODIES(T, SUF, TGT, OPS, LOAD, LOADM, STORE, STOREM, FMA, SET1, ZERO, MUL, SUB, MASKOF) \
+                                                                                                             \
+/* Z[b, k0:k0 + width] for rows [r0, r1): bias, plus one FMA per nonzero and vector. */                     \
+FASTNN_ALWAYS_INLINE TGT void fastnn_fwd_block_##SUF(int N, ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* indptr, \
+        const int32_t* indices, const T* values, const T* W1, const T* bias, T* Z, ptrdiff_t h, ptrdiff_t k0, \
+        int tail) {                                                                                          \
+    OPS                                                                                                      \
+    MT m = MASKOF(tail);                                                                                     \
+    VT acc[16];                                                                                                \
+    (void) m;                                                                                                \
+    for (ptrdiff_t b = r0; b < r1; ++b) {                                                                    \
+        const T* bk = bias + k0;                                                                             \
+        FASTNN_UNROLL for (int v = 0; v < N - 1; ++v) acc[v] = LOAD(bk + v * W);                             \
+        acc[N - 1] = LOADM(bk + (N - 1) * W, m);                                                             \
+        ptrdiff_t p1 = indptr[b + 1];                                                                        \
+        ptrdiff_t pf = p1 - FASTNN_SPARSE_PREFETCH_AHEAD;                                                    \
+        for (ptrdiff_t p = indptr[b]; p < p1; ++p) {                                                         \
+            if (p < pf) {                                                                                    \
+                const char* next = (const char*) (W1 + (ptrdiff_t) indices[p + FASTNN_SPARSE_PREFETCH_AHEAD] * h + k0); \
+                FASTNN_UNROLL for (int c = 0; c < (int) ((N * W * sizeof(T) + 63) / 64); ++c)                \
+                    FASTNN_PREFETCH(next + 64 * c);                                                          \
+            }                                                                                                \
+            VT xv = SET1(values[p]);                                                                         \
+            const T* w = W1 + (ptrdiff_t) indices[p] * h + k0;                                               \
+            FASTNN_UNROLL for (int v = 0; v < N - 1; ++v) acc[v] = FMA(xv, LOAD(w + v * W), acc[v]);         \
+            acc[N - 1] = FMA(xv, LOADM(w + (N - 1) * W, m), acc[N - 1]);                                     \
+        }                                                                                                    \
+        T* zb = Z + b * h + k0;                                                                              \
+        FASTNN_UNROLL for (int v = 0; v < N - 1; ++v) STORE(zb + v * W, acc[v]);                             \
+        STOREM(zb + (N - 1) * W, acc[N - 1], m);                                                             \
+    }                                                                                                        \
+}                                                                                                            \
+                                                                                                             \
+/* sum_{(b, v) in column j} v dA1[b, k0:k0 + width] for pixels [j0, j1): into G (lr == 0), or subtracted   \
+ * as lr times it from G = W1 (lr != 0, pixels without a nonzero skipped). */                               \
+FASTNN_ALWAYS_INLINE TGT void fastnn_wgrad_block_##SUF(int N, ptrdiff_t j0, ptrdiff_t j1, const ptrdiff_t* colptr, \
+        const int32_t* rows, const T* cvalues, const T* dA1, T* G, ptrdiff_t h, ptrdiff_t k0, int tail, T lr) { \
+    OPS                                                                                                      \
+    MT m = MASKOF(tail);                                                                                     \
+    VT acc[16];                                                                                                \
+    VT lrv = SET1(lr);                                                                                       \
+    (void) m;                                                                                                \
+    for (ptrdiff_t j = j0; j < j1; ++j) {                                                                    \
+        ptrdiff_t q0 = colptr[j], q1 = colptr[j + 1];                                                        \
+        if (lr != 0 && q0 == q1) continue;                                                                   \
+        FASTNN_UNROLL for (int v = 0; v < N; ++v) acc[v] = ZERO;                                             \
+        for (ptrdiff_t q = q0; q < q1; ++q) {                                                                \
+            VT xv = SET1(cvalues[q]);                                                                        \
+            const T* a = dA1 + (ptrdiff_t) rows[q] * h + k0;                                                 \
+            FASTNN_UNROLL for (int v = 0; v < N - 1; ++v) acc[v] = FMA(xv, LOAD(a + v * W), acc[v]);         \
+            acc[N - 1] = FMA(xv, LOADM(a + (N - 1) * W, m), acc[N - 1]);                                     \
+        }                                                                                                    \
+        T* g = G + j * h + k0;                                                                               \
+        if (lr != 0) {                                                                                       \
+            FASTNN_UNROLL for (int v = 0; v < N - 1; ++v) STORE(g + v * W, SUB(LOAD(g + v * W), MUL(lrv, acc[v]))); \
+            STOREM(g + (N - 1) * W, SUB(LOADM(g + (N - 1) * W, m), MUL(lrv, acc[N - 1])), m);                \
+        } else {                                                                                             \
+            FASTNN_UNROLL for (int v = 0; v < N - 1; ++v) STORE(g + v * W, acc[v]);                          \
+            STOREM(g + (N - 1) * W, acc[N - 1], m);                                                          \
+        }                                                                                                    \
+    }                                                                                                        \
+}                                                                                                            \
+                                                                                                             \
+/* The hidden units in blocks of equal vector counts (at most NV_MAX each); each block by its constant N. */ \
+TGT static void fastnn_forward_##SUF(ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* indptr, const int32_t* indices, \
+        const T* values, const T* W1, const T* bias, T* Z, ptrdiff_t h) {                                    \
+    OPS                                                                                                      \
+    ptrdiff_t nvec = (h + W - 1) / W, nblk = (nvec + NV_MAX - 1) / NV_MAX;                                   \
+    for (ptrdiff_t blk = 0, v0 = 0; blk < nblk; ++blk) {                                                     \
+        int N = (int) ((nvec - v0) / (nblk - blk));                                                          \
+        ptrdiff_t k0 = v0 * W;                                                                               \
+        int tail = (int) ((k0 + N * W <= h) ? W : h - (k0 + (N - 1) * W));                                  \
+        switch (N) {                                                                                         \
+        FASTNN_SPARSE_CASES(fastnn_fwd_block_##SUF, r0, r1, indptr, indices, values, W1, bias, Z, h, k0, tail) \
+        }                                                                                                    \
+        v0 += N;                                                                                             \
+    }                                                                                                        \
+}                                                                                                            \
+                                                                                                             \
+TGT static void fastnn_wgrad_##SUF(ptrdiff_t j0, ptrdiff_t j1, const ptrdiff_t* colptr, const int32_t* rows,  \
+        const T* cvalues, const T* dA1, T* G, ptrdiff_t h, T lr) {                                           \
+    OPS                                                                                                      \
+    ptrdiff_t nvec = (h + W - 1) / W, nblk = (nvec + NV_MAX - 1) / NV_MAX;                                   \
+    for (ptrdiff_t blk = 0, v0 = 0; blk < nblk; ++blk) {                                                     \
+        int N = (int) ((nvec - v0) / (nblk - blk));                                                          \
+        ptrdiff_t k0 = v0 * W;                                                                               \
+        int tail = (int) ((k0 + N * W <= h) ? W : h - (k0 + (N - 1) * W));                                   \
+        switch (N) {                                                                                         \
+        FASTNN_SPARSE_CASES(fastnn_wgrad_block_##SUF, j0, j1, colptr, rows, cvalues, dA1, G, h, k0, tail, lr) \
+        }                                                                                                    \
+        v0 += N;                                                                                             \
+    }                                                                                                        \
+}
+
+#define FASTNN_SPARSE_CASES(F, ...)                                                                          \
+    case 1: F(1, __VA_ARGS__); break;   case 2: F(2, __VA_ARGS__); break;                                    \
+    case 3: F(3, __VA_ARGS__); break;   case 4: F(4, __VA_ARGS__); break;                                    \
+    case 5: F(5, __VA_ARGS__); break;   case 6: F(6, __VA_ARGS__); break;                                    \
+    case 7: F(7, __VA_ARGS__); break;   case 8: F(8, __VA_ARGS__); break;                                    \
+    case 9: F(9, __VA_ARGS__); break;   case 10: F(10, __VA_ARGS__); break;                                  \
+    case 11: F(11, __VA_ARGS__); break; case 12: F(12, __VA_ARGS__); break;                                  \
+    case 13: F(13, __VA_ARGS__); break; case 14: F(14, __VA_ARGS__); break;                                  \
+    case 15: F(15, __VA_ARGS__); break; default: F(16, __VA_ARGS__); break;
+
+/* Scalar (portable; the compiler may still vectorize it for its baseline). */
+#define FASTNN_S_LOAD(p) (*(p))
+#define FASTNN_S_LOADM(p, m) (*(p))
+#define FASTNN_S_STORE(p, v) (*(p) = (v))
+#define FASTNN_S_STOREM(p, v, m) (*(p) = (v))
+#define FASTNN_S_FMA(a, b, c) ((a) * (b) + (c))
+#define FASTNN_S_SET1(s) (s)
+#define FASTNN_S_MUL(a, b) ((a) * (b))
+#define FASTNN_S_SUB(a, b) ((a) - (b))
+#define FASTNN_S_MASKOF(t) 0
+FASTNN_SPARSE_BODIES(float, scalar_f, , FASTNN_SCALAR_OPS(float), FASTNN_S_LOAD, FASTNN_S_LOADM, FASTNN_S_STORE,
+                     FASTNN_S_STOREM, FASTNN_S_FMA, FASTNN_S_SET1, 0.0f, FASTNN_S_MUL, FASTNN_S_SUB, FASTNN_S_MASKOF)
+FASTNN_SPARSE_BODIES(double, scalar_d, , FASTNN_SCALAR_OPS(double), FASTNN_S_LOAD, FASTNN_S_LOADM, FASTNN_S_STORE,
+                     FASTNN_S_STOREM, FASTNN_S_FMA, FASTNN_S_SET1, 0.0, FASTNN_S_MUL, FASTNN_S_SUB, FASTNN_S_MASKOF)
+
+#if FASTNN_SPARSE_X86
+/* AVX-512: masks for the tail. */
+#define FASTNN_Z_OPS_F typedef __m512 VT; typedef __mmask16 MT; enum { W = 16, NV_MAX = 16 }; (void) sizeof(VT); (void) sizeof(MT);
+#define FASTNN_Z_OPS_D typedef __m512d VT; typedef __mmask8 MT; enum { W = 8, NV_MAX = 16 }; (void) sizeof(VT); (void) sizeof(MT);
+#define FASTNN_Z_MASK16(t) ((__mmask16) (((t) >= 16) ? 0xFFFFu : ((1u << (t)) - 1)))
+#define FASTNN_Z_MASK8(t) ((__mmask8) (((t) >= 8) ? 0xFFu : ((1u << (t)) - 1)))
+#define FASTNN_Z_LOADM_F(p, m) _mm512_maskz_loadu_ps((m), (p))
+#define FASTNN_Z_LOADM_D(p, m) _mm512_maskz_loadu_pd((m), (p))
+#define FASTNN_Z_STOREM_F(p, v, m) _mm512_mask_storeu_ps((p), (m), (v))
+#define FASTNN_Z_STOREM_D(p, v, m) _mm512_mask_storeu_pd((p), (m), (v))
+FASTNN_SPARSE_BODIES(float, avx512_f, FASTNN_TARGET("avx512f"), FASTNN_Z_OPS_F, _mm512_loadu_ps, FASTNN_Z_LOADM_F,
+                     _mm512_storeu_ps, FASTNN_Z_STOREM_F, _mm512_fmadd_ps, _mm512_set1_ps, _mm512_setzero_ps(),
+                     _mm512_mul_ps, _mm512_sub_ps, FASTNN_Z_MASK16)
+FASTNN_SPARSE_BODIES(double, avx512_d, FASTNN_TARGET("avx512f"), FASTNN_Z_OPS_D, _mm512_loadu_pd, FASTNN_Z_LOADM_D,
+                     _mm512_storeu_pd, FASTNN_Z_STOREM_D, _mm512_fmadd_pd, _mm512_set1_pd, _mm512_setzero_pd(),
+                     _mm512_mul_pd, _mm512_sub_pd, FASTNN_Z_MASK8)
+
+/* AVX2 + FMA: vmaskmov for the tail (the mask is a vector of lane tests). */
+#define FASTNN_Y_OPS_F typedef __m256 VT; typedef __m256i MT; enum { W = 8, NV_MAX = 12 }; (void) sizeof(VT); (void) sizeof(MT);
+#define FASTNN_Y_OPS_D typedef __m256d VT; typedef __m256i MT; enum { W = 4, NV_MAX = 12 }; (void) sizeof(VT); (void) sizeof(MT);
+#define FASTNN_Y_MASK_F(t) _mm256_cmpgt_epi32(_mm256_set1_epi32(t), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define FASTNN_Y_MASK_D(t) _mm256_cmpgt_epi64(_mm256_set1_epi64x(t), _mm256_setr_epi64x(0, 1, 2, 3))
+#define FASTNN_Y_LOADM_F(p, m) _mm256_maskload_ps((p), (m))
+#define FASTNN_Y_LOADM_D(p, m) _mm256_maskload_pd((p), (m))
+#define FASTNN_Y_STOREM_F(p, v, m) _mm256_maskstore_ps((p), (m), (v))
+#define FASTNN_Y_STOREM_D(p, v, m) _mm256_maskstore_pd((p), (m), (v))
+FASTNN_SPARSE_BODIES(float, avx2_f, FASTNN_TARGET("avx2,fma"), FASTNN_Y_OPS_F, _mm256_loadu_ps, FASTNN_Y_LOADM_F,
+                     _mm256_storeu_ps, FASTNN_Y_STOREM_F, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_setzero_ps(),
+                     _mm256_mul_ps, _mm256_sub_ps, FASTNN_Y_MASK_F)
+FASTNN_SPARSE_BODIES(double, avx2_d, FASTNN_TARGET("avx2,fma"), FASTNN_Y_OPS_D, _mm256_loadu_pd, FASTNN_Y_LOADM_D,
+                     _mm256_storeu_pd, FASTNN_Y_STOREM_D, _mm256_fmadd_pd, _mm256_set1_pd, _mm256_setzero_pd(),
+                     _mm256_mul_pd, _mm256_sub_pd, FASTNN_Y_MASK_D)
+#endif
+
+/* ---- the entry points: the body for the instruction set in use --------------------------------------- */
+
+#if FASTNN_SPARSE_X86
+#define FASTNN_SPARSE_DISPATCH(NAME, SUF, ARGS)                                                              \
+    switch (fastnn_sparse_isa()) {                                                                           \
+    case FASTNN_ISA_AVX512: NAME##_avx512_##SUF ARGS; break;                                                 \
+    case FASTNN_ISA_AVX2: NAME##_avx2_##SUF ARGS; break;                                                     \
+    default: NAME##_scalar_##SUF ARGS; break;                                                                \
+    }
+#else
+#define FASTNN_SPARSE_DISPATCH(NAME, SUF, ARGS) NAME##_scalar_##SUF ARGS;
+#endif
+
+#define FASTNN_SPARSE_API(T, SUF)                                                                            \
+/* CSR of x[perm[start:stop]] (perm NULL: x[start:stop]) into indptr (rows + 1), indices, values (rows * d); \
+ * returns the number of nonzeros. */                                                                        \
+static inline ptrdiff_t fastnn_sparse_gather_csr_##SUF(const T* x, ptrdiff_t d, const ptrdiff_t* perm,       \
+        ptrdiff_t start, ptrdiff_t stop, ptrdiff_t* indptr, int32_t* indices, T* values) {                   \
+    FASTNN_GATHER_DISPATCH(SUF, (x, d, perm, start, stop, indptr, indices, values))                          \
+}                                                                                                            \
+/* The batch's CSC: colptr (d + 1), rows and cvalues (nonzeros). */                                          \
+static inline void fastnn_sparse_csr_to_csc_##SUF(ptrdiff_t n_rows, const ptrdiff_t* indptr,                 \
+        const int32_t* indices, const T* values, ptrdiff_t d, ptrdiff_t* colptr, int32_t* rows, T* cvalues) { \
+    fastnn_csr_to_csc_##SUF(n_rows, indptr, indices, values, d, colptr, rows, cvalues);                      \
+}                                                                                                            \
+/* Z[b, :] := bias + sum_p values[p] W1[indices[p], :] over row b's nonzeros, for b in [r0, r1). */          \
+static inline void fastnn_sparse_forward_##SUF(ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* indptr,          \
+        const int32_t* indices, const T* values, const T* W1, const T* bias, T* Z, ptrdiff_t h) {            \
+    FASTNN_SPARSE_DISPATCH(fastnn_forward, SUF, (r0, r1, indptr, indices, values, W1, bias, Z, h))           \
+}                                                                                                            \
+/* dW1[j, :] := sum_q cvalues[q] dA1[rows[q], :] over column j's nonzeros, for j in [j0, j1). */             \
+static inline void fastnn_sparse_weight_grad_##SUF(ptrdiff_t j0, ptrdiff_t j1, const ptrdiff_t* colptr,      \
+        const int32_t* rows, const T* cvalues, const T* dA1, T* dW1, ptrdiff_t h) {                          \
+    FASTNN_SPARSE_DISPATCH(fastnn_wgrad, SUF, (j0, j1, colptr, rows, cvalues, dA1, dW1, h, (T) 0))           \
+}                                                                                                            \
+/* W1[j, :] := W1[j, :] - lr dW1[j, :] for the j in [j0, j1) with a nonzero in the batch (the others' dW1  \
+ * is 0); their indices go to touched (j1 - j0 entries, may be NULL); returns how many. lr must not be 0. */ \
+static inline ptrdiff_t fastnn_sparse_sgd_step_##SUF(ptrdiff_t j0, ptrdiff_t j1, const ptrdiff_t* colptr,    \
+        const int32_t* rows, const T* cvalues, const T* dA1, T* W1, ptrdiff_t h, T lr, int32_t* touched) {   \
+    ptrdiff_t n = 0;                                                                                         \
+    FASTNN_SPARSE_DISPATCH(fastnn_wgrad, SUF, (j0, j1, colptr, rows, cvalues, dA1, W1, h, lr))               \
+    for (ptrdiff_t j = j0; j < j1; ++j) {                                                                    \
+        if (colptr[j + 1] > colptr[j]) {                                                                     \
+            if (touched) touched[n] = (int32_t) j;                                                           \
+            ++n;                                                                                             \
+        }                                                                                                    \
+    }                                                                                                        \
+    return n;                                                                                                \
+}
+
+#if FASTNN_SPARSE_X86
+#define FASTNN_GATHER_DISPATCH(SUF, ARGS)                                                                    \
+    if (fastnn_sparse_isa() == FASTNN_ISA_AVX512) return fastnn_gather_csr_avx512_##SUF ARGS;                \
+    return fastnn_gather_csr_scalar_##SUF ARGS;
+#else
+#define FASTNN_GATHER_DISPATCH(SUF, ARGS) return fastnn_gather_csr_scalar_##SUF ARGS;
+#endif
+
+FASTNN_SPARSE_API(float, f)
+FASTNN_SPARSE_API(double, d)
+
+#endif
