@@ -92,7 +92,7 @@ def _cache_path():
 
 def _save_index(path):
     """Keep the index for the next run (70000 int64 keys): written atomically, failures ignored."""
-    from ._atomic import atomic_write
+    from ._files import atomic_write
     try:
         atomic_write(path, lambda f: np.savez(f, keys=_INDEX["keys"], labels=_INDEX["labels"]))
     except OSError:

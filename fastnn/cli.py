@@ -10,6 +10,7 @@ import numpy as np
 
 from . import __version__, _config
 from .backends import available_backends, get_backend, unavailable_reasons
+from .datasets import load_dataset, n_classes
 
 
 def _info_lines():
@@ -51,36 +52,6 @@ def cmd_warmup(args):
     return 0
 
 
-def load_dataset(name, data_dir=None, out=None):
-    """((x, t), (x_test, t_test)) scaled to [0, 1], and the name of what was loaded.
-
-    Any dataset of the MNIST family by name (``fastnn.datasets.DATASETS``) or ``digits``; notes (a folder
-    that is another known set, files with no published checksum) are printed. MNIST alone falls back to
-    the bundled digits when it is nowhere, said plainly.
-    """
-    from .datasets import MNISTUnavailable, find, load_digits
-    from .datasets._engine import book_format
-    out = out or sys.stdout
-    if name == "digits":
-        return load_digits(), "digits"
-    try:
-        found = find(name, data_dir)
-    except MNISTUnavailable as exc:
-        print(f"{exc}\nUsing scikit-learn's bundled 8x8 digits instead (--dataset digits).", file=out)
-        return load_digits(), "digits"
-    print(f"{found.spec.title} from {found.source} "
-          f"({'checksums verified' if found.verified else 'structure checked, not verified'})", file=out)
-    for note in found.notes:
-        print(f"note: {note}", file=out)
-    return book_format(found), found.spec.name
-
-
-def n_classes(dataset):
-    """Output width for a dataset name returned by load_dataset: its largest label + 1."""
-    from .datasets._specs import SPECS
-    return SPECS[dataset].n_classes if dataset in SPECS else 10
-
-
 def architecture(net):
     """'784-100-10' (TwoLayerNet) or '784-256-128-10' (MultiLayerNet): the widths of the layers."""
     hidden = getattr(net, "hidden_size_list", None)
@@ -88,16 +59,16 @@ def architecture(net):
                               net.output_size]))
 
 
-def build_network(args, n_inputs, n_classes):
+def _network_from_args(args, n_inputs, n_outputs):
     """One --hidden width: the book's TwoLayerNet; several: a MultiLayerNet (``fastnn.make_network``)."""
     from .multilayer import make_network
-    return make_network(n_inputs, args.hidden, n_classes, activation=args.activation, weight_init_std=args.init,
+    return make_network(n_inputs, args.hidden, n_outputs, activation=args.activation, weight_init_std=args.init,
                         dtype=np.dtype(args.dtype), backend=args.backend, seed=args.seed, n_threads=args.threads)
 
 
 def _check_outputs(args):
     """Fail now, not after training, when --save (or --resume's file) or --plot cannot be written."""
-    from ._atomic import check_writable
+    from ._files import check_writable
     checkpoint = args.save or args.resume
     if checkpoint:
         check_writable(checkpoint)
@@ -141,12 +112,13 @@ def cmd_train(args):
     net = load_model(args.resume, backend=args.backend, n_threads=args.threads) if args.resume else None
     ((x, t), (x_test, t_test)), dataset = load_dataset(_dataset_for(net, args.dataset), args.data_dir)
     if net is None:
-        net = build_network(args, x.shape[1], n_classes(dataset))
+        net = _network_from_args(args, x.shape[1], n_classes(dataset))
     else:
         _check_fits(net, x, dataset, args.resume)
     trainer = Trainer(net, x, t, x_test, t_test, epochs=args.epochs, mini_batch_size=args.batch_size,
                       optimizer=args.optimizer, optimizer_param={"lr": args.lr}, seed=args.seed,
-                      gradient=args.gradient, verbose=not args.quiet, checkpoint=args.save or args.resume)
+                      gradient=args.gradient, verbose=not args.quiet, checkpoint=args.save or args.resume,
+                      eval_train=args.eval_train)
     if args.resume:
         trainer.load_checkpoint(args.resume)
         print(f"resuming {args.resume} after epoch {trainer.current_epoch} of {args.epochs}")
@@ -158,7 +130,9 @@ def cmd_train(args):
           f"{net.activation}, {type(trainer.optimizer).__name__} lr {trainer.optimizer.lr}, "
           f"batch {args.batch_size}, {net.dtype.name}")
     if epochs:
-        print(f"final train accuracy {history['accuracy'][-1]:.4f}, test accuracy {history['val_accuracy'][-1]:.4f}")
+        how = "" if args.eval_train else " (over the last epoch's batches; --eval-train for a full pass)"
+        print(f"final train accuracy {history['accuracy'][-1]:.4f}{how}, "
+              f"test accuracy {history['val_accuracy'][-1]:.4f}")
         print(f"{epochs} epochs, {total:.1f} s this run ({np.mean(history['epoch_time']):.3f} s per epoch of training)")
     print(f"backend {net.backend}, threads {_config.resolve_threads(args.threads)}")
     if args.save or args.resume:
@@ -391,6 +365,9 @@ def build_parser():
     train.add_argument("--resume", default=None, metavar="PATH",
                        help="continue a run from its checkpoint (saved back to the same file unless --save)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch report")
+    train.add_argument("--eval-train", action="store_true",
+                       help="measure the training accuracy in a full pass after each epoch (default: accumulated "
+                            "over the epoch's own batches, as Keras reports it; the test set is evaluated either way)")
     train.set_defaults(func=cmd_train)
     return parser
 

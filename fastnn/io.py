@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-from ._atomic import atomic_write
+from ._files import atomic_write
 from ._version import __version__
 
 FORMAT = "fastnn-model"

@@ -3,6 +3,8 @@
 Defaults are the book's (``common/optimizer.py``). State is keyed by parameter name, so it survives
 a user replacing the arrays in ``params`` between steps.
 """
+import numbers
+
 import numpy as np
 
 from ._config import OPTIMIZER_EPS
@@ -138,15 +140,22 @@ def make_optimizer(optimizer="SGD", **optimizer_param):
     return OPTIMIZERS[optimizer.lower()](**optimizer_param)
 
 
+def _real(name, value):
+    """value as a float when it is a real number (not a string or a bool, which float() would also take)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 def _positive(name, value):
-    value = float(value)
+    value = _real(name, value)
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return value
 
 
 def _fraction(name, value):
-    value = float(value)
+    value = _real(name, value)
     if not 0 <= value < 1:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return value

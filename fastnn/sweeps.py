@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from . import _checks, _config
-from ._atomic import atomic_write
+from ._files import atomic_write
 
 #: What a configuration may set, with the defaults used when it does not.
 DEFAULTS = {"hidden": [100], "activation": "relu", "optimizer": "Adam", "lr": 0.001, "batch_size": 100,

@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 from . import _checks
-from ._atomic import atomic_write
+from ._files import atomic_write
 from .io import read_model_file, restore_arrays, save_model
 from .optimizers import make_optimizer
 
@@ -33,6 +33,11 @@ class Trainer:
         Keyword arguments of the optimizer, e.g. ``{'lr': 0.01}``.
     evaluate_sample_num_per_epoch : int, optional
         Evaluate accuracy on the first this-many rows only (as the book).
+    eval_train : bool, default True
+        After each epoch, measure the training accuracy in a full pass over the training set (the book's
+        Trainer). False reports it as Keras does, accumulated over the epoch's own mini-batches (each counted
+        by the forward pass that gave its loss, before its update): no extra pass, so an epoch costs only its
+        training steps and the test set's pass.
     verbose : bool
         Report each epoch: a progress bar on a terminal (tqdm), one line per epoch otherwise.
     seed : int, optional
@@ -54,12 +59,13 @@ class Trainer:
     train_acc_list, test_acc_list : list of float
         Accuracy after each epoch.
     history : dict
-        Keras-style ``{'loss', 'accuracy', 'val_accuracy', 'epoch_time'}`` lists.
+        Keras-style ``{'loss', 'accuracy', 'val_accuracy', 'epoch_time'}`` lists. ``loss`` is the mean of the
+        epoch's mini-batch losses; ``accuracy`` follows ``eval_train``.
     """
 
     def __init__(self, network, x_train, t_train, x_test, t_test, epochs=20, mini_batch_size=100,
                  optimizer="SGD", optimizer_param=None, evaluate_sample_num_per_epoch=None, verbose=True,
-                 seed=None, gradient="backprop", early_stopping=None, callbacks=(), checkpoint=None):
+                 seed=None, gradient="backprop", early_stopping=None, callbacks=(), checkpoint=None, eval_train=True):
         self.network = network
         self.x_train, self.t_train = network._xt(x_train, t_train)  # validated once, not every epoch
         self.x_test, self.t_test = network._xt(x_test, t_test)
@@ -67,6 +73,9 @@ class Trainer:
         self.batch_size = _checks.check_positive_int("mini_batch_size", mini_batch_size)
         self.optimizer = make_optimizer(optimizer, **(optimizer_param or {"lr": 0.01}))
         self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
+        if not isinstance(eval_train, (bool, np.bool_)):
+            raise TypeError(f"eval_train must be True or False, got {eval_train!r}")
+        self.eval_train = bool(eval_train)
         self.verbose = verbose
         self.gradient = _checks.check_choice("gradient", gradient, ("backprop", "numerical"))
         if early_stopping is not None:
@@ -98,14 +107,23 @@ class Trainer:
         return self.network.accuracy(x, t)
 
     def _numerical_epoch(self, perm):
-        losses = []
+        losses, correct = [], []
         for start in range(0, len(perm), self.batch_size):
             idx = perm[start:start + self.batch_size]
             x, t = self.x_train[idx], self.t_train[idx]
             losses.append(self.network.loss(x, t))
+            if not self.eval_train:
+                correct.append(round(self.network.accuracy(x, t) * len(idx)))
             self.optimizer.update(self.network.params, self.network.numerical_gradient(x, t))
         self.network.batch_losses = np.asarray(losses)
+        self.network.batch_correct = np.asarray(correct, np.int64) if correct else None
         return float(np.mean(losses))
+
+    def _train_accuracy(self, n_rows):
+        """The training accuracy of the epoch just run: a full pass, or the batches' own counts."""
+        if self.eval_train:
+            return self._accuracy(self.x_train, self.t_train)
+        return float(np.sum(self.network.batch_correct)) / n_rows
 
     def train_step_epoch(self):
         """One epoch; returns its logs {'loss', 'accuracy', 'val_accuracy', 'epoch_time'}."""
@@ -117,7 +135,7 @@ class Trainer:
             loss = self.network._train_epoch(self.x_train, self.t_train, self.batch_size, self.optimizer,
                                              perm.astype(np.intp))
         logs = {"loss": loss, "epoch_time": time.perf_counter() - start,
-                "accuracy": self._accuracy(self.x_train, self.t_train),
+                "accuracy": self._train_accuracy(len(perm)),
                 "val_accuracy": self._accuracy(self.x_test, self.t_test)}
         self.current_epoch += 1
         self.train_loss_list.extend(float(v) for v in self.network.batch_losses)
@@ -170,7 +188,8 @@ class Trainer:
     def _report(self, bar, logs):
         if not self.verbose:
             return
-        text = (f"loss {logs['loss']:.4f}, train acc {logs['accuracy']:.4f}, test acc {logs['val_accuracy']:.4f}, "
+        train = "train acc" if self.eval_train else "train acc (batches)"
+        text = (f"loss {logs['loss']:.4f}, {train} {logs['accuracy']:.4f}, test acc {logs['val_accuracy']:.4f}, "
                 f"{logs['epoch_time']:.2f} s")
         if bar is not None:
             bar.set_postfix_str(text)

@@ -187,3 +187,65 @@ def test_cli_save_plot_and_resume(tmp_path, capsys):
     assert main(["train", "--dataset", "digits", "--epochs", "3", "--quiet", "--resume", model, "--seed", "0"]) == 0
     out = capsys.readouterr().out
     assert "resuming" in out and "after epoch 2 of 3" in out
+
+
+def _replayed_correct(backend, x, t, perm, batch_size, lr):
+    """Rows each SGD step classified right before its update, replayed step by step on the reference."""
+    net = fastnn.TwoLayerNet(12, 8, 4, "xavier", backend="numpy", seed=0)
+    correct = []
+    for start in range(0, len(perm), batch_size):
+        idx = perm[start:start + batch_size]
+        correct.append(int(np.sum(np.argmax(net.predict(x[idx]), axis=1) == t[idx])))
+        grads = net.gradient(x[idx], t[idx])
+        for key in net.params:
+            net.params[key] -= lr * grads[key]
+    return correct
+
+
+@pytest.mark.parametrize("gradient", ["backprop", "numerical"])
+def test_train_accuracy_accumulated_over_the_epochs_own_batches(backend, gradient):
+    """eval_train=False (Keras): each batch is counted by the forward pass that gave its loss, before its
+    update -- a full pass after the epoch, or a count after each update, gives other numbers."""
+    x, t = digits_like()
+    x, t = x[:150], t[:150]
+    lr, seed = 2.0, 5  # a large step, so counts before and after each update differ
+    perm = np.random.default_rng(seed).permutation(len(x))
+    expected = _replayed_correct(backend, x, t, perm, 16, lr)
+    net = fastnn.TwoLayerNet(12, 8, 4, "xavier", backend=backend, seed=0)
+    trainer = fastnn.Trainer(net, x, t, x, t, epochs=1, mini_batch_size=16, optimizer="SGD",
+                             optimizer_param={"lr": lr}, verbose=False, seed=seed, gradient=gradient,
+                             eval_train=False)
+    trainer.train()
+    assert list(net.batch_correct) == pytest.approx(expected, abs=1)  # a tie in argmax may round apart
+    assert trainer.history["accuracy"][0] == pytest.approx(sum(expected) / len(x), abs=2 / len(x))
+    assert trainer.history["accuracy"][0] != pytest.approx(net.accuracy(x, t), abs=0.5 / len(x))
+
+
+def test_eval_train_chooses_between_a_full_pass_and_no_pass(monkeypatch):
+    seen = []
+    for eval_train in (True, False):
+        trainer = make_trainer(epochs=2, eval_train=eval_train)
+        real = trainer.network.accuracy
+        monkeypatch.setattr(trainer.network, "accuracy", lambda x, t: seen.append((eval_train, len(x))) or real(x, t))
+        trainer.train()
+    assert seen.count((True, 150)) == 2 and seen.count((True, 50)) == 2
+    assert (False, 150) not in seen and seen.count((False, 50)) == 2
+    with pytest.raises(TypeError, match="eval_train"):
+        make_trainer(eval_train="no")
+
+
+def test_cli_reports_the_batches_accuracy_unless_eval_train(capsys):
+    from fastnn.cli import main
+    argv = ["train", "--dataset", "digits", "--epochs", "1", "--quiet", "--seed", "0", "--hidden", "20"]
+    assert main(argv) == 0
+    assert "over the last epoch's batches" in capsys.readouterr().out
+    assert main(argv + ["--eval-train"]) == 0
+    assert "over the last epoch's batches" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", ["0.1", True, None, [0.1]])
+def test_optimizer_hyperparameters_must_be_numbers(bad):
+    with pytest.raises(TypeError, match="lr must be a number"):
+        optimizers.SGD(lr=bad)
+    with pytest.raises(TypeError, match="momentum must be a number"):
+        optimizers.Momentum(momentum=bad)

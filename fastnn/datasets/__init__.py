@@ -7,6 +7,7 @@ places other tools keep the files, mirrors, fastnn's cache, atomic verified down
 from . import emnist, fashion_mnist, kmnist, mnist
 from ._engine import CorruptFileWarning, DatasetUnavailable, UnverifiedDataWarning
 from ._family import find, load
+from ._named import load_dataset, n_classes
 from ._specs import NAMES as DATASETS
 from .emnist import load_emnist
 from .fashion_mnist import load_fashion_mnist
@@ -32,5 +33,5 @@ def load_digits(normalize=True, test_size=0.2, seed=0):
 
 
 __all__ = ["mnist", "fashion_mnist", "kmnist", "emnist", "load_mnist", "load_fashion_mnist", "load_kmnist",
-           "load_emnist", "load", "find", "load_digits", "DATASETS", "MNISTUnavailable", "DatasetUnavailable",
+           "load_emnist", "load", "find", "load_digits", "load_dataset", "n_classes", "DATASETS", "MNISTUnavailable", "DatasetUnavailable",
            "UnverifiedDataWarning", "CorruptFileWarning"]

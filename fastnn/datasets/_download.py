@@ -4,7 +4,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from .._atomic import atomic_write
+from .._files import atomic_write
 
 CHUNK = 1 << 16
 

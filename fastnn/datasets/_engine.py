@@ -275,7 +275,7 @@ def _fetch_archive(spec, folder, mirrors, timeout, progress):
 
 
 def _extract(z, member, dest):
-    from .._atomic import atomic_write
+    from .._files import atomic_write
     with z.open(member) as src:
         atomic_write(dest, lambda f: f.write(src.read()), prefix=".extract-")
 
