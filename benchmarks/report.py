@@ -109,7 +109,9 @@ def goals(rows):
         ratio(f"epoch float32 batch {batch}: PyTorch / cython", find(rows, group, r"torch\]"), cy, torch_goal)
         ratio(f"epoch float32 batch {batch}: NumPy loop / cython", find(rows, group, r"numpy\]"), cy, 1.5)
     ratio("recipe 512 relu Adam, 10 epochs: PyTorch / fastnn", find(rows, "^recipe", "torch"),
-          find(rows, "^recipe", "fastnn"), 2)
+          find(rows, "^recipe", r"fastnn$"), 2)
+    ratio("recipe: the whole `fastnn train` command (start-up, data, test pass) / PyTorch's training loop",
+          find(rows, "^recipe", "fastnn_train_command"), find(rows, "^recipe", "torch"), 0.5, higher=False)
     mlp = r"MultiLayerNet numgrad"
     ratio("MultiLayerNet 784-[100]*4-10 numgrad batch 16: reference / numba", find(rows, mlp, r"reference\]"),
           find(rows, mlp, r"numba\]"), 300)

@@ -81,3 +81,29 @@ def test_recipe_torch(benchmark, data):
     benchmark.extra_info["test_accuracy"] = accuracy
     assert accuracy > (0.3 if QUICK else 0.975)  # quick: 45 Adam steps on the 8x8 digits; chance is 0.1
     passed_check(benchmark, "test accuracy > 0.975 (quick: > 0.3)")
+
+
+@pytest.mark.benchmark(group=f"recipe {HIDDEN} relu adam batch {BATCH} x{EPOCHS} epochs float32")
+def test_recipe_fastnn_train_command(benchmark, data):
+    """The whole ``fastnn train`` command of the recipe, start-up and data loading included, as a user runs it
+    (issue 17: at most half of PyTorch's training loop alone); its printed test accuracy is checked."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "fastnn", "train", "--hidden", str(HIDDEN), "--activation", "relu", "--init", "he",
+            "--optimizer", "Adam", "--lr", str(LR), "--batch-size", str(BATCH), "--epochs", str(EPOCHS),
+            "--dtype", "float32", "--seed", "0", "--threads", str(THREADS), "--quiet",
+            "--dataset", "digits" if QUICK else "mnist"]
+
+    def run():
+        proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ), timeout=3600)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+    out = benchmark.pedantic(run, rounds=1, iterations=1)
+    accuracy = float(re.search(r"test accuracy ([0-9.]+)", out).group(1))
+    benchmark.extra_info["test_accuracy"] = accuracy
+    benchmark.extra_info["command"] = " ".join(["fastnn"] + argv[3:])
+    assert accuracy > (0.3 if QUICK else 0.978), out
+    passed_check(benchmark, "printed test accuracy > 0.978 (quick: > 0.3)")
