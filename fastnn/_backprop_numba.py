@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from . import _config
-from ._numerics import activation, activation_grad, softmax_loss_row, step_lr, update
+from ._numerics import activation, activation_grad, count_hits, softmax_loss_row, step_lr, update
 
 _jit = njit(**_config.NUMBA_OPTIONS)
 
@@ -63,9 +63,12 @@ def logits(W1, b1, W2, b2, x, act):
 
 
 @_jit
-def _forward_backward(W1, b1, W2, b2, x, t, act, loss, z1, a2, dz1, loss_rows):
-    """Forward and loss; a2 := da2, dz1 := da1. Returns the mean loss."""
+def _forward_backward(W1, b1, W2, b2, x, t, act, loss, z1, a2, dz1, loss_rows, hits):
+    """Forward and loss; a2 := da2, dz1 := da1. Returns the mean loss; hits[0] := rows whose logits pick their
+    label (hits empty: not counted)."""
     _forward(W1, b1, W2, x, act, z1, a2)
+    if hits.shape[0] > 0:
+        hits[0] = count_hits(a2, b2, t)
     _logits_grad(a2, b2, t, loss, loss_rows)
     np.dot(a2, W2.T, dz1)
     _act_grad(dz1, z1, act)
@@ -89,7 +92,7 @@ def gradient(W1, b1, W2, b2, x, t, act, loss, gW1, gb1, gW2, gb2):
     a2 = np.empty((n, W2.shape[1]), x.dtype)
     dz1 = np.empty_like(z1)
     loss_rows = np.empty(n)
-    value = _forward_backward(W1, b1, W2, b2, x, t, act, loss, z1, a2, dz1, loss_rows)
+    value = _forward_backward(W1, b1, W2, b2, x, t, act, loss, z1, a2, dz1, loss_rows, np.empty(0, np.int64))
     np.dot(z1.T, a2, gW2)
     np.dot(x.T, dz1, gW1)
     _colsum(a2, gb2)
@@ -108,7 +111,8 @@ def _gather(x, t, perm, start, nb, xb, tb):
 @_jit
 def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, p2, eps, step,
                 s1_W1, s1_b1, s1_W2, s1_b2, s2_W1, s2_b1, s2_W2, s2_b2):
-    """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses."""
+    """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses and, per batch,
+    the rows whose logits (the same forward pass, before the update) pick their label."""
     n, d = perm.shape[0], x.shape[1]
     b = min(batch_size, n)
     dt = x.dtype
@@ -120,12 +124,14 @@ def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, 
     loss_rows = np.empty(b)
     gW1, gb1, gW2, gb2 = np.empty_like(W1), np.empty_like(b1), np.empty_like(W2), np.empty_like(b2)
     losses = np.empty((n + batch_size - 1) // batch_size)
+    correct = np.zeros(losses.shape[0], np.int64)
     n_batches = 0
     for start in range(0, n, batch_size):
         nb = min(batch_size, n - start)
         _gather(x, t, perm, start, nb, xb, tb)
-        losses[n_batches] = _forward_backward(W1, b1, W2, b2, xb[:nb], tb[:nb], act, loss, z1[:nb], a2[:nb], dz1[:nb],
-                                   loss_rows[:nb])
+        losses[n_batches] = _forward_backward(W1, b1, W2, b2, xb[:nb], tb[:nb], act, loss, z1[:nb], a2[:nb],
+                                              dz1[:nb],
+                                              loss_rows[:nb], correct[n_batches:n_batches + 1])
         np.dot(z1[:nb].T, a2[:nb], gW2)
         np.dot(xb[:nb].T, dz1[:nb], gW1)
         _colsum(a2[:nb], gb2)
@@ -136,4 +142,4 @@ def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, 
         update(W2.reshape(-1), gW2.reshape(-1), s1_W2, s2_W2, opt, lr_t, p1, p2, eps)
         update(b2, gb2, s1_b2, s2_b2, opt, lr_t, p1, p2, eps)
         n_batches += 1
-    return losses
+    return losses, correct

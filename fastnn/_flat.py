@@ -11,7 +11,7 @@ from . import optimizers
 from ._codes import ADAM, MOMENTUM
 from ._config import OPTIMIZER_EPS
 from ._fused import CODES
-from .reference import batches
+from .reference import batches, hits
 
 
 def keys(n_layers):
@@ -48,20 +48,24 @@ def _state(optimizer, name, params, n_layers):
     return pack(state, n_layers, params["W1"].dtype)
 
 
-def train_epoch(gradient, fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
+def train_epoch(gradient, logits, fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act, lam,
+                n_threads):
     """One epoch in place: the compiled loop ``fused_epoch`` for SGD, Momentum and Adam, else a Python loop
-    of ``gradient`` (a backend's mlp_gradient) and ``optimizer.update``. Returns the batch losses."""
+    of ``gradient`` (a backend's mlp_gradient) and ``optimizer.update``, counting each batch's correct rows
+    with ``logits`` (a backend's mlp_logits) before its update. Returns the batch losses and correct counts."""
     L = len(sizes) - 1
     code = CODES.get(type(optimizer))
     sizes_arr = np.asarray(sizes, np.intp)
     if code is None:
-        losses = []
+        losses, correct = [], []
         for idx in batches(perm, batch_size):
             theta = pack(params, L, x.dtype)
-            value, grad = gradient(theta, sizes_arr, x[idx], t[idx], act, lam, n_threads)
+            xb, tb = x[idx], t[idx]
+            correct.append(hits(logits(theta, sizes_arr, xb, act, n_threads), tb))
+            value, grad = gradient(theta, sizes_arr, xb, tb, act, lam, n_threads)
             optimizer.update(params, unpack(grad, L, sizes))
             losses.append(value)
-        return np.asarray(losses)
+        return np.asarray(losses), np.asarray(correct, np.int64)
     theta = pack(params, L, x.dtype)
     empty = np.empty(0, x.dtype)
     s1 = s2 = empty
@@ -73,7 +77,7 @@ def train_epoch(gradient, fused_epoch, params, sizes, x, t, perm, batch_size, op
     elif code == ADAM:
         s1, s2 = _state(optimizer, "m", params, L), _state(optimizer, "v", params, L)
         p1, p2, eps, step = optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter
-    losses = fused_epoch(theta, sizes_arr, x, t, perm, batch_size, act, float(lam), code, float(optimizer.lr),
+    losses, correct = fused_epoch(theta, sizes_arr, x, t, perm, batch_size, act, float(lam), code, float(optimizer.lr),
                          float(p1), float(p2), float(eps), int(step), s1, s2, n_threads)
     unpack(theta, L, sizes, out=params)
     if code == MOMENTUM:
@@ -82,4 +86,4 @@ def train_epoch(gradient, fused_epoch, params, sizes, x, t, perm, batch_size, op
         unpack(s1, L, sizes, out=optimizer.m)
         unpack(s2, L, sizes, out=optimizer.v)
         optimizer.iter = step + len(losses)
-    return losses
+    return losses, correct

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import optimizers
 from ._codes import FUSED_OPTIMIZERS, MOMENTUM, SGD
-from .reference import batches
+from .reference import batches, hits
 
 #: optimizer class -> the code of the compiled loop that runs it.
 CODES = {getattr(optimizers, name): code for name, code in FUSED_OPTIMIZERS.items()}
@@ -52,11 +52,14 @@ def after_epoch(optimizer, step, n_rows, batch_size):
         optimizer.iter = step + -(-n_rows // batch_size)
 
 
-def train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
-    """Mini-batch steps over perm with ``gradient`` and ``optimizer.update``; the batch losses."""
-    losses = []
+def train_epoch_python(gradient, logits, params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
+    """Mini-batch steps over perm with ``gradient`` and ``optimizer.update``; the batch losses and correct counts
+    (from ``logits`` of each batch before its update: a forward pass more than the step, on this path only)."""
+    losses, correct = [], []
     for idx in batches(perm, batch_size):
-        value, grads = gradient(params, x[idx], t[idx], activation, loss, n_threads)
+        xb, tb = x[idx], t[idx]
+        correct.append(hits(logits(params, xb, activation, n_threads), tb))
+        value, grads = gradient(params, xb, tb, activation, loss, n_threads)
         optimizer.update(params, grads)
         losses.append(value)
-    return np.asarray(losses, dtype=np.float64)
+    return np.asarray(losses, dtype=np.float64), np.asarray(correct, dtype=np.int64)

@@ -11,7 +11,7 @@ from numba import njit
 from . import _config
 from ._backprop_numba import _gather, _logits_grad
 from ._codes import CROSS_ENTROPY
-from ._numerics import activation, activation_grad, step_lr, update
+from ._numerics import activation, activation_grad, count_hits, step_lr, update
 
 _jit = njit(**_config.NUMBA_OPTIONS)
 
@@ -49,11 +49,13 @@ def _forward(Ws, bs, x, act, zs, last_bias):
 
 
 @_jit
-def _backward_rows(Ws, bs, t, act, zs, ds, loss_rows):
+def _backward_rows(Ws, bs, t, act, zs, ds, loss_rows, hits):
     """Per-row cross-entropy of the logits zs[L-1] + b_L into loss_rows, zs[L-1] := dA_L, ds[l] := dA_{l+1}
-    for the hidden layers."""
+    for the hidden layers; hits[0] := rows whose logits pick their label (hits empty: not counted)."""
     L = len(Ws)
     a = zs[L - 1]
+    if hits.shape[0] > 0:
+        hits[0] = count_hits(a, bs[L - 1], t)
     _logits_grad(a, bs[L - 1], t, CROSS_ENTROPY, loss_rows)
     dnext = a
     for l in range(L - 2, -1, -1):
@@ -113,14 +115,15 @@ def gradient(theta, sizes, x, t, act, lam, grad_out):
     zs, ds = _workspace(sizes, x.shape[0], x)
     loss_rows = np.empty(x.shape[0])
     _forward(Ws, bs, x, act, zs, False)
-    _backward_rows(Ws, bs, t, act, zs, ds, loss_rows)
+    _backward_rows(Ws, bs, t, act, zs, ds, loss_rows, np.empty(0, np.int64))
     sq = _weight_grads(Ws, x, zs, ds, gWs, gbs, lam)
     return loss_rows.mean() + 0.5 * lam * sq
 
 
 @_jit
 def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2):
-    """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses."""
+    """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses and, per batch,
+    the rows whose logits (the same forward pass, before the update) pick their label."""
     n, d = perm.shape[0], x.shape[1]
     b = min(batch_size, n)
     Ws, bs = _views(theta, sizes)
@@ -131,6 +134,7 @@ def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2,
     zs, ds = _workspace(sizes, b, x)
     loss_rows = np.empty(b)
     losses = np.empty((n + batch_size - 1) // batch_size)
+    correct = np.zeros(losses.shape[0], np.int64)
     s = 0
     for start in range(0, n, batch_size):
         nb = min(batch_size, n - start)
@@ -138,10 +142,10 @@ def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2,
         zb = [z[:nb] for z in zs]
         db = [dd[:nb] for dd in ds]
         _forward(Ws, bs, xb[:nb], act, zb, False)
-        _backward_rows(Ws, bs, tb[:nb], act, zb, db, loss_rows[:nb])
+        _backward_rows(Ws, bs, tb[:nb], act, zb, db, loss_rows[:nb], correct[s:s + 1])
         sq = _weight_grads(Ws, xb[:nb], zb, db, gWs, gbs, lam)
         losses[s] = loss_rows[:nb].mean() + 0.5 * lam * sq
         lr_t, step = step_lr(opt, lr, p1, p2, step)
         update(theta, grad, s1, s2, opt, lr_t, p1, p2, eps)
         s += 1
-    return losses
+    return losses, correct

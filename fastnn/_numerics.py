@@ -50,6 +50,19 @@ def activation_grad(z, act):
 
 
 @_jit
+def count_hits(a, b, t):
+    """Rows i whose logits a[i] + b pick their label t[i] (np.argmax: the first of equal largest entries)."""
+    hits = 0
+    for i in range(a.shape[0]):
+        best = 0
+        for k in range(1, a.shape[1]):
+            if a[i, k] + b[k] > a[i, best] + b[best]:
+                best = k
+        hits += best == t[i]
+    return hits
+
+
+@_jit
 def softmax_loss_row(a, t, loss, inv_n):
     """One row of logits a: returns its loss and sets a := dL/da of the batch mean (inv_n = 1 / rows).
 

@@ -212,15 +212,19 @@ class MultiLayerNetExtend(NetworkBase):
         self._trainable_params()  # contiguous and writable, so the kernels update the dict's arrays
         fast = self._fast()
         if fast is not None:
-            self.batch_losses = fast.mlp_train_epoch(self.params, self._sizes, x, t, perm, batch_size, optimizer,
-                                                     self._act(), self.weight_decay_lambda, self._threads())
+            self.batch_losses, self.batch_correct = fast.mlp_train_epoch(
+                self.params, self._sizes, x, t, perm, batch_size, optimizer, self._act(), self.weight_decay_lambda,
+                self._threads())
             return float(np.mean(self.batch_losses))
-        losses = []
+        losses, correct = [], []
         for idx in reference.batches(perm, batch_size):  # one training-mode forward pass a step
-            value, grads = self._reference_loss_and_gradient(x[idx], t[idx])
-            optimizer.update(self.params, grads)
+            value, grads, scores = reference.mlp_loss_gradient_and_logits(
+                self.params, x[idx], t[idx], self.activation, self.weight_decay_lambda, self._running(),
+                self._dropout(), self._rng)
+            optimizer.update(self.params, ParamDict(grads))
             losses.append(value)
-        self.batch_losses = np.asarray(losses)
+            correct.append(reference.hits(scores, t[idx]))
+        self.batch_losses, self.batch_correct = np.asarray(losses), np.asarray(correct, np.int64)
         return float(np.mean(losses))
 
     def __repr__(self):

@@ -280,7 +280,9 @@ class TwoLayerNet(NetworkBase):
         Returns
         -------
         float
-            The mean of the epoch's mini-batch losses (each one is kept in ``batch_losses``).
+            The mean of the epoch's mini-batch losses (each one is kept in ``batch_losses``, and each batch's
+            rows whose logits picked their label -- the same forward pass, before the update -- in
+            ``batch_correct``, so an epoch's training accuracy needs no extra pass, as Keras reports it).
 
         Notes
         -----
@@ -299,8 +301,8 @@ class TwoLayerNet(NetworkBase):
         """train_epoch on inputs already validated by ``_xt`` and ``check_perm`` (the Trainer checks its data
         once)."""
         self._trainable_params()  # contiguous and writable, so kernels update the dict's arrays
-        self.batch_losses = self._backend.train_epoch(self._params, x, t, perm, batch_size, optimizer,
-                                                      self.activation, self.loss_name, self._threads())
+        self.batch_losses, self.batch_correct = self._backend.train_epoch(
+            self._params, x, t, perm, batch_size, optimizer, self.activation, self.loss_name, self._threads())
         return float(np.mean(self.batch_losses))
 
     def __repr__(self):

@@ -170,12 +170,22 @@ def gradient(params, x, t, activation="sigmoid", loss="cross_entropy"):
 
     da2 := dL/da2, dW2 := z1.T @ da2, da1 := (da2 @ W2.T) * act'(z1), dW1 := x.T @ da1.
     """
+    return loss_gradient_and_logits(params, x, t, activation, loss)[:2]
+
+
+def loss_gradient_and_logits(params, x, t, activation="sigmoid", loss="cross_entropy"):
+    """(loss, grads, a2): ``gradient`` and the logits of the same forward pass."""
     z1, a2 = forward(params, x, activation)
     value = loss_from_logits(a2, t, loss)
     da2 = _dlogits(a2, t, loss)
     da1 = (da2 @ params["W2"].T) * ACTIVATION_DERIVATIVES[activation](z1)
     grads = {"W1": x.T @ da1, "b1": da1.sum(axis=0), "W2": z1.T @ da2, "b2": da2.sum(axis=0)}
-    return value, grads
+    return value, grads, a2
+
+
+def hits(logits, t):
+    """Rows whose logits pick their integer label t (np.argmax: the first of equal largest entries)."""
+    return int(np.count_nonzero(np.argmax(logits, axis=1) == t))
 
 
 def numerical_gradient_of(f, x, h=DEFAULT_H):
@@ -309,12 +319,18 @@ def mlp_loss_and_gradient(params, x, t, activation="relu", lam=0.0, running=None
     """(loss, grads) of one training-mode forward pass: mean softmax cross-entropy + 0.5 lam sum ||W||^2,
     and its backprop (lam W added to each dW). Dropout masks and batchnorm statistics are drawn and updated
     once."""
+    return mlp_loss_gradient_and_logits(params, x, t, activation, lam, running, dropout_ratio, rng)[:2]
+
+
+def mlp_loss_gradient_and_logits(params, x, t, activation="relu", lam=0.0, running=None, dropout_ratio=None,
+                                 rng=None):
+    """(loss, grads, scores): ``mlp_loss_and_gradient`` and the scores of the same forward pass."""
     scores, cache = mlp_forward(params, x, activation, True, running, dropout_ratio, rng)
     value = float(softmax_cross_entropy(scores, t) + weight_decay(params, lam))
     grads = mlp_backward(params, cache, _dlogits(scores, t, "cross_entropy"), activation)
     for i in range(1, n_layers(params) + 1):
         grads[f"W{i}"] = grads[f"W{i}"] + lam * params[f"W{i}"]
-    return value, {k: grads[k] for k in params}
+    return value, {k: grads[k] for k in params}, scores
 
 
 def mlp_numerical_gradient(params, x, t, activation="relu", lam=0.0, h=DEFAULT_H):
@@ -336,11 +352,13 @@ def batches(perm, batch_size):
 def train_epoch(params, x, t, perm, batch_size, optimizer, activation="sigmoid", loss="cross_entropy"):
     """One epoch of mini-batch steps over perm (no replacement); updates params in place.
 
-    Returns the mini-batch losses, in order (the loss of each batch before its update).
+    Returns the mini-batch losses, in order (the loss of each batch before its update), and each batch's
+    rows whose logits (the same forward pass) pick their label.
     """
-    losses = []
+    losses, correct = [], []
     for idx in batches(perm, batch_size):
-        value, grads = gradient(params, x[idx], t[idx], activation, loss)
+        value, grads, a2 = loss_gradient_and_logits(params, x[idx], t[idx], activation, loss)
         optimizer.update(params, grads)
         losses.append(value)
-    return np.asarray(losses, dtype=np.float64)
+        correct.append(hits(a2, t[idx]))
+    return np.asarray(losses, dtype=np.float64), np.asarray(correct, dtype=np.int64)

@@ -29,7 +29,7 @@ from cython.parallel cimport prange
 from libc.string cimport memcpy
 
 from _blas cimport gemm
-from _numerics cimport (ADAM, CROSS_ENTROPY, IDENTITY, SGD, activation_grad, adam_lr, bias_activation_row, codes,
+from _numerics cimport (ADAM, CROSS_ENTROPY, IDENTITY, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes,
                         edge as _edge, softmax_loss_row, update)
 
 cdef extern from *:
@@ -87,9 +87,10 @@ cdef inline Py_ssize_t _zoff(const Py_ssize_t* sizes, int l, Py_ssize_t b) noexc
 
 cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t b,
                 const floating* theta, const Py_ssize_t* sizes, int L, int act, floating inv_n,
-                floating* zs, floating* ds, double* loss_rows, bint backward) noexcept nogil:
+                floating* zs, floating* ds, double* loss_rows, signed char* hits, bint backward) noexcept nogil:
     """Rows r0:r1 (xin has row stride n0): forward through every layer; with ``backward`` also each
-    row's loss and dA_l of every layer (dA_L in place of the logits)."""
+    row's loss and dA_l of every layer (dA_L in place of the logits), and hits[i] := whether row i's
+    logits pick its label (unless hits is NULL)."""
     cdef Py_ssize_t n = r1 - r0, i, j, nin, nout, woff, k
     cdef const floating* zin = xin
     cdef floating* zout = zs
@@ -114,6 +115,9 @@ cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssiz
         return
     # softmax cross-entropy per row: loss = logsumexp(a) - a_t; dA_L = (softmax(a) - e_t) / n_batch
     nout = sizes[L]
+    if hits != NULL:
+        for i in range(r0, r1):
+            hits[i] = argmax_is(zout + i * nout, nout, t[i])
     for i in range(r0, r1):
         loss_rows[i] = softmax_loss_row(zout + i * nout, nout, t[i], CROSS_ENTROPY, inv_n)
     for l in range(L - 1, 0, -1):
@@ -197,7 +201,7 @@ def forward(const floating[:, ::1] x, const floating[::1] theta, const Py_ssize_
     cdef int L = sizes.shape[0] - 1
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         _rows(&x[0, 0], NULL, _edge(n, c, chunks), _edge(n, c + 1, chunks), n, &theta[0], &sizes[0], L, act,
-              0, &zs_ws[0], NULL, NULL, False)
+              0, &zs_ws[0], NULL, NULL, NULL, False)
 
 
 def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] theta, const Py_ssize_t[::1] sizes,
@@ -210,7 +214,7 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] th
     cdef double total = 0, sq = 0
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         _rows(&x[0, 0], &t[0], _edge(n, c, chunks), _edge(n, c + 1, chunks), n, &theta[0], &sizes[0], L, act,
-              inv_n, &zs_ws[0], &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &loss_rows_ws[0], True)
+              inv_n, &zs_ws[0], &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &loss_rows_ws[0], NULL, True)
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         sq += _weights_chunk(c, chunks, &x[0, 0], n, n, &theta[0], &sizes[0], L, &zs_ws[0],
                              &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &grad_out[0], NULL, NULL, GRADIENT_ONLY, False,
@@ -224,11 +228,13 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 Py_ssize_t batch_size, floating[::1] theta, const Py_ssize_t[::1] sizes, int act, double lam,
                 int opt, double lr, double p1, double p2, double eps, long step, floating[::1] s1, floating[::1] s2,
                 floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws, floating[::1] zs_ws, floating[::1] ds_ws,
-                double[::1] loss_rows_ws, floating[::1] grad_ws, double[::1] batch_losses_out, int n_threads,
+                double[::1] loss_rows_ws, signed char[::1] hit_rows_ws, floating[::1] grad_ws,
+                double[::1] batch_losses_out, Py_ssize_t[::1] batch_correct_out, int n_threads,
                 int chunks_per_thread=1):
     """Mini-batch steps over perm (the last batch may be shorter); returns the number of steps.
 
-    batch_losses_out[s] := loss of step s (with the decay term, before its update). s1/s2: flat
+    batch_losses_out[s] := loss of step s (with the decay term, before its update); batch_correct_out[s]
+    := its rows whose logits (the same forward pass) pick their label. s1/s2: flat
     optimizer state (Momentum's v; Adam's m, v), updated in place; ``step`` is Adam's count before
     this epoch. Workspaces hold ``batch_size`` rows (``xb_ws.shape[0]``). Each region is split into
     n_threads * chunks_per_thread chunks handed out dynamically.
@@ -250,7 +256,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 memcpy(&xb_ws[r, 0], &x[perm[start + r], 0], d * sizeof(floating))
                 tb_ws[r] = t[perm[start + r]]
             _rows(&xb_ws[0, 0], &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act, <floating> (1.0 / nb),
-                  &zs_ws[0], dsp, &loss_rows_ws[0], True)
+                  &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True)
         lr_t = lr
         if opt == ADAM:
             step += 1
@@ -261,8 +267,10 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                                  &grad_ws[0], s1p, s2p, opt, opt == SGD, <floating> lr_t, <floating> p1,
                                  <floating> p2, <floating> eps, <floating> lam)
         batch_loss = 0
+        batch_correct_out[s] = 0
         for r in range(nb):
             batch_loss += loss_rows_ws[r]
+            batch_correct_out[s] += hit_rows_ws[r]
         batch_losses_out[s] = batch_loss / nb + 0.5 * lam * sq
         s += 1
         start += nb

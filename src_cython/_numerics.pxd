@@ -99,6 +99,18 @@ cdef inline void bias_activation_row(floating* z, const floating* b, Py_ssize_t 
         z[j] = activation(z[j] + b[j], act)
 
 
+cdef inline bint argmax_is(const floating* a, Py_ssize_t c, Py_ssize_t t) noexcept nogil:
+    """Whether t is np.argmax of the row a of c logits (the first of equal largest entries)."""
+    cdef Py_ssize_t k
+    for k in range(t):
+        if a[k] >= a[t]:
+            return False
+    for k in range(t + 1, c):
+        if a[k] > a[t]:
+            return False
+    return True
+
+
 cdef inline double softmax_loss_row(floating* a, Py_ssize_t c, Py_ssize_t t, int loss, floating inv_n) noexcept nogil:
     """One row of c logits a: returns its loss and sets a := dL/da of the batch mean (inv_n = 1 / rows).
 

@@ -29,7 +29,7 @@ from libc.string cimport memcpy
 import numpy as np
 
 from _blas cimport gemm
-from _numerics cimport (ADAM, SGD, activation_grad, adam_lr, bias_activation_row, codes, edge as _edge,
+from _numerics cimport (ADAM, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes, edge as _edge,
                         softmax_loss_row, update)
 
 cdef extern from *:
@@ -118,9 +118,11 @@ cdef void _step_rows(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py
                      const floating[:, ::1] W1, const floating[::1] b1,
                      const floating[:, ::1] W2, const floating[::1] b2, int act, int loss,
                      floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws, floating[:, ::1] z1_ws,
-                     floating[:, ::1] a2_ws, floating[:, ::1] dz1_ws, double[::1] loss_rows_ws) noexcept nogil:
+                     floating[:, ::1] a2_ws, floating[:, ::1] dz1_ws, double[::1] loss_rows_ws,
+                     signed char* hits) noexcept nogil:
     """Region 1 for batch rows r0:r1: forward, loss, da2, da1 of x[perm[start:]] gathered into
-    xb_ws, tb_ws (or of x, t themselves when perm is empty)."""
+    xb_ws, tb_ws (or of x, t themselves when perm is empty); hits[r] := whether row r's logits pick its
+    label (unless hits is NULL)."""
     cdef Py_ssize_t r, d = x.shape[1]
     cdef const floating[:, ::1] xs = x
     cdef const Py_ssize_t[::1] ts = t
@@ -133,6 +135,9 @@ cdef void _step_rows(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py
         xs = xb_ws
         ts = tb_ws
     _forward_rows(xs[r0:r1], W1, b1, W2, b2, act, z1_ws[r0:r1], a2_ws[r0:r1])
+    if hits != NULL:
+        for r in range(r0, r1):
+            hits[r] = argmax_is(&a2_ws[r, 0], a2_ws.shape[1], ts[r])
     _logits_grad_rows(a2_ws[r0:r1], ts[r0:r1], loss, inv_n, loss_rows_ws[r0:r1])
     _backward_rows(z1_ws[r0:r1], a2_ws[r0:r1], W2, act, dz1_ws[r0:r1])
 
@@ -227,7 +232,7 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t,
     cdef double total = 0
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         _step_rows(x, t, no_perm, 0, _edge(n, c, chunks), _edge(n, c + 1, chunks), inv_n, W1, b1, W2, b2,
-                   act, loss, no_xb, no_tb, z1_ws, a2_ws, dz1_ws, loss_rows_ws)
+                   act, loss, no_xb, no_tb, z1_ws, a2_ws, dz1_ws, loss_rows_ws, NULL)
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         _weights_chunk(c, chunks, x, z1_ws, a2_ws, dz1_ws, <floating> 1, <floating> 0,
                        &W1_out[0, 0], &b1_out[0], &W2_out[0, 0], &b2_out[0])
@@ -245,10 +250,12 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws,
                 floating[:, ::1] z1_ws, floating[:, ::1] a2_ws, floating[:, ::1] dz1_ws, double[::1] loss_rows_ws,
                 floating[:, ::1] gW1_ws, floating[::1] gb1_ws, floating[:, ::1] gW2_ws, floating[::1] gb2_ws,
-                double[::1] batch_losses_out, int n_threads, int chunks_per_thread=1):
+                signed char[::1] hit_rows_ws, double[::1] batch_losses_out, Py_ssize_t[::1] batch_correct_out,
+                int n_threads, int chunks_per_thread=1):
     """Mini-batch steps over perm (the last batch may be shorter); returns the number of steps.
 
-    batch_losses_out[s] := loss of step s. Optimizer state s1/s2 (flat views of Momentum's v or
+    batch_losses_out[s] := loss of step s; batch_correct_out[s] := its rows whose logits (the same forward
+    pass, before the update) pick their label. Optimizer state s1/s2 (flat views of Momentum's v or
     Adam's m, v) is updated in place; ``step`` is Adam's step count before this epoch.
     Workspaces hold ``batch_size`` rows. Each region is split into n_threads * chunks_per_thread chunks
     handed out dynamically (a thread the OS delays leaves its share to the others).
@@ -266,7 +273,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
         inv_n = <floating> 1.0 / nb
         for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             _step_rows(x, t, perm, start, _edge(nb, c, chunks), _edge(nb, c + 1, chunks), inv_n,
-                       W1, b1, W2, b2, act, loss, xb_ws, tb_ws, z1_ws, a2_ws, dz1_ws, loss_rows_ws)
+                       W1, b1, W2, b2, act, loss, xb_ws, tb_ws, z1_ws, a2_ws, dz1_ws, loss_rows_ws, &hit_rows_ws[0])
         lr_t = lr
         if opt == ADAM:
             step += 1
@@ -288,8 +295,10 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                               &s2_W2[0] if opt == ADAM else no_state, &s2_b2[0] if opt == ADAM else no_state,
                               opt, <floating> lr_t, <floating> p1, <floating> p2, <floating> eps)
         batch_loss = 0
+        batch_correct_out[s] = 0
         for r in range(nb):
             batch_loss += loss_rows_ws[r]
+            batch_correct_out[s] += hit_rows_ws[r]
         batch_losses_out[s] = batch_loss / nb
         s += 1
         start += nb

@@ -196,8 +196,11 @@ def test_epoch_loop_takes_the_reference_steps(backend, dtype, name, kwargs, acti
     for _ in range(3):
         perm = rng.permutation(45)
         value = net.train_epoch(x.astype(dtype), t, 8, opt, perm=perm)
-        ref_losses = ref.train_epoch(P, x, t, perm, 8, ref_opt, activation, loss)
+        ref_losses, ref_correct = ref.train_epoch(P, x, t, perm, 8, ref_opt, activation, loss)
         assert_close(net.batch_losses, ref_losses, dtype, scale=10)
+        # rows each step's forward pass classified right, before its update (float32: a near-tie may flip one)
+        assert net.batch_correct.dtype == np.int64 and net.batch_correct.shape == ref_correct.shape
+        np.testing.assert_allclose(net.batch_correct, ref_correct, atol=0 if dtype == np.float64 else 1)
         ref_value = ref_losses.mean()
         assert_close(value, ref_value, dtype, scale=10)
     scale = 100 if dtype == np.float32 else 1

@@ -77,6 +77,8 @@ def test_compiled_epochs_match_the_reference_loop(hidden, optimizer, fast_backen
         lr_, ln = ref.train_epoch(x, t, 10, opts[0], seed=epoch), net.train_epoch(x, t, 10, opts[1], seed=epoch)
         assert len(net.batch_losses) == 5
         assert_close(net.batch_losses, ref.batch_losses, dtype)
+        assert net.batch_correct.dtype == np.int64
+        np.testing.assert_allclose(net.batch_correct, ref.batch_correct, atol=0 if dtype == np.float64 else 1)
         assert ln == pytest.approx(lr_, rel=1e-4)
     assert net.params["W1"] is W1  # updated in place: the user's references stay live
     for key in ref.params:
@@ -312,3 +314,32 @@ def test_save_load_and_resume(tmp_path, kind):
     fastnn.Trainer(straight, x, t, x, t, epochs=4, mini_batch_size=10, optimizer="Adam", verbose=False, seed=0).train()
     for key in straight.params:
         np.testing.assert_allclose(resumed.params[key], straight.params[key], rtol=1e-5, atol=1e-7, err_msg=key)
+
+
+@pytest.mark.parametrize("kw", [{}, {"use_batchnorm": True}], ids=["plain", "batchnorm"])
+def test_batch_correct_counts_each_batch_before_its_update(kw, backend):
+    """batch_correct[s]: rows step s's own forward pass classified right, replayed step by step with predict
+    before each SGD update (a count after the update, or over the whole set, gives other numbers)."""
+    x, t = data(n=60, seed=3)
+    make = lambda: fastnn.MultiLayerNet(8, [6, 5], 4, activation="tanh", weight_init_std=0.5, seed=2,  # noqa: E731
+                                        backend=backend, **kw) if not kw else \
+        fastnn.MultiLayerNetExtend(8, [6, 5], 4, activation="tanh", weight_init_std=0.5, seed=2, backend=backend,
+                                   **kw)
+    net, replay = make(), make()
+    perm = np.random.default_rng(0).permutation(60)
+    net.train_epoch(x, t, 12, fastnn.SGD(lr=1.5), perm=perm)
+    expected = []
+    for s in range(0, 60, 12):
+        idx = perm[s:s + 12]
+        if not kw:  # batchnorm's training-mode forward differs from predict; the loop below is the reference
+            expected.append(int(np.sum(np.argmax(replay.predict(x[idx]), axis=1) == t[idx])))
+        grads = replay.gradient(x[idx], t[idx])
+        if kw:
+            expected.append(None)
+        for key in replay.params:
+            replay.params[key] -= 1.5 * grads[key]
+    assert len(net.batch_correct) == 5 and 0 <= net.batch_correct.min() and net.batch_correct.max() <= 12
+    if not kw:
+        assert list(net.batch_correct) == expected
+    for key in net.params:  # the same steps were taken
+        np.testing.assert_allclose(net.params[key], replay.params[key], rtol=1e-9, atol=1e-12)

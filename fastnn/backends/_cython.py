@@ -59,20 +59,21 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     """The compiled epoch loop for SGD, Momentum and Adam; a Python loop for other optimizers."""
     fused = _fused.fused_optimizer(optimizer, params)
     if fused is None:
-        return train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss,
+        return train_epoch_python(gradient, logits, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
     code, lr, p1, p2, eps, step, state = fused
     b = min(batch_size, perm.shape[0])  # the largest batch cut from perm (which may be longer than x)
     grads_ws = [np.empty_like(params[k]) for k in _fused.KEYS]
     batch_losses = np.empty(-(-perm.shape[0] // batch_size))
+    batch_correct = np.empty(batch_losses.shape[0], np.intp)
     with single_threaded():
         ext.train_epoch(x, t, perm, batch_size, params["W1"], params["b1"], params["W2"], params["b2"],
                                 ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state,
                                 np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp),
-                                *_workspace(b, params, x.dtype), *grads_ws, batch_losses, n_threads,
-                                _config.epoch_chunks_per_thread(batch_size))
+                                *_workspace(b, params, x.dtype), *grads_ws, np.empty(b, np.int8), batch_losses,
+                                batch_correct, n_threads, _config.epoch_chunks_per_thread(batch_size))
     _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
-    return batch_losses
+    return batch_losses, batch_correct.astype(np.int64)
 
 
 # --- plain MLPs of any depth (flat parameters; see fastnn/_flat.py) ------------------------------------
@@ -101,15 +102,16 @@ def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
 def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads):
     b = min(batch_size, perm.shape[0])
     losses = np.empty(-(-perm.shape[0] // batch_size))
+    correct = np.empty(losses.shape[0], np.intp)
     with single_threaded():
         mlp_ext.train_epoch(x, t, perm, batch_size, theta, sizes, act, lam, opt, lr, p1, p2, eps, step, s1, s2,
                             np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp), *_blocks(sizes, b, x.dtype),
-                            np.empty(b), np.empty_like(theta), losses, n_threads,
+                            np.empty(b), np.empty(b, np.int8), np.empty_like(theta), losses, correct, n_threads,
                             _config.epoch_chunks_per_thread(batch_size))
-    return losses
+    return losses, correct.astype(np.int64)
 
 
 def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
-    """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses."""
-    return _flat.train_epoch(mlp_gradient, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
+    """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses and correct counts."""
+    return _flat.train_epoch(mlp_gradient, mlp_logits, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
                              lam, n_threads)

@@ -65,14 +65,14 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     set_threads(n_threads)
     fused = _fused.fused_optimizer(optimizer, params)
     if fused is None:
-        return train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss,
+        return train_epoch_python(gradient, logits, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
     code, lr, p1, p2, eps, step, state = fused
     with blas_threads(n_threads):
-        losses = bp.train_epoch(params["W1"], params["b1"], params["W2"], params["b2"], x, t, perm, batch_size,
-                                ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state)
+        losses, correct = bp.train_epoch(params["W1"], params["b1"], params["W2"], params["b2"], x, t, perm, batch_size,
+                                         ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state)
     _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
-    return losses
+    return losses, correct
 
 
 # --- plain MLPs of any depth (flat parameters; see fastnn/_flat.py) ------------------------------------
@@ -95,8 +95,8 @@ def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1
 
 
 def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
-    """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses."""
-    return _flat.train_epoch(mlp_gradient, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
+    """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses and correct counts."""
+    return _flat.train_epoch(mlp_gradient, mlp_logits, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
                              lam, n_threads)
 
 

@@ -50,10 +50,12 @@ def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads):
 
 
 def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
-    """The reference's steps: ``optimizer.update`` with the backprop gradient of each batch."""
-    losses = []
+    """The reference's steps: ``optimizer.update`` with the backprop gradient of each batch; the batch losses and
+    correct counts."""
+    losses, correct = [], []
     for idx in ref.batches(perm, batch_size):
-        value, grads = ref.mlp_loss_and_gradient(params, x[idx], t[idx], _ACTIVATION_NAMES[act], lam)
+        value, grads, scores = ref.mlp_loss_gradient_and_logits(params, x[idx], t[idx], _ACTIVATION_NAMES[act], lam)
         optimizer.update(params, grads)
         losses.append(value)
-    return np.asarray(losses, dtype=np.float64)
+        correct.append(ref.hits(scores, t[idx]))
+    return np.asarray(losses, dtype=np.float64), np.asarray(correct, dtype=np.int64)
