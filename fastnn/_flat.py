@@ -39,47 +39,74 @@ def unpack(theta, n_layers, sizes, out=None):
     return views
 
 
-def _state(optimizer, name, params, n_layers):
-    """The optimizer's state dict `name` packed flat (zeros when it has none yet)."""
+def flat_state(optimizer, name, params, n_layers):
+    """The optimizer's state dict ``name`` as one flat array in theta's layout, packed once.
+
+    The first time (or after the user replaced the dict or one of its arrays) the state is packed
+    (zeros when there is none yet) and the optimizer's dict is rebound to views of the flat array,
+    so later epochs pass that array straight to the kernels and ``optimizer.update(params, grads)``
+    still updates the same memory in place.
+    """
     state = getattr(optimizer, name)
+    dtype = params["W1"].dtype
+    cache = optimizer.__dict__.setdefault("_flat_state", {})
+    flat, rebound, views = cache.get(name, (None, None, None))
+    if flat is not None and state is rebound and flat.dtype == dtype and all(
+            state.get(k) is v and v.base is flat for k, v in views.items()):  # (a copy, e.g. unpickled, is not)
+        return flat
     if state is None:
         state = optimizers.zeros_like({k: params[k] for k in keys(n_layers)})
-        setattr(optimizer, name, state)
-    return pack(state, n_layers, params["W1"].dtype)
+    flat = pack(state, n_layers, dtype)
+    sizes = [params["W1"].shape[0]] + [params[f"W{i}"].shape[1] for i in range(1, n_layers + 1)]
+    views = unpack(flat, n_layers, sizes)
+    rebound = dict(state)
+    rebound.update(views)
+    cache[name] = (flat, rebound, views)
+    setattr(optimizer, name, rebound)
+    return flat
+
+
+def theta_of(params, n_layers, dtype):
+    """The flat array the kernels update: the network's own theta (no copy), else params packed."""
+    theta = getattr(params, "theta", None)
+    return theta if theta is not None else pack(params, n_layers, dtype)
 
 
 def train_epoch(gradient, fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
     """One epoch in place: the compiled loop ``fused_epoch`` for SGD, Momentum and Adam, else a Python loop
-    of ``gradient`` (a backend's mlp_gradient) and ``optimizer.update``. Returns the batch losses."""
+    of ``gradient`` (a backend's mlp_gradient) and ``optimizer.update``. Returns the batch losses.
+
+    ``params`` is the network's ParamDict, whose W_l, b_l are views of its flat ``theta``: the kernels
+    update theta in place and the dict sees the result with no pack or unpack per call.
+    """
     L = len(sizes) - 1
     code = CODES.get(type(optimizer))
     sizes_arr = np.asarray(sizes, np.intp)
+    theta = theta_of(params, L, x.dtype)
+    owned = getattr(params, "theta", None) is theta
     if code is None:
         losses = []
         for idx in batches(perm, batch_size):
-            theta = pack(params, L, x.dtype)
+            if not owned:
+                theta = pack(params, L, x.dtype)
             value, grad = gradient(theta, sizes_arr, x[idx], t[idx], act, lam, n_threads)
             optimizer.update(params, unpack(grad, L, sizes))
             losses.append(value)
         return np.asarray(losses)
-    theta = pack(params, L, x.dtype)
     empty = np.empty(0, x.dtype)
     s1 = s2 = empty
     p1 = p2 = 0.0
     eps = OPTIMIZER_EPS  # unused but by Adam
     step = 0
     if code == MOMENTUM:
-        s1, p1 = _state(optimizer, "v", params, L), optimizer.momentum
+        s1, p1 = flat_state(optimizer, "v", params, L), optimizer.momentum
     elif code == ADAM:
-        s1, s2 = _state(optimizer, "m", params, L), _state(optimizer, "v", params, L)
+        s1, s2 = flat_state(optimizer, "m", params, L), flat_state(optimizer, "v", params, L)
         p1, p2, eps, step = optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter
     losses = fused_epoch(theta, sizes_arr, x, t, perm, batch_size, act, float(lam), code, float(optimizer.lr),
                          float(p1), float(p2), float(eps), int(step), s1, s2, n_threads)
-    unpack(theta, L, sizes, out=params)
-    if code == MOMENTUM:
-        unpack(s1, L, sizes, out=optimizer.v)
-    elif code == ADAM:
-        unpack(s1, L, sizes, out=optimizer.m)
-        unpack(s2, L, sizes, out=optimizer.v)
+    if not owned:
+        unpack(theta, L, sizes, out=params)
+    if code == ADAM:
         optimizer.iter = step + len(losses)
     return losses
