@@ -1,17 +1,71 @@
-"""The flat parameter layout of plain MLPs (no dropout, no batchnorm), and their epoch on the compiled kernels.
+"""The one place the epoch is decided: the compiled loop (for SGD, Momentum and Adam) or a Python loop of
+``optimizer.update`` (every other optimizer), for every network; and the flat parameter layout the kernels see.
 
 The kernels (src_cython/_mlp.pyx, fastnn/_mlp_numba.py) see every parameter in one flat array
-``theta = [W1, b1, W2, b2, ...]`` and the optimizer state in the same layout. These helpers pack a
-network's ``params`` (and its optimizer's state) into that layout and write the results back into
-the very same arrays, so a user's references to ``params['W1']`` or ``optimizer.v['W1']`` stay live.
+``theta = [W1, b1, W2, b2, ...]`` and the optimizer state in the same layout. A network owns its theta and
+its ``params`` are views of it (fastnn.network.ParamDict); the optimizer state of the compiled loop is
+packed flat once and the optimizer's dicts rebound to views of it, so a user's references to
+``params['W1']`` or ``optimizer.v['W1']`` stay live. The two-layer kernels take the same optimizer state as
+per-parameter arrays (``fused_optimizer``). Used by the cython and numba backends alike, so both fuse the
+same optimizers the same way; the state arrays are the Python optimizer's own, so a loop may switch
+between ``optimizer.update`` and a compiled epoch and carry on exactly.
 """
 import numpy as np
 
 from . import optimizers
-from ._codes import ADAM, MOMENTUM
+from ._codes import ADAM, FUSED_OPTIMIZERS, MOMENTUM, SGD
 from ._config import OPTIMIZER_EPS
-from ._fused import CODES
 from .reference import batches
+
+#: optimizer class -> the code of the compiled loop that runs it.
+CODES = {getattr(optimizers, name): code for name, code in FUSED_OPTIMIZERS.items()}
+KEYS = ("W1", "b1", "W2", "b2")
+
+
+def _fits(state, params):
+    return state is None or all(
+        state[k].dtype == params[k].dtype and state[k].shape == params[k].shape and state[k].flags.c_contiguous
+        and state[k].flags.writeable for k in KEYS)
+
+
+def fused_optimizer(optimizer, params):
+    """(code, lr, p1, p2, eps, step, state) for SGD, Momentum and Adam, else None (use a Python loop).
+
+    ``state`` is 8 flat arrays: s1 for W1, b1, W2, b2 (Momentum's v, Adam's m), then s2 (Adam's v);
+    unused slots are empty arrays.
+    """
+    code = CODES.get(type(optimizer))
+    if code is None or not all(_fits(getattr(optimizer, name, None), params) for name in ("v", "m")):
+        return None
+    empty = np.empty(0, params["W1"].dtype)
+    zeros = lambda: optimizers.zeros_like({k: params[k] for k in KEYS})  # noqa: E731
+    if code == SGD:
+        return code, optimizer.lr, 0.0, 0.0, 0.0, 0, [empty] * 8
+    if code == MOMENTUM:
+        if optimizer.v is None:
+            optimizer.v = zeros()
+        return (code, optimizer.lr, optimizer.momentum, 0.0, 0.0, 0,
+                [optimizer.v[k].reshape(-1) for k in KEYS] + [empty] * 4)
+    if optimizer.m is None:
+        optimizer.m, optimizer.v = zeros(), zeros()
+    state = [optimizer.m[k].reshape(-1) for k in KEYS] + [optimizer.v[k].reshape(-1) for k in KEYS]
+    return code, optimizer.lr, optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter, state
+
+
+def after_epoch(optimizer, step, n_rows, batch_size):
+    """Advance Adam's step count by the epoch's number of batches."""
+    if isinstance(optimizer, optimizers.Adam):
+        optimizer.iter = step + -(-n_rows // batch_size)
+
+
+def train_epoch_python(gradient, params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
+    """Mini-batch steps over perm with ``gradient`` and ``optimizer.update``; the batch losses."""
+    losses = []
+    for idx in batches(perm, batch_size):
+        value, grads = gradient(params, x[idx], t[idx], activation, loss, n_threads)
+        optimizer.update(params, grads)
+        losses.append(value)
+    return np.asarray(losses, dtype=np.float64)
 
 
 def keys(n_layers):
