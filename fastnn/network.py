@@ -148,8 +148,13 @@ class NetworkBase:
         """Any mapping of the parameters; kept as a ParamDict that checks shapes and dtype on assignment."""
         current = self.__dict__.get("_params")
         if current is not None and current.theta is not None:
-            if value is not current:
-                current.update(value)  # copied into theta: views handed out earlier stay live
+            if value is not current:  # all checked first, then copied into theta: views handed out stay live
+                given = {_canonical(k): v for k, v in value.items()}
+                missing = [k for k in self._shapes() if k not in given]
+                if missing:
+                    raise KeyError(f"params is missing {', '.join(map(repr, missing))}")
+                checked = ParamDict(given, shapes=self._shapes(), dtype=self.dtype)
+                current.update(checked)
             return
         sizes = self._flat_sizes()
         if sizes is not None:

@@ -129,3 +129,17 @@ def test_replaced_optimizer_state_is_used(backend):
     net.train_epoch(x, t, batch_size=5, optimizer=opt, seed=3)
     twin.train_epoch(x, t, batch_size=5, optimizer=twin_opt, seed=3)
     np.testing.assert_allclose(net.theta, twin.theta, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["two_layer", "multi_layer"])
+def test_whole_params_assignment_is_checked_before_any_copy(backend, which):
+    net = _nets(backend)[which]
+    before = net.theta.copy()
+    bad = {k: np.zeros_like(v) for k, v in net.params.items()}
+    bad["W2"] = np.zeros((1, 1))
+    with pytest.raises(ValueError, match="W2"):
+        net.params = bad
+    partial = {"W1": np.zeros_like(net.params["W1"])}
+    with pytest.raises(KeyError, match="b1"):
+        net.params = partial
+    np.testing.assert_array_equal(net.theta, before)
