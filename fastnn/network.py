@@ -209,6 +209,10 @@ class NetworkBase:
         except RuntimeError:
             state["_backend"] = get_backend("auto")
         self.__dict__.update(state)
+        params = self.__dict__.get("_params")
+        if params is not None and getattr(params, "theta", None) is None and self._flat_sizes() is not None:
+            del self.__dict__["_params"]  # pickled before the flat layout: move the arrays into a theta
+            self.params = dict(params)
 
     def _x(self, x):
         self._threads()  # a bad n_threads (or FASTNN_NUM_THREADS) is refused on every path, threaded or not
@@ -264,12 +268,12 @@ class TwoLayerNet(NetworkBase):
         _config.resolve_threads(n_threads)  # fail now on a bad value
         shapes = {"W1": (sizes[0], sizes[1]), "b1": (sizes[1],), "W2": (sizes[1], sizes[2]), "b2": (sizes[2],)}
         normal = _normal(seed)
-        self.params = ({
+        self.params = {
             "W1": init_std(weight_init_std, sizes[0]) * normal(*shapes["W1"]),
             "b1": np.zeros(shapes["b1"]),
             "W2": init_std(weight_init_std, sizes[1]) * normal(*shapes["W2"]),
             "b2": np.zeros(shapes["b2"]),
-        })
+        }
 
     # -- plumbing ---------------------------------------------------------------------------------
 

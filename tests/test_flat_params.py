@@ -143,3 +143,17 @@ def test_whole_params_assignment_is_checked_before_any_copy(backend, which):
     with pytest.raises(KeyError, match="b1"):
         net.params = partial
     np.testing.assert_array_equal(net.theta, before)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["two_layer", "multi_layer"])
+def test_a_pickle_from_before_the_flat_layout_loads_into_theta(backend, which):
+    """A network pickled when params held separate arrays gets a theta (and views) on load."""
+    from fastnn.network import ParamDict
+    net = _nets(backend)[which]
+    state = net.__getstate__()
+    state["_params"] = ParamDict({k: v.copy() for k, v in net.params.items()}, net._shapes(), net.dtype)
+    old = object.__new__(type(net))
+    old.__setstate__(state)
+    _assert_views(old)
+    x, t = _data()
+    np.testing.assert_allclose(old.predict(x), net.predict(x))
