@@ -1,17 +1,74 @@
-"""The flat parameter layout of plain MLPs (no dropout, no batchnorm), and their epoch on the compiled kernels.
+"""The one place the epoch is decided: the compiled loop (for SGD, Momentum and Adam) or a Python loop of
+``optimizer.update`` (every other optimizer), for every network; and the flat parameter layout the kernels see.
 
 The kernels (src_cython/_mlp.pyx, fastnn/_mlp_numba.py) see every parameter in one flat array
-``theta = [W1, b1, W2, b2, ...]`` and the optimizer state in the same layout. These helpers pack a
-network's ``params`` (and its optimizer's state) into that layout and write the results back into
-the very same arrays, so a user's references to ``params['W1']`` or ``optimizer.v['W1']`` stay live.
+``theta = [W1, b1, W2, b2, ...]`` and the optimizer state in the same layout. A network owns its theta and
+its ``params`` are views of it (fastnn.network.ParamDict); the optimizer state of the compiled loop is
+packed flat once and the optimizer's dicts rebound to views of it, so a user's references to
+``params['W1']`` or ``optimizer.v['W1']`` stay live. The two-layer kernels take the same optimizer state as
+per-parameter arrays (``fused_optimizer``). Used by the cython and numba backends alike, so both fuse the
+same optimizers the same way; the state arrays are the Python optimizer's own, so a loop may switch
+between ``optimizer.update`` and a compiled epoch and carry on exactly.
 """
 import numpy as np
 
 from . import optimizers
-from ._codes import ADAM, MOMENTUM
+from ._codes import ADAM, FUSED_OPTIMIZERS, MOMENTUM, SGD
 from ._config import OPTIMIZER_EPS
-from ._fused import CODES
 from .reference import batches, hits
+
+#: optimizer class -> the code of the compiled loop that runs it.
+CODES = {getattr(optimizers, name): code for name, code in FUSED_OPTIMIZERS.items()}
+KEYS = ("W1", "b1", "W2", "b2")
+
+
+def _fits(state, params):
+    return state is None or all(
+        state[k].dtype == params[k].dtype and state[k].shape == params[k].shape and state[k].flags.c_contiguous
+        and state[k].flags.writeable for k in KEYS)
+
+
+def fused_optimizer(optimizer, params):
+    """(code, lr, p1, p2, eps, step, state) for SGD, Momentum and Adam, else None (use a Python loop).
+
+    ``state`` is 8 flat arrays: s1 for W1, b1, W2, b2 (Momentum's v, Adam's m), then s2 (Adam's v);
+    unused slots are empty arrays.
+    """
+    code = CODES.get(type(optimizer))
+    if code is None or not all(_fits(getattr(optimizer, name, None), params) for name in ("v", "m")):
+        return None
+    empty = np.empty(0, params["W1"].dtype)
+    zeros = lambda: optimizers.zeros_like({k: params[k] for k in KEYS})  # noqa: E731
+    if code == SGD:
+        return code, optimizer.lr, 0.0, 0.0, 0.0, 0, [empty] * 8
+    if code == MOMENTUM:
+        if optimizer.v is None:
+            optimizer.v = zeros()
+        return (code, optimizer.lr, optimizer.momentum, 0.0, 0.0, 0,
+                [optimizer.v[k].reshape(-1) for k in KEYS] + [empty] * 4)
+    if optimizer.m is None:
+        optimizer.m, optimizer.v = zeros(), zeros()
+    state = [optimizer.m[k].reshape(-1) for k in KEYS] + [optimizer.v[k].reshape(-1) for k in KEYS]
+    return code, optimizer.lr, optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter, state
+
+
+def after_epoch(optimizer, step, n_rows, batch_size):
+    """Advance Adam's step count by the epoch's number of batches."""
+    if isinstance(optimizer, optimizers.Adam):
+        optimizer.iter = step + -(-n_rows // batch_size)
+
+
+def train_epoch_python(gradient, logits, params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
+    """Mini-batch steps over perm with ``gradient`` and ``optimizer.update``; the batch losses and correct counts
+    (from ``logits`` of each batch before its update: a forward pass more than the step, on this path only)."""
+    losses, correct = [], []
+    for idx in batches(perm, batch_size):
+        xb, tb = x[idx], t[idx]
+        correct.append(hits(logits(params, xb, activation, n_threads), tb))
+        value, grads = gradient(params, xb, tb, activation, loss, n_threads)
+        optimizer.update(params, grads)
+        losses.append(value)
+    return np.asarray(losses, dtype=np.float64), np.asarray(correct, dtype=np.int64)
 
 
 def keys(n_layers):
@@ -39,51 +96,78 @@ def unpack(theta, n_layers, sizes, out=None):
     return views
 
 
-def _state(optimizer, name, params, n_layers):
-    """The optimizer's state dict `name` packed flat (zeros when it has none yet)."""
+def flat_state(optimizer, name, params, n_layers):
+    """The optimizer's state dict ``name`` as one flat array in theta's layout, packed once.
+
+    The first time (or after the user replaced the dict or one of its arrays) the state is packed
+    (zeros when there is none yet) and the optimizer's dict is rebound to views of the flat array,
+    so later epochs pass that array straight to the kernels and ``optimizer.update(params, grads)``
+    still updates the same memory in place.
+    """
     state = getattr(optimizer, name)
+    dtype = params["W1"].dtype
+    cache = optimizer.__dict__.setdefault("_flat_state", {})
+    flat, rebound, views = cache.get(name, (None, None, None))
+    if flat is not None and state is rebound and flat.dtype == dtype and all(
+            state.get(k) is v and v.base is flat for k, v in views.items()):  # (a copy, e.g. unpickled, is not)
+        return flat
     if state is None:
         state = optimizers.zeros_like({k: params[k] for k in keys(n_layers)})
-        setattr(optimizer, name, state)
-    return pack(state, n_layers, params["W1"].dtype)
+    flat = pack(state, n_layers, dtype)
+    sizes = [params["W1"].shape[0]] + [params[f"W{i}"].shape[1] for i in range(1, n_layers + 1)]
+    views = unpack(flat, n_layers, sizes)
+    rebound = dict(state)
+    rebound.update(views)
+    cache[name] = (flat, rebound, views)
+    setattr(optimizer, name, rebound)
+    return flat
+
+
+def theta_of(params, n_layers, dtype):
+    """The flat array the kernels update: the network's own theta (no copy), else params packed."""
+    theta = getattr(params, "theta", None)
+    return theta if theta is not None else pack(params, n_layers, dtype)
 
 
 def train_epoch(gradient, logits, fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act, lam,
                 n_threads):
     """One epoch in place: the compiled loop ``fused_epoch`` for SGD, Momentum and Adam, else a Python loop
     of ``gradient`` (a backend's mlp_gradient) and ``optimizer.update``, counting each batch's correct rows
-    with ``logits`` (a backend's mlp_logits) before its update. Returns the batch losses and correct counts."""
+    with ``logits`` (a backend's mlp_logits) before its update. Returns the batch losses and correct counts.
+
+    ``params`` is the network's ParamDict, whose W_l, b_l are views of its flat ``theta``: the kernels
+    update theta in place and the dict sees the result with no pack or unpack per call.
+    """
     L = len(sizes) - 1
     code = CODES.get(type(optimizer))
     sizes_arr = np.asarray(sizes, np.intp)
+    theta = theta_of(params, L, x.dtype)
+    owned = getattr(params, "theta", None) is theta
     if code is None:
         losses, correct = [], []
         for idx in batches(perm, batch_size):
-            theta = pack(params, L, x.dtype)
+            if not owned:
+                theta = pack(params, L, x.dtype)
             xb, tb = x[idx], t[idx]
             correct.append(hits(logits(theta, sizes_arr, xb, act, n_threads), tb))
             value, grad = gradient(theta, sizes_arr, xb, tb, act, lam, n_threads)
             optimizer.update(params, unpack(grad, L, sizes))
             losses.append(value)
         return np.asarray(losses), np.asarray(correct, np.int64)
-    theta = pack(params, L, x.dtype)
     empty = np.empty(0, x.dtype)
     s1 = s2 = empty
     p1 = p2 = 0.0
     eps = OPTIMIZER_EPS  # unused but by Adam
     step = 0
     if code == MOMENTUM:
-        s1, p1 = _state(optimizer, "v", params, L), optimizer.momentum
+        s1, p1 = flat_state(optimizer, "v", params, L), optimizer.momentum
     elif code == ADAM:
-        s1, s2 = _state(optimizer, "m", params, L), _state(optimizer, "v", params, L)
+        s1, s2 = flat_state(optimizer, "m", params, L), flat_state(optimizer, "v", params, L)
         p1, p2, eps, step = optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter
     losses, correct = fused_epoch(theta, sizes_arr, x, t, perm, batch_size, act, float(lam), code, float(optimizer.lr),
                          float(p1), float(p2), float(eps), int(step), s1, s2, n_threads)
-    unpack(theta, L, sizes, out=params)
-    if code == MOMENTUM:
-        unpack(s1, L, sizes, out=optimizer.v)
-    elif code == ADAM:
-        unpack(s1, L, sizes, out=optimizer.m)
-        unpack(s2, L, sizes, out=optimizer.v)
+    if not owned:
+        unpack(theta, L, sizes, out=params)
+    if code == ADAM:
         optimizer.iter = step + len(losses)
     return losses, correct

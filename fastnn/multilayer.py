@@ -101,9 +101,13 @@ class MultiLayerNetExtend(NetworkBase):
     def _act(self):
         return ACTIVATION_CODES[self.activation]
 
+    def _flat_sizes(self):
+        return tuple(self._sizes)
+
     def _theta(self):
-        return (_flat.pack(self._checked_params(), self.hidden_layer_num + 1, self.dtype),
-                np.asarray(self._sizes, np.intp))
+        """The network's own flat theta (checked finite; no copy) and the layer widths."""
+        self._checked_params()
+        return self._params.theta, np.asarray(self._sizes, np.intp)
 
     def _logits(self, x, train_flg):
         fast = self._fast()

@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from . import _checks, _config, reference
+from . import _checks, _config, _flat, reference
 from .backends import get_backend
 from .optimizers import make_optimizer
 
@@ -22,11 +22,37 @@ class ParamDict(dict):
     ``params[k] -= lr * g[k]`` and ``params[k] = params[k] - lr * g[k]``.
     """
 
-    def __init__(self, data=(), shapes=None, dtype=None):
+    def __init__(self, data=(), shapes=None, dtype=None, theta=None, sizes=None):
         super().__init__()
         self._shapes = shapes
         self._dtype = dtype
+        if theta is not None and not (theta.flags.writeable and theta.flags.c_contiguous):
+            theta = np.array(theta, order="C")  # e.g. unpickled from a read-only memory map: never written
+        self.theta = theta
+        self._sizes = None if sizes is None else tuple(int(n) for n in sizes)
+        self._views = {}
+        if theta is not None:  # the flat layout: W_l, b_l live in theta, the dict holds views of it
+            self._bind(theta)
         self.update(data)
+
+    def _bind(self, theta):
+        """Make the dict's W_l, b_l views of ``theta``."""
+        self.theta = theta
+        self._views = _flat.unpack(theta, len(self._sizes) - 1, self._sizes)
+        for key, view in self._views.items():
+            super().__setitem__(key, view)
+
+    def _writable(self):
+        """Move to a fresh copy of theta when a view was made read-only (``setflags(write=False)``), as
+        ``params[k] = params[k] - lr * g[k]`` would replace it: the frozen arrays are never written."""
+        if self.theta is not None and not all(v.flags.writeable for v in self._views.values()):
+            self._bind(self.theta.copy())
+
+    @classmethod
+    def flat(cls, data, shapes, dtype, sizes):
+        """A checking ParamDict whose W_l, b_l are views of one new C-contiguous ``theta`` (copied from data)."""
+        n = sum(sizes[i - 1] * sizes[i] + sizes[i] for i in range(1, len(sizes)))
+        return cls(data, shapes=shapes, dtype=dtype, theta=np.zeros(n, dtype), sizes=sizes)
 
     def __getitem__(self, key):
         return super().__getitem__(_canonical(key))
@@ -37,6 +63,13 @@ class ParamDict(dict):
             if key not in self._shapes:
                 raise KeyError(f"unknown parameter {key!r}; expected one of {', '.join(self._shapes)}")
             value = _checks.check_param(key, value, self._shapes[key], self._dtype)
+        if key in self._views:
+            self._writable()
+        view = self._views.get(key)
+        if view is not None:  # copied into theta: the view stays the dict's value, the kernels see it
+            if value is not view:
+                np.copyto(view, value)
+            value = view
         super().__setitem__(key, value)
 
     def __delitem__(self, key):
@@ -65,7 +98,10 @@ class ParamDict(dict):
         return ParamDict({k: v.copy() for k, v in self.items()})
 
     def __reduce__(self):
-        return (ParamDict, (dict(self), self._shapes, self._dtype))
+        if self.theta is None:
+            return (ParamDict, (dict(self), self._shapes, self._dtype))
+        rest = {k: v for k, v in self.items() if k not in self._views}  # views are rebuilt from theta on load
+        return (ParamDict, (rest, self._shapes, self._dtype, self.theta, self._sizes))
 
 
 def init_std(weight_init_std, fan_in):
@@ -110,9 +146,32 @@ class NetworkBase:
     @params.setter
     def params(self, value):
         """Any mapping of the parameters; kept as a ParamDict that checks shapes and dtype on assignment."""
+        current = self.__dict__.get("_params")
+        if current is not None and current.theta is not None:
+            if value is not current:  # all checked first, then copied into theta: views handed out stay live
+                given = {_canonical(k): v for k, v in value.items()}
+                missing = [k for k in self._shapes() if k not in given]
+                if missing:
+                    raise KeyError(f"params is missing {', '.join(map(repr, missing))}")
+                checked = ParamDict(given, shapes=self._shapes(), dtype=self.dtype)
+                current.update(checked)
+            return
+        sizes = self._flat_sizes()
+        if sizes is not None:
+            self._params = ParamDict.flat(value, self._shapes(), self.dtype, sizes)
+            return
         if not isinstance(value, ParamDict) or value._shapes is None:
             value = ParamDict(value, shapes=self._shapes(), dtype=self.dtype)
         self._params = value
+
+    def _flat_sizes(self):
+        """The layer widths of the flat layout theta = [W1, b1, W2, b2, ...], or None without one."""
+        return None
+
+    @property
+    def theta(self):
+        """Every W_l, b_l in one flat C-contiguous array (``params`` holds views of it)."""
+        return self._params.theta
 
     def _checked_params(self):
         return _checks.check_params(self._params, self._shapes(), self.dtype)
@@ -124,6 +183,7 @@ class NetworkBase:
         copy, as ``params[k] = params[k] - lr * g[k]`` would replace it: the caller's read-only array is
         never written, and ``params`` holds the trained values afterwards.
         """
+        self._params._writable()
         checked = self._checked_params()
         for key, value in checked.items():
             if not value.flags.writeable:
@@ -149,6 +209,10 @@ class NetworkBase:
         except RuntimeError:
             state["_backend"] = get_backend("auto")
         self.__dict__.update(state)
+        params = self.__dict__.get("_params")
+        if params is not None and getattr(params, "theta", None) is None and self._flat_sizes() is not None:
+            del self.__dict__["_params"]  # pickled before the flat layout: move the arrays into a theta
+            self.params = dict(params)
 
     def _x(self, x):
         self._threads()  # a bad n_threads (or FASTNN_NUM_THREADS) is refused on every path, threaded or not
@@ -204,18 +268,21 @@ class TwoLayerNet(NetworkBase):
         _config.resolve_threads(n_threads)  # fail now on a bad value
         shapes = {"W1": (sizes[0], sizes[1]), "b1": (sizes[1],), "W2": (sizes[1], sizes[2]), "b2": (sizes[2],)}
         normal = _normal(seed)
-        self.params = ParamDict({
+        self.params = {
             "W1": init_std(weight_init_std, sizes[0]) * normal(*shapes["W1"]),
             "b1": np.zeros(shapes["b1"]),
             "W2": init_std(weight_init_std, sizes[1]) * normal(*shapes["W2"]),
             "b2": np.zeros(shapes["b2"]),
-        }, shapes=shapes, dtype=self.dtype)
+        }
 
     # -- plumbing ---------------------------------------------------------------------------------
 
     def _shapes(self):
         return {"W1": (self.input_size, self.hidden_size), "b1": (self.hidden_size,),
                 "W2": (self.hidden_size, self.output_size), "b2": (self.output_size,)}
+
+    def _flat_sizes(self):
+        return (self.input_size, self.hidden_size, self.output_size)
 
 
     def _grads(self, grads):

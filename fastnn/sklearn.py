@@ -31,7 +31,6 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, _config, optimizers, reference
-from . import _flat
 from .multilayer import MultiLayerNet
 
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -242,15 +241,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_lbfgs(self, net, X, t):
         net.weight_decay_lambda = self.alpha / X.shape[0]
-        L = net.hidden_layer_num + 1
+        backend, sizes = net._backend, np.asarray(net._sizes, np.intp)
+        act, lam, n_threads = net._act(), net.weight_decay_lambda, net._threads()
 
-        def fun(theta):
-            for k, v in _flat.unpack(theta, L, net._sizes).items():
-                net.params[k] = v.astype(net.dtype)
-            value, grads = net.loss_and_gradient(X, t)
-            return value, _flat.pack(grads, L, np.float64)
+        def fun(theta):  # L-BFGS works on the network's theta itself: set it, one backprop, the flat gradient
+            _checks.check_finite("theta", theta)
+            np.copyto(net.theta, theta, casting="unsafe")
+            value, grad = backend.mlp_gradient(net.theta, sizes, X, t, act, lam, n_threads)
+            return float(value), np.asarray(grad, np.float64)
 
-        res = minimize(fun, _flat.pack(net.params, L, np.float64), method="L-BFGS-B", jac=True,
+        res = minimize(fun, net.theta.astype(np.float64), method="L-BFGS-B", jac=True,
                        options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
         self.n_iter_ = int(res.nit)
         self.loss_ = float(res.fun)

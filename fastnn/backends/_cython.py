@@ -5,12 +5,12 @@ Wrappers allocate every output and workspace; kernels compute. There is no compi
 """
 import numpy as np
 
-from .. import _codes, _config, _flat, _fused
+from .. import _codes, _config, _flat
 from .. import _mlp as mlp_ext
 from .. import _twolayer as ext
 from .._blas_threads import single_threaded
 from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
-from .._fused import train_epoch_python
+from .._flat import train_epoch_python
 
 NAME = "cython"
 #: The NumPy reference itself (networks with their own reference path take it instead of this module's).
@@ -57,13 +57,13 @@ def gradient(params, x, t, activation, loss, n_threads):
 
 def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
     """The compiled epoch loop for SGD, Momentum and Adam; a Python loop for other optimizers."""
-    fused = _fused.fused_optimizer(optimizer, params)
+    fused = _flat.fused_optimizer(optimizer, params)
     if fused is None:
         return train_epoch_python(gradient, logits, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
     code, lr, p1, p2, eps, step, state = fused
     b = min(batch_size, perm.shape[0])  # the largest batch cut from perm (which may be longer than x)
-    grads_ws = [np.empty_like(params[k]) for k in _fused.KEYS]
+    grads_ws = [np.empty_like(params[k]) for k in _flat.KEYS]
     batch_losses = np.empty(-(-perm.shape[0] // batch_size))
     batch_correct = np.empty(batch_losses.shape[0], np.intp)
     with single_threaded():
@@ -72,7 +72,7 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
                                 np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp),
                                 *_workspace(b, params, x.dtype), *grads_ws, np.empty(b, np.int8), batch_losses,
                                 batch_correct, n_threads, _config.epoch_chunks_per_thread(batch_size))
-    _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
+    _flat.after_epoch(optimizer, step, perm.shape[0], batch_size)
     return batch_losses, batch_correct.astype(np.int64)
 
 

@@ -7,11 +7,11 @@ import numba
 import numpy as np
 
 from .. import _backprop_numba as bp
-from .. import _config, _flat, _fused, _numgrad, _numgrad_mlp
+from .. import _config, _flat, _numgrad, _numgrad_mlp
 from .. import _mlp_numba as mlp_kernels
 from .._blas_threads import all_threads as all_blas_threads, threads as blas_threads
 from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
-from .._fused import train_epoch_python
+from .._flat import train_epoch_python
 
 NAME = "numba"
 #: The NumPy reference itself (networks with their own reference path take it instead of this module's).
@@ -63,7 +63,7 @@ def gradient(params, x, t, activation, loss, n_threads):
 
 def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
     set_threads(n_threads)
-    fused = _fused.fused_optimizer(optimizer, params)
+    fused = _flat.fused_optimizer(optimizer, params)
     if fused is None:
         return train_epoch_python(gradient, logits, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
@@ -71,7 +71,7 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     with blas_threads(n_threads):
         losses, correct = bp.train_epoch(params["W1"], params["b1"], params["W2"], params["b2"], x, t, perm, batch_size,
                                          ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state)
-    _fused.after_epoch(optimizer, step, perm.shape[0], batch_size)
+    _flat.after_epoch(optimizer, step, perm.shape[0], batch_size)
     return losses, correct
 
 
