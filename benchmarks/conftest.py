@@ -11,9 +11,15 @@ FASTNN_BENCH_QUICK=1 (CI, with --benchmark-disable) shrinks every workload so th
 import os
 
 # A benchmark run may unset these for its own process (they can slow OpenBLAS on this machine);
-# tests and CI leave them alone. They must go before NumPy loads its BLAS.
+# tests and CI leave them alone. They must go before NumPy loads its BLAS. A run that asks for one BLAS
+# kernel family on purpose (benchmarks/run_avx2.sh: Haswell, i.e. AVX2) says so in
+# FASTNN_BENCH_OPENBLAS_CORETYPE, which becomes OPENBLAS_CORETYPE.
 for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
     os.environ.pop(_var, None)
+if os.environ.get("FASTNN_BENCH_OPENBLAS_CORETYPE", "").strip():
+    os.environ["OPENBLAS_CORETYPE"] = os.environ["FASTNN_BENCH_OPENBLAS_CORETYPE"].strip()
+#: Variables that choose instruction sets, recorded with every run (unset ones as 'unset').
+ISA_VARIABLES = ("FASTNN_ISA", "OPENBLAS_CORETYPE", "MKL_ENABLE_INSTRUCTIONS", "NUMBA_CPU_NAME")
 
 from pathlib import Path  # noqa: E402
 
@@ -36,8 +42,23 @@ def blas_report():
 def pytest_report_header(config):
     import fastnn
     return ([f"fastnn {fastnn.__version__}, backends {fastnn.available_backends()}, threads {THREADS}, "
-             f"{'QUICK' if QUICK else 'full'} mode", f"cpu: {_cpu()}"]
+             f"{'QUICK' if QUICK else 'full'} mode", f"cpu: {_cpu()}", f"instruction sets: {isa_report()}"]
             + [f"threadpool: {line}" for line in blas_report()])
+
+
+def isa_report():
+    """The compiled extensions' variant in use and the variables choosing the peers' and numba's kernels,
+    e.g. {'fastnn_variant': 'v3 (CPU level v4, FASTNN_ISA=v3)', 'OPENBLAS_CORETYPE': 'Haswell', ...}."""
+    import fastnn
+    from fastnn import _isa
+    fastnn.available_backends()  # loads the compiled backend, which records its variant
+    report = {"fastnn_variant": _isa.describe(), "vector_isa": vector_isa()}
+    report.update({var: os.environ.get(var, "unset") for var in ISA_VARIABLES})
+    return report
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info["fastnn_isa"] = isa_report()
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +70,7 @@ def _record_machine(request):
         bench.extra_info.setdefault("threads", THREADS)
         bench.extra_info.setdefault("blas", blas_report())
         bench.extra_info.setdefault("cpu", _cpu())
+        bench.extra_info.setdefault("isa", isa_report())
 
 
 @pytest.hookimpl(hookwrapper=True)

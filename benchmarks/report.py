@@ -153,6 +153,9 @@ def markdown(data, rows):
              f"Machine: {first_extra.get('cpu', machine.get('cpu', {}).get('brand_raw', '?'))}, "
              f"Python {machine.get('python_version', '?')}, threads {first_extra.get('threads', '?')}; "
              f"run {data.get('datetime', '?')}.", ""]
+    isa = machine.get("fastnn_isa") or first_extra.get("isa") or {}
+    if isa:
+        lines.append("- instruction sets: " + ", ".join(f"{k} {v}" for k, v in isa.items()))
     for blas in first_extra.get("blas", []):
         lines.append(f"- threadpool: {blas}")
     lines += ["", "## Goals", "", "Ratios of medians over the rounds of one run (ratios of the minimum times in brackets); "
@@ -172,7 +175,7 @@ def markdown(data, rows):
                          f"{m['median'] / best:.2f}x | {m['status']}: {m['extra'].get('checked', 'no check recorded')} |")
         for m in members:
             extra = {k: v for k, v in m["extra"].items()
-                     if k not in ("blas", "cpu", "threads", "check", "checked", "outcome")}
+                     if k not in ("blas", "cpu", "isa", "threads", "check", "checked", "outcome")}
             if {"peak_rss_mb_after_each_epoch", "seconds_to_first_gradient", "test_accuracy", "n_iter", "kernel",
                     "max_abs_diff_to_reference"} & set(extra):
                 lines.append(f"| {m['name']} extra | {extra} | | | | |")

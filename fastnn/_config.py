@@ -12,6 +12,11 @@ ENV_NUM_THREADS = "FASTNN_NUM_THREADS"
 ENV_MNIST_DIR = "FASTNN_MNIST_DIR"
 #: Set to 1 when the compiled extension must be present (CI): a silent fallback then fails loudly.
 ENV_REQUIRE_EXTENSION = "FASTNN_REQUIRE_EXTENSION"
+#: Environment variable forcing one instruction-set variant of the compiled extensions (fastnn/_isa.py):
+#: baseline, v3 (x86-64-v3, AVX2) or v4 (x86-64-v4, AVX-512).
+ENV_ISA = "FASTNN_ISA"
+#: Set to 1 when every variant this CPU supports must have been built (CI): a lost variant fails loudly.
+ENV_REQUIRE_VARIANTS = "FASTNN_REQUIRE_VARIANTS"
 
 #: Step of the central difference, as in the book: the one default h of every numerical gradient
 #: (networks, reference, gradient_check, doctor).

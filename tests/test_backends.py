@@ -242,8 +242,8 @@ def test_compiled_extension_is_present_when_required():
         pytest.skip("FASTNN_REQUIRE_EXTENSION is not set")
     assert "cython" in fastnn.available_backends(), fastnn.backends.unavailable_reasons()
     assert "numba" in fastnn.available_backends(), fastnn.backends.unavailable_reasons()
-    from fastnn import _twolayer
-    assert _twolayer.__file__.endswith((".so", ".pyd"))
+    from fastnn import _isa
+    assert _isa.load_extension("_twolayer").__file__.endswith((".so", ".pyd"))
 
 
 def test_openmp_is_present_when_required():
@@ -252,7 +252,8 @@ def test_openmp_is_present_when_required():
     if os.environ.get("FASTNN_REQUIRE_OPENMP", "") not in ("1", "true", "yes") or \
             os.environ.get("FASTNN_NO_OPENMP", "") in ("1", "true", "yes"):
         pytest.skip("FASTNN_REQUIRE_OPENMP is not set (or FASTNN_NO_OPENMP is)")
-    from fastnn import _mlp, _twolayer
+    from fastnn import _isa
+    _twolayer, _mlp = _isa.load_extension("_twolayer"), _isa.load_extension("_mlp")
     assert _twolayer.HAVE_OPENMP and _mlp.HAVE_OPENMP, "the compiled extensions were built without OpenMP"
     assert fastnn.backends._cython_openmp() is True
 

@@ -208,3 +208,26 @@ def test_setup_flags_per_platform(setup_py, monkeypatch, portable):
     monkeypatch.setenv("FASTNN_NO_OPENMP", "1")
     with pytest.warns(UserWarning, match="without OpenMP"):
         assert setup_py()["msvc_flags"]() == (["/O2"], [])
+
+
+def test_setup_builds_every_extension_in_each_isa_variant(setup_py, monkeypatch):
+    """Every extension in the baseline (no -march at all) and, on x86-64 with GCC/Clang, as x86-64-v3/v4
+    variants of their own names (fastnn._mlp_v3); never -march=native. The debug build: the baseline only."""
+    monkeypatch.delenv("FASTNN_DEBUG_BUILD", raising=False)
+    flags = setup_py()
+    variants = flags["isa_variants"]()
+    assert variants[0] == ("", [])
+    assert set(s for s, _ in variants) <= {"", "_v3", "_v4"}
+    names = {ext.name: ext for ext in flags["extensions"]}
+    assert set(names) == {f"fastnn.{n}{s}" for s, _ in variants for n in flags["EXTENSION_NAMES"]}
+    for suffix, isa in variants:
+        for n in flags["EXTENSION_NAMES"]:
+            args = names[f"fastnn.{n}{suffix}"].extra_compile_args
+            assert [a for a in args if a.startswith("-march")] == isa
+            source = names[f"fastnn.{n}{suffix}"].sources[0]
+            assert os.path.basename(source) == f"{n}{suffix}.pyx"  # Cython names PyInit after the file
+            assert (ROOT / source).read_bytes() == (ROOT / "src_cython" / f"{n}.pyx").read_bytes()
+    if flags["_targets_x86_64"]() and sys.platform != "win32" and flags["_compiles"](["-march=x86-64-v4"]):
+        assert [s for s, _ in variants] == ["", "_v3", "_v4"]
+    monkeypatch.setenv("FASTNN_DEBUG_BUILD", "1")
+    assert [s for s, _ in setup_py()["isa_variants"]()] == [""]

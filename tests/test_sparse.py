@@ -3,11 +3,11 @@ runs, and numba) against the dense NumPy products, and the density policy that c
 import numpy as np
 import pytest
 
-from fastnn import _config, _sparse
+from fastnn import _config, _isa, _sparse
 from helpers import assert_close
 
 try:
-    from fastnn import _sparse_kernels
+    _sparse_kernels = _isa.load_extension("_sparse_kernels")  # the variant the library itself would use
 except ImportError:  # pragma: no cover - a build without the extension
     _sparse_kernels = None
 

@@ -5,18 +5,20 @@ Wrappers allocate every output and workspace; kernels compute. There is no compi
 """
 import numpy as np
 
-from .. import _codes, _config, _flat
-from .. import _mlp as mlp_ext
-from .. import _twolayer as ext
+from .. import _codes, _config, _flat, _isa
 from .._blas_threads import single_threaded
 from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
 from .._flat import train_epoch_python
+
+ext = _isa.load_extension("_twolayer")  # the best instruction-set variant built for this CPU
+mlp_ext = _isa.load_extension("_mlp")
 
 NAME = "cython"
 #: The NumPy reference itself (networks with their own reference path take it instead of this module's).
 IS_REFERENCE = False
 HAVE_OPENMP = ext.HAVE_OPENMP
-NOTES = "compiled Cython kernels, BLAS from SciPy, OpenMP " + ("on" if HAVE_OPENMP else "off (serial)")
+NOTES = ("compiled Cython kernels, BLAS from SciPy, OpenMP " + ("on" if HAVE_OPENMP else "off (serial)")
+         + f", instruction-set variant {_isa.describe()}")
 
 _PYTHON_CODES = {"activation": _codes.ACTIVATIONS, "loss": _codes.LOSSES, "optimizer": _codes.FUSED_OPTIMIZERS}
 for _module in (ext, mlp_ext):
