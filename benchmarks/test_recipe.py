@@ -98,7 +98,10 @@ def test_recipe_fastnn_train_command(benchmark, data):
             "--dataset", "digits" if QUICK else "mnist"]
 
     def run():
-        proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ), timeout=3600)
+        # run from the file system's root, so the command imports fastnn as installed (or from PYTHONPATH),
+        # never the source checkout's folder, whose extensions may not be built in place
+        proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ), timeout=3600,
+                              cwd=os.path.abspath(os.sep))
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
     out = benchmark.pedantic(run, rounds=1, iterations=1)
