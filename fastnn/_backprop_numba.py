@@ -14,6 +14,7 @@ from numba import njit
 
 from . import _config
 from ._numerics import activation, activation_grad, count_hits, softmax_loss_row, step_lr, update
+from ._sparse_numba import batch_buffers, first_layer_forward, first_layer_weight_grad
 
 _jit = njit(**_config.NUMBA_OPTIONS)
 
@@ -46,9 +47,10 @@ def _logits_grad(a, b, t, loss, loss_rows):
 
 
 @_jit
-def _forward(W1, b1, W2, x, act, z1, a2):
-    """z1 := act(x W1 + b1); a2 := z1 W2 (bias b2 added by the next pass)."""
-    np.dot(x, W1, z1)
+def _forward(W1, b1, W2, x, act, z1, a2, z1_done=False):
+    """z1 := act(x W1 + b1); a2 := z1 W2 (bias b2 added by the next pass). z1_done: z1 already holds x W1."""
+    if not z1_done:
+        np.dot(x, W1, z1)
     _bias_act(z1, b1, act)
     np.dot(z1, W2, a2)
 
@@ -63,10 +65,10 @@ def logits(W1, b1, W2, b2, x, act):
 
 
 @_jit
-def _forward_backward(W1, b1, W2, b2, x, t, act, loss, z1, a2, dz1, loss_rows, hits):
+def _forward_backward(W1, b1, W2, b2, x, t, act, loss, z1, a2, dz1, loss_rows, hits, z1_done=False):
     """Forward and loss; a2 := da2, dz1 := da1. Returns the mean loss; hits[0] := rows whose logits pick their
-    label (hits empty: not counted)."""
-    _forward(W1, b1, W2, x, act, z1, a2)
+    label (hits empty: not counted). z1_done: z1 already holds x W1 (x is not read)."""
+    _forward(W1, b1, W2, x, act, z1, a2, z1_done)
     if hits.shape[0] > 0:
         hits[0] = count_hits(a2, b2, t)
     _logits_grad(a2, b2, t, loss, loss_rows)
@@ -110,9 +112,10 @@ def _gather(x, t, perm, start, nb, xb, tb):
 
 @_jit
 def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, p2, eps, step,
-                s1_W1, s1_b1, s1_W2, s1_b2, s2_W1, s2_b1, s2_W2, s2_b2):
+                s1_W1, s1_b1, s1_W2, s1_b2, s2_W1, s2_b1, s2_W2, s2_b2, sparse=False):
     """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses and, per batch,
-    the rows whose logits (the same forward pass, before the update) pick their label."""
+    the rows whose logits (the same forward pass, before the update) pick their label. ``sparse``: the
+    first layer's products run over each batch's nonzeros (fastnn/_sparse_numba.py)."""
     n, d = perm.shape[0], x.shape[1]
     b = min(batch_size, n)
     dt = x.dtype
@@ -126,14 +129,22 @@ def train_epoch(W1, b1, W2, b2, x, t, perm, batch_size, act, loss, opt, lr, p1, 
     losses = np.empty((n + batch_size - 1) // batch_size)
     correct = np.zeros(losses.shape[0], np.int64)
     n_batches = 0
+    sp = batch_buffers(b, d, W1.shape[1], x, sparse)
     for start in range(0, n, batch_size):
         nb = min(batch_size, n - start)
-        _gather(x, t, perm, start, nb, xb, tb)
+        if sparse:
+            for r in range(nb):
+                tb[r] = t[perm[start + r]]
+            first_layer_forward(sp, x, perm, start, nb, W1, z1)
+        else:
+            _gather(x, t, perm, start, nb, xb, tb)
         losses[n_batches] = _forward_backward(W1, b1, W2, b2, xb[:nb], tb[:nb], act, loss, z1[:nb], a2[:nb],
-                                              dz1[:nb],
-                                              loss_rows[:nb], correct[n_batches:n_batches + 1])
+                                              dz1[:nb], loss_rows[:nb], correct[n_batches:n_batches + 1], sparse)
         np.dot(z1[:nb].T, a2[:nb], gW2)
-        np.dot(xb[:nb].T, dz1[:nb], gW1)
+        if sparse:
+            first_layer_weight_grad(sp, nb, dz1[:nb], gW1)
+        else:
+            np.dot(xb[:nb].T, dz1[:nb], gW1)
         _colsum(a2[:nb], gb2)
         _colsum(dz1[:nb], gb1)
         lr_t, step = step_lr(opt, lr, p1, p2, step)

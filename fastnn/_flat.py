@@ -130,13 +130,14 @@ def theta_of(params, n_layers, dtype):
 
 
 def train_epoch(gradient, logits, fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act, lam,
-                n_threads):
+                n_threads, sparse=False):
     """One epoch in place: the compiled loop ``fused_epoch`` for SGD, Momentum and Adam, else a Python loop
     of ``gradient`` (a backend's mlp_gradient) and ``optimizer.update``, counting each batch's correct rows
     with ``logits`` (a backend's mlp_logits) before its update. Returns the batch losses and correct counts.
 
     ``params`` is the network's ParamDict, whose W_l, b_l are views of its flat ``theta``: the kernels
-    update theta in place and the dict sees the result with no pack or unpack per call.
+    update theta in place and the dict sees the result with no pack or unpack per call. ``sparse`` is
+    passed to ``fused_epoch`` (the Python loop is dense: see ``_sparse.first_layer_path``).
     """
     L = len(sizes) - 1
     code = CODES.get(type(optimizer))
@@ -165,7 +166,7 @@ def train_epoch(gradient, logits, fused_epoch, params, sizes, x, t, perm, batch_
         s1, s2 = flat_state(optimizer, "m", params, L), flat_state(optimizer, "v", params, L)
         p1, p2, eps, step = optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter
     losses, correct = fused_epoch(theta, sizes_arr, x, t, perm, batch_size, act, float(lam), code, float(optimizer.lr),
-                         float(p1), float(p2), float(eps), int(step), s1, s2, n_threads)
+                         float(p1), float(p2), float(eps), int(step), s1, s2, n_threads, sparse)
     if not owned:
         unpack(theta, L, sizes, out=params)
     if code == ADAM:

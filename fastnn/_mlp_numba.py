@@ -12,6 +12,7 @@ from . import _config
 from ._backprop_numba import _gather, _logits_grad
 from ._codes import CROSS_ENTROPY
 from ._numerics import activation, activation_grad, count_hits, step_lr, update
+from ._sparse_numba import batch_buffers, first_layer_forward, first_layer_weight_grad
 
 _jit = njit(**_config.NUMBA_OPTIONS)
 
@@ -32,14 +33,15 @@ def _views(theta, sizes):
 
 
 @_jit
-def _forward(Ws, bs, x, act, zs, last_bias):
+def _forward(Ws, bs, x, act, zs, last_bias, z1_done=False):
     """zs[l-1] := act(Z_{l-1} W_l + b_l) for hidden layers, zs[L-1] := the logits (without b_L unless
-    last_bias: the loss pass adds it)."""
+    last_bias: the loss pass adds it). z1_done: zs[0] already holds x W_1 (x is not read)."""
     L = len(Ws)
     zin = x
     for l in range(L):
         z = zs[l]
-        np.dot(zin, Ws[l], z)
+        if l > 0 or not z1_done:
+            np.dot(zin, Ws[l], z)
         b = bs[l]
         if l < L - 1 or last_bias:
             for i in range(z.shape[0]):
@@ -69,14 +71,18 @@ def _backward_rows(Ws, bs, t, act, zs, ds, loss_rows, hits):
 
 
 @_jit
-def _weight_grads(Ws, x, zs, ds, gWs, gbs, lam):
-    """gW_l := Z_{l-1}^T dA_l + lam W_l, gb_l := column sums of dA_l; returns sum ||W||^2."""
+def _weight_grads(Ws, x, zs, ds, gWs, gbs, lam, sp=None, nb=0):
+    """gW_l := Z_{l-1}^T dA_l + lam W_l, gb_l := column sums of dA_l; returns sum ||W||^2. With sp (the
+    buffers of a batch of nb rows gathered by first_layer_forward) gW_1 runs over its nonzeros."""
     L = len(Ws)
     sq = 0.0
     for l in range(L):
         zin = x if l == 0 else zs[l - 1]
         delta = zs[L - 1] if l == L - 1 else ds[l]
-        np.dot(zin.T, delta, gWs[l])
+        if l == 0 and sp is not None:
+            first_layer_weight_grad(sp, nb, delta, gWs[l])
+        else:
+            np.dot(zin.T, delta, gWs[l])
         gb = gbs[l]
         gb[:] = 0
         for i in range(delta.shape[0]):
@@ -121,9 +127,10 @@ def gradient(theta, sizes, x, t, act, lam, grad_out):
 
 
 @_jit
-def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2):
+def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, sparse=False):
     """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses and, per batch,
-    the rows whose logits (the same forward pass, before the update) pick their label."""
+    the rows whose logits (the same forward pass, before the update) pick their label. ``sparse``: the
+    first layer's products run over each batch's nonzeros (fastnn/_sparse_numba.py)."""
     n, d = perm.shape[0], x.shape[1]
     b = min(batch_size, n)
     Ws, bs = _views(theta, sizes)
@@ -136,14 +143,23 @@ def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2,
     losses = np.empty((n + batch_size - 1) // batch_size)
     correct = np.zeros(losses.shape[0], np.int64)
     s = 0
+    sp = batch_buffers(b, d, sizes[1], x, sparse)
     for start in range(0, n, batch_size):
         nb = min(batch_size, n - start)
-        _gather(x, t, perm, start, nb, xb, tb)
         zb = [z[:nb] for z in zs]
         db = [dd[:nb] for dd in ds]
-        _forward(Ws, bs, xb[:nb], act, zb, False)
+        if sparse:
+            for r in range(nb):
+                tb[r] = t[perm[start + r]]
+            first_layer_forward(sp, x, perm, start, nb, Ws[0], zs[0])
+        else:
+            _gather(x, t, perm, start, nb, xb, tb)
+        _forward(Ws, bs, xb[:nb], act, zb, False, sparse)
         _backward_rows(Ws, bs, tb[:nb], act, zb, db, loss_rows[:nb], correct[s:s + 1])
-        sq = _weight_grads(Ws, xb[:nb], zb, db, gWs, gbs, lam)
+        if sparse:
+            sq = _weight_grads(Ws, xb[:nb], zb, db, gWs, gbs, lam, sp, nb)
+        else:
+            sq = _weight_grads(Ws, xb[:nb], zb, db, gWs, gbs, lam)
         losses[s] = loss_rows[:nb].mean() + 0.5 * lam * sq
         lr_t, step = step_lr(opt, lr, p1, p2, step)
         update(theta, grad, s1, s2, opt, lr_t, p1, p2, eps)

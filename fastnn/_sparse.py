@@ -82,3 +82,25 @@ def use_sparse(x, n_hidden, dtype, first_layer=None):
     if mode != "auto":
         return mode == "sparse"
     return density(x) <= _config.SPARSE_MAX_DENSITY[dtype.name]
+
+
+def check_first_layer(first_layer):
+    """A network's ``first_layer`` argument: None (``$FASTNN_FIRST_LAYER`` at each epoch, else 'auto') or one
+    of 'auto', 'dense', 'sparse'."""
+    if first_layer is not None:
+        first_layer_mode(first_layer)
+    return first_layer
+
+
+def first_layer_path(backend, optimizer, x, n_hidden, first_layer=None):
+    """'sparse' or 'dense': how an epoch's first layer runs.
+
+    Sparse when ``use_sparse`` says so (the argument, else ``$FASTNN_FIRST_LAYER``, else x's density) and
+    the epoch runs in a compiled loop that has the sparse kernels: a backend with ``SPARSE_FIRST_LAYER`` and
+    an optimizer of that loop (SGD, Momentum, Adam). Other optimizers step through the backend's gradient,
+    and the numpy backend is the dense oracle: those run densely whatever is asked.
+    """
+    from ._flat import CODES  # the compiled loop's optimizers
+    wanted = use_sparse(x, n_hidden, x.dtype, first_layer)
+    compiled = getattr(backend, "SPARSE_FIRST_LAYER", False) and type(optimizer) in CODES
+    return "sparse" if wanted and compiled else "dense"

@@ -108,3 +108,34 @@ def sgd_step(colptr, rows, cvalues, dA1, W1, lr, j0, j1, touched_out):
         touched_out[n] = j
         n += 1
     return n
+
+
+# --- a batch over its nonzeros, for the compiled epoch loops (fastnn/_backprop_numba.py, _mlp_numba.py) ---
+
+@numba.njit(**NUMBA_OPTIONS)
+def batch_buffers(b, d, h, dtype_like, sparse):
+    """(indptr, indices, values, colptr, rows, cvalues, zero) for batches of b rows of d inputs and a first
+    layer of h units; empty arrays when not ``sparse`` (the types stay the same for the compiler)."""
+    m = b * d if sparse else 0
+    dt = dtype_like.dtype
+    return (np.empty(b + 1 if sparse else 0, np.intp), np.empty(m, np.int32), np.empty(m, dt),
+            np.empty(d + 1 if sparse else 0, np.intp), np.empty(m, np.int32), np.empty(m, dt),
+            np.zeros(h if sparse else 0, dt))
+
+
+@numba.njit(**NUMBA_OPTIONS)
+def first_layer_forward(buffers, x, perm, start, nb, W1, z_out):
+    """Gathers x[perm[start:start + nb]] as CSR into buffers and sets z_out[:nb] := xb W1 over its nonzeros
+    (no bias: the caller adds it with the activation, in the dense path's order)."""
+    indptr, indices, values, _, _, _, zero = buffers
+    gather_csr(x, perm, start, start + nb, indptr, indices, values)
+    forward(indptr, indices, values, W1, zero, z_out, 0, nb)
+
+
+@numba.njit(**NUMBA_OPTIONS)
+def first_layer_weight_grad(buffers, nb, dA1, dW1_out):
+    """dW1_out := xb^T dA1[:nb] over the nonzeros of the batch gathered by first_layer_forward."""
+    indptr, indices, values, colptr, rows, cvalues, _ = buffers
+    d = dW1_out.shape[0]
+    csr_to_csc(indptr[:nb + 1], indices, values, d, colptr, rows, cvalues)
+    weight_grad(colptr, rows, cvalues, dA1, dW1_out, 0, d)

@@ -15,7 +15,7 @@ batchnorm, and on the 'numpy' backend, the NumPy reference below computes (``fas
 import numpy as np
 
 from . import _checks, _config, reference
-from . import _flat
+from . import _flat, _sparse
 from ._codes import ACTIVATIONS as ACTIVATION_CODES
 from .backends import get_backend
 from .network import NetworkBase, ParamDict, init_std
@@ -40,13 +40,13 @@ class MultiLayerNetExtend(NetworkBase):
         Dropout after each hidden activation, in training only (the book's spelling 'ration').
     use_batchnorm : bool
         Batch normalisation before each hidden activation (params gamma1.., beta1..).
-    dtype, seed, backend, n_threads
-        As for :class:`fastnn.TwoLayerNet`.
+    dtype, seed, backend, n_threads, first_layer
+        As for :class:`fastnn.TwoLayerNet` (dropout and batchnorm run on the dense NumPy reference).
     """
 
     def __init__(self, input_size, hidden_size_list, output_size, activation="relu", weight_init_std="relu",
                  weight_decay_lambda=0, use_dropout=False, dropout_ration=0.5, use_batchnorm=False, *,
-                 dtype=np.float64, seed=None, backend="auto", n_threads=None):
+                 dtype=np.float64, seed=None, backend="auto", n_threads=None, first_layer=None):
         self.input_size = _checks.check_positive_int("input_size", input_size)
         self.output_size = _checks.check_positive_int("output_size", output_size)
         self.hidden_size_list = [_checks.check_positive_int("hidden_size_list item", h) for h in hidden_size_list]
@@ -63,6 +63,7 @@ class MultiLayerNetExtend(NetworkBase):
         self._backend = get_backend(backend)
         self.n_threads = n_threads
         _config.resolve_threads(n_threads)
+        self.first_layer = _sparse.check_first_layer(first_layer)
         self._rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         sizes = [self.input_size] + self.hidden_size_list + [self.output_size]
         self._sizes = sizes
@@ -215,10 +216,11 @@ class MultiLayerNetExtend(NetworkBase):
     def _train_epoch(self, x, t, batch_size, optimizer, perm):
         self._trainable_params()  # contiguous and writable, so the kernels update the dict's arrays
         fast = self._fast()
+        self.first_layer_used = "dense" if fast is None else self._first_layer_path(optimizer, x)
         if fast is not None:
             self.batch_losses, self.batch_correct = fast.mlp_train_epoch(
                 self.params, self._sizes, x, t, perm, batch_size, optimizer, self._act(), self.weight_decay_lambda,
-                self._threads())
+                self._threads(), sparse=self.first_layer_used == "sparse")
             return float(np.mean(self.batch_losses))
         losses, correct = [], []
         for idx in reference.batches(perm, batch_size):  # one training-mode forward pass a step

@@ -92,13 +92,18 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         fastnn backend ('auto': the fastest available).
     n_threads : int or None
         Threads of the kernels (None: ``FASTNN_NUM_THREADS``, then the cores).
+    first_layer : {'auto', 'dense', 'sparse'} or None
+        How the stochastic solvers compute the first layer's products (see :class:`fastnn.TwoLayerNet`):
+        'auto' over the nonzeros of X when it is sparse enough to pay; None: ``FASTNN_FIRST_LAYER``, else
+        'auto'. The fitted attribute ``first_layer_used_`` says which ran in the last epoch.
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend="auto", n_threads=None):
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend="auto", n_threads=None,
+                 first_layer=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -124,11 +129,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.max_fun = max_fun
         self.backend = backend
         self.n_threads = n_threads
+        self.first_layer = first_layer
 
     _parameter_constraints = {
         **SklearnMLPClassifier._parameter_constraints,
         "backend": [StrOptions({"auto", "numpy", "numba", "cython"})],
         "n_threads": [None, Interval(numbers.Integral, 1, None, closed="left")],  # the bound: _config.resolve_threads
+        "first_layer": [None, StrOptions({"auto", "dense", "sparse"})],
     }
 
     # -- validation -------------------------------------------------------------------------------------
@@ -158,7 +165,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _new_network(self, n_features, n_outputs, dtype, rng):
         """A MultiLayerNet with scikit-learn's Glorot-uniform initialisation (weights and biases)."""
         net = MultiLayerNet(n_features, self._hidden, n_outputs, activation=ACTIVATIONS[self.activation],
-                            weight_init_std=0.0, dtype=dtype, backend=self.backend, n_threads=self.n_threads)
+                            weight_init_std=0.0, dtype=dtype, backend=self.backend, n_threads=self.n_threads,
+                            first_layer=self.first_layer)
         factor = 2.0 if self.activation == "logistic" else 6.0
         for i in range(1, len(net._sizes)):
             fan_in, fan_out = net._sizes[i - 1], net._sizes[i]
@@ -171,6 +179,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """The fitted network, in step with ``coefs_`` and ``intercepts_`` (which a user may replace)."""
         net = self._net
         net.n_threads = self.n_threads  # set_params(n_threads=...) after fit applies to later calls
+        net.first_layer = self.first_layer
         for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_), 1):
             if net.params[f"W{i}"] is not W:
                 net.params[f"W{i}"] = W
@@ -291,6 +300,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 opt.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
             net.weight_decay_lambda = self.alpha / nb
             net._train_epoch(X, t, nb, opt, _checks.check_perm(idx, X.shape[0]))
+            self.first_layer_used_ = net.first_layer_used
             sizes = np.minimum(nb, len(idx) - nb * np.arange(len(net.batch_losses)))
             total += float(np.dot(net.batch_losses, sizes))
             self.t_ += len(idx)

@@ -26,11 +26,13 @@ src_cython/_numerics.pxd's; fastnn/_flat.py packs a network's parameters and opt
 """
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport int32_t
 from libc.string cimport memcpy
 
 from _blas cimport gemm
 from _numerics cimport (ADAM, CROSS_ENTROPY, IDENTITY, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes,
                         edge as _edge, softmax_loss_row, update)
+from _sparse_batch cimport SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_gather, sparse_sgd_step, sparse_weight_grad
 
 cdef extern from *:
     """
@@ -85,12 +87,13 @@ cdef inline Py_ssize_t _zoff(const Py_ssize_t* sizes, int l, Py_ssize_t b) noexc
 
 # --- region 1: rows of the batch --------------------------------------------------------------------
 
-cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t b,
-                const floating* theta, const Py_ssize_t* sizes, int L, int act, floating inv_n,
+cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t, Py_ssize_t r0, Py_ssize_t r1,
+                Py_ssize_t b, const floating* theta, const Py_ssize_t* sizes, int L, int act, floating inv_n,
                 floating* zs, floating* ds, double* loss_rows, signed char* hits, bint backward) noexcept nogil:
-    """Rows r0:r1 (xin has row stride n0): forward through every layer; with ``backward`` also each
-    row's loss and dA_l of every layer (dA_L in place of the logits), and hits[i] := whether row i's
-    logits pick its label (unless hits is NULL)."""
+    """Rows r0:r1 (xin has row stride n0; sp, when not NULL, holds the same rows as CSR and the first layer
+    runs over their nonzeros): forward through every layer; with ``backward`` also each row's loss and
+    dA_l of every layer (dA_L in place of the logits), and hits[i] := whether row i's logits pick its label
+    (unless hits is NULL)."""
     cdef Py_ssize_t n = r1 - r0, i, j, nin, nout, woff, k
     cdef const floating* zin = xin
     cdef floating* zout = zs
@@ -106,8 +109,11 @@ cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssiz
         woff = _woff(sizes, l)
         zout = zs + _zoff(sizes, l, b)
         bias = theta + woff + nin * nout
-        gemm(False, False, n, nout, nin, <floating> 1, zin + r0 * nin, nin, theta + woff, nout,
-             <floating> 0, zout + r0 * nout, nout)
+        if l == 1 and sp != NULL:
+            sparse_forward(sp, r0, r1, theta + woff, zout, nout)
+        else:
+            gemm(False, False, n, nout, nin, <floating> 1, zin + r0 * nin, nin, theta + woff, nout,
+                 <floating> 0, zout + r0 * nout, nout)
         for i in range(r0, r1):  # the logits only get their bias
             bias_activation_row(zout + i * nout, bias, nout, act if l < L else IDENTITY)
         zin = zout
@@ -134,15 +140,16 @@ cdef void _rows(const floating* xin, const Py_ssize_t* t, Py_ssize_t r0, Py_ssiz
 
 # --- region 2: rows of the weights ------------------------------------------------------------------
 
-cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin, Py_ssize_t nb, Py_ssize_t b,
-                           floating* theta, const Py_ssize_t* sizes, int L, const floating* zs,
-                           const floating* ds, floating* g, floating* s1, floating* s2, int opt, bint fused_sgd,
-                           floating lr, floating p1, floating p2, floating eps, floating lam) noexcept nogil:
+cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin, const SparseBatch* sp,
+                           Py_ssize_t nb, Py_ssize_t b, floating* theta, const Py_ssize_t* sizes, int L,
+                           const floating* zs, const floating* ds, floating* g, floating* s1, floating* s2, int opt,
+                           bint fused_sgd, floating lr, floating p1, floating p2, floating eps,
+                           floating lam) noexcept nogil:
     """Chunk c of region 2 for every layer; returns sum W^2 over its weight rows (before any update).
 
     fused_sgd: theta := theta - lr (dtheta + lam W) through the GEMM itself. Else g := dtheta (plain
     gradient), and the optimizer `opt` then updates those rows (opt == GRADIENT_ONLY: no update, lam W
-    added to g).
+    added to g). With sp (not NULL, its CSC built) dW_1 runs over the batch's nonzeros by input pixel.
     """
     cdef Py_ssize_t nin, nout, woff, i0, i1, j0, j1, i, j
     cdef const floating* zin
@@ -169,7 +176,15 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
         gw = (theta if fused_sgd else g) + woff
         alpha = -lr if fused_sgd else 1
         beta = (1 - lr * lam) if fused_sgd else 0
-        if i1 > i0:
+        if i1 > i0 and l == 1 and sp != NULL:
+            if not fused_sgd:
+                sparse_weight_grad(sp, i0, i1, delta, gw, nout)
+            else:
+                if beta != 1:
+                    for i in range(i0 * nout, i1 * nout):
+                        gw[i] = beta * gw[i]
+                sparse_sgd_step(sp, i0, i1, delta, gw, nout, lr)
+        elif i1 > i0:
             gemm(True, False, i1 - i0, nout, nb, alpha, zin + i0, nin, delta, nout, beta, gw + i0 * nout, nout)
         for j in range(j0, j1):
             s = 0
@@ -200,7 +215,7 @@ def forward(const floating[:, ::1] x, const floating[::1] theta, const Py_ssize_
     cdef Py_ssize_t c, n = x.shape[0], chunks = max(1, min(n_threads, n))
     cdef int L = sizes.shape[0] - 1
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
-        _rows(&x[0, 0], NULL, _edge(n, c, chunks), _edge(n, c + 1, chunks), n, &theta[0], &sizes[0], L, act,
+        _rows(&x[0, 0], NULL, NULL, _edge(n, c, chunks), _edge(n, c + 1, chunks), n, &theta[0], &sizes[0], L, act,
               0, &zs_ws[0], NULL, NULL, NULL, False)
 
 
@@ -213,10 +228,10 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] th
     cdef floating inv_n = <floating> 1.0 / n
     cdef double total = 0, sq = 0
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
-        _rows(&x[0, 0], &t[0], _edge(n, c, chunks), _edge(n, c + 1, chunks), n, &theta[0], &sizes[0], L, act,
+        _rows(&x[0, 0], NULL, &t[0], _edge(n, c, chunks), _edge(n, c + 1, chunks), n, &theta[0], &sizes[0], L, act,
               inv_n, &zs_ws[0], &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &loss_rows_ws[0], NULL, True)
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
-        sq += _weights_chunk(c, chunks, &x[0, 0], n, n, &theta[0], &sizes[0], L, &zs_ws[0],
+        sq += _weights_chunk(c, chunks, &x[0, 0], NULL, n, n, &theta[0], &sizes[0], L, &zs_ws[0],
                              &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &grad_out[0], NULL, NULL, GRADIENT_ONLY, False,
                              0, 0, 0, 0, <floating> lam)
     for i in range(n):
@@ -229,6 +244,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 int opt, double lr, double p1, double p2, double eps, long step, floating[::1] s1, floating[::1] s2,
                 floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws, floating[::1] zs_ws, floating[::1] ds_ws,
                 double[::1] loss_rows_ws, signed char[::1] hit_rows_ws, floating[::1] grad_ws,
+                Py_ssize_t[::1] sp_idx_ws, int32_t[::1] sp_int_ws, floating[::1] sp_val_ws,
                 double[::1] batch_losses_out, Py_ssize_t[::1] batch_correct_out, int n_threads,
                 int chunks_per_thread=1):
     """Mini-batch steps over perm (the last batch may be shorter); returns the number of steps.
@@ -237,7 +253,8 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     := its rows whose logits (the same forward pass) pick their label. s1/s2: flat
     optimizer state (Momentum's v; Adam's m, v), updated in place; ``step`` is Adam's count before
     this epoch. Workspaces hold ``batch_size`` rows (``xb_ws.shape[0]``). Each region is split into
-    n_threads * chunks_per_thread chunks handed out dynamically.
+    n_threads * chunks_per_thread chunks handed out dynamically. Non-empty sp_*_ws (sized as
+    src_cython/_sparse_batch.pxd says) run the first layer over each batch's nonzeros.
     """
     cdef int teams = max(1, n_threads)
     cdef Py_ssize_t n = perm.shape[0], start = 0, nb, s = 0, c, r, r0, r1, chunks = teams * max(1, chunks_per_thread)
@@ -247,23 +264,35 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     cdef floating* s2p = &s2[0] if s2.shape[0] > 0 else NULL
     cdef floating* s1p = &s1[0] if s1.shape[0] > 0 else NULL
     cdef floating* dsp = &ds_ws[0] if ds_ws.shape[0] > 0 else NULL
+    cdef SparseBatch batch
+    cdef SparseBatch* sp = NULL
+    if sparse_batch(&batch, sp_idx_ws, sp_int_ws, sp_val_ws, b, d, sizes[1]):
+        sp = &batch
     while start < n:
         nb = min(batch_size, n - start)
-        for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
-            r0 = _edge(nb, c, chunks)
-            r1 = _edge(nb, c + 1, chunks)
-            for r in range(r0, r1):
-                memcpy(&xb_ws[r, 0], &x[perm[start + r], 0], d * sizeof(floating))
-                tb_ws[r] = t[perm[start + r]]
-            _rows(&xb_ws[0, 0], &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act, <floating> (1.0 / nb),
-                  &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True)
+        if sp != NULL:
+            with nogil:
+                sparse_gather(sp, &x[0, 0], &perm[0], start, start + nb)
+        # chunk `chunks` (sparse only): the batch by input pixel, for region 2's dW_1
+        for c in prange(chunks + (sp != NULL), nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
+            if c == chunks:
+                sparse_csc(sp, nb, <floating> 0)
+            else:
+                r0 = _edge(nb, c, chunks)
+                r1 = _edge(nb, c + 1, chunks)
+                for r in range(r0, r1):
+                    if sp == NULL:
+                        memcpy(&xb_ws[r, 0], &x[perm[start + r], 0], d * sizeof(floating))
+                    tb_ws[r] = t[perm[start + r]]
+                _rows(&xb_ws[0, 0], sp, &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act,
+                      <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True)
         lr_t = lr
         if opt == ADAM:
             step += 1
             lr_t = adam_lr(lr, p1, p2, step)
         sq = 0
         for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
-            sq += _weights_chunk(c, chunks, &xb_ws[0, 0], nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
+            sq += _weights_chunk(c, chunks, &xb_ws[0, 0], sp, nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
                                  &grad_ws[0], s1p, s2p, opt, opt == SGD, <floating> lr_t, <floating> p1,
                                  <floating> p2, <floating> eps, <floating> lam)
         batch_loss = 0

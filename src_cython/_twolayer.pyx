@@ -24,6 +24,7 @@ fastnn/backends/_cython.py is the Python side (workspaces, BLAS held to one thre
 """
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport int32_t
 from libc.string cimport memcpy
 
 import numpy as np
@@ -31,6 +32,7 @@ import numpy as np
 from _blas cimport gemm
 from _numerics cimport (ADAM, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes, edge as _edge,
                         softmax_loss_row, update)
+from _sparse_batch cimport SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_gather, sparse_sgd_step, sparse_weight_grad
 
 cdef extern from *:
     """
@@ -77,11 +79,16 @@ CODES = codes()
 
 cdef void _forward_rows(const floating[:, ::1] x, const floating[:, ::1] W1, const floating[::1] b1,
                         const floating[:, ::1] W2, const floating[::1] b2, int act,
-                        floating[:, ::1] z1_out, floating[:, ::1] a2_out) noexcept nogil:
-    """z1 := act(x W1 + b1), a2 := z1 W2 + b2 for the rows given (all views of one chunk)."""
+                        floating[:, ::1] z1_out, floating[:, ::1] a2_out,
+                        const SparseBatch* sp=NULL, Py_ssize_t r0=0) noexcept nogil:
+    """z1 := act(x W1 + b1), a2 := z1 W2 + b2 for the rows given (all views of one chunk). With sp, x W1
+    runs over the nonzeros of the batch's rows r0:r0 + n (x itself is not read)."""
     cdef int n = x.shape[0], d = x.shape[1], h = W1.shape[1], c = W2.shape[1]
     cdef Py_ssize_t i, j
-    gemm(False, False, n, h, d, <floating> 1, &x[0, 0], d, &W1[0, 0], h, <floating> 0, &z1_out[0, 0], h)
+    if sp != NULL:
+        sparse_forward(sp, r0, r0 + n, &W1[0, 0], &z1_out[0, 0] - r0 * h, h)
+    else:
+        gemm(False, False, n, h, d, <floating> 1, &x[0, 0], d, &W1[0, 0], h, <floating> 0, &z1_out[0, 0], h)
     for i in range(n):
         bias_activation_row(&z1_out[i, 0], &b1[0], h, act)
     for i in range(n):
@@ -119,10 +126,11 @@ cdef void _step_rows(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py
                      const floating[:, ::1] W2, const floating[::1] b2, int act, int loss,
                      floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws, floating[:, ::1] z1_ws,
                      floating[:, ::1] a2_ws, floating[:, ::1] dz1_ws, double[::1] loss_rows_ws,
-                     signed char* hits) noexcept nogil:
+                     signed char* hits, const SparseBatch* sp=NULL) noexcept nogil:
     """Region 1 for batch rows r0:r1: forward, loss, da2, da1 of x[perm[start:]] gathered into
     xb_ws, tb_ws (or of x, t themselves when perm is empty); hits[r] := whether row r's logits pick its
-    label (unless hits is NULL)."""
+    label (unless hits is NULL). With sp (the batch's CSR, gathered by the caller) xb_ws is not written:
+    the first layer runs over the nonzeros."""
     cdef Py_ssize_t r, d = x.shape[1]
     cdef const floating[:, ::1] xs = x
     cdef const Py_ssize_t[::1] ts = t
@@ -130,11 +138,12 @@ cdef void _step_rows(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py
         return
     if perm.shape[0] > 0:
         for r in range(r0, r1):
-            memcpy(&xb_ws[r, 0], &x[perm[start + r], 0], d * sizeof(floating))
+            if sp == NULL:
+                memcpy(&xb_ws[r, 0], &x[perm[start + r], 0], d * sizeof(floating))
             tb_ws[r] = t[perm[start + r]]
         xs = xb_ws
         ts = tb_ws
-    _forward_rows(xs[r0:r1], W1, b1, W2, b2, act, z1_ws[r0:r1], a2_ws[r0:r1])
+    _forward_rows(xs[r0:r1], W1, b1, W2, b2, act, z1_ws[r0:r1], a2_ws[r0:r1], sp, r0)
     if hits != NULL:
         for r in range(r0, r1):
             hits[r] = argmax_is(&a2_ws[r, 0], a2_ws.shape[1], ts[r])
@@ -159,13 +168,20 @@ cdef void _colsum(const floating[:, ::1] d, Py_ssize_t j0, Py_ssize_t j1, floati
 cdef void _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating[:, ::1] xb, const floating[:, ::1] z1,
                          const floating[:, ::1] da2, const floating[:, ::1] da1,
                          floating alpha, floating beta,
-                         floating* W1_out, floating* b1_out, floating* W2_out, floating* b2_out) noexcept nogil:
+                         floating* W1_out, floating* b1_out, floating* W2_out, floating* b2_out,
+                         const SparseBatch* sp=NULL) noexcept nogil:
     """Chunk c of region 2: W1_out[d0:d1] := alpha xb[:, d0:d1]^T da1 + beta W1_out[d0:d1], same for W2
-    rows h0:h1, b1[h0:h1], and b2 (chunk 0)."""
+    rows h0:h1, b1[h0:h1], and b2 (chunk 0). With sp (its CSC built) the W1 rows run over the batch's
+    nonzeros by input pixel, for (alpha, beta) = (1, 0) (the gradient) or (-lr, 1) (the SGD step)."""
     cdef int n = xb.shape[0], d = xb.shape[1], h = z1.shape[1], k = da2.shape[1]
     cdef int d0 = _edge(d, c, chunks), d1 = _edge(d, c + 1, chunks)
     cdef int h0 = _edge(h, c, chunks), h1 = _edge(h, c + 1, chunks)
-    if d1 > d0:
+    if d1 > d0 and sp != NULL:
+        if beta == 0:
+            sparse_weight_grad(sp, d0, d1, &da1[0, 0], W1_out, h)
+        else:
+            sparse_sgd_step(sp, d0, d1, &da1[0, 0], W1_out, h, -alpha)
+    elif d1 > d0:
         gemm(True, False, d1 - d0, h, n, alpha, &xb[0, d0], d, &da1[0, 0], h, beta, W1_out + d0 * h, h)
     if h1 > h0:
         gemm(True, False, h1 - h0, k, n, alpha, &z1[0, h0], h, &da2[0, 0], k, beta, W2_out + h0 * k, k)
@@ -250,7 +266,8 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws,
                 floating[:, ::1] z1_ws, floating[:, ::1] a2_ws, floating[:, ::1] dz1_ws, double[::1] loss_rows_ws,
                 floating[:, ::1] gW1_ws, floating[::1] gb1_ws, floating[:, ::1] gW2_ws, floating[::1] gb2_ws,
-                signed char[::1] hit_rows_ws, double[::1] batch_losses_out, Py_ssize_t[::1] batch_correct_out,
+                signed char[::1] hit_rows_ws, Py_ssize_t[::1] sp_idx_ws, int32_t[::1] sp_int_ws,
+                floating[::1] sp_val_ws, double[::1] batch_losses_out, Py_ssize_t[::1] batch_correct_out,
                 int n_threads, int chunks_per_thread=1):
     """Mini-batch steps over perm (the last batch may be shorter); returns the number of steps.
 
@@ -258,7 +275,8 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     pass, before the update) pick their label. Optimizer state s1/s2 (flat views of Momentum's v or
     Adam's m, v) is updated in place; ``step`` is Adam's step count before this epoch.
     Workspaces hold ``batch_size`` rows. Each region is split into n_threads * chunks_per_thread chunks
-    handed out dynamically (a thread the OS delays leaves its share to the others).
+    handed out dynamically (a thread the OS delays leaves its share to the others). Non-empty sp_*_ws
+    (sized as src_cython/_sparse_batch.pxd says) run the first layer over each batch's nonzeros.
     """
     cdef Py_ssize_t n = perm.shape[0], start = 0, nb, nxt, s = 0, c, r
     cdef int teams = max(1, n_threads)
@@ -268,12 +286,24 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     cdef floating inv_n, flr = <floating> lr
     cdef bint sgd = opt == SGD
     cdef floating* no_state = NULL
+    cdef SparseBatch batch
+    cdef SparseBatch* sp = NULL
+    if sparse_batch(&batch, sp_idx_ws, sp_int_ws, sp_val_ws, xb_ws.shape[0], d, h):
+        sp = &batch
     while start < n:
         nb = min(batch_size, n - start)
         inv_n = <floating> 1.0 / nb
-        for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
-            _step_rows(x, t, perm, start, _edge(nb, c, chunks), _edge(nb, c + 1, chunks), inv_n,
-                       W1, b1, W2, b2, act, loss, xb_ws, tb_ws, z1_ws, a2_ws, dz1_ws, loss_rows_ws, &hit_rows_ws[0])
+        if sp != NULL:
+            with nogil:
+                sparse_gather(sp, &x[0, 0], &perm[0], start, start + nb)
+        # chunk `chunks` (sparse only): the batch by input pixel, for region 2's dW1
+        for c in prange(chunks + (sp != NULL), nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
+            if c == chunks:
+                sparse_csc(sp, nb, <floating> 0)
+            else:
+                _step_rows(x, t, perm, start, _edge(nb, c, chunks), _edge(nb, c + 1, chunks), inv_n,
+                           W1, b1, W2, b2, act, loss, xb_ws, tb_ws, z1_ws, a2_ws, dz1_ws, loss_rows_ws,
+                           &hit_rows_ws[0], sp)
         lr_t = lr
         if opt == ADAM:
             step += 1
@@ -284,10 +314,10 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 _prefetch_rows(x, perm, start + nb, _edge(nxt, c, chunks), _edge(nxt, c + 1, chunks))
             if sgd:
                 _weights_chunk(c, chunks, xb_ws[:nb], z1_ws[:nb], a2_ws[:nb], dz1_ws[:nb], -flr, <floating> 1,
-                               &W1[0, 0], &b1[0], &W2[0, 0], &b2[0])
+                               &W1[0, 0], &b1[0], &W2[0, 0], &b2[0], sp)
             else:
                 _weights_chunk(c, chunks, xb_ws[:nb], z1_ws[:nb], a2_ws[:nb], dz1_ws[:nb],
-                               <floating> 1, <floating> 0, &gW1_ws[0, 0], &gb1_ws[0], &gW2_ws[0, 0], &gb2_ws[0])
+                               <floating> 1, <floating> 0, &gW1_ws[0, 0], &gb1_ws[0], &gW2_ws[0, 0], &gb2_ws[0], sp)
                 _update_chunk(c, chunks, d, h, k, &W1[0, 0], &b1[0], &W2[0, 0], &b2[0],
                               &gW1_ws[0, 0], &gb1_ws[0], &gW2_ws[0, 0], &gb2_ws[0],
                               &s1_W1[0], &s1_b1[0], &s1_W2[0], &s1_b2[0],

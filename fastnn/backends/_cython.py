@@ -16,6 +16,8 @@ mlp_ext = _isa.load_extension("_mlp")
 NAME = "cython"
 #: The NumPy reference itself (networks with their own reference path take it instead of this module's).
 IS_REFERENCE = False
+#: Whether train_epoch / mlp_train_epoch run the first layer over the input's nonzeros when asked.
+SPARSE_FIRST_LAYER = True
 HAVE_OPENMP = ext.HAVE_OPENMP
 NOTES = ("compiled Cython kernels, BLAS from SciPy, OpenMP " + ("on" if HAVE_OPENMP else "off (serial)")
          + f", instruction-set variant {_isa.describe()}")
@@ -57,7 +59,17 @@ def gradient(params, x, t, activation, loss, n_threads):
     return float(value), grads
 
 
-def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
+def _sparse_workspace(sparse, b, d, h, dtype):
+    """The sparse first layer's three flat workspaces for batches of b rows (src_cython/_sparse_batch.pxd);
+    empty arrays (the dense path) unless ``sparse``."""
+    if not sparse:
+        return np.empty(0, np.intp), np.empty(0, np.int32), np.empty(0, dtype)
+    values = np.empty(2 * b * d + h, dtype)
+    values[2 * b * d:] = 0
+    return np.empty(b + d + 2, np.intp), np.empty(2 * b * d, np.int32), values
+
+
+def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads, sparse=False):
     """The compiled epoch loop for SGD, Momentum and Adam; a Python loop for other optimizers."""
     fused = _flat.fused_optimizer(optimizer, params)
     if fused is None:
@@ -72,7 +84,8 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
         ext.train_epoch(x, t, perm, batch_size, params["W1"], params["b1"], params["W2"], params["b2"],
                                 ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state,
                                 np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp),
-                                *_workspace(b, params, x.dtype), *grads_ws, np.empty(b, np.int8), batch_losses,
+                                *_workspace(b, params, x.dtype), *grads_ws, np.empty(b, np.int8),
+                                *_sparse_workspace(sparse, b, x.shape[1], params["W1"].shape[1], x.dtype), batch_losses,
                                 batch_correct, n_threads, _config.epoch_chunks_per_thread(batch_size))
     _flat.after_epoch(optimizer, step, perm.shape[0], batch_size)
     return batch_losses, batch_correct.astype(np.int64)
@@ -101,19 +114,21 @@ def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
     return float(value), grad
 
 
-def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads):
+def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads,
+                     sparse):
     b = min(batch_size, perm.shape[0])
     losses = np.empty(-(-perm.shape[0] // batch_size))
     correct = np.empty(losses.shape[0], np.intp)
     with single_threaded():
         mlp_ext.train_epoch(x, t, perm, batch_size, theta, sizes, act, lam, opt, lr, p1, p2, eps, step, s1, s2,
                             np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp), *_blocks(sizes, b, x.dtype),
-                            np.empty(b), np.empty(b, np.int8), np.empty_like(theta), losses, correct, n_threads,
+                            np.empty(b), np.empty(b, np.int8), np.empty_like(theta),
+                            *_sparse_workspace(sparse, b, x.shape[1], sizes[1], x.dtype), losses, correct, n_threads,
                             _config.epoch_chunks_per_thread(batch_size))
     return losses, correct.astype(np.int64)
 
 
-def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
+def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads, sparse=False):
     """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses and correct counts."""
     return _flat.train_epoch(mlp_gradient, mlp_logits, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
-                             lam, n_threads)
+                             lam, n_threads, sparse)

@@ -16,6 +16,8 @@ from .._flat import train_epoch_python
 NAME = "numba"
 #: The NumPy reference itself (networks with their own reference path take it instead of this module's).
 IS_REFERENCE = False
+#: Whether train_epoch / mlp_train_epoch run the first layer over the input's nonzeros when asked.
+SPARSE_FIRST_LAYER = True
 NOTES = f"numba {numba.__version__} jitted kernels, threading layer chosen at first parallel call"
 
 
@@ -61,7 +63,7 @@ def gradient(params, x, t, activation, loss, n_threads):
     return float(value), grads
 
 
-def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
+def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads, sparse=False):
     set_threads(n_threads)
     fused = _flat.fused_optimizer(optimizer, params)
     if fused is None:
@@ -70,7 +72,7 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     code, lr, p1, p2, eps, step, state = fused
     with blas_threads(n_threads):
         losses, correct = bp.train_epoch(params["W1"], params["b1"], params["W2"], params["b2"], x, t, perm, batch_size,
-                                         ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state)
+                                         ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state, bool(sparse))
     _flat.after_epoch(optimizer, step, perm.shape[0], batch_size)
     return losses, correct
 
@@ -88,16 +90,17 @@ def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
         return float(mlp_kernels.gradient(theta, sizes, x, t, act, lam, grad)), grad
 
 
-def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads):
+def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads,
+                     sparse):
     with blas_threads(set_threads(n_threads)):
         return mlp_kernels.train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step,
-                                       s1, s2)
+                                       s1, s2, bool(sparse))
 
 
-def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
+def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads, sparse=False):
     """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses and correct counts."""
     return _flat.train_epoch(mlp_gradient, mlp_logits, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
-                             lam, n_threads)
+                             lam, n_threads, sparse)
 
 
 def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads, series=True):

@@ -8,6 +8,9 @@ from .._codes import ACTIVATIONS
 NAME = "numpy"
 #: The NumPy reference itself (networks with their own reference path take it instead of this module's).
 IS_REFERENCE = True
+#: Whether train_epoch / mlp_train_epoch run the first layer over the input's nonzeros when asked (the
+#: reference is the dense oracle: it takes ``sparse`` and computes densely).
+SPARSE_FIRST_LAYER = False
 NOTES = "pure NumPy reference; numerical gradient is the book's element-wise loop"
 _ACTIVATION_NAMES = {code: name for name, code in ACTIVATIONS.items()}
 
@@ -25,7 +28,7 @@ def numerical_gradient(params, x, t, activation, loss, h, n_threads):
     return ref.numerical_gradient(params, x, t, activation, loss, h)
 
 
-def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
+def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads, sparse=False):
     return ref.train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss)
 
 
@@ -49,7 +52,7 @@ def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads):
     return _flat.pack(grads, len(sizes) - 1, theta.dtype)
 
 
-def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads):
+def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads, sparse=False):
     """The reference's steps: ``optimizer.update`` with the backprop gradient of each batch; the batch losses and
     correct counts."""
     losses, correct = [], []
