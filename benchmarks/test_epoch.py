@@ -1,7 +1,9 @@
 """Issue 4: one SGD epoch of 784-100-10 sigmoid on MNIST's 60,000 images, lr 0.1 — side by side.
 
-Contenders per (dtype, batch): the tightest plain-NumPy loop, fastnn numba, fastnn cython, PyTorch CPU
-(same model, optimizer, thread count and permutation; skipped with a notice when torch is absent).
+Contenders per (dtype, batch): the tightest plain-NumPy loop, fastnn numba, fastnn cython (as a user gets
+them: first_layer 'auto', which on MNIST is the sparse first layer), the same two with first_layer='dense'
+(the compiled loop on GEMMs alone), PyTorch CPU (same model, optimizer, thread count and permutation; skipped
+with a notice when torch is absent).
 Every contender's parameters after the epoch are checked against the NumPy loop's.
 Also: the large-matrix GEMM rate (for the GEMM bound) and the peak memory of a 5-epoch run.
 """
@@ -24,7 +26,7 @@ LR = 0.1
 ROUNDS = 1 if QUICK else 5
 DTYPES = [np.float32, np.float64]
 BATCHES = [32, 100]
-CONTENDERS = ["numpy", "numba", "cython", "torch"]
+CONTENDERS = ["numpy", "numba", "numba-dense", "cython", "cython-dense", "torch"]
 #: (rtol, atol) of a contender's parameters after one epoch against the NumPy loop's.
 PARAM_TOL = {np.float64: (1e-7, 1e-9), np.float32: (2e-2, 2e-3)}
 
@@ -61,15 +63,21 @@ def runner(contender, workload, dt, b):
         pytest.importorskip("torch", reason="PyTorch is an optional extra: pip install torch==2.13.0")
         run, state, load = torch_epoch_runner(fresh(workload, dt), x, t, b, LR, THREADS)
         return lambda: load(fresh(workload, dt)), lambda: run(perm), state
-    if contender not in fastnn.available_backends():
-        pytest.skip(f"backend {contender} not built")
-    net = fastnn.TwoLayerNet(*SIZES, backend=contender, dtype=dt, n_threads=THREADS)
+    backend, _, first_layer = contender.partition("-")
+    if backend not in fastnn.available_backends():
+        pytest.skip(f"backend {backend} not built")
+    net = fastnn.TwoLayerNet(*SIZES, backend=backend, dtype=dt, n_threads=THREADS, first_layer=first_layer or "auto")
     net.params = fresh(workload, dt)
     net.train_epoch(x[:256], t[:256], b, fastnn.SGD(LR), perm=np.arange(256))  # compile / warm up
 
     def setup():
         net.params = fresh(workload, dt)
-    return setup, lambda: net.train_epoch(x, t, b, fastnn.SGD(LR), perm=perm), lambda: net.params
+
+    def run():
+        loss = net.train_epoch(x, t, b, fastnn.SGD(LR), perm=perm)
+        runner.first_layer = net.first_layer_used
+        return loss
+    return setup, run, lambda: net.params
 
 
 @pytest.mark.parametrize("contender", CONTENDERS)
@@ -90,6 +98,8 @@ def test_epoch(benchmark, workload, dt, b, contender):
         np.testing.assert_allclose(got[key], want[key], rtol=rtol, atol=atol, err_msg=f"{contender} {key}")
     benchmark.extra_info.update(rows=len(workload["t"]), batch=b, dtype=np.dtype(dt).name, mean_loss=loss,
                                 gemm_gflop=gemm_flops(len(workload["t"])) / 1e9)
+    if contender not in ("numpy", "torch"):
+        benchmark.extra_info["first_layer"] = runner.first_layer
     passed_check(benchmark, f"parameters after the epoch vs the NumPy loop's (rtol {rtol:g}, atol {atol:g})")
 
 
