@@ -200,6 +200,24 @@ def _epoch(backend):
 
 
 #: name -> (mutation, pytest arguments selecting the tests that should catch it, fresh numba cache)
+
+def sparse_request_dropped(name):
+    """A backend's epoch loop runs densely when the network asks for the sparse first layer (while the network
+    still reports 'sparse')."""
+    from fastnn.backends import _cython, _numba
+    module = {"cython": _cython, "numba": _numba}[name]
+    for attr in ("train_epoch", "mlp_train_epoch"):
+        def patched(*args, _f=getattr(module, attr), sparse=False, **kwargs):
+            return _f(*args, sparse=False, **kwargs)
+        setattr(module, attr, patched)
+
+
+def auto_ignores_density():
+    """'auto' runs the sparse first layer whatever the input's density."""
+    from fastnn import _sparse
+    _sparse.density = lambda x, n_rows=None: 0.0
+
+
 MUTANTS = {
     "numgrad-is-backprop": (numgrad_is_backprop, [NUMGRAD_H], False),
     "numgrad-is-backprop/numba+cython": (lambda: numgrad_is_backprop(["two-layer"]),
@@ -221,6 +239,11 @@ MUTANTS = {
     "fused-epoch-skips-bias/cython": (lambda: fused_epoch_skips_bias("cython"), _epoch("cython"), False),
     "fused-epoch-skips-bias/numba": (lambda: fused_epoch_skips_bias("numba"), _epoch("numba"), False),
     "optimizer-wrong-sign": (optimizer_wrong_sign, ["tests/test_training.py", "-k", "every_optimizer"], False),
+    "sparse-request-dropped/cython": (lambda: sparse_request_dropped("cython"),
+                                      ["tests/test_first_layer.py", "-k", "cython"], False),
+    "sparse-request-dropped/numba": (lambda: sparse_request_dropped("numba"),
+                                     ["tests/test_first_layer.py", "-k", "numba"], False),
+    "auto-ignores-density": (auto_ignores_density, ["tests/test_first_layer.py", "-k", "auto"], False),
 }
 
 
