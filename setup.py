@@ -169,7 +169,7 @@ extensions = [
         [variant_source(name, suffix, os.path.join(CYTHON_BUILD_DIR, "variants"))],
         include_dirs=[np.get_include(), SRC],
         # debug: quicker to build, with debug info; else -g0: the variants would triple the wheel's size
-        extra_compile_args=(["-O1"] if debug else ["-O3", "-g0"]) + ["-fno-math-errno"] + arch + isa + omp,
+        extra_compile_args=(["-O1"] if debug else ["-O3", "-g0"]) + ["-fno-math-errno", "-fno-trapping-math"] + arch + isa + omp,
         extra_link_args=omp,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")] + ([("FASTNN_DEBUG_BUILD", "1")] if debug else []),
     )

@@ -140,7 +140,7 @@ def goals(rows):
         bound = cy["extra"]["gemm_gflop"] * 1e9 / rate
         for name, label, target in (("cython-dense", "dense first layer", 2),
                                     ("cython", f"first layer {cy['extra'].get('first_layer', '?')}", 0.7)):
-            row = find(rows, r"epoch float32 batch 100$", rf"\[{name}\]")
+            row = find(rows, r"epoch float32 batch 100$", rf"-{name}\]")
             if row is None:
                 continue
             value = row["median"] / bound
