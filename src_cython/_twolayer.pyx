@@ -80,12 +80,15 @@ CODES = codes()
 cdef void _forward_rows(const floating[:, ::1] x, const floating[:, ::1] W1, const floating[::1] b1,
                         const floating[:, ::1] W2, const floating[::1] b2, int act,
                         floating[:, ::1] z1_out, floating[:, ::1] a2_out,
-                        const SparseBatch* sp=NULL, Py_ssize_t r0=0) noexcept nogil:
+                        const SparseBatch* sp=NULL, Py_ssize_t r0=0, bint z1_ready=False) noexcept nogil:
     """z1 := act(x W1 + b1), a2 := z1 W2 + b2 for the rows given (all views of one chunk). With sp, x W1
-    runs over the nonzeros of the batch's rows r0:r0 + n (x itself is not read)."""
+    runs over the nonzeros of the batch's rows r0:r0 + n (x itself is not read); z1_ready: z1 already
+    holds x W1."""
     cdef int n = x.shape[0], d = x.shape[1], h = W1.shape[1], c = W2.shape[1]
     cdef Py_ssize_t i, j
-    if sp != NULL:
+    if z1_ready:
+        pass
+    elif sp != NULL:
         sparse_forward(sp, r0, r0 + n, &W1[0, 0], &z1_out[0, 0] - r0 * h, h)
     else:
         gemm(False, False, n, h, d, <floating> 1, &x[0, 0], d, &W1[0, 0], h, <floating> 0, &z1_out[0, 0], h)
@@ -126,29 +129,53 @@ cdef void _step_rows(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py
                      const floating[:, ::1] W2, const floating[::1] b2, int act, int loss,
                      floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws, floating[:, ::1] z1_ws,
                      floating[:, ::1] a2_ws, floating[:, ::1] dz1_ws, double[::1] loss_rows_ws,
-                     signed char* hits, const SparseBatch* sp=NULL) noexcept nogil:
+                     signed char* hits, const SparseBatch* sp=NULL, bint z1_ready=False) noexcept nogil:
     """Region 1 for batch rows r0:r1: forward, loss, da2, da1 of x[perm[start:]] gathered into
     xb_ws, tb_ws (or of x, t themselves when perm is empty); hits[r] := whether row r's logits pick its
     label (unless hits is NULL). With sp (the batch's CSR, gathered by the caller) xb_ws is not written:
-    the first layer runs over the nonzeros."""
+    the first layer runs over the nonzeros. z1_ready: xb_ws, tb_ws and z1_ws := xb W1 are the caller's
+    (``_first_layer_columns``)."""
     cdef Py_ssize_t r, d = x.shape[1]
     cdef const floating[:, ::1] xs = x
     cdef const Py_ssize_t[::1] ts = t
     if r1 <= r0:
         return
-    if perm.shape[0] > 0:
+    if z1_ready:
+        xs = xb_ws
+        ts = tb_ws
+    elif perm.shape[0] > 0:
         for r in range(r0, r1):
             if sp == NULL:
                 memcpy(&xb_ws[r, 0], &x[perm[start + r], 0], d * sizeof(floating))
             tb_ws[r] = t[perm[start + r]]
         xs = xb_ws
         ts = tb_ws
-    _forward_rows(xs[r0:r1], W1, b1, W2, b2, act, z1_ws[r0:r1], a2_ws[r0:r1], sp, r0)
+    _forward_rows(xs[r0:r1], W1, b1, W2, b2, act, z1_ws[r0:r1], a2_ws[r0:r1], sp, r0, z1_ready)
     if hits != NULL:
         for r in range(r0, r1):
             hits[r] = argmax_is(&a2_ws[r, 0], a2_ws.shape[1], ts[r])
     _logits_grad_rows(a2_ws[r0:r1], ts[r0:r1], loss, inv_n, loss_rows_ws[r0:r1])
     _backward_rows(z1_ws[r0:r1], a2_ws[r0:r1], W2, act, dz1_ws[r0:r1])
+
+
+cdef void _gather_rows(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssize_t[::1] perm,
+                       Py_ssize_t start, Py_ssize_t r0, Py_ssize_t r1, floating[:, ::1] xb_ws,
+                       Py_ssize_t[::1] tb_ws) noexcept nogil:
+    """xb_ws[r], tb_ws[r] := x, t at perm[start + r] for batch rows r0:r1."""
+    cdef Py_ssize_t r
+    for r in range(r0, r1):
+        memcpy(&xb_ws[r, 0], &x[perm[start + r], 0], x.shape[1] * sizeof(floating))
+        tb_ws[r] = t[perm[start + r]]
+
+
+cdef void _first_layer_columns(const floating[:, ::1] xb, const floating[:, ::1] W1, Py_ssize_t k0, Py_ssize_t k1,
+                               floating[:, ::1] z1_out) noexcept nogil:
+    """z1_out[:, k0:k1] := xb W1[:, k0:k1]: the first layer's product split by hidden units, so that each
+    thread's GEMM packs only its own columns of W1 once, for every row of the batch (split by rows, each
+    chunk would pack all of W1 for a few rows: most of a small batch's time on AVX2)."""
+    cdef int n = xb.shape[0], d = xb.shape[1], h = W1.shape[1]
+    if k1 > k0 and n > 0:
+        gemm(False, False, n, k1 - k0, d, <floating> 1, &xb[0, 0], d, &W1[0, k0], h, <floating> 0, &z1_out[0, k0], h)
 
 
 # --- region 2: rows of the weights ------------------------------------------------------------------
@@ -296,6 +323,11 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
         if sp != NULL:
             with nogil:
                 sparse_gather(sp, &x[0, 0], &perm[0], start, start + nb)
+        else:  # dense: gather by rows, then x W1 by hidden units (W1 packed once a step)
+            for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
+                _gather_rows(x, t, perm, start, _edge(nb, c, chunks), _edge(nb, c + 1, chunks), xb_ws, tb_ws)
+            for c in prange(teams, nogil=True, schedule='static', num_threads=teams):
+                _first_layer_columns(xb_ws[:nb], W1, _edge(h, c, teams), _edge(h, c + 1, teams), z1_ws[:nb])
         # chunk `chunks` (sparse only): the batch by input pixel, for region 2's dW1
         for c in prange(chunks + (sp != NULL), nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             if c == chunks:
@@ -303,7 +335,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             else:
                 _step_rows(x, t, perm, start, _edge(nb, c, chunks), _edge(nb, c + 1, chunks), inv_n,
                            W1, b1, W2, b2, act, loss, xb_ws, tb_ws, z1_ws, a2_ws, dz1_ws, loss_rows_ws,
-                           &hit_rows_ws[0], sp)
+                           &hit_rows_ws[0], sp, sp == NULL)
         lr_t = lr
         if opt == ADAM:
             step += 1
