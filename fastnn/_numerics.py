@@ -51,13 +51,21 @@ def activation_grad(z, act):
 
 @_jit
 def count_hits(a, b, t):
-    """Rows i whose logits a[i] + b pick their label t[i] (np.argmax: the first of equal largest entries)."""
+    """Rows i whose logits a[i] + b pick their label t[i] (np.argmax: the first of equal largest entries, and
+    the first NaN where there is one)."""
     hits = 0
     for i in range(a.shape[0]):
         best = 0
-        for k in range(1, a.shape[1]):
-            if a[i, k] + b[k] > a[i, best] + b[best]:
-                best = k
+        top = a[i, 0] + b[0]
+        if top == top:
+            for k in range(1, a.shape[1]):
+                v = a[i, k] + b[k]
+                if v != v:
+                    best = k
+                    break
+                if v > top:
+                    best = k
+                    top = v
         hits += best == t[i]
     return hits
 

@@ -100,13 +100,16 @@ cdef inline void bias_activation_row(floating* z, const floating* b, Py_ssize_t 
 
 
 cdef inline bint argmax_is(const floating* a, Py_ssize_t c, Py_ssize_t t) noexcept nogil:
-    """Whether t is np.argmax of the row a of c logits (the first of equal largest entries)."""
+    """Whether t is np.argmax of the row a of c logits (the first of equal largest entries; as NumPy, a NaN
+    counts as the largest, so the first NaN wins: a diverged row is not a hit unless its label is that)."""
     cdef Py_ssize_t k
     for k in range(t):
-        if a[k] >= a[t]:
+        if a[k] >= a[t] or a[k] != a[k]:
             return False
+    if a[t] != a[t]:
+        return True
     for k in range(t + 1, c):
-        if a[k] > a[t]:
+        if a[k] > a[t] or a[k] != a[k]:
             return False
     return True
 

@@ -24,14 +24,14 @@ def sparse_data(seed, n=203, d=37, k=5, density=0.15, dtype=np.float64):
     x = rng.uniform(0.2, 1.2, (n, d))
     x[rng.random((n, d)) >= density] = 0
     x[:, :3] = 0
-    t = (x @ rng.standard_normal((d, k))).argmax(axis=1)
+    t = ((x - x.mean(axis=0)) @ rng.standard_normal((d, k))).argmax(axis=1)
     return x.astype(dtype), t
 
 
 def dense_data(seed, n=203, d=37, k=5, dtype=np.float64):
     rng = np.random.default_rng(seed)
     x = rng.uniform(0.2, 1.2, (n, d))
-    return x.astype(dtype), (x @ rng.standard_normal((d, k))).argmax(axis=1)
+    return x.astype(dtype), ((x - x.mean(axis=0)) @ rng.standard_normal((d, k))).argmax(axis=1)
 
 
 def expected_path(backend, optimizer, wanted):
@@ -168,3 +168,20 @@ def test_mlpclassifier_refuses_a_bad_first_layer():
     from sklearn.utils._param_validation import InvalidParameterError
     with pytest.raises(InvalidParameterError, match="first_layer"):
         MLPClassifier(first_layer="csr").fit(np.eye(4), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("kind", ["two-layer", "mlp"])
+def test_batch_correct_of_diverged_rows_follows_numpy_argmax(backend, kind, monkeypatch):
+    """Logits that are NaN (a diverged network) count as NumPy's argmax counts them: the first NaN wins, so
+    a row is a hit only when its label is the first NaN's index -- never 'correct' because nothing beat it."""
+    monkeypatch.setattr(_checks, "check_finite", lambda name, a: None)
+    x, t = dense_data(7)
+    for first_layer in ("dense", "sparse"):
+        net = make(kind, backend, np.float64, first_layer)
+        if kind == "mlp":
+            net.weight_decay_lambda = 0.0
+        last = f"W{len(net.params) // 2}"
+        net.params[last][:, 2] = np.nan  # the logit of class 2 is NaN in every row, classes 0-1 are finite
+        with np.errstate(all="ignore"):  # the first step's forward pass is the one with only class 2 NaN
+            net.train_epoch(x, t, 50, fastnn.SGD(0.1), perm=np.arange(len(x)))
+        assert net.batch_correct[0] == np.count_nonzero(t[:50] == 2), (first_layer, net.batch_correct)
