@@ -89,11 +89,12 @@ cdef inline Py_ssize_t _zoff(const Py_ssize_t* sizes, int l, Py_ssize_t b) noexc
 
 cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t, Py_ssize_t r0, Py_ssize_t r1,
                 Py_ssize_t b, const floating* theta, const Py_ssize_t* sizes, int L, int act, floating inv_n,
-                floating* zs, floating* ds, double* loss_rows, signed char* hits, bint backward) noexcept nogil:
+                floating* zs, floating* ds, double* loss_rows, signed char* hits, bint backward,
+                bint z1_ready=False) noexcept nogil:
     """Rows r0:r1 (xin has row stride n0; sp, when not NULL, holds the same rows as CSR and the first layer
-    runs over their nonzeros): forward through every layer; with ``backward`` also each row's loss and
-    dA_l of every layer (dA_L in place of the logits), and hits[i] := whether row i's logits pick its label
-    (unless hits is NULL)."""
+    runs over their nonzeros; z1_ready: block 1 of zs already holds xin W_1): forward through every layer;
+    with ``backward`` also each row's loss and dA_l of every layer (dA_L in place of the logits), and
+    hits[i] := whether row i's logits pick its label (unless hits is NULL)."""
     cdef Py_ssize_t n = r1 - r0, i, j, nin, nout, woff, k
     cdef const floating* zin = xin
     cdef floating* zout = zs
@@ -109,7 +110,9 @@ cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t,
         woff = _woff(sizes, l)
         zout = zs + _zoff(sizes, l, b)
         bias = theta + woff + nin * nout
-        if l == 1 and sp != NULL:
+        if l == 1 and z1_ready:
+            pass
+        elif l == 1 and sp != NULL:
             sparse_forward(sp, r0, r1, theta + woff, zout, nout)
         else:
             gemm(False, False, n, nout, nin, <floating> 1, zin + r0 * nin, nin, theta + woff, nout,
@@ -136,6 +139,15 @@ cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t,
              <floating> 0, dl + r0 * nin, nin)
         for i in range(r0 * nin, r1 * nin):
             dl[i] = dl[i] * activation_grad(zout[i], act)
+
+
+cdef void _first_layer_columns(const floating* xb, Py_ssize_t nb, const floating* theta, const Py_ssize_t* sizes,
+                               Py_ssize_t k0, Py_ssize_t k1, floating* z1) noexcept nogil:
+    """Block 1 of zs, columns k0:k1 := xb W_1[:, k0:k1] for the batch's nb rows: the first layer's product split
+    by units, so each thread packs its own columns of W_1 once a step (see src_cython/_twolayer.pyx)."""
+    cdef Py_ssize_t n0 = sizes[0], n1 = sizes[1]
+    if k1 > k0 and nb > 0:
+        gemm(False, False, nb, k1 - k0, n0, <floating> 1, xb, n0, theta + k0, n1, <floating> 0, z1 + k0, n1)
 
 
 # --- region 2: rows of the weights ------------------------------------------------------------------
@@ -273,6 +285,13 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
         if sp != NULL:
             with nogil:
                 sparse_gather(sp, &x[0, 0], &perm[0], start, start + nb)
+        else:  # dense: gather by rows, then xb W_1 by units (W_1 packed once a step)
+            for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
+                for r in range(_edge(nb, c, chunks), _edge(nb, c + 1, chunks)):
+                    memcpy(&xb_ws[r, 0], &x[perm[start + r], 0], d * sizeof(floating))
+            for c in prange(teams, nogil=True, schedule='static', num_threads=teams):
+                _first_layer_columns(&xb_ws[0, 0], nb, &theta[0], &sizes[0], _edge(sizes[1], c, teams),
+                                     _edge(sizes[1], c + 1, teams), &zs_ws[0])
         # chunk `chunks` (sparse only): the batch by input pixel, for region 2's dW_1
         for c in prange(chunks + (sp != NULL), nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             if c == chunks:
@@ -281,11 +300,9 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 r0 = _edge(nb, c, chunks)
                 r1 = _edge(nb, c + 1, chunks)
                 for r in range(r0, r1):
-                    if sp == NULL:
-                        memcpy(&xb_ws[r, 0], &x[perm[start + r], 0], d * sizeof(floating))
                     tb_ws[r] = t[perm[start + r]]
                 _rows(&xb_ws[0, 0], sp, &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act,
-                      <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True)
+                      <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True, sp == NULL)
         lr_t = lr
         if opt == ADAM:
             step += 1
