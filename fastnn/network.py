@@ -18,8 +18,11 @@ class ParamDict(dict):
     """A dict of parameters that also answers the lowercase spelling learners write ('w1', 'w2').
 
     When built with ``shapes`` and ``dtype``, assigning an array checks its shape and stores it
-    C-contiguous in the network's dtype (no copy when it already is), so both update styles work:
-    ``params[k] -= lr * g[k]`` and ``params[k] = params[k] - lr * g[k]``.
+    C-contiguous in the network's dtype, so both update styles work: ``params[k] -= lr * g[k]`` and
+    ``params[k] = params[k] - lr * g[k]``. In the flat layout (``theta``: every network's W_l, b_l) the
+    stored arrays are views of theta and an assignment copies the values into the view: an array taken
+    from ``params`` before the assignment sees the new values (as a PyTorch parameter's ``.data`` does),
+    and the assigned array itself is not kept.
     """
 
     def __init__(self, data=(), shapes=None, dtype=None, theta=None, sizes=None):
