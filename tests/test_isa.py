@@ -237,3 +237,30 @@ def test_variant_sparse_kernels_match_the_dense_products(variant, dtype):
             check(kernels, x, np.random.default_rng(3).permutation(40), 5, 37, 100)
     finally:
         kernels.set_isa(kernels.cpu_isa())
+
+
+def test_a_forced_variant_that_cannot_load_is_an_error_not_a_fallback(tmp_path):
+    """FASTNN_ISA names a variant; when it cannot be imported, asking for a network says so (the 'auto'
+    backend does not quietly take numba instead)."""
+    import subprocess
+    import sys
+    script = tmp_path / "blocked.py"
+    script.write_text(
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'fastnn._twolayer':\n"
+        "            raise ImportError('blocked by the test')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import fastnn\n"
+        "try:\n"
+        "    print('backend', fastnn.TwoLayerNet(2, 2, 2).backend)\n"
+        "except ImportError as exc:\n"
+        "    print('ImportError', exc)\n")
+    env = dict(os.environ, FASTNN_ISA="baseline")
+    env.pop("FASTNN_REQUIRE_EXTENSION", None)
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert "ImportError" in out.stdout and "FASTNN_ISA" in out.stdout, out.stdout + out.stderr
+    env.pop("FASTNN_ISA")  # unforced, the same missing module is the auto backend's fallback
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.startswith("backend "), out.stdout + out.stderr

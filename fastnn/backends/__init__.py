@@ -8,7 +8,7 @@ another. ``FASTNN_PURE_PYTHON=1`` leaves only 'numpy'.
 """
 import importlib
 
-from .. import _config
+from .. import _config, _isa
 
 NAMES = ("numpy", "numba", "cython")
 #: 'auto' tries these in order.
@@ -62,6 +62,8 @@ def _load(name):
                 f"the compiled extension fastnn._twolayer is missing ({exc}) but "
                 f"{_config.ENV_REQUIRE_EXTENSION}=1 says it must be there: rebuild with `pip install .`"
             ) from exc
+        if name == "cython" and _isa.forced_level() is not None:  # asked for by name: never a silent fallback
+            raise ImportError(f"{exc} (unset {_isa.ENV_ISA} to use the best variant built, or another backend)") from exc
         return None
     _loaded[name] = backend
     return backend
