@@ -32,7 +32,8 @@ from libc.string cimport memcpy
 from _blas cimport gemm
 from _numerics cimport (ADAM, CROSS_ENTROPY, IDENTITY, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes,
                         edge as _edge, softmax_loss_row, update)
-from _sparse_batch cimport SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_gather, sparse_sgd_step, sparse_weight_grad
+from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_gather_rows,
+                            sparse_place_rows, sparse_prefix, sparse_sgd_step, sparse_weight_grad)
 
 cdef extern from *:
     """
@@ -282,9 +283,10 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
         sp = &batch
     while start < n:
         nb = min(batch_size, n - start)
-        if sp != NULL:
-            with nogil:
-                sparse_gather(sp, &x[0, 0], &perm[0], start, start + nb)
+        if sp != NULL:  # each row's nonzeros into its own slot, on every thread; then the row pointers
+            for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
+                sparse_gather_rows(sp, &x[0, 0], &perm[0], start, _edge(nb, c, chunks), _edge(nb, c + 1, chunks))
+            sparse_prefix(sp, nb)
         else:  # dense: gather by rows, then xb W_1 by units (W_1 packed once a step)
             for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
                 for r in range(_edge(nb, c, chunks), _edge(nb, c + 1, chunks)):
@@ -301,6 +303,8 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 r1 = _edge(nb, c + 1, chunks)
                 for r in range(r0, r1):
                     tb_ws[r] = t[perm[start + r]]
+                if sp != NULL:
+                    sparse_place_rows(sp, r0, r1, <floating> 0)
                 _rows(&xb_ws[0, 0], sp, &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act,
                       <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True, sp == NULL)
         lr_t = lr

@@ -32,7 +32,8 @@ import numpy as np
 from _blas cimport gemm
 from _numerics cimport (ADAM, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes, edge as _edge,
                         softmax_loss_row, update)
-from _sparse_batch cimport SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_gather, sparse_sgd_step, sparse_weight_grad
+from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_gather_rows,
+                            sparse_place_rows, sparse_prefix, sparse_sgd_step, sparse_weight_grad)
 
 cdef extern from *:
     """
@@ -320,9 +321,10 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     while start < n:
         nb = min(batch_size, n - start)
         inv_n = <floating> 1.0 / nb
-        if sp != NULL:
-            with nogil:
-                sparse_gather(sp, &x[0, 0], &perm[0], start, start + nb)
+        if sp != NULL:  # each row's nonzeros into its own slot, on every thread; then the row pointers
+            for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
+                sparse_gather_rows(sp, &x[0, 0], &perm[0], start, _edge(nb, c, chunks), _edge(nb, c + 1, chunks))
+            sparse_prefix(sp, nb)
         else:  # dense: gather by rows, then x W1 by hidden units (W1 packed once a step)
             for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
                 _gather_rows(x, t, perm, start, _edge(nb, c, chunks), _edge(nb, c + 1, chunks), xb_ws, tb_ws)
@@ -333,6 +335,8 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             if c == chunks:
                 sparse_csc(sp, nb, <floating> 0)
             else:
+                if sp != NULL:
+                    sparse_place_rows(sp, _edge(nb, c, chunks), _edge(nb, c + 1, chunks), <floating> 0)
                 _step_rows(x, t, perm, start, _edge(nb, c, chunks), _edge(nb, c + 1, chunks), inv_n,
                            W1, b1, W2, b2, act, loss, xb_ws, tb_ws, z1_ws, a2_ws, dz1_ws, loss_rows_ws,
                            &hit_rows_ws[0], sp, sp == NULL)

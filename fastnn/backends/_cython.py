@@ -64,9 +64,9 @@ def _sparse_workspace(sparse, b, d, h, dtype):
     empty arrays (the dense path) unless ``sparse``."""
     if not sparse:
         return np.empty(0, np.intp), np.empty(0, np.int32), np.empty(0, dtype)
-    values = np.empty(2 * b * d + h, dtype)
-    values[2 * b * d:] = 0
-    return np.empty(b + d + 2, np.intp), np.empty(2 * b * d, np.int32), values
+    values = np.empty(3 * b * d + h, dtype)
+    values[3 * b * d:] = 0
+    return np.empty(2 * b + d + 2, np.intp), np.empty(3 * b * d, np.int32), values
 
 
 def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads, sparse=False):
