@@ -131,6 +131,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.n_threads = n_threads
         self.first_layer = first_layer
 
+    first_layer = None  # the default for an estimator pickled before the parameter existed
+
     _parameter_constraints = {
         **SklearnMLPClassifier._parameter_constraints,
         "backend": [StrOptions({"auto", "numpy", "numba", "cython"})],

@@ -12,12 +12,15 @@ block L = the logits A_L, turned into dL/dA_L in place) and ``ds`` (block l = dL
 
 The step is the two-layer kernel's (src_cython/_twolayer.pyx), for every layer:
 
-1. Rows of the batch, one OpenMP chunk each (row-local, no synchronisation): gather, forward through
-   every layer, softmax cross-entropy and dL/dA_L per row, then dA_l := (dA_{l+1} W_{l+1}^T) act'(Z_l)
-   down to the first layer (its input gradient is never formed).
+0. The first layer's input, as there: dense, gathered by rows and xb W_1 split by units (W_1 packed once
+   a step); sparse, each row's nonzeros gathered by rows (src_cython/_sparse_batch.pxd).
+1. Rows of the batch, one OpenMP chunk each (row-local, no synchronisation): forward through every
+   layer (the first over the row's nonzeros when sparse), softmax cross-entropy and dL/dA_L per row, then
+   dA_l := (dA_{l+1} W_{l+1}^T) act'(Z_l) down to the first layer (its input gradient is never formed).
 2. Rows of the weights: for each layer, chunk c owns rows i0:i1 of W_l and entries j0:j1 of b_l:
-   dW_l[i0:i1] := Z_{l-1}[:, i0:i1]^T dA_l, then the optimizer on those rows while they are in cache.
-   For SGD the update is the GEMM: W := (1 - lr lambda) W - lr Z^T dA (alpha = -lr, beta = 1 - lr lambda).
+   dW_l[i0:i1] := Z_{l-1}[:, i0:i1]^T dA_l (dW_1 over the batch's nonzeros by input pixel when sparse),
+   then the optimizer on those rows while they are in cache. For SGD the update is the GEMM:
+   W := (1 - lr lambda) W - lr Z^T dA (alpha = -lr, beta = 1 - lr lambda).
 
 Weight decay lambda adds 0.5 lambda sum ||W_l||^2 to the loss and lambda W_l to each dW_l (not to biases),
 as the book's MultiLayerNet. BLAS runs single-threaded inside the chunks (the caller holds it to one

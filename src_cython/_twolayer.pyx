@@ -4,18 +4,22 @@
 
 Design
 ------
-A training step is two OpenMP ``prange`` regions over ``n_threads`` chunks, each chunk calling
+A training step is a few OpenMP ``prange`` regions over ``n_threads`` chunks, each chunk calling
 single-threaded BLAS (``_blas.gemm``, row-major) on its own slice; the caller holds BLAS to one thread.
 Mixing an OpenMP team with BLAS's own threads on the same cores makes each spin while the other works
 (10x slower on 2 cores), so all parallelism is ours.
 
+0. The first layer's input: dense, gather x[perm] -> xb by rows, then z1 := xb W1 by hidden units (each
+   thread packs its own columns of W1 once; split by rows, every chunk would pack all of W1 for a few
+   rows). Sparse (src_cython/_sparse_batch.pxd), each row's nonzeros gathered by rows, and x W1 taken
+   over them by rows in region 1.
 1. Rows of the batch (everything here is row-local, so chunks need no synchronisation):
-   gather x[perm] -> xb; z1 := act(xb W1 + b1); a2 := z1 W2 + b2; da2 := dL/da2 (softmax, loss and
-   its gradient in one pass a row); da1 := (da2 W2^T) * act'(z1).
-2. Rows of the weights (after the barrier that ends region 1): dW1[d0:d1] := xb[:, d0:d1]^T da1,
-   dW2[h0:h1] := z1[:, h0:h1]^T da2, db := column sums; then the optimizer updates those same rows
-   while they are in cache. For SGD the update is the GEMM itself: W := W - lr x^T da (alpha=-lr,
-   beta=1), so dW is never stored.
+   z1 := act(z1 + b1); a2 := z1 W2 + b2; da2 := dL/da2 (softmax, loss and its gradient in one pass a
+   row); da1 := (da2 W2^T) * act'(z1).
+2. Rows of the weights (after the barrier that ends region 1): dW1[d0:d1] := xb[:, d0:d1]^T da1 (sparse:
+   over the batch's nonzeros by input pixel), dW2[h0:h1] := z1[:, h0:h1]^T da2, db := column sums; then
+   the optimizer updates those same rows while they are in cache. For SGD the update is the GEMM itself:
+   W := W - lr x^T da (alpha=-lr, beta=1), so dW is never stored.
 
 The caller allocates every output (``*_out``) and workspace (``*_ws``); kernels never allocate, so a
 training loop allocates once per epoch and never per step. The scalar numerics (activations, the per-row
