@@ -3,9 +3,10 @@
 
 The kernels (src_cython/_mlp.pyx, fastnn/_mlp_numba.py) see every parameter in one flat array
 ``theta = [W1, b1, W2, b2, ...]`` and the optimizer state in the same layout. A network owns its theta and
-its ``params`` are views of it (fastnn.network.ParamDict); the optimizer state of the compiled loop is
-packed flat once and the optimizer's dicts rebound to views of it, so a user's references to
-``params['W1']`` or ``optimizer.v['W1']`` stay live. The two-layer kernels take the same optimizer state as
+its ``params`` are views of it (fastnn.network.ParamDict), so a user's reference to ``params['W1']`` stays
+live. The optimizer state of the compiled loop is packed flat at its first epoch and the optimizer's dicts
+rebound to views of it: a state array taken from the optimizer after that epoch stays live, one held from
+before it (a dict the user set, say) was copied and is not updated. The two-layer kernels take the same optimizer state as
 per-parameter arrays (``fused_optimizer``). Used by the cython and numba backends alike, so both fuse the
 same optimizers the same way; the state arrays are the Python optimizer's own, so a loop may switch
 between ``optimizer.update`` and a compiled epoch and carry on exactly.

@@ -184,7 +184,11 @@ def loss_gradient_and_logits(params, x, t, activation="sigmoid", loss="cross_ent
 
 
 def hits(logits, t):
-    """Rows whose logits pick their integer label t (np.argmax: the first of equal largest entries)."""
+    """Rows whose logits pick their label (np.argmax: the first of equal largest entries); t integer labels
+    or one-hot rows."""
+    t = np.asarray(t)
+    if t.ndim == 2:
+        t = np.argmax(t, axis=1)
     return int(np.count_nonzero(np.argmax(logits, axis=1) == t))
 
 

@@ -132,3 +132,11 @@ def test_book_gradient_check_on_three_mnist_images(mnist):
     for key in ("W1", "b1", "W2", "b2"):
         assert relative_error(grad[key], num[key]) < 1e-7, key
         assert np.abs(grad[key] - num[key]).max() < 1e-8, key
+
+
+def test_hits_takes_integer_labels_and_one_hot_rows():
+    """Rows whose logits' argmax (the first of equal largest) is the label, whichever way labels are given."""
+    logits = np.array([[0.1, 0.9, 0.0], [2.0, 2.0, 1.0], [0.0, 0.0, 3.0], [1.0, 0.0, 0.0]])
+    t = np.array([1, 1, 2, 1])  # hit, tie broken to 0 (miss), hit, miss
+    assert ref.hits(logits, t) == 2
+    assert ref.hits(logits, np.eye(3)[t]) == 2
