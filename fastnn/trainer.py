@@ -2,6 +2,7 @@
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -208,7 +209,7 @@ class Trainer:
             if isinstance(state, dict):
                 arrays.update({f"opt/{name}/{k}": v for k, v in state.items()})
         meta = {"trainer": {"epoch": self.current_epoch, "epochs": self.epochs, "batch_size": self.batch_size,
-                            "gradient": self.gradient, "history": self.history,
+                            "gradient": self.gradient, "history": self.history, "eval_train": self.eval_train,
                             "train_loss_list": self.train_loss_list,
                             "rng_state": self.rng.bit_generator.state},
                 "optimizer": {"name": type(opt).__name__, "iter": getattr(opt, "iter", None),
@@ -232,6 +233,13 @@ class Trainer:
             if state:
                 setattr(self.optimizer, name, state)
         tr = meta["trainer"]
+        saved_eval_train = bool(tr.get("eval_train", True))  # files from before the option: full passes
+        if saved_eval_train != self.eval_train and tr["epoch"] > 0:
+            kinds = {True: "a full pass over the training set", False: "the epoch's own mini-batches"}
+            warnings.warn(f"{path!r} holds {tr['epoch']} epoch(s) whose training accuracy was measured over "
+                          f"{kinds[saved_eval_train]}; this Trainer measures it over {kinds[self.eval_train]} "
+                          f"(eval_train={self.eval_train}), so history['accuracy'] mixes the two from epoch "
+                          f"{tr['epoch'] + 1} on", UserWarning, stacklevel=2)
         self.current_epoch = tr["epoch"]
         self.history = {k: list(v) for k, v in tr["history"].items()}
         self.train_loss_list = list(tr.get("train_loss_list", []))

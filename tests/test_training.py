@@ -249,3 +249,14 @@ def test_optimizer_hyperparameters_must_be_numbers(bad):
         optimizers.SGD(lr=bad)
     with pytest.raises(TypeError, match="momentum must be a number"):
         optimizers.Momentum(momentum=bad)
+
+
+def test_resuming_with_the_other_kind_of_training_accuracy_warns(tmp_path):
+    import warnings
+    path = tmp_path / "run.npz"
+    make_trainer("numpy", epochs=1, checkpoint=str(path), eval_train=False).train()
+    with pytest.warns(UserWarning, match="mixes the two from epoch 2"):
+        make_trainer("numpy", epochs=2, eval_train=True).load_checkpoint(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_trainer("numpy", epochs=2, eval_train=False).load_checkpoint(path)  # the same kind: silent
