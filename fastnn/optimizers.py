@@ -10,7 +10,17 @@ import numpy as np
 from ._config import OPTIMIZER_EPS
 
 
-class SGD:
+class _Optimizer:
+    """Pickling: the compiled loop's cache of the state packed flat (fastnn/_flat.py) is left out: it holds
+    the same numbers as the state dicts again and is rebuilt at the next compiled epoch."""
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_flat_state", None)
+        return state
+
+
+class SGD(_Optimizer):
     """W := W - lr * dW."""
 
     name = "SGD"
@@ -23,7 +33,7 @@ class SGD:
             params[key] -= self.lr * grads[key]
 
 
-class Momentum:
+class Momentum(_Optimizer):
     """v := momentum * v - lr * dW; W := W + v."""
 
     name = "Momentum"
@@ -57,7 +67,7 @@ class Nesterov(Momentum):
             params[key] -= (1 + self.momentum) * self.lr * grads[key]
 
 
-class AdaGrad:
+class AdaGrad(_Optimizer):
     """h := h + dW**2; W := W - lr dW / (sqrt(h) + 1e-7)."""
 
     name = "AdaGrad"
@@ -74,7 +84,7 @@ class AdaGrad:
             params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + OPTIMIZER_EPS)
 
 
-class RMSprop:
+class RMSprop(_Optimizer):
     """h := rho h + (1 - rho) dW**2; W := W - lr dW / (sqrt(h) + 1e-7)."""
 
     name = "RMSprop"
@@ -93,7 +103,7 @@ class RMSprop:
             params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + OPTIMIZER_EPS)
 
 
-class Adam:
+class Adam(_Optimizer):
     """Adam as in the book: bias correction folded into lr_t, eps (the book's 1e-7) outside the sqrt."""
 
     name = "Adam"

@@ -189,6 +189,18 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 net.params[f"b{i}"] = b
         return net
 
+    def __getstate__(self):
+        """coefs_ and intercepts_ are views of the fitted network's parameters: pickled once, with it."""
+        state = super().__getstate__()
+        if "_net" in state:
+            state = {k: v for k, v in state.items() if k not in ("coefs_", "intercepts_")}
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_net" in self.__dict__ and "coefs_" not in self.__dict__:
+            self._expose()
+
     def _expose(self):
         L = self._net.hidden_layer_num + 1
         self.coefs_ = [self._net.params[f"W{i}"] for i in range(1, L + 1)]

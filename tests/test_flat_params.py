@@ -157,3 +157,29 @@ def test_a_pickle_from_before_the_flat_layout_loads_into_theta(backend, which):
     _assert_views(old)
     x, t = _data()
     np.testing.assert_allclose(old.predict(x), net.predict(x))
+
+
+def test_pickles_hold_each_parameter_and_state_array_once():
+    """An optimizer after a compiled epoch pickles its state once (not again as the flat cache), and a fitted
+    MLPClassifier its weights once (coefs_ are views of its network's, and are views again after loading)."""
+    import pickle
+    from fastnn.sklearn import MLPClassifier
+    rng = np.random.default_rng(0)
+    x, t = rng.random((64, 30)), rng.integers(0, 3, 64)
+    net = fastnn.MultiLayerNet(30, [20], 3, seed=0)
+    opt = fastnn.Adam(1e-3)
+    net.train_epoch(x, t, 16, opt, seed=0)
+    state_bytes = 2 * net.theta.nbytes  # m and v
+    assert len(pickle.dumps(opt)) < 1.2 * state_bytes + 4096
+    again = pickle.loads(pickle.dumps(opt))
+    np.testing.assert_array_equal(again.v["W1"], opt.v["W1"])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier((20,), max_iter=2, random_state=0, solver="sgd").fit(x, t)
+    weights = sum(a.nbytes for a in clf.coefs_ + clf.intercepts_)
+    blob = pickle.dumps(clf)
+    assert len(blob) < 2.5 * weights + 20000  # the network's theta, the optimizer's velocity, little else
+    loaded = pickle.loads(blob)
+    assert loaded.coefs_[0].base is not None and np.shares_memory(loaded.coefs_[0], loaded._net.theta)
+    np.testing.assert_array_equal(loaded.predict_proba(x), clf.predict_proba(x))
