@@ -87,14 +87,15 @@ def _colsum(d, out):
 
 
 @_jit
-def gradient(W1, b1, W2, b2, x, t, act, loss, gW1, gb1, gW2, gb2):
-    """Backprop of the mean batch loss into g*; returns the loss."""
+def gradient(W1, b1, W2, b2, x, t, act, loss, gW1, gb1, gW2, gb2, hits):
+    """Backprop of the mean batch loss into g*; returns the loss. hits[0] := rows whose logits pick their
+    label (the same forward pass; hits empty: not counted)."""
     n = x.shape[0]
     z1 = np.empty((n, W1.shape[1]), x.dtype)
     a2 = np.empty((n, W2.shape[1]), x.dtype)
     dz1 = np.empty_like(z1)
     loss_rows = np.empty(n)
-    value = _forward_backward(W1, b1, W2, b2, x, t, act, loss, z1, a2, dz1, loss_rows, np.empty(0, np.int64))
+    value = _forward_backward(W1, b1, W2, b2, x, t, act, loss, z1, a2, dz1, loss_rows, hits)
     np.dot(z1.T, a2, gW2)
     np.dot(x.T, dz1, gW1)
     _colsum(a2, gb2)

@@ -16,7 +16,7 @@ import numpy as np
 from . import optimizers
 from ._codes import ADAM, FUSED_OPTIMIZERS, MOMENTUM, SGD
 from ._config import OPTIMIZER_EPS
-from .reference import batches, hits
+from .reference import batches
 
 #: optimizer class -> the code of the compiled loop that runs it.
 CODES = {getattr(optimizers, name): code for name, code in FUSED_OPTIMIZERS.items()}
@@ -59,15 +59,15 @@ def after_epoch(optimizer, step, n_rows, batch_size):
         optimizer.iter = step + -(-n_rows // batch_size)
 
 
-def train_epoch_python(gradient, logits, params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
-    """Mini-batch steps over perm with ``gradient`` and ``optimizer.update``; the batch losses and correct counts
-    (from ``logits`` of each batch before its update: a forward pass more than the step, on this path only)."""
+def train_epoch_python(gradient_and_hits, params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
+    """Mini-batch steps over perm with ``gradient_and_hits`` (a backend's: loss, gradient and the rows whose
+    logits pick their label, from one forward pass before the update) and ``optimizer.update``; the batch
+    losses and correct counts."""
     losses, correct = [], []
     for idx in batches(perm, batch_size):
-        xb, tb = x[idx], t[idx]
-        correct.append(hits(logits(params, xb, activation, n_threads), tb))
-        value, grads = gradient(params, xb, tb, activation, loss, n_threads)
+        value, grads, n_hits = gradient_and_hits(params, x[idx], t[idx], activation, loss, n_threads)
         optimizer.update(params, grads)
+        correct.append(n_hits)
         losses.append(value)
     return np.asarray(losses, dtype=np.float64), np.asarray(correct, dtype=np.int64)
 
@@ -130,11 +130,11 @@ def theta_of(params, n_layers, dtype):
     return theta if theta is not None else pack(params, n_layers, dtype)
 
 
-def train_epoch(gradient, logits, fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act, lam,
+def train_epoch(gradient_and_hits, fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act, lam,
                 n_threads, sparse=False):
     """One epoch in place: the compiled loop ``fused_epoch`` for SGD, Momentum and Adam, else a Python loop
-    of ``gradient`` (a backend's mlp_gradient) and ``optimizer.update``, counting each batch's correct rows
-    with ``logits`` (a backend's mlp_logits) before its update. Returns the batch losses and correct counts.
+    of ``gradient_and_hits`` (a backend's mlp_gradient_and_hits: the loss, gradient and correct rows of one
+    forward pass before the update) and ``optimizer.update``. Returns the batch losses and correct counts.
 
     ``params`` is the network's ParamDict, whose W_l, b_l are views of its flat ``theta``: the kernels
     update theta in place and the dict sees the result with no pack or unpack per call. ``sparse`` is
@@ -150,10 +150,9 @@ def train_epoch(gradient, logits, fused_epoch, params, sizes, x, t, perm, batch_
         for idx in batches(perm, batch_size):
             if not owned:
                 theta = pack(params, L, x.dtype)
-            xb, tb = x[idx], t[idx]
-            correct.append(hits(logits(theta, sizes_arr, xb, act, n_threads), tb))
-            value, grad = gradient(theta, sizes_arr, xb, tb, act, lam, n_threads)
+            value, grad, n_hits = gradient_and_hits(theta, sizes_arr, x[idx], t[idx], act, lam, n_threads)
             optimizer.update(params, unpack(grad, L, sizes))
+            correct.append(n_hits)
             losses.append(value)
         return np.asarray(losses), np.asarray(correct, np.int64)
     empty = np.empty(0, x.dtype)

@@ -114,14 +114,15 @@ def forward(theta, sizes, x, act):
 
 
 @_jit
-def gradient(theta, sizes, x, t, act, lam, grad_out):
-    """grad_out := d loss / d theta (flat); returns mean cross-entropy + 0.5 lam sum ||W||^2."""
+def gradient(theta, sizes, x, t, act, lam, grad_out, hits):
+    """grad_out := d loss / d theta (flat); returns mean cross-entropy + 0.5 lam sum ||W||^2. hits[0] := rows
+    whose logits pick their label (hits empty: not counted)."""
     Ws, bs = _views(theta, sizes)
     gWs, gbs = _views(grad_out, sizes)
     zs, ds = _workspace(sizes, x.shape[0], x)
     loss_rows = np.empty(x.shape[0])
     _forward(Ws, bs, x, act, zs, False)
-    _backward_rows(Ws, bs, t, act, zs, ds, loss_rows, np.empty(0, np.int64))
+    _backward_rows(Ws, bs, t, act, zs, ds, loss_rows, hits)
     sq = _weight_grads(Ws, x, zs, ds, gWs, gbs, lam)
     return loss_rows.mean() + 0.5 * lam * sq
 

@@ -237,15 +237,17 @@ def forward(const floating[:, ::1] x, const floating[::1] theta, const Py_ssize_
 
 def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] theta, const Py_ssize_t[::1] sizes,
              int act, double lam, floating[::1] zs_ws, floating[::1] ds_ws, double[::1] loss_rows_ws,
-             floating[::1] grad_out, int n_threads):
-    """grad_out := d(loss)/d(theta) (flat, theta's layout); returns mean cross-entropy + 0.5 lam sum ||W||^2."""
+             floating[::1] grad_out, signed char[::1] hit_rows_ws, int n_threads):
+    """grad_out := d(loss)/d(theta) (flat, theta's layout); returns mean cross-entropy + 0.5 lam sum ||W||^2.
+    A non-empty hit_rows_ws (n rows) gets whether each row's logits pick its label."""
     cdef Py_ssize_t c, i, n = x.shape[0], chunks = max(1, n_threads)
     cdef int L = sizes.shape[0] - 1
     cdef floating inv_n = <floating> 1.0 / n
     cdef double total = 0, sq = 0
+    cdef signed char* hits = &hit_rows_ws[0] if hit_rows_ws.shape[0] > 0 else NULL
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         _rows(&x[0, 0], NULL, &t[0], _edge(n, c, chunks), _edge(n, c + 1, chunks), n, &theta[0], &sizes[0], L, act,
-              inv_n, &zs_ws[0], &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &loss_rows_ws[0], NULL, True)
+              inv_n, &zs_ws[0], &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &loss_rows_ws[0], hits, True)
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         sq += _weights_chunk(c, chunks, &x[0, 0], NULL, n, n, &theta[0], &sizes[0], L, &zs_ws[0],
                              &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &grad_out[0], NULL, NULL, GRADIENT_ONLY, False,

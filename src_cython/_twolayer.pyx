@@ -270,17 +270,19 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t,
              const floating[:, ::1] W2, const floating[::1] b2, int act, int loss,
              floating[:, ::1] z1_ws, floating[:, ::1] a2_ws, floating[:, ::1] dz1_ws, double[::1] loss_rows_ws,
              floating[:, ::1] W1_out, floating[::1] b1_out, floating[:, ::1] W2_out, floating[::1] b2_out,
-             int n_threads):
-    """Backprop of the mean batch loss into *_out; returns the loss."""
+             signed char[::1] hit_rows_ws, int n_threads):
+    """Backprop of the mean batch loss into *_out; returns the loss. A non-empty hit_rows_ws (n rows) gets
+    whether each row's logits pick its label (the same forward pass)."""
     cdef Py_ssize_t c, n = x.shape[0], chunks = max(1, n_threads)
     cdef floating[:, ::1] no_xb = W1_out[:0]
     cdef Py_ssize_t[::1] no_tb = np.empty(0, dtype=np.intp)
     cdef const Py_ssize_t[::1] no_perm = t[:0]
     cdef floating inv_n = <floating> 1.0 / n
     cdef double total = 0
+    cdef signed char* hits = &hit_rows_ws[0] if hit_rows_ws.shape[0] > 0 else NULL
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         _step_rows(x, t, no_perm, 0, _edge(n, c, chunks), _edge(n, c + 1, chunks), inv_n, W1, b1, W2, b2,
-                   act, loss, no_xb, no_tb, z1_ws, a2_ws, dz1_ws, loss_rows_ws, NULL)
+                   act, loss, no_xb, no_tb, z1_ws, a2_ws, dz1_ws, loss_rows_ws, hits)
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         _weights_chunk(c, chunks, x, z1_ws, a2_ws, dz1_ws, <floating> 1, <floating> 0,
                        &W1_out[0, 0], &b1_out[0], &W2_out[0, 0], &b2_out[0])

@@ -49,14 +49,20 @@ def logits(params, x, activation, n_threads):
     return a2
 
 
-def gradient(params, x, t, activation, loss, n_threads):
-    """(loss, grads): one fused forward/backward pass."""
+def gradient_and_hits(params, x, t, activation, loss, n_threads, count_hits=True):
+    """(loss, grads, rows whose logits pick their label): one fused forward/backward pass."""
     grads = {k: np.empty_like(v) for k, v in params.items()}
+    hit_rows = np.empty(x.shape[0] if count_hits else 0, np.int8)
     with single_threaded():
         value = ext.gradient(x, t, params["W1"], params["b1"], params["W2"], params["b2"], ACT[activation],
                              LOSS[loss], *_workspace(x.shape[0], params, x.dtype),
-                             grads["W1"], grads["b1"], grads["W2"], grads["b2"], n_threads)
-    return float(value), grads
+                             grads["W1"], grads["b1"], grads["W2"], grads["b2"], hit_rows, n_threads)
+    return float(value), grads, int(np.count_nonzero(hit_rows))
+
+
+def gradient(params, x, t, activation, loss, n_threads):
+    """(loss, grads): one fused forward/backward pass."""
+    return gradient_and_hits(params, x, t, activation, loss, n_threads, count_hits=False)[:2]
 
 
 def _sparse_workspace(sparse, b, d, h, dtype):
@@ -73,7 +79,7 @@ def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_t
     """The compiled epoch loop for SGD, Momentum and Adam; a Python loop for other optimizers."""
     fused = _flat.fused_optimizer(optimizer, params)
     if fused is None:
-        return train_epoch_python(gradient, logits, params, x, t, perm, batch_size, optimizer, activation, loss,
+        return train_epoch_python(gradient_and_hits, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
     code, lr, p1, p2, eps, step, state = fused
     b = min(batch_size, perm.shape[0])  # the largest batch cut from perm (which may be longer than x)
@@ -106,12 +112,17 @@ def mlp_logits(theta, sizes, x, act, n_threads):
     return zs[zs.shape[0] - n * sizes[-1]:].reshape(n, sizes[-1])
 
 
-def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
+def mlp_gradient_and_hits(theta, sizes, x, t, act, lam, n_threads, count_hits=True):
     grad = np.empty_like(theta)
+    hit_rows = np.empty(x.shape[0] if count_hits else 0, np.int8)
     with single_threaded():
         value = mlp_ext.gradient(x, t, theta, sizes, act, lam, *_blocks(sizes, x.shape[0], x.dtype),
-                                 np.empty(x.shape[0]), grad, n_threads)
-    return float(value), grad
+                                 np.empty(x.shape[0]), grad, hit_rows, n_threads)
+    return float(value), grad, int(np.count_nonzero(hit_rows))
+
+
+def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
+    return mlp_gradient_and_hits(theta, sizes, x, t, act, lam, n_threads, count_hits=False)[:2]
 
 
 def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads,
@@ -130,5 +141,5 @@ def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1
 
 def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads, sparse=False):
     """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses and correct counts."""
-    return _flat.train_epoch(mlp_gradient, mlp_logits, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
+    return _flat.train_epoch(mlp_gradient_and_hits, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
                              lam, n_threads, sparse)

@@ -55,19 +55,25 @@ def logits(params, x, activation, n_threads):
         return bp.logits(params["W1"], params["b1"], params["W2"], params["b2"], x, ACT[activation])
 
 
-def gradient(params, x, t, activation, loss, n_threads):
+def gradient_and_hits(params, x, t, activation, loss, n_threads, count_hits=True):
+    """(loss, grads, rows whose logits pick their label): one forward/backward pass."""
     grads = {k: np.empty_like(v) for k, v in params.items()}
+    hits = np.zeros(1 if count_hits else 0, np.int64)
     with blas_threads(set_threads(n_threads)):
         value = bp.gradient(params["W1"], params["b1"], params["W2"], params["b2"], x, t, ACT[activation],
-                            LOSS[loss], grads["W1"], grads["b1"], grads["W2"], grads["b2"])
-    return float(value), grads
+                            LOSS[loss], grads["W1"], grads["b1"], grads["W2"], grads["b2"], hits)
+    return float(value), grads, int(hits.sum())
+
+
+def gradient(params, x, t, activation, loss, n_threads):
+    return gradient_and_hits(params, x, t, activation, loss, n_threads, count_hits=False)[:2]
 
 
 def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads, sparse=False):
     set_threads(n_threads)
     fused = _flat.fused_optimizer(optimizer, params)
     if fused is None:
-        return train_epoch_python(gradient, logits, params, x, t, perm, batch_size, optimizer, activation, loss,
+        return train_epoch_python(gradient_and_hits, params, x, t, perm, batch_size, optimizer, activation, loss,
                                   n_threads)
     code, lr, p1, p2, eps, step, state = fused
     with blas_threads(n_threads):
@@ -84,10 +90,16 @@ def mlp_logits(theta, sizes, x, act, n_threads):
         return mlp_kernels.forward(theta, sizes, x, act)
 
 
-def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
+def mlp_gradient_and_hits(theta, sizes, x, t, act, lam, n_threads, count_hits=True):
     grad = np.empty_like(theta)
+    hits = np.zeros(1 if count_hits else 0, np.int64)
     with blas_threads(set_threads(n_threads)):
-        return float(mlp_kernels.gradient(theta, sizes, x, t, act, lam, grad)), grad
+        value = mlp_kernels.gradient(theta, sizes, x, t, act, lam, grad, hits)
+    return float(value), grad, int(hits.sum())
+
+
+def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
+    return mlp_gradient_and_hits(theta, sizes, x, t, act, lam, n_threads, count_hits=False)[:2]
 
 
 def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads,
@@ -99,7 +111,7 @@ def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1
 
 def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads, sparse=False):
     """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses and correct counts."""
-    return _flat.train_epoch(mlp_gradient, mlp_logits, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
+    return _flat.train_epoch(mlp_gradient_and_hits, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
                              lam, n_threads, sparse)
 
 
