@@ -5,8 +5,10 @@
  * MNIST is 81% zeros and the first layer's products (z1 := xb W1 + b1 and dW1 := xb^T da1) are nearly all
  * of an epoch's FLOPs, so both are taken over the batch's nonzeros only:
  *
- *   gather_csr   xb = x[perm[start:stop]] as CSR (row pointers, int32 columns, values); branch-free scan,
- *                AVX-512 compress, or an AVX2 left-pack by table (float32), where present.
+ *   gather_csr   xb = x[perm[start:stop]] as CSR (row pointers, int32 columns, values): one driver over
+ *                compress_row, a row's nonzeros packed to the front (branch-free scan; AVX-512 compress, or
+ *                an AVX2 left-pack by table in float32, where present). The epoch loops call compress_row
+ *                per row themselves, so that the rows of a batch are gathered on every thread.
  *   csr_to_csc   the same batch by column (a counting sort): for each input pixel j, its (batch row, value)
  *                pairs, rows ascending.
  *   forward      Z[b, :] := bias + sum_{nz j of row b} x[b, j] W1[j, :] for batch rows [r0, r1).
@@ -96,25 +98,17 @@ static inline void fastnn_prefetch_row(const char* p, ptrdiff_t n) {
 
 /* ---- gather and transpose (type-generic, scalar) ------------------------------------------------------ */
 
-/* CSR of x[perm[start:stop]] (or of x[start:stop] when perm is NULL); returns the number of nonzeros.
- * Branch-free: every element is written at the cursor, which advances only past a nonzero. */
-#define FASTNN_GATHER_SCALAR(T, SUF)                                                                         \
-static ptrdiff_t fastnn_gather_csr_scalar_##SUF(const T* x, ptrdiff_t d, const ptrdiff_t* perm,              \
-                                                ptrdiff_t start, ptrdiff_t stop, ptrdiff_t* indptr,          \
-                                                int32_t* indices, T* values) {                               \
+/* One row's nonzeros (columns ascending) to indices/values; returns how many. Every body may write up to d
+ * entries there (full vectors at the cursor), never more. Scalar, branch-free: every element is written at
+ * the cursor, which advances only past a nonzero. */
+#define FASTNN_COMPRESS_SCALAR(T, SUF)                                                                       \
+static ptrdiff_t fastnn_compress_row_scalar_##SUF(const T* row, ptrdiff_t d, int32_t* indices, T* values) {  \
     ptrdiff_t nnz = 0;                                                                                       \
-    indptr[0] = 0;                                                                                           \
-    for (ptrdiff_t r = start; r < stop; ++r) {                                                               \
-        const T* row = x + (perm ? perm[r] : r) * d;                                                         \
-        if (r + 1 < stop) fastnn_prefetch_row((const char*) (x + (perm ? perm[r + 1] : r + 1) * d),          \
-                                              d * (ptrdiff_t) sizeof(T));                                    \
-        for (ptrdiff_t k = 0; k < d; ++k) {                                                                  \
-            T v = row[k];                                                                                    \
-            values[nnz] = v;                                                                                 \
-            indices[nnz] = (int32_t) k;                                                                      \
-            nnz += (v != 0);                                                                                 \
-        }                                                                                                    \
-        indptr[r - start + 1] = nnz;                                                                         \
+    for (ptrdiff_t k = 0; k < d; ++k) {                                                                      \
+        T v = row[k];                                                                                        \
+        values[nnz] = v;                                                                                     \
+        indices[nnz] = (int32_t) k;                                                                          \
+        nnz += (v != 0);                                                                                     \
     }                                                                                                        \
     return nnz;                                                                                              \
 }
@@ -141,73 +135,57 @@ static void fastnn_csr_to_csc_##SUF(ptrdiff_t n_rows, const ptrdiff_t* indptr, c
     colptr[0] = 0;                                                                                           \
 }
 
-FASTNN_GATHER_SCALAR(float, f)
-FASTNN_GATHER_SCALAR(double, d)
+FASTNN_COMPRESS_SCALAR(float, f)
+FASTNN_COMPRESS_SCALAR(double, d)
 FASTNN_CSR_TO_CSC(float, f)
 FASTNN_CSR_TO_CSC(double, d)
 
 #if FASTNN_SPARSE_X86
-/* AVX-512 gather: 16 (8) elements at a time, nonzeros compressed to the front of a register and stored.
- * A full chunk stores a whole register (in bounds: the cursor is at most r d + k, the buffer holds rows d);
- * the row's tail chunk stores under a mask. */
+/* AVX-512: 16 (8) elements at a time, nonzeros compressed to the front of a register and stored; a full
+ * chunk stores a whole register, the row's tail chunk stores under a mask. */
 FASTNN_TARGET("avx512f,popcnt")
-static ptrdiff_t fastnn_gather_csr_avx512_f(const float* x, ptrdiff_t d, const ptrdiff_t* perm, ptrdiff_t start,
-                                            ptrdiff_t stop, ptrdiff_t* indptr, int32_t* indices, float* values) {
+static ptrdiff_t fastnn_compress_row_avx512_f(const float* row, ptrdiff_t d, int32_t* indices, float* values) {
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512 zero = _mm512_setzero_ps();
-    ptrdiff_t nnz = 0;
-    indptr[0] = 0;
-    for (ptrdiff_t r = start; r < stop; ++r) {
-        const float* row = x + (perm ? perm[r] : r) * d;
-        if (r + 1 < stop) fastnn_prefetch_row((const char*) (x + (perm ? perm[r + 1] : r + 1) * d), d * (ptrdiff_t) sizeof(float));
-        ptrdiff_t k = 0;
-        for (; k + 16 <= d; k += 16) {
-            __m512 v = _mm512_loadu_ps(row + k);
-            __mmask16 m = _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_UQ);
-            _mm512_storeu_ps(values + nnz, _mm512_maskz_compress_ps(m, v));
-            _mm512_storeu_si512((void*) (indices + nnz),
-                                _mm512_maskz_compress_epi32(m, _mm512_add_epi32(iota, _mm512_set1_epi32((int) k))));
-            nnz += _mm_popcnt_u32((unsigned) m);
-        }
-        if (k < d) {
-            __mmask16 tail = (__mmask16) ((1u << (d - k)) - 1);
-            __m512 v = _mm512_maskz_loadu_ps(tail, row + k);
-            __mmask16 m = _mm512_mask_cmp_ps_mask(tail, v, zero, _CMP_NEQ_UQ);
-            int c = _mm_popcnt_u32((unsigned) m);
-            __mmask16 out = (__mmask16) ((1u << c) - 1);
-            _mm512_mask_storeu_ps(values + nnz, out, _mm512_maskz_compress_ps(m, v));
-            _mm512_mask_storeu_epi32(indices + nnz, out,
-                                     _mm512_maskz_compress_epi32(m, _mm512_add_epi32(iota, _mm512_set1_epi32((int) k))));
-            nnz += c;
-        }
-        indptr[r - start + 1] = nnz;
+    ptrdiff_t nnz = 0, k = 0;
+    for (; k + 16 <= d; k += 16) {
+        __m512 v = _mm512_loadu_ps(row + k);
+        __mmask16 m = _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_UQ);
+        _mm512_storeu_ps(values + nnz, _mm512_maskz_compress_ps(m, v));
+        _mm512_storeu_si512((void*) (indices + nnz),
+                            _mm512_maskz_compress_epi32(m, _mm512_add_epi32(iota, _mm512_set1_epi32((int) k))));
+        nnz += _mm_popcnt_u32((unsigned) m);
+    }
+    if (k < d) {
+        __mmask16 tail = (__mmask16) ((1u << (d - k)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(tail, row + k);
+        __mmask16 m = _mm512_mask_cmp_ps_mask(tail, v, zero, _CMP_NEQ_UQ);
+        int c = _mm_popcnt_u32((unsigned) m);
+        __mmask16 out = (__mmask16) ((1u << c) - 1);
+        _mm512_mask_storeu_ps(values + nnz, out, _mm512_maskz_compress_ps(m, v));
+        _mm512_mask_storeu_epi32(indices + nnz, out,
+                                 _mm512_maskz_compress_epi32(m, _mm512_add_epi32(iota, _mm512_set1_epi32((int) k))));
+        nnz += c;
     }
     return nnz;
 }
 
 FASTNN_TARGET("avx512f,popcnt")
-static ptrdiff_t fastnn_gather_csr_avx512_d(const double* x, ptrdiff_t d, const ptrdiff_t* perm, ptrdiff_t start,
-                                            ptrdiff_t stop, ptrdiff_t* indptr, int32_t* indices, double* values) {
+static ptrdiff_t fastnn_compress_row_avx512_d(const double* row, ptrdiff_t d, int32_t* indices, double* values) {
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 0);
     const __m512d zero = _mm512_setzero_pd();
     ptrdiff_t nnz = 0;
-    indptr[0] = 0;
-    for (ptrdiff_t r = start; r < stop; ++r) {
-        const double* row = x + (perm ? perm[r] : r) * d;
-        if (r + 1 < stop) fastnn_prefetch_row((const char*) (x + (perm ? perm[r + 1] : r + 1) * d), d * (ptrdiff_t) sizeof(double));
-        for (ptrdiff_t k = 0; k < d; k += 8) {
-            __mmask8 tail = (__mmask8) (k + 8 <= d ? 0xFF : (1u << (d - k)) - 1);
-            __m512d v = _mm512_maskz_loadu_pd(tail, row + k);
-            __mmask8 m = _mm512_mask_cmp_pd_mask(tail, v, zero, _CMP_NEQ_UQ);
-            int c = _mm_popcnt_u32((unsigned) m);
-            __mmask8 out = (__mmask8) ((1u << c) - 1);
-            _mm512_mask_storeu_pd(values + nnz, out, _mm512_maskz_compress_pd(m, v));
-            _mm512_mask_storeu_epi32(indices + nnz, (__mmask16) out,
-                                     _mm512_maskz_compress_epi32((__mmask16) m,
-                                                                 _mm512_add_epi32(iota, _mm512_set1_epi32((int) k))));
-            nnz += c;
-        }
-        indptr[r - start + 1] = nnz;
+    for (ptrdiff_t k = 0; k < d; k += 8) {
+        __mmask8 tail = (__mmask8) (k + 8 <= d ? 0xFF : (1u << (d - k)) - 1);
+        __m512d v = _mm512_maskz_loadu_pd(tail, row + k);
+        __mmask8 m = _mm512_mask_cmp_pd_mask(tail, v, zero, _CMP_NEQ_UQ);
+        int c = _mm_popcnt_u32((unsigned) m);
+        __mmask8 out = (__mmask8) ((1u << c) - 1);
+        _mm512_mask_storeu_pd(values + nnz, out, _mm512_maskz_compress_pd(m, v));
+        _mm512_mask_storeu_epi32(indices + nnz, (__mmask16) out,
+                                 _mm512_maskz_compress_epi32((__mmask16) m,
+                                                             _mm512_add_epi32(iota, _mm512_set1_epi32((int) k))));
+        nnz += c;
     }
     return nnz;
 }
@@ -359,9 +337,9 @@ FASTNN_SPARSE_BODIES(double, avx512_d, FASTNN_TARGET("avx512f"), FASTNN_Z_OPS_D,
                      _mm512_storeu_pd, FASTNN_Z_STOREM_D, _mm512_fmadd_pd, _mm512_set1_pd, _mm512_setzero_pd(),
                      _mm512_mul_pd, _mm512_sub_pd, FASTNN_Z_MASK8)
 
-/* AVX2 gather (float): 8 elements at a time, left-packed by a table of lane orders (the set lanes of each
- * 8-bit nonzero mask, one byte each) and vpermps, as AVX-512's compress does in one instruction. Stores are
- * full vectors at the cursor (in bounds as above); the row's tail is scalar. double keeps the scalar body. */
+/* AVX2 row compressor (float): 8 elements at a time, left-packed by a table of lane orders (the set lanes of
+ * each 8-bit nonzero mask, one byte each) and vpermps, as AVX-512's compress does in one instruction; full
+ * vectors stored at the cursor, the row's tail scalar. double keeps the scalar body. */
 static const uint64_t fastnn_leftpack_lanes[256] = {
     0x0000000000000000ull, 0x0000000000000000ull, 0x0000000000000001ull, 0x0000000000000100ull,
     0x0000000000000002ull, 0x0000000000000200ull, 0x0000000000000201ull, 0x0000000000020100ull,
@@ -430,32 +408,24 @@ static const uint64_t fastnn_leftpack_lanes[256] = {
 };
 
 FASTNN_TARGET("avx2,fma,popcnt")
-static ptrdiff_t fastnn_gather_csr_avx2_f(const float* x, ptrdiff_t d, const ptrdiff_t* perm, ptrdiff_t start,
-                                          ptrdiff_t stop, ptrdiff_t* indptr, int32_t* indices, float* values) {
+static ptrdiff_t fastnn_compress_row_avx2_f(const float* row, ptrdiff_t d, int32_t* indices, float* values) {
     const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256 zero = _mm256_setzero_ps();
-    ptrdiff_t nnz = 0;
-    indptr[0] = 0;
-    for (ptrdiff_t r = start; r < stop; ++r) {
-        const float* row = x + (perm ? perm[r] : r) * d;
-        if (r + 1 < stop) fastnn_prefetch_row((const char*) (x + (perm ? perm[r + 1] : r + 1) * d), d * (ptrdiff_t) sizeof(float));
-        ptrdiff_t k = 0;
-        for (; k + 8 <= d; k += 8) {
-            __m256 v = _mm256_loadu_ps(row + k);
-            unsigned m = (unsigned) _mm256_movemask_ps(_mm256_cmp_ps(v, zero, _CMP_NEQ_UQ));
-            __m256i lanes = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long) fastnn_leftpack_lanes[m]));
-            _mm256_storeu_ps(values + nnz, _mm256_permutevar8x32_ps(v, lanes));
-            _mm256_storeu_si256((__m256i*) (indices + nnz),
-                                _mm256_permutevar8x32_epi32(_mm256_add_epi32(iota, _mm256_set1_epi32((int) k)), lanes));
-            nnz += _mm_popcnt_u32(m);
-        }
-        for (; k < d; ++k) {
-            float v = row[k];
-            values[nnz] = v;
-            indices[nnz] = (int32_t) k;
-            nnz += (v != 0);
-        }
-        indptr[r - start + 1] = nnz;
+    ptrdiff_t nnz = 0, k = 0;
+    for (; k + 8 <= d; k += 8) {
+        __m256 v = _mm256_loadu_ps(row + k);
+        unsigned m = (unsigned) _mm256_movemask_ps(_mm256_cmp_ps(v, zero, _CMP_NEQ_UQ));
+        __m256i lanes = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long) fastnn_leftpack_lanes[m]));
+        _mm256_storeu_ps(values + nnz, _mm256_permutevar8x32_ps(v, lanes));
+        _mm256_storeu_si256((__m256i*) (indices + nnz),
+                            _mm256_permutevar8x32_epi32(_mm256_add_epi32(iota, _mm256_set1_epi32((int) k)), lanes));
+        nnz += _mm_popcnt_u32(m);
+    }
+    for (; k < d; ++k) {  /* the row's tail, as the scalar body */
+        float v = row[k];
+        values[nnz] = v;
+        indices[nnz] = (int32_t) k;
+        nnz += (v != 0);
     }
     return nnz;
 }
@@ -491,11 +461,24 @@ FASTNN_SPARSE_BODIES(double, avx2_d, FASTNN_TARGET("avx2,fma"), FASTNN_Y_OPS_D, 
 #endif
 
 #define FASTNN_SPARSE_API(T, SUF)                                                                            \
+/* One row's nonzeros (columns ascending) to indices / values, which must have room for d; returns how many. */ \
+static inline ptrdiff_t fastnn_sparse_compress_row_##SUF(const T* row, ptrdiff_t d, int32_t* indices,        \
+                                                         T* values) {                                        \
+    FASTNN_COMPRESS_DISPATCH(SUF, (row, d, indices, values))                                                 \
+}                                                                                                            \
 /* CSR of x[perm[start:stop]] (perm NULL: x[start:stop]) into indptr (rows + 1), indices, values (rows * d); \
  * returns the number of nonzeros. */                                                                        \
 static inline ptrdiff_t fastnn_sparse_gather_csr_##SUF(const T* x, ptrdiff_t d, const ptrdiff_t* perm,       \
         ptrdiff_t start, ptrdiff_t stop, ptrdiff_t* indptr, int32_t* indices, T* values) {                   \
-    FASTNN_GATHER_DISPATCH(SUF, (x, d, perm, start, stop, indptr, indices, values))                          \
+    ptrdiff_t nnz = 0;                                                                                       \
+    indptr[0] = 0;                                                                                           \
+    for (ptrdiff_t r = start; r < stop; ++r) {                                                               \
+        if (r + 1 < stop) fastnn_prefetch_row((const char*) (x + (perm ? perm[r + 1] : r + 1) * d),          \
+                                              d * (ptrdiff_t) sizeof(T));                                    \
+        nnz += fastnn_sparse_compress_row_##SUF(x + (perm ? perm[r] : r) * d, d, indices + nnz, values + nnz); \
+        indptr[r - start + 1] = nnz;                                                                         \
+    }                                                                                                        \
+    return nnz;                                                                                              \
 }                                                                                                            \
 /* The batch's CSC: colptr (d + 1), rows and cvalues (nonzeros). */                                          \
 static inline void fastnn_sparse_csr_to_csc_##SUF(ptrdiff_t n_rows, const ptrdiff_t* indptr,                 \
@@ -528,14 +511,14 @@ static inline ptrdiff_t fastnn_sparse_sgd_step_##SUF(ptrdiff_t j0, ptrdiff_t j1,
 }
 
 #if FASTNN_SPARSE_X86
-#define FASTNN_GATHER_AVX2_f(ARGS) if (fastnn_sparse_isa() == FASTNN_ISA_AVX2) return fastnn_gather_csr_avx2_f ARGS;
-#define FASTNN_GATHER_AVX2_d(ARGS)
-#define FASTNN_GATHER_DISPATCH(SUF, ARGS)                                                                    \
-    if (fastnn_sparse_isa() == FASTNN_ISA_AVX512) return fastnn_gather_csr_avx512_##SUF ARGS;                \
-    FASTNN_GATHER_AVX2_##SUF(ARGS)                                                                           \
-    return fastnn_gather_csr_scalar_##SUF ARGS;
+#define FASTNN_COMPRESS_AVX2_f(ARGS) if (fastnn_sparse_isa() == FASTNN_ISA_AVX2) return fastnn_compress_row_avx2_f ARGS;
+#define FASTNN_COMPRESS_AVX2_d(ARGS)  /* double: the scalar body (no left-pack table for 4 lanes) */
+#define FASTNN_COMPRESS_DISPATCH(SUF, ARGS)                                                                  \
+    if (fastnn_sparse_isa() == FASTNN_ISA_AVX512) return fastnn_compress_row_avx512_##SUF ARGS;              \
+    FASTNN_COMPRESS_AVX2_##SUF(ARGS)                                                                         \
+    return fastnn_compress_row_scalar_##SUF ARGS;
 #else
-#define FASTNN_GATHER_DISPATCH(SUF, ARGS) return fastnn_gather_csr_scalar_##SUF ARGS;
+#define FASTNN_COMPRESS_DISPATCH(SUF, ARGS) return fastnn_compress_row_scalar_##SUF ARGS;
 #endif
 
 FASTNN_SPARSE_API(float, f)

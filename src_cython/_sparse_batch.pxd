@@ -22,8 +22,8 @@ Each step, every part split across the caller's threads:
 from cython cimport floating
 from libc.stdint cimport int32_t
 
-from _sparse cimport (fastnn_sparse_forward_d,
-                      fastnn_sparse_forward_f, fastnn_sparse_gather_csr_d, fastnn_sparse_gather_csr_f,
+from _sparse cimport (fastnn_prefetch_row, fastnn_sparse_compress_row_d, fastnn_sparse_compress_row_f,
+                      fastnn_sparse_forward_d, fastnn_sparse_forward_f,
                       fastnn_sparse_sgd_step_d, fastnn_sparse_sgd_step_f, fastnn_sparse_weight_grad_d,
                       fastnn_sparse_weight_grad_f)
 
@@ -66,16 +66,17 @@ cdef inline bint sparse_batch(SparseBatch* sp, Py_ssize_t[::1] idx_ws, int32_t[:
 cdef inline void sparse_gather_rows(const SparseBatch* sp, const floating* x, const Py_ssize_t* perm,
                                     Py_ssize_t start, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
     """Rows r0:r1 of the batch x[perm[start:]]: row r's nonzeros to pindices / pvalues at r d, their number
-    to counts[r] (full-vector stores stay inside the row's slot of d)."""
+    to counts[r] (the row compressors write within the row's slot of d); the next row is asked for first."""
     cdef Py_ssize_t r, d = sp.d
-    cdef Py_ssize_t two[2]
     for r in range(r0, r1):
+        if r + 1 < r1:
+            fastnn_prefetch_row(<const char*> (x + perm[start + r + 1] * d), d * sizeof(floating))
         if floating is float:
-            sp.counts[r] = fastnn_sparse_gather_csr_f(x, d, perm, start + r, start + r + 1, two,
-                                                      sp.pindices + r * d, <float*> sp.pvalues + r * d)
+            sp.counts[r] = fastnn_sparse_compress_row_f(x + perm[start + r] * d, d, sp.pindices + r * d,
+                                                        <float*> sp.pvalues + r * d)
         else:
-            sp.counts[r] = fastnn_sparse_gather_csr_d(x, d, perm, start + r, start + r + 1, two,
-                                                      sp.pindices + r * d, <double*> sp.pvalues + r * d)
+            sp.counts[r] = fastnn_sparse_compress_row_d(x + perm[start + r] * d, d, sp.pindices + r * d,
+                                                        <double*> sp.pvalues + r * d)
 
 
 cdef inline void sparse_prefix(const SparseBatch* sp, Py_ssize_t n_rows) noexcept nogil:
