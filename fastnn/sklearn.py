@@ -93,7 +93,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     n_threads : int or None
         Threads of the kernels (None: ``FASTNN_NUM_THREADS``, then the cores).
     first_layer : {'auto', 'dense', 'sparse'} or None
-        How the stochastic solvers compute the first layer's products (see :class:`fastnn.TwoLayerNet`):
+        How the stochastic solvers compute the first layer's products (see :class:`fastnn.TwoLayerNet`; lbfgs is
+        always dense):
         'auto' over the nonzeros of X when it is sparse enough to pay; None: ``FASTNN_FIRST_LAYER``, else
         'auto'. The fitted attribute ``first_layer_used_`` says which ran in the last epoch.
     """
@@ -263,6 +264,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_lbfgs(self, net, X, t):
+        self.first_layer_used_ = "dense"  # whole-batch gradients: the sparse kernels serve the epoch loops
         net.weight_decay_lambda = self.alpha / X.shape[0]
         backend, sizes = net._backend, np.asarray(net._sizes, np.intp)
         act, lam, n_threads = net._act(), net.weight_decay_lambda, net._threads()

@@ -185,3 +185,14 @@ def test_batch_correct_of_diverged_rows_follows_numpy_argmax(backend, kind, monk
         with np.errstate(all="ignore"):  # the first step's forward pass is the one with only class 2 NaN
             net.train_epoch(x, t, 50, fastnn.SGD(0.1), perm=np.arange(len(x)))
         assert net.batch_correct[0] == np.count_nonzero(t[:50] == 2), (first_layer, net.batch_correct)
+
+
+def test_mlpclassifier_lbfgs_runs_densely_and_says_so():
+    from fastnn.sklearn import MLPClassifier
+    x, t = sparse_data(8, n=120)
+    with np.errstate(all="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf = MLPClassifier((7,), solver="lbfgs", max_iter=5, random_state=0, first_layer="sparse").fit(x, t)
+    assert clf.first_layer_used_ == "dense"
