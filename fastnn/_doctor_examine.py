@@ -4,6 +4,9 @@ A ``Subject`` wraps whatever the learner wrote (a class with methods, or module-
 params dict) as a few callables over (x, t); ``examine`` runs every check on it and returns the raw
 findings, the measured numbers and the list of checks that could not run (with why).
 """
+import contextlib
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -40,6 +43,31 @@ def _skip(exam, check, key, **values):
     """Record a check that could not run: (check, note template key, values)."""
     exam.not_checked.append((check, key, {k: str(v) if not isinstance(v, (int, float)) else v
                                           for k, v in values.items()}))
+
+
+class _OverBudget(BaseException):
+    """Raised by the timer in a learner's call that outlives its budget (a BaseException, so that neither
+    the learner's ``except Exception`` nor ``probes.quiet`` takes it for the learner's own error)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Interrupt the block with _OverBudget after ``seconds`` where a timer signal can (POSIX, main thread;
+    the runner pauses its own timer around the doctor's work); yields whether it can."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield False
+        return
+
+    def over(signum, frame):
+        raise _OverBudget()
+
+    previous = signal.signal(signal.SIGALRM, over)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield True
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _learner_error(exam, what, err):
@@ -203,14 +231,25 @@ def _check_numgrad(subject, exam, x, t, observed, rng, budget, samples):
             probes.attempt(subject.loss, xs, ts)
             per_call.append(time.perf_counter() - began)
         n = sum(v.size for v in subject.params.values() if isinstance(v, np.ndarray))
+        # two losses per element if it loops over every one; a buggy loop (over rows only, say) is far
+        # quicker, so where the call can be interrupted it is tried and stopped at the budget instead
         estimate = 2 * n * min(per_call) * 1.3
-        if estimate > budget:
-            _skip(exam, "numerical_gradient", "too-slow", estimate=estimate, n=int(n), budget=budget)
-            return
         began = time.perf_counter()
         saved = {k: v.copy() for k, v in subject.params.items() if isinstance(v, np.ndarray)}
-        theirs, err = probes.attempt(subject.numerical_gradient, xs, ts, is_learner=subject.is_learner)
+        stopped = False
+        with _time_limit(budget) as limited:
+            if not limited and estimate > budget:
+                _skip(exam, "numerical_gradient", "too-slow", estimate=estimate, n=int(n), budget=budget)
+                return
+            try:
+                theirs, err = probes.attempt(subject.numerical_gradient, xs, ts, is_learner=subject.is_learner)
+            except _OverBudget:
+                stopped = True
         exam.learner_seconds += time.perf_counter() - began
+        if stopped:
+            restored(subject.params, saved)  # stopped mid-loop: its perturbations are undone, not judged
+            _skip(exam, "numerical_gradient", "stopped", n=int(n), budget=budget)
+            return
         exam.findings.append(restored(subject.params, saved))
         exam.measured["numerical_gradient_seconds"] = time.perf_counter() - began
         theirs = grads.as_grad_dict(theirs, subject.params)

@@ -342,6 +342,8 @@ NOTES = {
     "not-dict": {"en": "{what}() returned {type}, not a dict of arrays", "zh": "{what}() 返回了 {type}，而不是数组字典"},
     "too-slow": {"en": "it would take ~{estimate:.0f} s on {n} parameters (budget {budget:.0f} s)",
                  "zh": "在 {n} 个参数上约需 {estimate:.0f} 秒（预算 {budget:.0f} 秒）"},
+    "stopped": {"en": "it was stopped after the budget of {budget:.0f} s on {n} parameters",
+                "zh": "在 {n} 个参数上运行超过预算 {budget:.0f} 秒，已停止"},
     "not-mnist": {"en": "the fed images are not recognised as MNIST images", "zh": "输入的图像无法识别为 MNIST 图像"},
     "too-few": {"en": "only {known} of {n} fed images are recognised as MNIST images: too few to judge",
                 "zh": "{n} 张输入图像中只有 {known} 张被识别为 MNIST 图像，不足以判断"},

@@ -536,3 +536,51 @@ def test_watch_parameters_kept_as_globals(run_watched, old, new, code, param):
     assert report["steps"] == 3
     got = [(f["code"], f["param"]) for f in report["findings"]][:1]
     assert got == ([(code, param)] if code else []), report["findings"]
+
+
+def _slow_subject(numgrad_delay, loss_delay=0.0):
+    """A one-layer softmax regression whose loss waits ``loss_delay`` (so the doctor's estimate of a full
+    element loop is large) and whose numerical gradient waits ``numgrad_delay`` then returns the true one."""
+    import time
+    from fastnn import reference as ref
+    from fastnn._doctor_examine import Subject
+    rng = np.random.default_rng(0)
+    params = {"W": 0.1 * rng.standard_normal((6, 3)), "b": np.zeros(3)}
+
+    def loss(x, t):
+        time.sleep(loss_delay)
+        return ref.cross_entropy_error(ref.softmax(x @ params["W"] + params["b"]), t)
+
+    def numerical_gradient(x, t):
+        params["W"][0, 0] += 1.0  # a perturbation in flight when the doctor stops the call
+        time.sleep(numgrad_delay)
+        params["W"][0, 0] -= 1.0
+        # the true gradient without a loss per element (standing in for a loop that makes far fewer calls)
+        d = (ref.softmax(x @ params["W"] + params["b"]) - np.eye(3)[t]) / len(x)
+        return {"W": x.T @ d, "b": d.sum(axis=0)}
+
+    return Subject(params=params, loss=loss, numerical_gradient=numerical_gradient), rng.random((4, 6)), \
+        np.array([0, 1, 2, 0])
+
+
+def test_doctor_stops_a_learner_numerical_gradient_at_its_budget_and_restores_the_parameters():
+    from fastnn._doctor_examine import examine
+    subject, x, t = _slow_subject(numgrad_delay=30.0)
+    before = {k: v.copy() for k, v in subject.params.items()}
+    import time
+    began = time.perf_counter()
+    exam = examine(subject, x, t, numgrad_budget=0.5)
+    assert time.perf_counter() - began < 20
+    assert ("numerical_gradient", "stopped") in [(c, k) for c, k, _ in exam.not_checked]
+    for key in before:
+        np.testing.assert_array_equal(subject.params[key], before[key])
+
+
+def test_doctor_runs_a_quick_numerical_gradient_even_when_a_full_loop_would_exceed_the_budget():
+    """The estimate assumes two losses per element; a learner's loop that does far fewer (over rows only,
+    say) still finishes, and is checked, rather than skipped on the estimate."""
+    from fastnn._doctor_examine import examine
+    subject, x, t = _slow_subject(numgrad_delay=0.0, loss_delay=0.005)  # 2 * 21 losses * 5 ms: estimate 0.27 s
+    exam = examine(subject, x, t, numgrad_budget=0.1)
+    assert "numerical_gradient" in exam.measured
+    assert "numerical_gradient" not in [c for c, _, _ in exam.not_checked]
