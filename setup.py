@@ -60,7 +60,7 @@ def openmp_flags():
 #: plain module name (fastnn._mlp) and is built everywhere; fastnn/_isa.py imports the best variant the CPU runs.
 ISA_VARIANTS = (("", []), ("_v3", ["-march=x86-64-v3"]), ("_v4", ["-march=x86-64-v4"]))
 #: The Cython extensions, each built from src_cython/<name>.pyx.
-EXTENSION_NAMES = ("_twolayer", "_mlp", "_sparse_kernels")
+EXTENSION_NAMES = ("_mlp", "_sparse_kernels")
 
 
 def _targets_x86_64():

@@ -31,18 +31,29 @@ HERE = Path(__file__).resolve().parent
 TARGETS = ("two-layer", "mlp", "extend")
 
 
+def _two_layer_kernel(sizes, act, lam):
+    """Whether the numba backend's numerical gradient runs its two-layer kernel (else its MLP kernel)."""
+    from fastnn.backends import _numba
+    return _numba.uses_two_layer_numgrad(sizes, act, lam)
+
+
 def numgrad_is_backprop(targets=TARGETS):
     """The numerical gradient returns backprop's gradient (they agree to ~1e-10 at h = 1e-4): the two-layer
     net's on every backend, MultiLayerNet's compiled one, MultiLayerNetExtend's reference loop."""
     from fastnn import multilayer
     from fastnn.backends import _numba, _numpy
-    if "two-layer" in targets:
-        _numpy.numerical_gradient = lambda p, x, t, act, loss, h, n: _numpy.gradient(p, x, t, act, loss, n)[1]
-        _numba.numerical_gradient = lambda p, x, t, act, loss, h, n, series=None: _numba.gradient(
-            p, x, t, act, loss, n)[1]   # the cython backend's numerical gradient is numba's
-    if "mlp" in targets:
-        _numba.mlp_numerical_gradient = lambda theta, sizes, x, t, act, lam, h, n, series=True: _numba.mlp_gradient(
-            theta, sizes, x, t, act, lam, n)[1]   # the cython backend's too
+    if "two-layer" in targets:  # the numpy backend's numerical gradient serves the two-layer net only
+        _numpy.numerical_gradient = lambda theta, sizes, x, t, act, loss, lam, h, n: _numpy.gradient(
+            theta, sizes, x, t, act, loss, lam, n)[1]
+    numba_kernels = {"two-layer": True, "mlp": False}
+    mutated = {numba_kernels[k] for k in targets if k in numba_kernels}
+    if mutated:  # the cython backend's numerical gradient is numba's
+
+        def patched(theta, sizes, x, t, act, loss, lam, h, n, series=None, _f=_numba.numerical_gradient):
+            if _two_layer_kernel(sizes, act, lam) in mutated:
+                return _numba.gradient(theta, sizes, x, t, act, loss, lam, n)[1]
+            return _f(theta, sizes, x, t, act, loss, lam, h, n, series)
+        _numba.numerical_gradient = patched
     if "extend" in targets:  # the reference loop of MultiLayerNet(numpy) and MultiLayerNetExtend
         method = multilayer.MultiLayerNetExtend.numerical_gradient
         multilayer.MultiLayerNetExtend.numerical_gradient = lambda self, x, t, h=1e-4: (
@@ -55,14 +66,17 @@ def h_ignored(targets=TARGETS):
     from fastnn.backends import _numba, _numpy
     fixed = 1e-4
     if "two-layer" in targets:
-        for module in (_numpy, _numba):
-            def patched(p, x, t, act, loss, h, n, *rest, _f=module.numerical_gradient):
-                return _f(p, x, t, act, loss, fixed, n, *rest)
-            module.numerical_gradient = patched
-    if "mlp" in targets:
-        def patched_mlp(theta, sizes, x, t, act, lam, h, n, *rest, _f=_numba.mlp_numerical_gradient):
-            return _f(theta, sizes, x, t, act, lam, fixed, n, *rest)
-        _numba.mlp_numerical_gradient = patched_mlp   # the cython backend's is numba's
+        def patched_numpy(theta, sizes, x, t, act, loss, lam, h, n, _f=_numpy.numerical_gradient):
+            return _f(theta, sizes, x, t, act, loss, lam, fixed, n)
+        _numpy.numerical_gradient = patched_numpy
+    numba_kernels = {"two-layer": True, "mlp": False}
+    mutated = {numba_kernels[k] for k in targets if k in numba_kernels}
+    if mutated:  # the cython backend's is numba's
+
+        def patched(theta, sizes, x, t, act, loss, lam, h, n, series=None, _f=_numba.numerical_gradient):
+            return _f(theta, sizes, x, t, act, loss, lam, fixed if _two_layer_kernel(sizes, act, lam) in mutated
+                      else h, n, series)
+        _numba.numerical_gradient = patched
     if "extend" in targets:
         method = multilayer.MultiLayerNetExtend.numerical_gradient
         multilayer.MultiLayerNetExtend.numerical_gradient = lambda self, x, t, h=1e-4: method(
@@ -88,11 +102,11 @@ def softmax_over_batch_reference():
 
 
 def _replace_logits_grad(kind):
-    """fastnn._backprop_numba._logits_grad (dL/da of the loss, inside the jitted backprop and epoch loop)
+    """fastnn._mlp_numba._logits_grad (dL/da of the loss, inside the jitted backprop and epoch loop)
     replaced before any kernel is compiled."""
     import math
     from numba import njit
-    from fastnn import _backprop_numba as bp
+    from fastnn import _mlp_numba as bp
 
     @njit
     def batch_softmax(a, b, t, loss, loss_rows):
@@ -158,27 +172,34 @@ def loss_summed_numba():
 
 
 def fused_epoch_skips_bias(backend):
-    """A compiled two-layer epoch loop leaves b1 and b2 as they were."""
+    """A compiled epoch loop leaves the biases (b1, b2 of the two-layer net, inside theta) as they were."""
+    import numpy as np
     from fastnn.backends import _cython, _numba
 
     class SkipBias:
-        def __init__(self, module, first_bias, second_bias):
-            self._module, self._b = module, (first_bias, second_bias)
+        def __init__(self, module, theta_arg):
+            self._module, self._theta_arg = module, theta_arg
 
         def __getattr__(self, name):
             return getattr(self._module, name)
 
         def train_epoch(self, *args):
-            b1, b2 = args[self._b[0]], args[self._b[1]]
-            saved = b1.copy(), b2.copy()
+            theta, sizes = args[self._theta_arg], np.asarray(args[self._theta_arg + 1])
+            biases, off = [], 0
+            for nin, nout in zip(sizes[:-1], sizes[1:]):
+                off += nin * nout
+                biases.append(slice(off, off + nout))
+                off += nout
+            saved = [theta[b].copy() for b in biases]
             out = self._module.train_epoch(*args)
-            b1[...], b2[...] = saved
+            for b, values in zip(biases, saved):
+                theta[b] = values
             return out
 
     if backend == "cython":
-        _cython.ext = SkipBias(_cython.ext, 5, 7)   # ext.train_epoch(x, t, perm, batch_size, W1, b1, W2, b2, ...)
+        _cython.ext = SkipBias(_cython.ext, 4)   # ext.train_epoch(x, t, perm, batch_size, theta, sizes, ...)
     else:
-        _numba.bp = SkipBias(_numba.bp, 1, 3)       # bp.train_epoch(W1, b1, W2, b2, ...)
+        _numba.kernels = SkipBias(_numba.kernels, 0)   # kernels.train_epoch(theta, sizes, ...)
 
 
 def optimizer_wrong_sign():
@@ -206,10 +227,9 @@ def sparse_request_dropped(name):
     still reports 'sparse')."""
     from fastnn.backends import _cython, _numba
     module = {"cython": _cython, "numba": _numba}[name]
-    for attr in ("train_epoch", "mlp_train_epoch"):
-        def patched(*args, _f=getattr(module, attr), sparse=False, **kwargs):
-            return _f(*args, sparse=False, **kwargs)
-        setattr(module, attr, patched)
+    def patched(*args, _f=module.train_epoch, sparse=False, **kwargs):
+        return _f(*args, sparse=False, **kwargs)
+    module.train_epoch = patched
 
 
 def auto_ignores_density():

@@ -125,11 +125,15 @@ def check_numerical_gradient(problem, numerical):
 def numba_kernel(problem):
     """'series' or 'exact': which numba kernel the W1 block took (the series result differs from the exact
     kernel's in the last bits; the exact kernel is deterministic)."""
+    from fastnn import _flat
+    from fastnn._codes import ACTIVATIONS, LOSSES
     from fastnn.backends import _numba
     _, params, x, t, act, loss = problem
-    auto = _numba.numerical_gradient(params, x, t, act, loss, 1e-4, 2)
-    exact = _numba.numerical_gradient(params, x, t, act, loss, 1e-4, 2, series=False)
-    return "exact" if np.array_equal(auto["W1"], exact["W1"]) else "series"
+    sizes = np.array([params["W1"].shape[0], params["W1"].shape[1], params["W2"].shape[1]], np.intp)
+    args = (_flat.pack(params, 2, np.float64), sizes, x, t, ACTIVATIONS[act], LOSSES[loss], 0.0, 1e-4, 2)
+    auto, exact = _numba.numerical_gradient(*args), _numba.numerical_gradient(*args, series=False)
+    w1 = params["W1"].size  # W1 leads theta
+    return "exact" if np.array_equal(auto[:w1], exact[:w1]) else "series"
 
 
 def test_reference_numerical_gradient(benchmark, problem):

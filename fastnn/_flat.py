@@ -6,70 +6,19 @@ The kernels (src_cython/_mlp.pyx, fastnn/_mlp_numba.py) see every parameter in o
 its ``params`` are views of it (fastnn.network.ParamDict), so a user's reference to ``params['W1']`` stays
 live. The optimizer state of the compiled loop is packed flat at its first epoch and the optimizer's dicts
 rebound to views of it: a state array taken from the optimizer after that epoch stays live, one held from
-before it (a dict the user set, say) was copied and is not updated. The two-layer kernels take the same optimizer state as
-per-parameter arrays (``fused_optimizer``). Used by the cython and numba backends alike, so both fuse the
-same optimizers the same way; the state arrays are the Python optimizer's own, so a loop may switch
+before it (a dict the user set, say) was copied and is not updated. Used by the cython and numba backends alike, so
+both fuse the same optimizers the same way; the state arrays are the Python optimizer's own, so a loop may switch
 between ``optimizer.update`` and a compiled epoch and carry on exactly.
 """
 import numpy as np
 
 from . import optimizers
-from ._codes import ADAM, FUSED_OPTIMIZERS, MOMENTUM, SGD
+from ._codes import ADAM, FUSED_OPTIMIZERS, MOMENTUM
 from ._config import OPTIMIZER_EPS
 from .reference import batches
 
 #: optimizer class -> the code of the compiled loop that runs it.
 CODES = {getattr(optimizers, name): code for name, code in FUSED_OPTIMIZERS.items()}
-KEYS = ("W1", "b1", "W2", "b2")
-
-
-def _fits(state, params):
-    return state is None or all(
-        state[k].dtype == params[k].dtype and state[k].shape == params[k].shape and state[k].flags.c_contiguous
-        and state[k].flags.writeable for k in KEYS)
-
-
-def fused_optimizer(optimizer, params):
-    """(code, lr, p1, p2, eps, step, state) for SGD, Momentum and Adam, else None (use a Python loop).
-
-    ``state`` is 8 flat arrays: s1 for W1, b1, W2, b2 (Momentum's v, Adam's m), then s2 (Adam's v);
-    unused slots are empty arrays.
-    """
-    code = CODES.get(type(optimizer))
-    if code is None or not all(_fits(getattr(optimizer, name, None), params) for name in ("v", "m")):
-        return None
-    empty = np.empty(0, params["W1"].dtype)
-    zeros = lambda: optimizers.zeros_like({k: params[k] for k in KEYS})  # noqa: E731
-    if code == SGD:
-        return code, optimizer.lr, 0.0, 0.0, 0.0, 0, [empty] * 8
-    if code == MOMENTUM:
-        if optimizer.v is None:
-            optimizer.v = zeros()
-        return (code, optimizer.lr, optimizer.momentum, 0.0, 0.0, 0,
-                [optimizer.v[k].reshape(-1) for k in KEYS] + [empty] * 4)
-    if optimizer.m is None:
-        optimizer.m, optimizer.v = zeros(), zeros()
-    state = [optimizer.m[k].reshape(-1) for k in KEYS] + [optimizer.v[k].reshape(-1) for k in KEYS]
-    return code, optimizer.lr, optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter, state
-
-
-def after_epoch(optimizer, step, n_rows, batch_size):
-    """Advance Adam's step count by the epoch's number of batches."""
-    if isinstance(optimizer, optimizers.Adam):
-        optimizer.iter = step + -(-n_rows // batch_size)
-
-
-def train_epoch_python(gradient_and_hits, params, x, t, perm, batch_size, optimizer, activation, loss, n_threads):
-    """Mini-batch steps over perm with ``gradient_and_hits`` (a backend's: loss, gradient and the rows whose
-    logits pick their label, from one forward pass before the update) and ``optimizer.update``; the batch
-    losses and correct counts."""
-    losses, correct = [], []
-    for idx in batches(perm, batch_size):
-        value, grads, n_hits = gradient_and_hits(params, x[idx], t[idx], activation, loss, n_threads)
-        optimizer.update(params, grads)
-        correct.append(n_hits)
-        losses.append(value)
-    return np.asarray(losses, dtype=np.float64), np.asarray(correct, dtype=np.int64)
 
 
 def keys(n_layers):
@@ -106,6 +55,10 @@ def flat_state(optimizer, name, params, n_layers):
     still updates the same memory in place.
     """
     state = getattr(optimizer, name)
+    frozen = [k for k, v in (state or {}).items() if isinstance(v, np.ndarray) and not v.flags.writeable]
+    if frozen:  # as optimizer.update would find it: the compiled loop must not write through a read-only array
+        raise ValueError(f"the optimizer's state {name}[{frozen[0]!r}] is read-only; the epoch updates it in place "
+                         f"(give the optimizer writable arrays, or a fresh optimizer)")
     dtype = params["W1"].dtype
     cache = optimizer.__dict__.setdefault("_flat_state", {})
     flat, rebound, views = cache.get(name, (None, None, None))
@@ -130,10 +83,10 @@ def theta_of(params, n_layers, dtype):
     return theta if theta is not None else pack(params, n_layers, dtype)
 
 
-def train_epoch(gradient_and_hits, fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act, lam,
+def train_epoch(gradient_and_hits, fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act, loss, lam,
                 n_threads, sparse=False):
     """One epoch in place: the compiled loop ``fused_epoch`` for SGD, Momentum and Adam, else a Python loop
-    of ``gradient_and_hits`` (a backend's mlp_gradient_and_hits: the loss, gradient and correct rows of one
+    of ``gradient_and_hits`` (a backend's: the loss, gradient and correct rows of one
     forward pass before the update) and ``optimizer.update``. Returns the batch losses and correct counts.
 
     ``params`` is the network's ParamDict, whose W_l, b_l are views of its flat ``theta``: the kernels
@@ -150,7 +103,7 @@ def train_epoch(gradient_and_hits, fused_epoch, params, sizes, x, t, perm, batch
         for idx in batches(perm, batch_size):
             if not owned:
                 theta = pack(params, L, x.dtype)
-            value, grad, n_hits = gradient_and_hits(theta, sizes_arr, x[idx], t[idx], act, lam, n_threads)
+            value, grad, n_hits = gradient_and_hits(theta, sizes_arr, x[idx], t[idx], act, loss, lam, n_threads)
             optimizer.update(params, unpack(grad, L, sizes))
             correct.append(n_hits)
             losses.append(value)
@@ -165,8 +118,9 @@ def train_epoch(gradient_and_hits, fused_epoch, params, sizes, x, t, perm, batch
     elif code == ADAM:
         s1, s2 = flat_state(optimizer, "m", params, L), flat_state(optimizer, "v", params, L)
         p1, p2, eps, step = optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter
-    losses, correct = fused_epoch(theta, sizes_arr, x, t, perm, batch_size, act, float(lam), code, float(optimizer.lr),
-                         float(p1), float(p2), float(eps), int(step), s1, s2, n_threads, sparse)
+    losses, correct = fused_epoch(theta, sizes_arr, x, t, perm, batch_size, act, loss, float(lam), code,
+                                  float(optimizer.lr), float(p1), float(p2), float(eps), int(step), s1, s2, n_threads,
+                                  sparse)
     if not owned:
         unpack(theta, L, sizes, out=params)
     if code == ADAM:

@@ -1,20 +1,42 @@
-"""Numba kernels: backprop of a plain MLP of any depth and its epoch loop, on flat parameters.
+"""Numba kernels: backprop of every network (the two-layer net is the one-hidden-layer case) and its epoch
+loop, on flat parameters.
 
 The layout and the algorithm are those of the Cython kernels (src_cython/_mlp.pyx): ``theta`` holds
-W1, b1, W2, b2, ... flat; gradients and optimizer state share the layout. As in fastnn._backprop_numba,
-matrix products go through ``np.dot`` to BLAS (held to n_threads by the wrapper) and the elementwise
-passes between them run serially; the scalar numerics are fastnn._numerics'.
+W1, b1, W2, b2, ... flat; gradients and optimizer state share the layout. Threaded differently: the matrix
+products go through ``np.dot`` to BLAS, which uses its own threads (the wrapper, fastnn/backends/_numba.py,
+holds them to n_threads), and the fused elementwise passes between them run serially. An OpenMP team
+(numba's prange) and BLAS's threads running alternately on the same cores would spin against each other and
+make a step many times slower; the Cython kernels avoid that by owning all the threads and calling BLAS
+single-threaded. The epoch loop runs every step without returning to Python, updating theta in place. The
+scalar numerics (activations, the per-row softmax loss, the optimizer step) are fastnn._numerics'.
 """
 import numpy as np
 from numba import njit
 
 from . import _config
-from ._backprop_numba import _gather, _logits_grad
-from ._codes import CROSS_ENTROPY
-from ._numerics import activation, activation_grad, count_hits, step_lr, update
+from ._numerics import activation, activation_grad, count_hits, softmax_loss_row, step_lr, update
 from ._sparse_numba import batch_buffers, first_layer_forward, first_layer_weight_grad
 
 _jit = njit(**_config.NUMBA_OPTIONS)
+
+
+@_jit
+def _gather(x, t, perm, start, nb, xb, tb):
+    """xb[:nb], tb[:nb] := the rows perm[start:start + nb] of x and t."""
+    for r in range(nb):
+        xb[r] = x[perm[start + r]]
+        tb[r] = t[perm[start + r]]
+
+
+@_jit
+def _logits_grad(a, b, t, loss, loss_rows):
+    """a := dL/da for the mean batch loss of logits a + b; loss_rows[i] := row i's loss."""
+    n, c = a.shape
+    inv_n = 1.0 / n
+    for i in range(n):
+        for k in range(c):
+            a[i, k] = a[i, k] + b[k]
+        loss_rows[i] = softmax_loss_row(a[i], t[i], loss, inv_n)
 
 
 @_jit
@@ -51,14 +73,14 @@ def _forward(Ws, bs, x, act, zs, last_bias, z1_done=False):
 
 
 @_jit
-def _backward_rows(Ws, bs, t, act, zs, ds, loss_rows, hits):
-    """Per-row cross-entropy of the logits zs[L-1] + b_L into loss_rows, zs[L-1] := dA_L, ds[l] := dA_{l+1}
+def _backward_rows(Ws, bs, t, act, loss, zs, ds, loss_rows, hits):
+    """Per-row loss of the logits zs[L-1] + b_L into loss_rows, zs[L-1] := dA_L, ds[l] := dA_{l+1}
     for the hidden layers; hits[0] := rows whose logits pick their label (hits empty: not counted)."""
     L = len(Ws)
     a = zs[L - 1]
     if hits.shape[0] > 0:
         hits[0] = count_hits(a, bs[L - 1], t)
-    _logits_grad(a, bs[L - 1], t, CROSS_ENTROPY, loss_rows)
+    _logits_grad(a, bs[L - 1], t, loss, loss_rows)
     dnext = a
     for l in range(L - 2, -1, -1):
         d = ds[l]
@@ -114,21 +136,21 @@ def forward(theta, sizes, x, act):
 
 
 @_jit
-def gradient(theta, sizes, x, t, act, lam, grad_out, hits):
-    """grad_out := d loss / d theta (flat); returns mean cross-entropy + 0.5 lam sum ||W||^2. hits[0] := rows
+def gradient(theta, sizes, x, t, act, loss, lam, grad_out, hits):
+    """grad_out := d loss / d theta (flat); returns the mean loss + 0.5 lam sum ||W||^2. hits[0] := rows
     whose logits pick their label (hits empty: not counted)."""
     Ws, bs = _views(theta, sizes)
     gWs, gbs = _views(grad_out, sizes)
     zs, ds = _workspace(sizes, x.shape[0], x)
     loss_rows = np.empty(x.shape[0])
     _forward(Ws, bs, x, act, zs, False)
-    _backward_rows(Ws, bs, t, act, zs, ds, loss_rows, hits)
+    _backward_rows(Ws, bs, t, act, loss, zs, ds, loss_rows, hits)
     sq = _weight_grads(Ws, x, zs, ds, gWs, gbs, lam)
     return loss_rows.mean() + 0.5 * lam * sq
 
 
 @_jit
-def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, sparse=False):
+def train_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2, sparse=False):
     """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses and, per batch,
     the rows whose logits (the same forward pass, before the update) pick their label. ``sparse``: the
     first layer's products run over each batch's nonzeros (fastnn/_sparse_numba.py)."""
@@ -156,7 +178,7 @@ def train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2,
         else:
             _gather(x, t, perm, start, nb, xb, tb)
         _forward(Ws, bs, xb[:nb], act, zb, False, sparse)
-        _backward_rows(Ws, bs, tb[:nb], act, zb, db, loss_rows[:nb], correct[s:s + 1])
+        _backward_rows(Ws, bs, tb[:nb], act, loss, zb, db, loss_rows[:nb], correct[s:s + 1])
         if sparse:
             sq = _weight_grads(Ws, xb[:nb], zb, db, gWs, gbs, lam, sp, nb)
         else:

@@ -110,7 +110,7 @@ def sgd_step(colptr, rows, cvalues, dA1, W1, lr, j0, j1, touched_out):
     return n
 
 
-# --- a batch over its nonzeros, for the compiled epoch loops (fastnn/_backprop_numba.py, _mlp_numba.py) ---
+# --- a batch over its nonzeros, for the compiled epoch loops (fastnn/_mlp_numba.py) ---
 
 @numba.njit(**NUMBA_OPTIONS)
 def batch_buffers(b, d, h, dtype_like, sparse):

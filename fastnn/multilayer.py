@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _checks, _config, reference
 from . import _flat, _sparse
-from ._codes import ACTIVATIONS as ACTIVATION_CODES
+from ._codes import ACTIVATIONS as ACTIVATION_CODES, CROSS_ENTROPY
 from .backends import get_backend
 from .network import NetworkBase, ParamDict, init_std
 
@@ -105,17 +105,12 @@ class MultiLayerNetExtend(NetworkBase):
     def _flat_sizes(self):
         return tuple(self._sizes)
 
-    def _theta(self):
-        """The network's own flat theta (checked finite; no copy) and the layer widths."""
-        self._checked_params()
-        return self._params.theta, np.asarray(self._sizes, np.intp)
-
     def _logits(self, x, train_flg):
         fast = self._fast()
         if fast is None:
             return self._forward(x, train_flg)[0]
         theta, sizes = self._theta()
-        return fast.mlp_logits(theta, sizes, x, self._act(), self._threads())
+        return fast.logits(theta, sizes, x, self._act(), self._threads())
 
     # -- the reference's forward pass and its backward (fastnn.reference), with this network's state --------
 
@@ -161,8 +156,8 @@ class MultiLayerNetExtend(NetworkBase):
         fast = self._fast()
         if fast is not None:
             theta, sizes = self._theta()
-            value, grad = fast.mlp_gradient(theta, sizes, x, t, self._act(), self.weight_decay_lambda,
-                                            self._threads())
+            value, grad = fast.gradient(theta, sizes, x, t, self._act(), CROSS_ENTROPY, self.weight_decay_lambda,
+                                        self._threads())
             return value, ParamDict(_flat.unpack(grad, self.hidden_layer_num + 1, self._sizes))
         return self._reference_loss_and_gradient(x, t)
 
@@ -184,8 +179,8 @@ class MultiLayerNetExtend(NetworkBase):
         fast = self._fast()
         if fast is not None:
             theta, sizes = self._theta()
-            grad = fast.mlp_numerical_gradient(theta, sizes, x, t, self._act(),
-                                               self.weight_decay_lambda, h, self._threads())
+            grad = fast.numerical_gradient(theta, sizes, x, t, self._act(), CROSS_ENTROPY,
+                                           self.weight_decay_lambda, h, self._threads())
             return ParamDict(_flat.unpack(grad, self.hidden_layer_num + 1, self._sizes))
         self._trainable_params()  # perturbed in place below: contiguous, writable, in the network's dtype
         saved = dict(self.running)
@@ -218,9 +213,9 @@ class MultiLayerNetExtend(NetworkBase):
         fast = self._fast()
         self.first_layer_used = "dense" if fast is None else self._first_layer_path(optimizer, x)
         if fast is not None:
-            self.batch_losses, self.batch_correct = fast.mlp_train_epoch(
-                self.params, self._sizes, x, t, perm, batch_size, optimizer, self._act(), self.weight_decay_lambda,
-                self._threads(), sparse=self.first_layer_used == "sparse")
+            self.batch_losses, self.batch_correct = fast.train_epoch(
+                self.params, self._sizes, x, t, perm, batch_size, optimizer, self._act(), CROSS_ENTROPY,
+                self.weight_decay_lambda, self._threads(), sparse=self.first_layer_used == "sparse")
             return float(np.mean(self.batch_losses))
         losses, correct = [], []
         for idx in reference.batches(perm, batch_size):  # one training-mode forward pass a step

@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from . import _checks, _config, _flat, _sparse, reference
+from . import _checks, _codes, _config, _flat, _sparse, reference
 from .backends import get_backend
 from .optimizers import make_optimizer
 
@@ -176,6 +176,11 @@ class NetworkBase:
         """Every W_l, b_l in one flat C-contiguous array (``params`` holds views of it)."""
         return self._params.theta
 
+    def _theta(self):
+        """The network's own flat theta (checked finite; no copy) and the layer widths, as the kernels take them."""
+        self._checked_params()
+        return self._params.theta, np.asarray(self._flat_sizes(), np.intp)
+
     def _checked_params(self):
         return _checks.check_params(self._params, self._shapes(), self.dtype)
 
@@ -302,38 +307,44 @@ class TwoLayerNet(NetworkBase):
         return (self.input_size, self.hidden_size, self.output_size)
 
 
-    def _grads(self, grads):
-        return ParamDict(grads)
+    def _codes(self):
+        """The activation and loss codes the kernels take."""
+        return _codes.ACTIVATIONS[self.activation], _codes.LOSSES[self.loss_name]
+
+    def _logits(self, x):
+        theta, sizes = self._theta()
+        return self._backend.logits(theta, sizes, x, self._codes()[0], self._threads())
+
+    def _grads(self, flat):
+        """A flat gradient as a ParamDict keyed like ``params`` (views of it)."""
+        return ParamDict(_flat.unpack(flat, 2, self._flat_sizes()))
 
     # -- the book's API ---------------------------------------------------------------------------
 
     def predict(self, x):
         """Class probabilities (N, output_size); each row sums to 1."""
-        return reference.softmax(self._backend.logits(self._checked_params(), self._x(x), self.activation,
-                                                      self._threads()))
+        return reference.softmax(self._logits(self._x(x)))
 
     def loss(self, x, t):
         """Mean loss over the batch; t integer labels or one-hot rows."""
         x, t = self._xt(x, t)
-        a2 = self._backend.logits(self._checked_params(), x, self.activation, self._threads())
-        return float(reference.loss_from_logits(a2, t, self.loss_name))
+        return float(reference.loss_from_logits(self._logits(x), t, self.loss_name))
 
     def accuracy(self, x, t):
         """Share of rows whose most probable class is the label."""
         x, t = self._xt(x, t)
-        a2 = self._backend.logits(self._checked_params(), x, self.activation, self._threads())
-        return float(np.mean(np.argmax(a2, axis=1) == t))
+        return float(np.mean(np.argmax(self._logits(x), axis=1) == t))
 
     def gradient(self, x, t):
         """Backprop gradient of ``loss(x, t)``, keyed like ``params``."""
-        return self._grads(self.loss_and_gradient(x, t)[1])
+        return self.loss_and_gradient(x, t)[1]
 
     def numerical_gradient(self, x, t, h=_config.DEFAULT_H):
         """Central difference (f(p + h) - f(p - h)) / 2h of ``loss(x, t)`` for every element."""
         x, t = self._xt(x, t)
-        params = self._checked_params()
-        h = self._h(h, params)
-        return self._grads(self._backend.numerical_gradient(params, x, t, self.activation, self.loss_name, h,
+        h = self._h(h, self._checked_params())
+        theta, sizes = self._theta()
+        return self._grads(self._backend.numerical_gradient(theta, sizes, x, t, *self._codes(), 0.0, h,
                                                             self._threads()))
 
     # -- beyond the book --------------------------------------------------------------------------
@@ -341,9 +352,9 @@ class TwoLayerNet(NetworkBase):
     def loss_and_gradient(self, x, t):
         """(loss, grads) from one forward/backward pass."""
         x, t = self._xt(x, t)
-        value, grads = self._backend.gradient(self._checked_params(), x, t, self.activation, self.loss_name,
-                                              self._threads())
-        return float(value), grads
+        theta, sizes = self._theta()
+        value, grad = self._backend.gradient(theta, sizes, x, t, *self._codes(), 0.0, self._threads())
+        return float(value), self._grads(grad)
 
     def train_epoch(self, x, t, batch_size=100, optimizer="SGD", perm=None, seed=None, **optimizer_param):
         """One epoch of mini-batch training in place (the compiled loop where the backend has one).
@@ -387,7 +398,7 @@ class TwoLayerNet(NetworkBase):
         self._trainable_params()  # contiguous and writable, so kernels update the dict's arrays
         self.first_layer_used = self._first_layer_path(optimizer, x)
         self.batch_losses, self.batch_correct = self._backend.train_epoch(
-            self._params, x, t, perm, batch_size, optimizer, self.activation, self.loss_name, self._threads(),
+            self._params, self._flat_sizes(), x, t, perm, batch_size, optimizer, *self._codes(), 0.0, self._threads(),
             sparse=self.first_layer_used == "sparse")
         return float(np.mean(self.batch_losses))
 

@@ -319,30 +319,31 @@ def weight_decay(params, lam):
     return 0.5 * lam * sum(np.sum(params[f"W{i}"] ** 2) for i in range(1, n_layers(params) + 1))
 
 
-def mlp_loss_and_gradient(params, x, t, activation="relu", lam=0.0, running=None, dropout_ratio=None, rng=None):
-    """(loss, grads) of one training-mode forward pass: mean softmax cross-entropy + 0.5 lam sum ||W||^2,
-    and its backprop (lam W added to each dW). Dropout masks and batchnorm statistics are drawn and updated
-    once."""
-    return mlp_loss_gradient_and_logits(params, x, t, activation, lam, running, dropout_ratio, rng)[:2]
+def mlp_loss_and_gradient(params, x, t, activation="relu", lam=0.0, running=None, dropout_ratio=None, rng=None, *,
+                          loss="cross_entropy"):
+    """(loss, grads) of one training-mode forward pass: the mean loss (softmax cross-entropy, or the MSE of the
+    probabilities) + 0.5 lam sum ||W||^2, and its backprop (lam W added to each dW). Dropout masks and
+    batchnorm statistics are drawn and updated once."""
+    return mlp_loss_gradient_and_logits(params, x, t, activation, lam, running, dropout_ratio, rng, loss=loss)[:2]
 
 
 def mlp_loss_gradient_and_logits(params, x, t, activation="relu", lam=0.0, running=None, dropout_ratio=None,
-                                 rng=None):
+                                 rng=None, *, loss="cross_entropy"):
     """(loss, grads, scores): ``mlp_loss_and_gradient`` and the scores of the same forward pass."""
     scores, cache = mlp_forward(params, x, activation, True, running, dropout_ratio, rng)
-    value = float(softmax_cross_entropy(scores, t) + weight_decay(params, lam))
-    grads = mlp_backward(params, cache, _dlogits(scores, t, "cross_entropy"), activation)
+    value = float(loss_from_logits(scores, t, loss) + weight_decay(params, lam))
+    grads = mlp_backward(params, cache, _dlogits(scores, t, loss), activation)
     for i in range(1, n_layers(params) + 1):
         grads[f"W{i}"] = grads[f"W{i}"] + lam * params[f"W{i}"]
     return value, {k: grads[k] for k in params}, scores
 
 
-def mlp_numerical_gradient(params, x, t, activation="relu", lam=0.0, h=DEFAULT_H):
+def mlp_numerical_gradient(params, x, t, activation="relu", lam=0.0, h=DEFAULT_H, *, loss="cross_entropy"):
     """Central difference of the plain MLP's loss for every element of every parameter. Slow by design."""
     work = {k: np.array(v, copy=True) for k, v in params.items()}
 
     def f():
-        return softmax_cross_entropy(mlp_forward(work, x, activation)[0], t) + weight_decay(work, lam)
+        return loss_from_logits(mlp_forward(work, x, activation)[0], t, loss) + weight_decay(work, lam)
     return {k: numerical_gradient_of(f, work[k], h) for k in work}
 
 

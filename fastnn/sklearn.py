@@ -31,6 +31,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, _config, optimizers, reference
+from ._codes import CROSS_ENTROPY
 from .multilayer import MultiLayerNet
 
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -272,7 +273,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         def fun(theta):  # L-BFGS works on the network's theta itself: set it, one backprop, the flat gradient
             _checks.check_finite("theta", theta)
             np.copyto(net.theta, theta, casting="unsafe")
-            value, grad = backend.mlp_gradient(net.theta, sizes, X, t, act, lam, n_threads)
+            value, grad = backend.gradient(net.theta, sizes, X, t, act, CROSS_ENTROPY, lam, n_threads)
             return float(value), np.asarray(grad, np.float64)
 
         res = minimize(fun, net.theta.astype(np.float64), method="L-BFGS-B", jac=True,

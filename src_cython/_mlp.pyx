@@ -1,6 +1,7 @@
 # cython: language_level=3, cdivision=True
 # boundscheck, wraparound and initializedcheck come from setup.py: off, on in a FASTNN_DEBUG_BUILD=1 build.
-"""Fused forward/backward kernels of a plain MLP of any depth, and its compiled epoch loop.
+"""Fused forward/backward kernels of every network (the book's TwoLayerNet is the one-hidden-layer case, a
+softmax regression the no-hidden one), and their compiled epoch loop.
 
 Layout
 ------
@@ -10,22 +11,31 @@ optimizer state use the same layout, so an optimizer step is one loop over flat 
 ``b`` rows has two flat workspaces of blocks ``b x n_l``: ``zs`` (block l = Z_l := act(A_l) for l < L,
 block L = the logits A_L, turned into dL/dA_L in place) and ``ds`` (block l = dL/dA_l, l < L).
 
-The step is the two-layer kernel's (src_cython/_twolayer.pyx), for every layer:
+Design
+------
+A training step is a few OpenMP ``prange`` regions, each chunk calling single-threaded BLAS
+(``_blas.gemm``, row-major) on its own slice; the caller holds BLAS to one thread. Mixing an OpenMP team
+with BLAS's own threads on the same cores makes each spin while the other works (10x slower on 2 cores),
+so all parallelism is ours.
 
-0. The first layer's input, as there: dense, gathered by rows and xb W_1 split by units (W_1 packed once
-   a step); sparse, each row's nonzeros gathered by rows (src_cython/_sparse_batch.pxd).
+0. The first layer's input. Dense: x[perm] gathered into xb by rows, then xb W_1 split by units (each
+   thread packs its own columns of W_1 once a step; split by rows, every chunk would pack all of W_1 for
+   a few rows: most of a small batch's time on AVX2). Sparse: each row's nonzeros gathered by rows
+   (src_cython/_sparse_batch.pxd), and x W_1 taken over them in region 1.
 1. Rows of the batch, one OpenMP chunk each (row-local, no synchronisation): forward through every
-   layer (the first over the row's nonzeros when sparse), softmax cross-entropy and dL/dA_L per row, then
+   layer, the loss and dL/dA_L per row (softmax cross-entropy, or the MSE of the probabilities), then
    dA_l := (dA_{l+1} W_{l+1}^T) act'(Z_l) down to the first layer (its input gradient is never formed).
-2. Rows of the weights: for each layer, chunk c owns rows i0:i1 of W_l and entries j0:j1 of b_l:
-   dW_l[i0:i1] := Z_{l-1}[:, i0:i1]^T dA_l (dW_1 over the batch's nonzeros by input pixel when sparse),
-   then the optimizer on those rows while they are in cache. For SGD the update is the GEMM:
-   W := (1 - lr lambda) W - lr Z^T dA (alpha = -lr, beta = 1 - lr lambda).
+2. Rows of the weights (after the barrier that ends region 1): for each layer, chunk c owns rows i0:i1 of
+   W_l and entries j0:j1 of b_l: dW_l[i0:i1] := Z_{l-1}[:, i0:i1]^T dA_l (dW_1 over the batch's nonzeros by
+   input pixel when sparse), then the optimizer on those rows while they are in cache. For SGD the update
+   is the GEMM: W := (1 - lr lambda) W - lr Z^T dA (alpha = -lr, beta = 1 - lr lambda), so dW is never
+   stored. The next batch's rows of x are prefetched meanwhile.
 
 Weight decay lambda adds 0.5 lambda sum ||W_l||^2 to the loss and lambda W_l to each dW_l (not to biases),
-as the book's MultiLayerNet. BLAS runs single-threaded inside the chunks (the caller holds it to one
-thread); the caller allocates every workspace, kernels never allocate. The scalar numerics and the codes are
-src_cython/_numerics.pxd's; fastnn/_flat.py packs a network's parameters and optimizer state into theta.
+as the book's MultiLayerNet. The caller allocates every output (``*_out``) and workspace (``*_ws``);
+kernels never allocate, so a training loop allocates once per epoch and never per step. The scalar
+numerics and the codes are src_cython/_numerics.pxd's; fastnn/_flat.py packs the optimizer state into
+theta's layout, fastnn/backends/_cython.py is the Python side.
 """
 from cython cimport floating
 from cython.parallel cimport prange
@@ -33,10 +43,20 @@ from libc.stdint cimport int32_t
 from libc.string cimport memcpy
 
 from _blas cimport gemm
-from _numerics cimport (ADAM, CROSS_ENTROPY, IDENTITY, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes,
+from _numerics cimport (ADAM, IDENTITY, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes,
                         edge as _edge, softmax_loss_row, update)
 from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_gather_rows,
                             sparse_place_rows, sparse_prefix, sparse_sgd_step, sparse_weight_grad)
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define fastnn_prefetch(p) __builtin_prefetch((p), 0, 1)
+    #else
+    #define fastnn_prefetch(p) ((void)(p))  /* MSVC: no portable prefetch hint */
+    #endif
+    """
+    void fastnn_prefetch(const void* p) noexcept nogil
 
 cdef extern from *:
     """
@@ -92,8 +112,8 @@ cdef inline Py_ssize_t _zoff(const Py_ssize_t* sizes, int l, Py_ssize_t b) noexc
 # --- region 1: rows of the batch --------------------------------------------------------------------
 
 cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t, Py_ssize_t r0, Py_ssize_t r1,
-                Py_ssize_t b, const floating* theta, const Py_ssize_t* sizes, int L, int act, floating inv_n,
-                floating* zs, floating* ds, double* loss_rows, signed char* hits, bint backward,
+                Py_ssize_t b, const floating* theta, const Py_ssize_t* sizes, int L, int act, int loss,
+                floating inv_n, floating* zs, floating* ds, double* loss_rows, signed char* hits, bint backward,
                 bint z1_ready=False) noexcept nogil:
     """Rows r0:r1 (xin has row stride n0; sp, when not NULL, holds the same rows as CSR and the first layer
     runs over their nonzeros; z1_ready: block 1 of zs already holds xin W_1): forward through every layer;
@@ -126,13 +146,14 @@ cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t,
         zin = zout
     if not backward:
         return
-    # softmax cross-entropy per row: loss = logsumexp(a) - a_t; dA_L = (softmax(a) - e_t) / n_batch
+    # per row: cross-entropy loss = logsumexp(a) - a_t, dA_L = (softmax(a) - e_t) / n_batch; or the MSE of
+    # y = softmax(a): loss = |y - e_t|^2 / 2, dA_L = y (dy - <dy, y>) with dy = (y - e_t) / n_batch
     nout = sizes[L]
     if hits != NULL:
         for i in range(r0, r1):
             hits[i] = argmax_is(zout + i * nout, nout, t[i])
     for i in range(r0, r1):
-        loss_rows[i] = softmax_loss_row(zout + i * nout, nout, t[i], CROSS_ENTROPY, inv_n)
+        loss_rows[i] = softmax_loss_row(zout + i * nout, nout, t[i], loss, inv_n)
     for l in range(L - 1, 0, -1):
         nin = sizes[l]
         nout = sizes[l + 1]
@@ -148,7 +169,7 @@ cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t,
 cdef void _first_layer_columns(const floating* xb, Py_ssize_t nb, const floating* theta, const Py_ssize_t* sizes,
                                Py_ssize_t k0, Py_ssize_t k1, floating* z1) noexcept nogil:
     """Block 1 of zs, columns k0:k1 := xb W_1[:, k0:k1] for the batch's nb rows: the first layer's product split
-    by units, so each thread packs its own columns of W_1 once a step (see src_cython/_twolayer.pyx)."""
+    by units, so each thread packs its own columns of W_1 once a step (design note, step 0)."""
     cdef Py_ssize_t n0 = sizes[0], n1 = sizes[1]
     if k1 > k0 and nb > 0:
         gemm(False, False, nb, k1 - k0, n0, <floating> 1, xb, n0, theta + k0, n1, <floating> 0, z1 + k0, n1)
@@ -223,6 +244,18 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
     return sq
 
 
+cdef void _prefetch_rows(const floating* x, Py_ssize_t d, const Py_ssize_t* perm, Py_ssize_t start,
+                         Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+    """Ask for rows x[perm[start + r0:start + r1]] (d values each) to be brought into cache: the next
+    batch's gather."""
+    cdef Py_ssize_t r, off, nbytes = d * sizeof(floating)
+    cdef const char* row
+    for r in range(r0, r1):
+        row = <const char*> (x + perm[start + r] * d)
+        for off in range(0, nbytes, 64):
+            fastnn_prefetch(row + off)
+
+
 # --- public entry points ----------------------------------------------------------------------------
 
 def forward(const floating[:, ::1] x, const floating[::1] theta, const Py_ssize_t[::1] sizes, int act,
@@ -232,13 +265,13 @@ def forward(const floating[:, ::1] x, const floating[::1] theta, const Py_ssize_
     cdef int L = sizes.shape[0] - 1
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         _rows(&x[0, 0], NULL, NULL, _edge(n, c, chunks), _edge(n, c + 1, chunks), n, &theta[0], &sizes[0], L, act,
-              0, &zs_ws[0], NULL, NULL, NULL, False)
+              0, 0, &zs_ws[0], NULL, NULL, NULL, False)
 
 
 def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] theta, const Py_ssize_t[::1] sizes,
-             int act, double lam, floating[::1] zs_ws, floating[::1] ds_ws, double[::1] loss_rows_ws,
+             int act, int loss, double lam, floating[::1] zs_ws, floating[::1] ds_ws, double[::1] loss_rows_ws,
              floating[::1] grad_out, signed char[::1] hit_rows_ws, int n_threads):
-    """grad_out := d(loss)/d(theta) (flat, theta's layout); returns mean cross-entropy + 0.5 lam sum ||W||^2.
+    """grad_out := d(loss)/d(theta) (flat, theta's layout); returns the mean loss + 0.5 lam sum ||W||^2.
     A non-empty hit_rows_ws (n rows) gets whether each row's logits pick its label."""
     cdef Py_ssize_t c, i, n = x.shape[0], chunks = max(1, n_threads)
     cdef int L = sizes.shape[0] - 1
@@ -247,7 +280,7 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] th
     cdef signed char* hits = &hit_rows_ws[0] if hit_rows_ws.shape[0] > 0 else NULL
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         _rows(&x[0, 0], NULL, &t[0], _edge(n, c, chunks), _edge(n, c + 1, chunks), n, &theta[0], &sizes[0], L, act,
-              inv_n, &zs_ws[0], &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &loss_rows_ws[0], hits, True)
+              loss, inv_n, &zs_ws[0], &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &loss_rows_ws[0], hits, True)
     for c in prange(chunks, nogil=True, schedule='static', num_threads=chunks):
         sq += _weights_chunk(c, chunks, &x[0, 0], NULL, n, n, &theta[0], &sizes[0], L, &zs_ws[0],
                              &ds_ws[0] if ds_ws.shape[0] > 0 else NULL, &grad_out[0], NULL, NULL, GRADIENT_ONLY, False,
@@ -258,7 +291,7 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] th
 
 
 def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssize_t[::1] perm,
-                Py_ssize_t batch_size, floating[::1] theta, const Py_ssize_t[::1] sizes, int act, double lam,
+                Py_ssize_t batch_size, floating[::1] theta, const Py_ssize_t[::1] sizes, int act, int loss, double lam,
                 int opt, double lr, double p1, double p2, double eps, long step, floating[::1] s1, floating[::1] s2,
                 floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws, floating[::1] zs_ws, floating[::1] ds_ws,
                 double[::1] loss_rows_ws, signed char[::1] hit_rows_ws, floating[::1] grad_ws,
@@ -275,7 +308,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     src_cython/_sparse_batch.pxd says) run the first layer over each batch's nonzeros.
     """
     cdef int teams = max(1, n_threads)
-    cdef Py_ssize_t n = perm.shape[0], start = 0, nb, s = 0, c, r, r0, r1, chunks = teams * max(1, chunks_per_thread)
+    cdef Py_ssize_t n = perm.shape[0], start = 0, nb, nxt, s = 0, c, r, r0, r1, chunks = teams * max(1, chunks_per_thread)
     cdef Py_ssize_t b = xb_ws.shape[0], d = x.shape[1]
     cdef int L = sizes.shape[0] - 1
     cdef double batch_loss, lr_t, sq
@@ -310,14 +343,17 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                     tb_ws[r] = t[perm[start + r]]
                 if sp != NULL:
                     sparse_place_rows(sp, r0, r1, <floating> 0)
-                _rows(&xb_ws[0, 0], sp, &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act,
+                _rows(&xb_ws[0, 0], sp, &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act, loss,
                       <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True, sp == NULL)
         lr_t = lr
         if opt == ADAM:
             step += 1
             lr_t = adam_lr(lr, p1, p2, step)
         sq = 0
+        nxt = min(batch_size, n - start - nb)  # rows of the next batch, fetched while this one finishes
         for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
+            if nxt > 0:
+                _prefetch_rows(&x[0, 0], d, &perm[0], start + nb, _edge(nxt, c, chunks), _edge(nxt, c + 1, chunks))
             sq += _weights_chunk(c, chunks, &xb_ws[0, 0], sp, nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
                                  &grad_ws[0], s1p, s2p, opt, opt == SGD, <floating> lr_t, <floating> p1,
                                  <floating> p2, <floating> eps, <floating> lam)

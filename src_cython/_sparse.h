@@ -268,32 +268,31 @@ FASTNN_ALWAYS_INLINE TGT void fastnn_wgrad_block_##SUF(int N, ptrdiff_t j0, ptrd
 TGT static void fastnn_forward_##SUF(ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* indptr, const int32_t* indices, \
         const T* values, const T* W1, const T* bias, T* Z, ptrdiff_t h) {                                    \
     OPS                                                                                                      \
-    ptrdiff_t nvec = (h + W - 1) / W, nblk = (nvec + NV_MAX - 1) / NV_MAX;                                   \
-    for (ptrdiff_t blk = 0, v0 = 0; blk < nblk; ++blk) {                                                     \
-        int N = (int) ((nvec - v0) / (nblk - blk));                                                          \
-        ptrdiff_t k0 = v0 * W;                                                                               \
-        int tail = (int) ((k0 + N * W <= h) ? W : h - (k0 + (N - 1) * W));                                  \
-        switch (N) {                                                                                         \
-        FASTNN_SPARSE_CASES(fastnn_fwd_block_##SUF, r0, r1, indptr, indices, values, W1, bias, Z, h, k0, tail) \
-        }                                                                                                    \
-        v0 += N;                                                                                             \
-    }                                                                                                        \
+    FASTNN_EACH_BLOCK(h, fastnn_fwd_block_##SUF, r0, r1, indptr, indices, values, W1, bias, Z, h, k0, tail); \
 }                                                                                                            \
                                                                                                              \
 TGT static void fastnn_wgrad_##SUF(ptrdiff_t j0, ptrdiff_t j1, const ptrdiff_t* colptr, const int32_t* rows,  \
         const T* cvalues, const T* dA1, T* G, ptrdiff_t h, T lr) {                                           \
     OPS                                                                                                      \
-    ptrdiff_t nvec = (h + W - 1) / W, nblk = (nvec + NV_MAX - 1) / NV_MAX;                                   \
-    for (ptrdiff_t blk = 0, v0 = 0; blk < nblk; ++blk) {                                                     \
-        int N = (int) ((nvec - v0) / (nblk - blk));                                                          \
-        ptrdiff_t k0 = v0 * W;                                                                               \
-        int tail = (int) ((k0 + N * W <= h) ? W : h - (k0 + (N - 1) * W));                                   \
-        switch (N) {                                                                                         \
-        FASTNN_SPARSE_CASES(fastnn_wgrad_block_##SUF, j0, j1, colptr, rows, cvalues, dA1, G, h, k0, tail, lr) \
-        }                                                                                                    \
-        v0 += N;                                                                                             \
-    }                                                                                                        \
+    FASTNN_EACH_BLOCK(h, fastnn_wgrad_block_##SUF, j0, j1, colptr, rows, cvalues, dA1, G, h, k0, tail, lr); \
 }
+
+/* The hidden units in blocks of equal vector counts (at most NV_MAX each, W lanes a vector), each block by its
+ * constant N: F(N, args...), where the args may name the block's first unit k0 and its last vector's valid
+ * lanes tail. */
+#define FASTNN_EACH_BLOCK(h, F, ...)                                                                         \
+    do {                                                                                                     \
+        ptrdiff_t nvec_ = ((h) + W - 1) / W, nblk_ = (nvec_ + NV_MAX - 1) / NV_MAX;                          \
+        for (ptrdiff_t blk_ = 0, v0_ = 0; blk_ < nblk_; ++blk_) {                                            \
+            int N_ = (int) ((nvec_ - v0_) / (nblk_ - blk_));                                                 \
+            ptrdiff_t k0 = v0_ * W;                                                                          \
+            int tail = (int) ((k0 + N_ * W <= (h)) ? W : (h) - (k0 + (N_ - 1) * W));                         \
+            switch (N_) {                                                                                    \
+            FASTNN_SPARSE_CASES(F, __VA_ARGS__)                                                              \
+            }                                                                                                \
+            v0_ += N_;                                                                                       \
+        }                                                                                                    \
+    } while (0)
 
 #define FASTNN_SPARSE_CASES(F, ...)                                                                          \
     case 1: F(1, __VA_ARGS__); break;   case 2: F(2, __VA_ARGS__); break;                                    \

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import _config
+from fastnn import _config, _flat
 from fastnn import reference as ref
+from fastnn._codes import ACTIVATIONS, CROSS_ENTROPY, SIGMOID
 from conftest import needs_jit
 from helpers import assert_close, max_abs_diff, problem
 
@@ -21,6 +22,12 @@ def make_net(params, backend, dtype, activation="sigmoid", loss="cross_entropy",
                              backend=backend, n_threads=n_threads)
     net.params = {k: v.astype(dtype) for k, v in params.items()}
     return net
+
+
+def flat(params):
+    """The two-layer params as the kernels take them: theta and the layer widths."""
+    sizes = np.array([params["W1"].shape[0], params["W1"].shape[1], params["W2"].shape[1]], np.intp)
+    return _flat.pack(params, 2, params["W1"].dtype), sizes
 
 
 def reference_at(net):
@@ -63,9 +70,10 @@ def test_numba_series_kernel_agrees_with_its_exact_kernel(activation, seed):
     pytest.importorskip("numba")
     from fastnn.backends import _numba
     params, x, t = problem(seed, n=9, d=12, h=7, k=6, sparse=0.3)
-    args = (params, x, t, activation, "cross_entropy", 1e-4, 2)
+    args = (*flat(params), x, t, ACTIVATIONS[activation], CROSS_ENTROPY, 0.0, 1e-4, 2)
+    assert _numba.uses_two_layer_numgrad(args[1], args[4], 0.0)
     series, exact = _numba.numerical_gradient(*args), _numba.numerical_gradient(*args, series=False)
-    assert max_abs_diff(series, exact) <= 1e-11
+    assert np.max(np.abs(series - exact)) <= 1e-11
 
 
 @pytest.mark.parametrize("workers,n_items", [(2, 200_003), (5, 1000), (2, 0), (1, 7)])
@@ -130,11 +138,11 @@ def test_numba_numerical_gradient_is_the_same_for_any_thread_count(threads):
     pytest.importorskip("numba")
     from fastnn.backends import _numba
     params, x, t = problem(3, n=7, d=30, h=9, k=4, sparse=0.5)
+    theta, sizes = flat(params)
     for series in (None, False):
-        one = _numba.numerical_gradient(params, x, t, "sigmoid", "cross_entropy", 1e-4, 1, series)
-        many = _numba.numerical_gradient(params, x, t, "sigmoid", "cross_entropy", 1e-4, threads, series)
-        for key in params:
-            np.testing.assert_array_equal(one[key], many[key], err_msg=key)
+        one = _numba.numerical_gradient(theta, sizes, x, t, SIGMOID, CROSS_ENTROPY, 0.0, 1e-4, 1, series)
+        many = _numba.numerical_gradient(theta, sizes, x, t, SIGMOID, CROSS_ENTROPY, 0.0, 1e-4, threads, series)
+        np.testing.assert_array_equal(one, many)
 
 
 def test_numerical_gradient_in_float32_is_the_float64_difference_of_the_float32_values(fast_backend):
@@ -243,7 +251,7 @@ def test_compiled_extension_is_present_when_required():
     assert "cython" in fastnn.available_backends(), fastnn.backends.unavailable_reasons()
     assert "numba" in fastnn.available_backends(), fastnn.backends.unavailable_reasons()
     from fastnn import _isa
-    assert _isa.load_extension("_twolayer").__file__.endswith((".so", ".pyd"))
+    assert _isa.load_extension("_mlp").__file__.endswith((".so", ".pyd"))
 
 
 def test_openmp_is_present_when_required():
@@ -253,8 +261,8 @@ def test_openmp_is_present_when_required():
             os.environ.get("FASTNN_NO_OPENMP", "") in ("1", "true", "yes"):
         pytest.skip("FASTNN_REQUIRE_OPENMP is not set (or FASTNN_NO_OPENMP is)")
     from fastnn import _isa
-    _twolayer, _mlp = _isa.load_extension("_twolayer"), _isa.load_extension("_mlp")
-    assert _twolayer.HAVE_OPENMP and _mlp.HAVE_OPENMP, "the compiled extensions were built without OpenMP"
+    _mlp = _isa.load_extension("_mlp")
+    assert _mlp.HAVE_OPENMP, "the compiled extension was built without OpenMP"
     assert fastnn.backends._cython_openmp() is True
 
 

@@ -13,7 +13,7 @@ from fastnn import _isa
 from fastnn import reference as ref
 from helpers import assert_close, problem
 
-EXTENSIONS = ("_twolayer", "_mlp", "_sparse_kernels")
+EXTENSIONS = ("_mlp", "_sparse_kernels")
 
 # Feature flags as /proc/cpuinfo prints them (the ISA-relevant part): Sapphire Rapids, AMD EPYC Zen 2
 # (AVX2, no AVX-512), an old Xeon (Westmere: SSE4.2, no AVX) and an ARM server.
@@ -171,7 +171,7 @@ def test_the_library_uses_the_best_variant_and_says_so():
     if "cython" not in fastnn.available_backends():
         pytest.skip("compiled extension not built")
     used = _isa.loaded_variants()
-    assert used["_mlp"] == used["_twolayer"] == (_isa.forced_level() or BUILT[-1])
+    assert used["_mlp"] == (_isa.forced_level() or BUILT[-1])
     assert f"instruction-set variant {used['_mlp']}" in fastnn.backends.get_backend("cython").NOTES
     assert "instruction-set variant" in fastnn.backends.get_backend("cython").NOTES
 
@@ -187,8 +187,7 @@ def variant(request, monkeypatch):
     modules = {name: _isa.load_extension(name) for name in EXTENSIONS}
     for name, module in modules.items():
         assert module.__name__ == f"fastnn.{name}{_isa.SUFFIXES[request.param]}"
-    monkeypatch.setattr(_cython, "ext", modules["_twolayer"])
-    monkeypatch.setattr(_cython, "mlp_ext", modules["_mlp"])
+    monkeypatch.setattr(_cython, "ext", modules["_mlp"])
     return modules
 
 
@@ -249,7 +248,7 @@ def test_a_forced_variant_that_cannot_load_is_an_error_not_a_fallback(tmp_path):
         "import sys, importlib.abc\n"
         "class Block(importlib.abc.MetaPathFinder):\n"
         "    def find_spec(self, name, path, target=None):\n"
-        "        if name == 'fastnn._twolayer':\n"
+        "        if name == 'fastnn._mlp':\n"
         "            raise ImportError('blocked by the test')\n"
         "sys.meta_path.insert(0, Block())\n"
         "import fastnn\n"

@@ -107,13 +107,14 @@ def test_numerical_gradient_matches_the_reference_loop(hidden, activation, pixel
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
 def test_numba_series_agrees_with_its_exact_differences(hidden, activation):
     pytest.importorskip("numba")
-    from fastnn._codes import ACTIVATIONS
+    from fastnn._codes import ACTIVATIONS, CROSS_ENTROPY
     from fastnn.backends import _numba
     _, net = twins(hidden, activation, "numba", np.float64)
     x, t = data(n=9)
     theta, sizes = net._theta()
-    args = (theta, sizes, x, t, ACTIVATIONS[activation], 0.1, 1e-4, 2)
-    series, exact = _numba.mlp_numerical_gradient(*args), _numba.mlp_numerical_gradient(*args, series=False)
+    args = (theta, sizes, x, t, ACTIVATIONS[activation], CROSS_ENTROPY, 0.1, 1e-4, 2)
+    assert not _numba.uses_two_layer_numgrad(sizes, args[4], 0.1)  # the MLP's own series
+    series, exact = _numba.numerical_gradient(*args), _numba.numerical_gradient(*args, series=False)
     np.testing.assert_allclose(series, exact, rtol=0, atol=1e-11)
     assert np.any(series != exact)  # two computations, not one
 

@@ -195,8 +195,8 @@ def test_warmup_compiles_every_backend():
     proc = assert_survives("""
         import json
         import fastnn
-        from fastnn import _backprop_numba as bp, _numgrad
-        kernels = {"gradient": bp.gradient, "train_epoch": bp.train_epoch, "logits": bp.logits,
+        from fastnn import _mlp_numba as bp, _numgrad
+        kernels = {"gradient": bp.gradient, "train_epoch": bp.train_epoch, "logits": bp.forward,
                    "numerical_gradient": _numgrad.numerical_gradient}
         jit = all(hasattr(k, "signatures") for k in kernels.values())  # not under NUMBA_DISABLE_JIT=1
         before = {name: [str(s[0]) for s in k.signatures] if jit else [] for name, k in kernels.items()}

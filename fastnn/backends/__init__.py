@@ -13,11 +13,15 @@ from .. import _config, _isa
 NAMES = ("numpy", "numba", "cython")
 #: 'auto' tries these in order.
 PREFERENCE = ("cython", "numba", "numpy")
-#: What every backend offers: the two-layer net's functions, then the plain MLP's (flat parameters).
-CONTRACT = ("logits", "gradient", "numerical_gradient", "train_epoch",
-            "mlp_logits", "mlp_gradient", "mlp_numerical_gradient", "mlp_train_epoch")
+#: What every backend offers, for every network (the two-layer net is the one-hidden-layer case), on the flat
+#: parameters ``theta`` (fastnn/_flat.py) and the layer widths ``sizes``:
+#: ``logits(theta, sizes, x, act, n_threads)``, ``gradient(theta, sizes, x, t, act, loss, lam, n_threads)`` and
+#: ``gradient_and_hits`` (the same and the rows whose logits pick their label), ``numerical_gradient(theta, sizes,
+#: x, t, act, loss, lam, h, n_threads)``, ``train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act,
+#: loss, lam, n_threads, sparse=False)``. act and loss are fastnn._codes' codes.
+CONTRACT = ("logits", "gradient", "gradient_and_hits", "numerical_gradient", "train_epoch")
 #: backend -> {function: the backends that may provide it, first available wins}.
-PROVIDERS = {"cython": {"numerical_gradient": ("numba", "numpy"), "mlp_numerical_gradient": ("numba", "numpy")}}
+PROVIDERS = {"cython": {"numerical_gradient": ("numba", "numpy")}}
 _MODULES = {"numpy": "._numpy", "numba": "._numba", "cython": "._cython"}
 _loaded = {}
 _errors = {}
@@ -59,7 +63,7 @@ def _load(name):
         _errors[name] = f"{type(exc).__name__}: {exc}"
         if name == "cython" and _config.require_extension():
             raise ImportError(
-                f"the compiled extension fastnn._twolayer is missing ({exc}) but "
+                f"the compiled extension fastnn._mlp is missing ({exc}) but "
                 f"{_config.ENV_REQUIRE_EXTENSION}=1 says it must be there: rebuild with `pip install .`"
             ) from exc
         if name == "cython" and _isa.forced_level() is not None:  # asked for by name: never a silent fallback

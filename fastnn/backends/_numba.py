@@ -1,24 +1,25 @@
-"""The 'numba' backend: wrappers that prepare the forward pass once, then call the jitted kernels.
+"""The 'numba' backend: wrappers that resolve threads and allocate, over the jitted kernels.
 
-The numerical gradient is ``fastnn._numgrad``'s (see its design note); backprop and the epoch loop
-are ``fastnn._backprop_numba``'s.
+Backprop and the epoch loop of every network are ``fastnn._mlp_numba``'s. The numerical gradient is chosen
+here: the two-layer kernel of ``fastnn._numgrad`` (one hidden sigmoid or relu layer, no weight decay: the
+book's TwoLayerNet, by far the faster) where it applies, else ``fastnn._numgrad_mlp``'s (any depth).
 """
 import numba
 import numpy as np
 
-from .. import _backprop_numba as bp
 from .. import _config, _flat, _numgrad, _numgrad_mlp
-from .. import _mlp_numba as mlp_kernels
+from .. import _mlp_numba as kernels
 from .._blas_threads import all_threads as all_blas_threads, threads as blas_threads
-from .._codes import ACTIVATIONS as ACT, LOSSES as LOSS
-from .._flat import train_epoch_python
+from .._codes import CROSS_ENTROPY, RELU, SIGMOID
 
 NAME = "numba"
 #: The NumPy reference itself (networks with their own reference path take it instead of this module's).
 IS_REFERENCE = False
-#: Whether train_epoch / mlp_train_epoch run the first layer over the input's nonzeros when asked.
+#: Whether train_epoch runs the first layer over the input's nonzeros when asked.
 SPARSE_FIRST_LAYER = True
 NOTES = f"numba {numba.__version__} jitted kernels, threading layer chosen at first parallel call"
+#: Hidden activations the two-layer numerical-gradient kernel (fastnn._numgrad) is written for.
+TWO_LAYER_NUMGRAD_ACTIVATIONS = (SIGMOID, RELU)
 
 
 def set_threads(n_threads):
@@ -28,99 +29,63 @@ def set_threads(n_threads):
     return n
 
 
-def numerical_gradient(params, x, t, activation, loss, h, n_threads, series=None):
-    """Central differences of the batch loss for every parameter (see ``fastnn._numgrad``).
-
-    ``series=None`` takes the W1 series kernel whenever it is exact to rounding; False forces the
-    exact per-logit kernel (tests use it to judge one against the other).
-    """
-    return _numerical_gradient(params, x, t, activation, loss, h, n_threads, series)
-
-
-def _numerical_gradient(params, x, t, activation, loss, h, n_threads, series):
-    dtype = params["W1"].dtype
-    P = [np.ascontiguousarray(params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2")]
-    d, hidden = P[0].shape
-    workers = set_threads(n_threads)
-    hidden_out, output_out = _numgrad.numerical_gradient(
-        np.ascontiguousarray(x, dtype=np.float64), *P, np.ascontiguousarray(t, dtype=np.int64),
-        ACT[activation], LOSS[loss], float(h), workers, workers * _config.CHUNKS_PER_THREAD,
-        _config.SERIES_LIMIT if series is not False else -1.0, _config.SERIES_TERMS)
-    return {"W1": hidden_out[:d].astype(dtype, copy=False), "b1": hidden_out[d].astype(dtype, copy=False),
-            "W2": output_out[:hidden].astype(dtype, copy=False), "b2": output_out[hidden].astype(dtype, copy=False)}
-
-
-def logits(params, x, activation, n_threads):
+def logits(theta, sizes, x, act, n_threads):
+    """The logits A_L of x's rows."""
     with blas_threads(set_threads(n_threads)):
-        return bp.logits(params["W1"], params["b1"], params["W2"], params["b2"], x, ACT[activation])
+        return kernels.forward(theta, sizes, x, act)
 
 
-def gradient_and_hits(params, x, t, activation, loss, n_threads, count_hits=True):
-    """(loss, grads, rows whose logits pick their label): one forward/backward pass."""
-    grads = {k: np.empty_like(v) for k, v in params.items()}
-    hits = np.zeros(1 if count_hits else 0, np.int64)
-    with blas_threads(set_threads(n_threads)):
-        value = bp.gradient(params["W1"], params["b1"], params["W2"], params["b2"], x, t, ACT[activation],
-                            LOSS[loss], grads["W1"], grads["b1"], grads["W2"], grads["b2"], hits)
-    return float(value), grads, int(hits.sum())
-
-
-def gradient(params, x, t, activation, loss, n_threads):
-    return gradient_and_hits(params, x, t, activation, loss, n_threads, count_hits=False)[:2]
-
-
-def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads, sparse=False):
-    set_threads(n_threads)
-    fused = _flat.fused_optimizer(optimizer, params)
-    if fused is None:
-        return train_epoch_python(gradient_and_hits, params, x, t, perm, batch_size, optimizer, activation, loss,
-                                  n_threads)
-    code, lr, p1, p2, eps, step, state = fused
-    with blas_threads(n_threads):
-        losses, correct = bp.train_epoch(params["W1"], params["b1"], params["W2"], params["b2"], x, t, perm, batch_size,
-                                         ACT[activation], LOSS[loss], code, lr, p1, p2, eps, step, *state, bool(sparse))
-    _flat.after_epoch(optimizer, step, perm.shape[0], batch_size)
-    return losses, correct
-
-
-# --- plain MLPs of any depth (flat parameters; see fastnn/_flat.py) ------------------------------------
-
-def mlp_logits(theta, sizes, x, act, n_threads):
-    with blas_threads(set_threads(n_threads)):
-        return mlp_kernels.forward(theta, sizes, x, act)
-
-
-def mlp_gradient_and_hits(theta, sizes, x, t, act, lam, n_threads, count_hits=True):
+def gradient_and_hits(theta, sizes, x, t, act, loss, lam, n_threads, count_hits=True):
+    """(loss, flat gradient, rows whose logits pick their label): one forward/backward pass."""
     grad = np.empty_like(theta)
     hits = np.zeros(1 if count_hits else 0, np.int64)
     with blas_threads(set_threads(n_threads)):
-        value = mlp_kernels.gradient(theta, sizes, x, t, act, lam, grad, hits)
+        value = kernels.gradient(theta, sizes, x, t, act, loss, lam, grad, hits)
     return float(value), grad, int(hits.sum())
 
 
-def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
-    return mlp_gradient_and_hits(theta, sizes, x, t, act, lam, n_threads, count_hits=False)[:2]
+def gradient(theta, sizes, x, t, act, loss, lam, n_threads):
+    return gradient_and_hits(theta, sizes, x, t, act, loss, lam, n_threads, count_hits=False)[:2]
 
 
-def _mlp_fused_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads,
-                     sparse):
+def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads,
+                 sparse):
     with blas_threads(set_threads(n_threads)):
-        return mlp_kernels.train_epoch(theta, sizes, x, t, perm, batch_size, act, lam, opt, lr, p1, p2, eps, step,
-                                       s1, s2, bool(sparse))
+        return kernels.train_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p1, p2, eps, step,
+                                   s1, s2, bool(sparse))
 
 
-def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads, sparse=False):
+def train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, loss, lam, n_threads, sparse=False):
     """One epoch in place (the compiled loop for SGD, Momentum and Adam); the batch losses and correct counts."""
-    return _flat.train_epoch(mlp_gradient_and_hits, _mlp_fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
-                             lam, n_threads, sparse)
+    return _flat.train_epoch(gradient_and_hits, _fused_epoch, params, sizes, x, t, perm, batch_size, optimizer, act,
+                             loss, lam, n_threads, sparse)
 
 
-def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads, series=True):
-    """Central differences of the MLP's loss for every parameter (see ``fastnn._numgrad_mlp``), flat."""
+def uses_two_layer_numgrad(sizes, act, lam):
+    """Whether the numerical gradient runs the two-layer kernel (fastnn._numgrad) for this network."""
+    return len(sizes) == 3 and lam == 0 and act in TWO_LAYER_NUMGRAD_ACTIVATIONS
+
+
+def numerical_gradient(theta, sizes, x, t, act, loss, lam, h, n_threads, series=None):
+    """Central differences of the loss for every parameter, flat (in theta's dtype; computed in float64).
+
+    ``series=None`` takes each kernel's series wherever it is exact to rounding; False forces the exact
+    differences (tests judge one against the other).
+    """
     L = len(sizes) - 1
-    views = _flat.unpack(np.asarray(theta, np.float64), L, sizes)
-    with all_blas_threads(set_threads(n_threads)):
-        gWs, gbs = _numgrad_mlp.numerical_gradient([views[f"W{i}"] for i in range(1, L + 1)],
-                                                   [views[f"b{i}"] for i in range(1, L + 1)],
-                                                   np.asarray(x, np.float64), t, act, lam, h, series)
+    P = _flat.unpack(np.asarray(theta, np.float64), L, sizes)
+    workers = set_threads(n_threads)
+    if uses_two_layer_numgrad(sizes, act, lam):
+        hidden_out, output_out = _numgrad.numerical_gradient(
+            np.ascontiguousarray(x, dtype=np.float64), P["W1"], P["b1"], P["W2"], P["b2"],
+            np.ascontiguousarray(t, dtype=np.int64), act, loss, float(h), workers, workers * _config.CHUNKS_PER_THREAD,
+            _config.SERIES_LIMIT if series is not False else -1.0, _config.SERIES_TERMS)
+        return np.concatenate([hidden_out.ravel(), output_out.ravel()]).astype(theta.dtype)
+    if loss != CROSS_ENTROPY:
+        raise ValueError("the numerical gradient of a network other than one sigmoid or relu hidden layer without "
+                         "weight decay is written for the cross-entropy loss only")
+    with all_blas_threads(workers):
+        gWs, gbs = _numgrad_mlp.numerical_gradient([P[f"W{i}"] for i in range(1, L + 1)],
+                                                   [P[f"b{i}"] for i in range(1, L + 1)],
+                                                   np.asarray(x, np.float64), t, act, lam, h, series is not False)
     return np.concatenate([g.ravel() for pair in zip(gWs, gbs) for g in pair]).astype(theta.dtype)

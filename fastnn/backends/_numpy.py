@@ -1,63 +1,58 @@
-"""The 'numpy' backend: the pure-NumPy reference itself, behind the backend interface."""
+"""The 'numpy' backend: the pure-NumPy reference itself, behind the backend interface.
+
+Every network is the reference's MLP (fastnn.reference.mlp_*; the two-layer net is its one-hidden-layer
+case) on views of the flat ``theta`` (fastnn/_flat.py); the numerical gradient is the book's element-wise loop.
+"""
 import numpy as np
 
 from .. import _flat
 from .. import reference as ref
-from .._codes import ACTIVATIONS
+from .._codes import ACTIVATIONS, LOSSES
 
 NAME = "numpy"
 #: The NumPy reference itself (networks with their own reference path take it instead of this module's).
 IS_REFERENCE = True
-#: Whether train_epoch / mlp_train_epoch run the first layer over the input's nonzeros when asked (the
-#: reference is the dense oracle: it takes ``sparse`` and computes densely).
+#: Whether train_epoch runs the first layer over the input's nonzeros when asked (the reference is the dense
+#: oracle: it takes ``sparse`` and computes densely).
 SPARSE_FIRST_LAYER = False
 NOTES = "pure NumPy reference; numerical gradient is the book's element-wise loop"
 _ACTIVATION_NAMES = {code: name for name, code in ACTIVATIONS.items()}
+_LOSS_NAMES = {code: name for name, code in LOSSES.items()}
 
-
-def logits(params, x, activation, n_threads):
-    """a2 := act(x W1 + b1) W2 + b2."""
-    return ref.forward(params, x, activation)[1]
-
-
-def gradient(params, x, t, activation, loss, n_threads):
-    return ref.gradient(params, x, t, activation, loss)
-
-
-def numerical_gradient(params, x, t, activation, loss, h, n_threads):
-    return ref.numerical_gradient(params, x, t, activation, loss, h)
-
-
-def train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss, n_threads, sparse=False):
-    return ref.train_epoch(params, x, t, perm, batch_size, optimizer, activation, loss)
-
-
-# --- plain MLPs of any depth (flat parameters; see fastnn/_flat.py) ------------------------------------
 
 def _params(theta, sizes):
     return _flat.unpack(theta, len(sizes) - 1, sizes)
 
 
-def mlp_logits(theta, sizes, x, act, n_threads):
+def logits(theta, sizes, x, act, n_threads):
+    """The logits A_L of x's rows."""
     return ref.mlp_forward(_params(theta, sizes), x, _ACTIVATION_NAMES[act])[0]
 
 
-def mlp_gradient(theta, sizes, x, t, act, lam, n_threads):
-    value, grads = ref.mlp_loss_and_gradient(_params(theta, sizes), x, t, _ACTIVATION_NAMES[act], lam)
-    return value, _flat.pack(grads, len(sizes) - 1, theta.dtype)
+def gradient_and_hits(theta, sizes, x, t, act, loss, lam, n_threads, count_hits=True):
+    """(loss, flat gradient, rows whose logits pick their label): one forward/backward pass."""
+    value, grads, scores = ref.mlp_loss_gradient_and_logits(_params(theta, sizes), x, t, _ACTIVATION_NAMES[act], lam,
+                                                            loss=_LOSS_NAMES[loss])
+    return value, _flat.pack(grads, len(sizes) - 1, theta.dtype), ref.hits(scores, t) if count_hits else 0
 
 
-def mlp_numerical_gradient(theta, sizes, x, t, act, lam, h, n_threads):
-    grads = ref.mlp_numerical_gradient(_params(theta, sizes), x, t, _ACTIVATION_NAMES[act], lam, h)
+def gradient(theta, sizes, x, t, act, loss, lam, n_threads):
+    return gradient_and_hits(theta, sizes, x, t, act, loss, lam, n_threads, count_hits=False)[:2]
+
+
+def numerical_gradient(theta, sizes, x, t, act, loss, lam, h, n_threads):
+    grads = ref.mlp_numerical_gradient(_params(theta, sizes), x, t, _ACTIVATION_NAMES[act], lam, h,
+                                       loss=_LOSS_NAMES[loss])
     return _flat.pack(grads, len(sizes) - 1, theta.dtype)
 
 
-def mlp_train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, lam, n_threads, sparse=False):
+def train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, loss, lam, n_threads, sparse=False):
     """The reference's steps: ``optimizer.update`` with the backprop gradient of each batch; the batch losses and
     correct counts."""
     losses, correct = [], []
     for idx in ref.batches(perm, batch_size):
-        value, grads, scores = ref.mlp_loss_gradient_and_logits(params, x[idx], t[idx], _ACTIVATION_NAMES[act], lam)
+        value, grads, scores = ref.mlp_loss_gradient_and_logits(params, x[idx], t[idx], _ACTIVATION_NAMES[act], lam,
+                                                                loss=_LOSS_NAMES[loss])
         optimizer.update(params, grads)
         losses.append(value)
         correct.append(ref.hits(scores, t[idx]))
