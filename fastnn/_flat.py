@@ -59,6 +59,12 @@ def flat_state(optimizer, name, params, n_layers):
     if frozen:  # as optimizer.update would find it: the compiled loop must not write through a read-only array
         raise ValueError(f"the optimizer's state {name}[{frozen[0]!r}] is read-only; the epoch updates it in place "
                          f"(give the optimizer writable arrays, or a fresh optimizer)")
+    for k in keys(n_layers) if state is not None else ():
+        have = getattr(state.get(k), "shape", None)
+        if have != params[k].shape:  # e.g. one optimizer object reused for a network of other widths
+            raise ValueError(f"the optimizer's state {name}[{k!r}] has shape {have}, the network's {k} "
+                             f"{params[k].shape}: it holds another network's state; give each network its own "
+                             f"optimizer")
     dtype = params["W1"].dtype
     cache = optimizer.__dict__.setdefault("_flat_state", {})
     flat, rebound, views = cache.get(name, (None, None, None))
@@ -118,6 +124,8 @@ def train_epoch(gradient_and_hits, fused_epoch, params, sizes, x, t, perm, batch
     elif code == ADAM:
         s1, s2 = flat_state(optimizer, "m", params, L), flat_state(optimizer, "v", params, L)
         p1, p2, eps, step = optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.iter
+    if any(s.size not in (0, theta.size) or s.dtype != theta.dtype for s in (s1, s2)):  # the kernels trust this
+        raise ValueError(f"optimizer state of {s1.size} and {s2.size} values for {theta.size} parameters")
     losses, correct = fused_epoch(theta, sizes_arr, x, t, perm, batch_size, act, loss, float(lam), code,
                                   float(optimizer.lr), float(p1), float(p2), float(eps), int(step), s1, s2, n_threads,
                                   sparse)

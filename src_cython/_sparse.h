@@ -8,7 +8,9 @@
  *   gather_csr   xb = x[perm[start:stop]] as CSR (row pointers, int32 columns, values): one driver over
  *                compress_row, a row's nonzeros packed to the front (branch-free scan; AVX-512 compress, or
  *                an AVX2 left-pack by table in float32, where present). The epoch loops call compress_row
- *                per row themselves, so that the rows of a batch are gathered on every thread.
+ *                per row themselves, each row into its own padded slot, so that the rows of a batch are
+ *                gathered on every thread with no prefix sum (rows_to_csc and forward_rows take a row's
+ *                nonzeros between begin[r] and end[r], a CSR's indptr and indptr + 1, or slots).
  *   csr_to_csc   the same batch by column (a counting sort): for each input pixel j, its (batch row, value)
  *                pairs, rows ascending.
  *   forward      Z[b, :] := bias + sum_{nz j of row b} x[b, j] W1[j, :] for batch rows [r0, r1).
@@ -113,19 +115,20 @@ static ptrdiff_t fastnn_compress_row_scalar_##SUF(const T* row, ptrdiff_t d, int
     return nnz;                                                                                              \
 }
 
-/* The batch's CSC from its CSR (counting sort by column; rows ascending within a column). colptr (d + 1
- * entries) first counts, then serves as each column's write cursor, then is shifted back to the starts.
+/* The batch's CSC from its rows (row r's nonzeros at begin[r] .. end[r] - 1: a CSR's indptr and indptr + 1, or
+ * padded slots; counting sort by column, rows ascending within a column). colptr (d + 1 entries) first counts,
+ * then serves as each column's write cursor, then is shifted back to the starts.
  */
-#define FASTNN_CSR_TO_CSC(T, SUF)                                                                            \
-static void fastnn_csr_to_csc_##SUF(ptrdiff_t n_rows, const ptrdiff_t* indptr, const int32_t* indices,       \
-                                    const T* values, ptrdiff_t d, ptrdiff_t* colptr, int32_t* rows,          \
-                                    T* cvalues) {                                         \
+#define FASTNN_ROWS_TO_CSC(T, SUF)                                                                           \
+static void fastnn_rows_to_csc_##SUF(ptrdiff_t n_rows, const ptrdiff_t* begin, const ptrdiff_t* end,         \
+                                     const int32_t* indices, const T* values, ptrdiff_t d, ptrdiff_t* colptr, \
+                                     int32_t* rows, T* cvalues) {                                            \
     memset(colptr, 0, (size_t) (d + 1) * sizeof(ptrdiff_t));                                                 \
-    ptrdiff_t nnz = indptr[n_rows];                                                                          \
-    for (ptrdiff_t p = 0; p < nnz; ++p) colptr[indices[p] + 1]++;                                            \
+    for (ptrdiff_t r = 0; r < n_rows; ++r)                                                                   \
+        for (ptrdiff_t p = begin[r]; p < end[r]; ++p) colptr[indices[p] + 1]++;                              \
     for (ptrdiff_t j = 0; j < d; ++j) colptr[j + 1] += colptr[j];                                            \
     for (ptrdiff_t r = 0; r < n_rows; ++r) {                                                                 \
-        for (ptrdiff_t p = indptr[r]; p < indptr[r + 1]; ++p) {                                              \
+        for (ptrdiff_t p = begin[r]; p < end[r]; ++p) {                                                      \
             ptrdiff_t q = colptr[indices[p]]++;                                                              \
             rows[q] = (int32_t) r;                                                                           \
             cvalues[q] = values[p];                                                                          \
@@ -137,8 +140,8 @@ static void fastnn_csr_to_csc_##SUF(ptrdiff_t n_rows, const ptrdiff_t* indptr, c
 
 FASTNN_COMPRESS_SCALAR(float, f)
 FASTNN_COMPRESS_SCALAR(double, d)
-FASTNN_CSR_TO_CSC(float, f)
-FASTNN_CSR_TO_CSC(double, d)
+FASTNN_ROWS_TO_CSC(float, f)
+FASTNN_ROWS_TO_CSC(double, d)
 
 #if FASTNN_SPARSE_X86
 /* AVX-512: 16 (8) elements at a time, nonzeros compressed to the front of a register and stored; a full
@@ -204,7 +207,8 @@ static ptrdiff_t fastnn_compress_row_avx512_d(const double* row, ptrdiff_t d, in
 #define FASTNN_SPARSE_BODIES(T, SUF, TGT, OPS, LOAD, LOADM, STORE, STOREM, FMA, SET1, ZERO, MUL, SUB, MASKOF) \
                                                                                                              \
 /* Z[b, k0:k0 + width] for rows [r0, r1): bias, plus one FMA per nonzero and vector. */                     \
-FASTNN_ALWAYS_INLINE TGT void fastnn_fwd_block_##SUF(int N, ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* indptr, \
+FASTNN_ALWAYS_INLINE TGT void fastnn_fwd_block_##SUF(int N, ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* begin, \
+        const ptrdiff_t* end,                                                                                \
         const int32_t* indices, const T* values, const T* W1, const T* bias, T* Z, ptrdiff_t h, ptrdiff_t k0, \
         int tail) {                                                                                          \
     OPS                                                                                                      \
@@ -215,9 +219,9 @@ FASTNN_ALWAYS_INLINE TGT void fastnn_fwd_block_##SUF(int N, ptrdiff_t r0, ptrdif
         const T* bk = bias + k0;                                                                             \
         FASTNN_UNROLL for (int v = 0; v < N - 1; ++v) acc[v] = LOAD(bk + v * W);                             \
         acc[N - 1] = LOADM(bk + (N - 1) * W, m);                                                             \
-        ptrdiff_t p1 = indptr[b + 1];                                                                        \
+        ptrdiff_t p1 = end[b];                                                                               \
         ptrdiff_t pf = p1 - FASTNN_SPARSE_PREFETCH_AHEAD;                                                    \
-        for (ptrdiff_t p = indptr[b]; p < p1; ++p) {                                                         \
+        for (ptrdiff_t p = begin[b]; p < p1; ++p) {                                                          \
             if (p < pf) {                                                                                    \
                 const char* next = (const char*) (W1 + (ptrdiff_t) indices[p + FASTNN_SPARSE_PREFETCH_AHEAD] * h + k0); \
                 FASTNN_UNROLL for (int c = 0; c < (int) ((N * W * sizeof(T) + 63) / 64); ++c)                \
@@ -265,10 +269,11 @@ FASTNN_ALWAYS_INLINE TGT void fastnn_wgrad_block_##SUF(int N, ptrdiff_t j0, ptrd
 }                                                                                                            \
                                                                                                              \
 /* The hidden units in blocks of equal vector counts (at most NV_MAX each); each block by its constant N. */ \
-TGT static void fastnn_forward_##SUF(ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* indptr, const int32_t* indices, \
+TGT static void fastnn_forward_##SUF(ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* begin, const ptrdiff_t* end,  \
+        const int32_t* indices,                                                                              \
         const T* values, const T* W1, const T* bias, T* Z, ptrdiff_t h) {                                    \
     OPS                                                                                                      \
-    FASTNN_EACH_BLOCK(h, fastnn_fwd_block_##SUF, r0, r1, indptr, indices, values, W1, bias, Z, h, k0, tail); \
+    FASTNN_EACH_BLOCK(h, fastnn_fwd_block_##SUF, r0, r1, begin, end, indices, values, W1, bias, Z, h, k0, tail); \
 }                                                                                                            \
                                                                                                              \
 TGT static void fastnn_wgrad_##SUF(ptrdiff_t j0, ptrdiff_t j1, const ptrdiff_t* colptr, const int32_t* rows,  \
@@ -479,15 +484,27 @@ static inline ptrdiff_t fastnn_sparse_gather_csr_##SUF(const T* x, ptrdiff_t d, 
     }                                                                                                        \
     return nnz;                                                                                              \
 }                                                                                                            \
-/* The batch's CSC: colptr (d + 1), rows and cvalues (nonzeros). */                                          \
+/* The batch's CSC: colptr (d + 1), rows and cvalues (nonzeros), from its CSR ... */                        \
 static inline void fastnn_sparse_csr_to_csc_##SUF(ptrdiff_t n_rows, const ptrdiff_t* indptr,                 \
         const int32_t* indices, const T* values, ptrdiff_t d, ptrdiff_t* colptr, int32_t* rows, T* cvalues) { \
-    fastnn_csr_to_csc_##SUF(n_rows, indptr, indices, values, d, colptr, rows, cvalues);                      \
+    fastnn_rows_to_csc_##SUF(n_rows, indptr, indptr + 1, indices, values, d, colptr, rows, cvalues);         \
 }                                                                                                            \
-/* Z[b, :] := bias + sum_p values[p] W1[indices[p], :] over row b's nonzeros, for b in [r0, r1). */          \
+/* ... or from rows whose nonzeros lie at begin[r] .. end[r] - 1 (e.g. each in its own padded slot). */      \
+static inline void fastnn_sparse_rows_to_csc_##SUF(ptrdiff_t n_rows, const ptrdiff_t* begin,                 \
+        const ptrdiff_t* end, const int32_t* indices, const T* values, ptrdiff_t d, ptrdiff_t* colptr,       \
+        int32_t* rows, T* cvalues) {                                                                         \
+    fastnn_rows_to_csc_##SUF(n_rows, begin, end, indices, values, d, colptr, rows, cvalues);                 \
+}                                                                                                            \
+/* Z[b, :] := bias + sum_p values[p] W1[indices[p], :] over row b's nonzeros, for b in [r0, r1), of a CSR ... */ \
 static inline void fastnn_sparse_forward_##SUF(ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* indptr,          \
         const int32_t* indices, const T* values, const T* W1, const T* bias, T* Z, ptrdiff_t h) {            \
-    FASTNN_SPARSE_DISPATCH(fastnn_forward, SUF, (r0, r1, indptr, indices, values, W1, bias, Z, h))           \
+    FASTNN_SPARSE_DISPATCH(fastnn_forward, SUF, (r0, r1, indptr, indptr + 1, indices, values, W1, bias, Z, h)) \
+}                                                                                                            \
+/* ... or of rows whose nonzeros lie at begin[b] .. end[b] - 1. */                                           \
+static inline void fastnn_sparse_forward_rows_##SUF(ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* begin,      \
+        const ptrdiff_t* end, const int32_t* indices, const T* values, const T* W1, const T* bias, T* Z,     \
+        ptrdiff_t h) {                                                                                       \
+    FASTNN_SPARSE_DISPATCH(fastnn_forward, SUF, (r0, r1, begin, end, indices, values, W1, bias, Z, h))       \
 }                                                                                                            \
 /* dW1[j, :] := sum_q cvalues[q] dA1[rows[q], :] over column j's nonzeros, for j in [j0, j1). */             \
 static inline void fastnn_sparse_weight_grad_##SUF(ptrdiff_t j0, ptrdiff_t j1, const ptrdiff_t* colptr,      \

@@ -85,3 +85,22 @@ def test_the_mlp_kernel_refuses_a_loss_it_is_not_written_for():
     with pytest.raises(ValueError, match="cross-entropy"):
         _numba.numerical_gradient(theta, sizes, x, t, SIGMOID, MSE, 0.0, 1e-4, 1)
     assert _numba.numerical_gradient(theta, sizes, x, t, SIGMOID, CROSS_ENTROPY, 0.0, 1e-4, 1).shape == theta.shape
+
+
+@pytest.mark.parametrize("optimizer", ["Momentum", "Adam"])
+@pytest.mark.parametrize("widths", [(5, 400), (400, 5)])
+def test_an_optimizer_holding_another_networks_state_is_refused(backend, optimizer, widths):
+    """One optimizer object reused for a network of other widths: its state does not fit (the compiled loops
+    would read and write past it), so the epoch refuses it, on every backend, before touching the parameters."""
+    x, t = data()
+    opt = getattr(fastnn, optimizer)(lr=0.1)
+    fastnn.TwoLayerNet(9, widths[0], 4, backend=backend).train_epoch(x, t, 5, opt, seed=0)
+    other = fastnn.TwoLayerNet(9, widths[1], 4, backend=backend)
+    before = {k: v.copy() for k, v in other.params.items()}
+    with pytest.raises(ValueError, match="W1|shape"):
+        other.train_epoch(x, t, 5, opt, seed=0)
+    for key in before:
+        np.testing.assert_array_equal(other.params[key], before[key], err_msg=key)
+    deeper = fastnn.MultiLayerNet(9, [widths[0], 3], 4, backend=backend)
+    with pytest.raises((ValueError, KeyError)):
+        deeper.train_epoch(x, t, 5, opt, seed=0)

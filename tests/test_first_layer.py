@@ -96,14 +96,24 @@ def test_forced_sparse_on_dense_data(backend, dtype, kind):
         assert_close(nets["sparse"].params[key], nets["dense"].params[key], dtype, err_msg=key)
 
 
+def dense_data_with_a_zero_column(seed):
+    """Dense inputs (density ~0.97: 'auto' would not take the sparse path) whose column 0 is all zeros."""
+    x, t = dense_data(seed)
+    x[:, 0] = 0
+    assert np.count_nonzero(x) / x.size > max(_config.SPARSE_MAX_DENSITY.values())
+    return x, t
+
+
+@pytest.mark.parametrize("data", [sparse_data, dense_data_with_a_zero_column], ids=["sparse-data", "dense-data"])
 @pytest.mark.parametrize("optimizer", COMPILED)
 @pytest.mark.parametrize("kind", ["two-layer", "mlp"])
-def test_the_sparse_path_never_touches_a_zero_input(fast_backend, kind, optimizer, monkeypatch):
+def test_the_sparse_path_never_touches_a_zero_input(fast_backend, kind, optimizer, data, monkeypatch):
     """A weight row of an input that is 0 everywhere set to inf: 0 * inf is NaN in a matrix product, and the
-    sparse kernels never form it. So a finite loss shows the sparse kernels ran, and a NaN one the dense.
-    (The networks refuse non-finite parameters at the door; that check is switched off here.)"""
+    sparse kernels never form it. So a finite loss shows the sparse kernels ran, and a NaN one the dense; on
+    dense data too, where only a forced 'sparse' runs them. (The networks refuse non-finite parameters at the
+    door; that check is switched off here.)"""
     monkeypatch.setattr(_checks, "check_finite", lambda name, a: None)
-    x, t = sparse_data(3)
+    x, t = data(3)
     losses = {}
     for mode in ("dense", "sparse"):
         net = make(kind, fast_backend, np.float64, mode)

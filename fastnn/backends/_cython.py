@@ -37,7 +37,7 @@ def _sparse_workspace(sparse, b, d, h, dtype):
         return np.empty(0, np.intp), np.empty(0, np.int32), np.empty(0, dtype)
     values = np.empty(3 * b * d + h, dtype)
     values[3 * b * d:] = 0
-    return np.empty(2 * b + d + 2, np.intp), np.empty(3 * b * d, np.int32), values
+    return np.empty(3 * b + d + 1, np.intp), np.empty(3 * b * d, np.int32), values
 
 
 def logits(theta, sizes, x, act, n_threads):
