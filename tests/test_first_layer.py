@@ -74,6 +74,24 @@ def test_sparse_equals_dense(backend, dtype, kind, optimizer):
     assert not np.allclose(nets["dense"].params["W1"], make(kind, backend, dtype, "dense").params["W1"])  # trained
 
 
+@pytest.mark.parametrize("batch_size", [1, 2, 7, 202, 203, 500])
+def test_sparse_equals_dense_at_any_batch_size(fast_backend, batch_size):
+    """The compiled loop gathers the next batch while the current one finishes (two buffers): one-row batches,
+    a short last batch (203 rows), a single batch of all rows, a batch larger than the data; a perm with
+    repeats and negative indices."""
+    x, t = sparse_data(4)
+    perm = np.r_[np.random.default_rng(5).permutation(len(x)), [3, 3, -1]]
+    nets = {mode: make("two-layer", fast_backend, np.float64, mode) for mode in ("dense", "sparse")}
+    for net in nets.values():
+        net.train_epoch(x, t, batch_size, fastnn.Momentum(lr=0.1), perm=perm)
+    assert nets["sparse"].first_layer_used == "sparse"
+    assert nets["sparse"].batch_losses.shape == (-(-len(perm) // batch_size),)
+    assert_close(nets["sparse"].batch_losses, nets["dense"].batch_losses, np.float64)
+    np.testing.assert_array_equal(nets["sparse"].batch_correct, nets["dense"].batch_correct)
+    for key in nets["dense"].params:
+        assert_close(nets["sparse"].params[key], nets["dense"].params[key], np.float64, err_msg=key)
+
+
 def test_auto_follows_the_input_density(backend, dtype):
     """'auto' runs sparse on sparse inputs and densely on dense ones (where the sparse path must not run)."""
     for data, wanted in ((sparse_data(1, dtype=dtype), True), (dense_data(1, dtype=dtype), False)):
