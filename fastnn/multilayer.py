@@ -15,8 +15,7 @@ batchnorm, and on the 'numpy' backend, the NumPy reference below computes (``fas
 import numpy as np
 
 from . import _checks, _config, reference
-from . import _flat, _sparse
-from ._codes import ACTIVATIONS as ACTIVATION_CODES, CROSS_ENTROPY
+from . import _sparse
 from .backends import get_backend
 from .network import NetworkBase, ParamDict, init_std
 
@@ -43,6 +42,9 @@ class MultiLayerNetExtend(NetworkBase):
     dtype, seed, backend, n_threads, first_layer
         As for :class:`fastnn.TwoLayerNet` (dropout and batchnorm run on the dense NumPy reference).
     """
+
+    #: The book's MultiLayerNet(Extend) trains on softmax cross-entropy (TwoLayerNet also offers 'mse').
+    loss_name = "cross_entropy"
 
     def __init__(self, input_size, hidden_size_list, output_size, activation="relu", weight_init_std="relu",
                  weight_decay_lambda=0, use_dropout=False, dropout_ration=0.5, use_batchnorm=False, *,
@@ -99,9 +101,6 @@ class MultiLayerNetExtend(NetworkBase):
             return None
         return self._backend
 
-    def _act(self):
-        return ACTIVATION_CODES[self.activation]
-
     def _flat_sizes(self):
         return tuple(self._sizes)
 
@@ -110,7 +109,7 @@ class MultiLayerNetExtend(NetworkBase):
         if fast is None:
             return self._forward(x, train_flg)[0]
         theta, sizes = self._theta()
-        return fast.logits(theta, sizes, x, self._act(), self._threads())
+        return fast.logits(theta, sizes, x, self._codes()[0], self._threads())
 
     # -- the reference's forward pass and its backward (fastnn.reference), with this network's state --------
 
@@ -156,9 +155,8 @@ class MultiLayerNetExtend(NetworkBase):
         fast = self._fast()
         if fast is not None:
             theta, sizes = self._theta()
-            value, grad = fast.gradient(theta, sizes, x, t, self._act(), CROSS_ENTROPY, self.weight_decay_lambda,
-                                        self._threads())
-            return value, ParamDict(_flat.unpack(grad, self.hidden_layer_num + 1, self._sizes))
+            value, grad = fast.gradient(theta, sizes, x, t, *self._codes(), self.weight_decay_lambda, self._threads())
+            return value, self._grads(grad)
         return self._reference_loss_and_gradient(x, t)
 
     def _reference_loss_and_gradient(self, x, t):
@@ -179,9 +177,8 @@ class MultiLayerNetExtend(NetworkBase):
         fast = self._fast()
         if fast is not None:
             theta, sizes = self._theta()
-            grad = fast.numerical_gradient(theta, sizes, x, t, self._act(), CROSS_ENTROPY,
-                                           self.weight_decay_lambda, h, self._threads())
-            return ParamDict(_flat.unpack(grad, self.hidden_layer_num + 1, self._sizes))
+            return self._grads(fast.numerical_gradient(theta, sizes, x, t, *self._codes(), self.weight_decay_lambda,
+                                                       h, self._threads()))
         self._trainable_params()  # perturbed in place below: contiguous, writable, in the network's dtype
         saved = dict(self.running)
 
@@ -214,8 +211,8 @@ class MultiLayerNetExtend(NetworkBase):
         self.first_layer_used = "dense" if fast is None else self._first_layer_path(optimizer, x)
         if fast is not None:
             self.batch_losses, self.batch_correct = fast.train_epoch(
-                self.params, self._sizes, x, t, perm, batch_size, optimizer, self._act(), CROSS_ENTROPY,
-                self.weight_decay_lambda, self._threads(), sparse=self.first_layer_used == "sparse")
+                self.params, self._sizes, x, t, perm, batch_size, optimizer, *self._codes(), self.weight_decay_lambda,
+                self._threads(), sparse=self.first_layer_used == "sparse")
             return float(np.mean(self.batch_losses))
         losses, correct = [], []
         for idx in reference.batches(perm, batch_size):  # one training-mode forward pass a step

@@ -181,6 +181,15 @@ class NetworkBase:
         self._checked_params()
         return self._params.theta, np.asarray(self._flat_sizes(), np.intp)
 
+    def _codes(self):
+        """The activation and loss codes the kernels take."""
+        return _codes.ACTIVATIONS[self.activation], _codes.LOSSES[self.loss_name]
+
+    def _grads(self, flat):
+        """A flat gradient (theta's layout) as a ParamDict keyed like ``params`` (views of it)."""
+        sizes = self._flat_sizes()
+        return ParamDict(_flat.unpack(flat, len(sizes) - 1, sizes))
+
     def _checked_params(self):
         return _checks.check_params(self._params, self._shapes(), self.dtype)
 
@@ -307,17 +316,9 @@ class TwoLayerNet(NetworkBase):
         return (self.input_size, self.hidden_size, self.output_size)
 
 
-    def _codes(self):
-        """The activation and loss codes the kernels take."""
-        return _codes.ACTIVATIONS[self.activation], _codes.LOSSES[self.loss_name]
-
     def _logits(self, x):
         theta, sizes = self._theta()
         return self._backend.logits(theta, sizes, x, self._codes()[0], self._threads())
-
-    def _grads(self, flat):
-        """A flat gradient as a ParamDict keyed like ``params`` (views of it)."""
-        return ParamDict(_flat.unpack(flat, 2, self._flat_sizes()))
 
     # -- the book's API ---------------------------------------------------------------------------
 

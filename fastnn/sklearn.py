@@ -31,7 +31,6 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, _config, optimizers, reference
-from ._codes import CROSS_ENTROPY
 from .multilayer import MultiLayerNet
 
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -268,12 +267,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.first_layer_used_ = "dense"  # whole-batch gradients: the sparse kernels serve the epoch loops
         net.weight_decay_lambda = self.alpha / X.shape[0]
         backend, sizes = net._backend, np.asarray(net._sizes, np.intp)
-        act, lam, n_threads = net._act(), net.weight_decay_lambda, net._threads()
+        (act, loss), lam, n_threads = net._codes(), net.weight_decay_lambda, net._threads()
 
         def fun(theta):  # L-BFGS works on the network's theta itself: set it, one backprop, the flat gradient
             _checks.check_finite("theta", theta)
             np.copyto(net.theta, theta, casting="unsafe")
-            value, grad = backend.gradient(net.theta, sizes, X, t, act, CROSS_ENTROPY, lam, n_threads)
+            value, grad = backend.gradient(net.theta, sizes, X, t, act, loss, lam, n_threads)
             return float(value), np.asarray(grad, np.float64)
 
         res = minimize(fun, net.theta.astype(np.float64), method="L-BFGS-B", jac=True,
