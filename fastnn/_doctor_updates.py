@@ -174,7 +174,7 @@ def findings(watch):
                 found.append(Finding("learning-rate", None, {"lr": lr, "lr_text": text, "before": start, "after": end,
                                                              "after_smaller": smaller, "by": first["smaller_by"]},
                                      template="learning-rate-high"))
-            elif big is not None and np.isfinite(end) and 0 <= start - end < 1e-5 * abs(start) and \
+            elif big is not None and np.isfinite(end) and 0 <= start - end < 1e-4 * abs(start) and \
                     start - big > 50 * max(start - end, 1e-15):
                 found.append(Finding("learning-rate", None, {"lr": lr, "lr_text": text, "before": start, "after": end,
                                                              "after_100": big}, template="learning-rate-low"))
