@@ -64,8 +64,39 @@ def check_finite(name, a):
         raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)})")
 
 
-def check_inputs(x, n_inputs, dtype):
-    """x as a C-contiguous (N, n_inputs) array of dtype; a 1-D x is a batch of one."""
+def _is_sparse(x):
+    """Whether x is a scipy.sparse matrix or array (scipy imported only if x could be one)."""
+    if not type(x).__module__.startswith("scipy.sparse"):
+        return False
+    import scipy.sparse
+    return scipy.sparse.issparse(x)
+
+
+def check_inputs(x, n_inputs, dtype, keep_sparse=False):
+    """x as a C-contiguous (N, n_inputs) array of dtype; a 1-D x is a batch of one.
+
+    A scipy.sparse x (any format) is made dense, or with ``keep_sparse`` kept as rows over its nonzeros
+    (fastnn._sparse.SparseRows, canonical CSR of dtype; an epoch's first layer reads it as it is)."""
+    from ._sparse import SparseRows
+    if isinstance(x, SparseRows) or _is_sparse(x):
+        if x.dtype.kind not in REAL_KINDS:
+            raise TypeError(f"x must hold real numbers, got a sparse matrix of dtype {x.dtype}")
+        if len(x.shape) != 2 or x.shape[1] != n_inputs:
+            raise ValueError(f"x must be 2-D with {n_inputs} columns (input_size), got a sparse matrix of shape "
+                             f"{x.shape}")
+        if x.shape[0] == 0:
+            raise ValueError("x must hold at least one row, got an empty batch")
+        if not keep_sparse:
+            x = x.toarray()
+        else:
+            if not isinstance(x, SparseRows) or x.dtype != dtype:
+                x = SparseRows.from_scipy(x, dtype) if _is_sparse(x) else SparseRows(
+                    x.indptr, x.indices, x.values.astype(dtype), x.shape)
+            bad = np.flatnonzero(~np.isfinite(x.values[:x.nnz]))
+            if bad.size:
+                row = int(np.searchsorted(x.indptr, bad[0], side="right")) - 1
+                raise ValueError(f"x contains NaN or inf (first at index ({row}, {x.indices[bad[0]]}))")
+            return x
     x = _numeric("x", x)
     if x.ndim == 1:
         x = x.reshape(1, -1)

@@ -93,16 +93,17 @@ def _backward_rows(Ws, bs, t, act, loss, zs, ds, loss_rows, hits):
 
 
 @_jit
-def _weight_grads(Ws, x, zs, ds, gWs, gbs, lam, sp=None, nb=0):
+def _weight_grads(Ws, x, zs, ds, gWs, gbs, lam, sp=None, rows=None):
     """gW_l := Z_{l-1}^T dA_l + lam W_l, gb_l := column sums of dA_l; returns sum ||W||^2. With sp (the
-    buffers of a batch of nb rows gathered by first_layer_forward) gW_1 runs over its nonzeros."""
+    batch workspaces) and rows (the batch's (begin, end, indices, values), as first_layer_forward's) gW_1
+    runs over the batch's nonzeros."""
     L = len(Ws)
     sq = 0.0
     for l in range(L):
         zin = x if l == 0 else zs[l - 1]
         delta = zs[L - 1] if l == L - 1 else ds[l]
         if l == 0 and sp is not None:
-            first_layer_weight_grad(sp, nb, delta, gWs[l])
+            first_layer_weight_grad(sp, rows[0], rows[1], rows[2], rows[3], delta, gWs[l])
         else:
             np.dot(zin.T, delta, gWs[l])
         gb = gbs[l]
@@ -150,23 +151,28 @@ def gradient(theta, sizes, x, t, act, loss, lam, grad_out, hits):
 
 
 @_jit
-def train_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2, sparse=False):
+def train_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2, begin, end,
+                indices, values):
     """Mini-batch steps over perm (the last batch may be shorter); returns the batch losses and, per batch,
-    the rows whose logits (the same forward pass, before the update) pick their label. ``sparse``: the
-    first layer's products run over each batch's nonzeros (fastnn/_sparse_numba.py)."""
-    n, d = perm.shape[0], x.shape[1]
+    the rows whose logits (the same forward pass, before the update) pick their label.
+
+    Dense (begin empty): x's rows perm[i]. Sparse: epoch row i's nonzeros are indices / values[begin[i]:end[i]]
+    and the first layer's products run over them (fastnn/_sparse_numba.py); x is not read. The labels are
+    t[perm[i]] either way."""
+    sparse = begin.shape[0] > 0
+    n, d = perm.shape[0], sizes[0]
     b = min(batch_size, n)
     Ws, bs = _views(theta, sizes)
     grad = np.empty_like(theta)
     gWs, gbs = _views(grad, sizes)
-    xb = np.empty((b, d), x.dtype)
+    xb = np.empty((b if not sparse else 0, d), theta.dtype)
     tb = np.empty(b, t.dtype)
-    zs, ds = _workspace(sizes, b, x)
+    zs, ds = _workspace(sizes, b, theta)
     loss_rows = np.empty(b)
     losses = np.empty((n + batch_size - 1) // batch_size)
     correct = np.zeros(losses.shape[0], np.int64)
     s = 0
-    sp = batch_buffers(b, d, sizes[1], x, sparse)
+    sp = batch_buffers(b, d, sizes[1], theta, sparse)
     for start in range(0, n, batch_size):
         nb = min(batch_size, n - start)
         zb = [z[:nb] for z in zs]
@@ -174,14 +180,15 @@ def train_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p
         if sparse:
             for r in range(nb):
                 tb[r] = t[perm[start + r]]
-            first_layer_forward(sp, x, perm, start, nb, Ws[0], zs[0])
+            rows = (begin[start:start + nb], end[start:start + nb], indices, values)
+            first_layer_forward(sp, rows[0], rows[1], indices, values, Ws[0], zs[0])
+            _forward(Ws, bs, xb[:nb], act, zb, False, True)
+            _backward_rows(Ws, bs, tb[:nb], act, loss, zb, db, loss_rows[:nb], correct[s:s + 1])
+            sq = _weight_grads(Ws, xb[:nb], zb, db, gWs, gbs, lam, sp, rows)
         else:
             _gather(x, t, perm, start, nb, xb, tb)
-        _forward(Ws, bs, xb[:nb], act, zb, False, sparse)
-        _backward_rows(Ws, bs, tb[:nb], act, loss, zb, db, loss_rows[:nb], correct[s:s + 1])
-        if sparse:
-            sq = _weight_grads(Ws, xb[:nb], zb, db, gWs, gbs, lam, sp, nb)
-        else:
+            _forward(Ws, bs, xb[:nb], act, zb, False)
+            _backward_rows(Ws, bs, tb[:nb], act, loss, zb, db, loss_rows[:nb], correct[s:s + 1])
             sq = _weight_grads(Ws, xb[:nb], zb, db, gWs, gbs, lam)
         losses[s] = loss_rows[:nb].mean() + 0.5 * lam * sq
         lr_t, step = step_lr(opt, lr, p1, p2, step)

@@ -8,12 +8,86 @@ sparse path pays off below a density measured per dtype on the project's machine
 (``_config.SPARSE_MAX_DENSITY``, with the measurement beside it); the density of x is estimated from evenly
 spaced rows (``_config.DENSITY_SAMPLE_ROWS``), which is cheap and deterministic. ``first_layer`` (argument,
 else ``$FASTNN_FIRST_LAYER``, else 'auto') forces either path.
+
+On the sparse path an epoch reads its batches' rows over their nonzeros from a CSR of the inputs
+(``SparseRows``): built once for a fit (the Trainer, ``MLPClassifier.fit`` and the CLI hold it across
+epochs, as a user holding a ``scipy.sparse`` matrix does), or per epoch from a dense x, for its rows in the
+epoch's order. A backend's ``csr_rows`` builds it (compiled, on its threads); NumPy does where none can.
 """
 import os
 
 import numpy as np
 
 from . import _config
+
+
+class SparseRows:
+    """Rows of a 2-d input over their nonzeros (CSR): ``indptr`` (intp, rows + 1), ``indices`` (int32,
+    columns ascending within a row), ``values`` (the network's dtype), ``shape``.
+
+    What the sparse first layer reads; ``from_dense`` and ``from_scipy`` build one, ``toarray`` undoes it.
+    """
+
+    __slots__ = ("indptr", "indices", "values", "shape")
+
+    def __init__(self, indptr, indices, values, shape):
+        self.indptr, self.indices, self.values, self.shape = indptr, indices, values, tuple(shape)
+
+    @property
+    def dtype(self):
+        return self.values.dtype
+
+    @property
+    def nnz(self):
+        return int(self.indptr[-1])
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __repr__(self):
+        return f"SparseRows(shape={self.shape}, nnz={self.nnz}, dtype={self.dtype})"
+
+    @classmethod
+    def from_dense(cls, x, n_threads=1, csr_rows=None):
+        """The rows of the C-contiguous float array x; ``csr_rows`` is a backend's builder (default NumPy's)."""
+        indptr, indices, values = (csr_rows or csr_rows_numpy)(x, np.empty(0, np.intp), n_threads)
+        return cls(indptr, indices, values, x.shape)
+
+    @classmethod
+    def from_scipy(cls, m, dtype):
+        """A scipy.sparse matrix (any format) as canonical CSR of dtype: duplicates summed, columns sorted."""
+        m = m.tocsr()
+        if not m.has_canonical_format:
+            m = m.copy()
+            m.sum_duplicates()
+        return cls(m.indptr.astype(np.intp), m.indices.astype(np.int32),
+                   np.ascontiguousarray(m.data, dtype=dtype), m.shape)
+
+    def toarray(self):
+        """The dense array (zeros where no value is held)."""
+        out = np.zeros(self.shape, self.dtype)
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
+        out[rows, self.indices[:self.nnz]] = self.values[:self.nnz]
+        return out
+
+
+def csr_rows_numpy(x, rows, n_threads=1):
+    """(indptr, indices, values) of x[rows] (x's own rows for an empty ``rows``): the backends' builder in NumPy."""
+    xr = x if rows.shape[0] == 0 else x[rows]
+    r, c = np.nonzero(xr)  # row-major: columns ascending within a row
+    indptr = np.zeros(xr.shape[0] + 1, np.intp)
+    np.cumsum(np.bincount(r, minlength=xr.shape[0]), out=indptr[1:])
+    return indptr, c.astype(np.int32), xr[r, c]
+
+
+def epoch_rows(x, perm, csr_rows, n_threads):
+    """(begin, end, indices, values): the nonzeros of epoch row i (x[perm[i]]) lie in indices / values from
+    begin[i] to end[i]. From a SparseRows x at once; a dense x is compressed first, its rows in perm's order
+    (so the epoch reads them in sequence)."""
+    if isinstance(x, SparseRows):
+        return x.indptr[perm], x.indptr[perm + 1], x.indices, x.values
+    indptr, indices, values = csr_rows(x, perm, n_threads)
+    return indptr[:-1], indptr[1:], indices, values
 
 FIRST_LAYER_MODES = ("auto", "dense", "sparse")
 
@@ -32,12 +106,14 @@ def density(x, n_rows=None):
     float
         Nonzeros / entries of the sampled rows (0.0 for an empty x).
     """
-    x = np.asarray(x)
-    if x.ndim != 2:
+    x = x if isinstance(x, SparseRows) else np.asarray(x)
+    if len(x.shape) != 2:
         raise ValueError(f"x must be a 2-d array (rows, features), got shape {x.shape}")
     n_rows = _config.DENSITY_SAMPLE_ROWS if n_rows is None else n_rows
-    if x.size == 0:
+    if x.shape[0] * x.shape[1] == 0:
         return 0.0
+    if isinstance(x, SparseRows):
+        return x.nnz / (x.shape[0] * x.shape[1])
     rows = x if x.shape[0] <= n_rows else x[np.linspace(0, x.shape[0] - 1, n_rows).astype(np.intp)]
     return np.count_nonzero(rows) / rows.size
 

@@ -36,16 +36,18 @@ def gather_csr(x, perm, start, stop, indptr_out, indices_out, values_out):
 
 
 @numba.njit(**NUMBA_OPTIONS)
-def csr_to_csc(indptr, indices, values, d, colptr_out, rows_out, cvalues_out):
-    """The batch's CSC (columns = input pixels) from its CSR: colptr counts, then is each column's cursor."""
-    n_rows = indptr.shape[0] - 1
+def rows_to_csc(begin, end, indices, values, d, colptr_out, rows_out, cvalues_out):
+    """The CSC (columns = input pixels) of the rows whose nonzeros lie at begin[r] .. end[r] - 1: colptr
+    counts, then is each column's cursor; rows ascending within a column."""
+    n_rows = begin.shape[0]
     colptr_out[:d + 1] = 0
-    for p in range(indptr[n_rows]):
-        colptr_out[indices[p] + 1] += 1
+    for r in range(n_rows):
+        for p in range(begin[r], end[r]):
+            colptr_out[indices[p] + 1] += 1
     for j in range(d):
         colptr_out[j + 1] += colptr_out[j]
     for r in range(n_rows):
-        for p in range(indptr[r], indptr[r + 1]):
+        for p in range(begin[r], end[r]):
             q = colptr_out[indices[p]]
             colptr_out[indices[p]] = q + 1
             rows_out[q] = r
@@ -56,18 +58,30 @@ def csr_to_csc(indptr, indices, values, d, colptr_out, rows_out, cvalues_out):
 
 
 @numba.njit(**NUMBA_OPTIONS)
-def forward(indptr, indices, values, W1, b1, z_out, r0, r1):
-    """z_out[b] := b1 + sum over row b's nonzeros of x[b, j] W1[j], for batch rows r0 <= b < r1."""
+def csr_to_csc(indptr, indices, values, d, colptr_out, rows_out, cvalues_out):
+    """The batch's CSC (columns = input pixels) from its CSR."""
+    rows_to_csc(indptr[:-1], indptr[1:], indices, values, d, colptr_out, rows_out, cvalues_out)
+
+
+@numba.njit(**NUMBA_OPTIONS)
+def forward_rows(begin, end, indices, values, W1, b1, z_out, r0, r1):
+    """z_out[b] := b1 + sum over row b's nonzeros (at begin[b] .. end[b] - 1) of x[b, j] W1[j], r0 <= b < r1."""
     h = W1.shape[1]
     for b in range(r0, r1):
         z = z_out[b]
         for k in range(h):
             z[k] = b1[k]
-        for p in range(indptr[b], indptr[b + 1]):
+        for p in range(begin[b], end[b]):
             v = values[p]
             w = W1[indices[p]]
             for k in range(h):
                 z[k] += v * w[k]
+
+
+@numba.njit(**NUMBA_OPTIONS)
+def forward(indptr, indices, values, W1, b1, z_out, r0, r1):
+    """z_out[b] := b1 + sum over row b's nonzeros of x[b, j] W1[j], for batch rows r0 <= b < r1."""
+    forward_rows(indptr[:-1], indptr[1:], indices, values, W1, b1, z_out, r0, r1)
 
 
 @numba.njit(**NUMBA_OPTIONS)
@@ -110,32 +124,60 @@ def sgd_step(colptr, rows, cvalues, dA1, W1, lr, j0, j1, touched_out):
     return n
 
 
+@numba.njit(**NUMBA_OPTIONS)
+def _csr_rows(x, rows):
+    n = rows.shape[0] if rows.shape[0] > 0 else x.shape[0]
+    d = x.shape[1]
+    indptr = np.zeros(n + 1, np.intp)
+    for i in range(n):
+        row = rows[i] if rows.shape[0] > 0 else i
+        c = 0
+        for k in range(d):
+            c += x[row, k] != 0
+        indptr[i + 1] = indptr[i] + c
+    indices = np.empty(indptr[n], np.int32)
+    values = np.empty(indptr[n], x.dtype)
+    for i in range(n):
+        row = rows[i] if rows.shape[0] > 0 else i
+        p = indptr[i]
+        for k in range(d):
+            v = x[row, k]
+            if v != 0:
+                indices[p] = k
+                values[p] = v
+                p += 1
+    return indptr, indices, values
+
+
+def csr_rows(x, rows, n_threads=1):
+    """(indptr, indices, values) of x[rows] over their nonzeros (x's own rows for an empty ``rows``); serial."""
+    return _csr_rows(x, rows)
+
+
 # --- a batch over its nonzeros, for the compiled epoch loops (fastnn/_mlp_numba.py) ---
 
 @numba.njit(**NUMBA_OPTIONS)
 def batch_buffers(b, d, h, dtype_like, sparse):
-    """(indptr, indices, values, colptr, rows, cvalues, zero) for batches of b rows of d inputs and a first
-    layer of h units; empty arrays when not ``sparse`` (the types stay the same for the compiler)."""
+    """(colptr, rows, cvalues, zero) for batches of b rows of d inputs and a first layer of h units; empty
+    arrays when not ``sparse`` (the types stay the same for the compiler)."""
     m = b * d if sparse else 0
     dt = dtype_like.dtype
-    return (np.empty(b + 1 if sparse else 0, np.intp), np.empty(m, np.int32), np.empty(m, dt),
-            np.empty(d + 1 if sparse else 0, np.intp), np.empty(m, np.int32), np.empty(m, dt),
+    return (np.empty(d + 1 if sparse else 0, np.intp), np.empty(m, np.int32), np.empty(m, dt),
             np.zeros(h if sparse else 0, dt))
 
 
 @numba.njit(**NUMBA_OPTIONS)
-def first_layer_forward(buffers, x, perm, start, nb, W1, z_out):
-    """Gathers x[perm[start:start + nb]] as CSR into buffers and sets z_out[:nb] := xb W1 over its nonzeros
-    (no bias: the caller adds it with the activation, in the dense path's order)."""
-    indptr, indices, values, _, _, _, zero = buffers
-    gather_csr(x, perm, start, start + nb, indptr, indices, values)
-    forward(indptr, indices, values, W1, zero, z_out, 0, nb)
+def first_layer_forward(buffers, begin, end, indices, values, W1, z_out):
+    """z_out[:nb] := xb W1 over the nonzeros of the batch's rows (row r's at begin[r] .. end[r] - 1; no
+    bias: the caller adds it with the activation, in the dense path's order)."""
+    zero = buffers[3]
+    forward_rows(begin, end, indices, values, W1, zero, z_out, 0, begin.shape[0])
 
 
 @numba.njit(**NUMBA_OPTIONS)
-def first_layer_weight_grad(buffers, nb, dA1, dW1_out):
-    """dW1_out := xb^T dA1[:nb] over the nonzeros of the batch gathered by first_layer_forward."""
-    indptr, indices, values, colptr, rows, cvalues, _ = buffers
+def first_layer_weight_grad(buffers, begin, end, indices, values, dA1, dW1_out):
+    """dW1_out := xb^T dA1 over the nonzeros of the batch's rows (as first_layer_forward's)."""
+    colptr, rows, cvalues, _ = buffers
     d = dW1_out.shape[0]
-    csr_to_csc(indptr[:nb + 1], indices, values, d, colptr, rows, cvalues)
+    rows_to_csc(begin, end, indices, values, d, colptr, rows, cvalues)
     weight_grad(colptr, rows, cvalues, dA1, dW1_out, 0, d)

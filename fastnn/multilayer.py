@@ -101,6 +101,9 @@ class MultiLayerNetExtend(NetworkBase):
             return None
         return self._backend
 
+    def _epoch_backend(self):
+        return self._fast()
+
     def _flat_sizes(self):
         return tuple(self._sizes)
 
@@ -198,7 +201,7 @@ class MultiLayerNetExtend(NetworkBase):
         1-D integer index array, as ``x[perm]`` takes it.
         """
         from .optimizers import make_optimizer
-        x, t = self._xt(x, t)
+        x, t = self._xt(x, t, keep_sparse=True)
         optimizer = make_optimizer(optimizer, **optimizer_param)
         if perm is None:
             perm = np.random.default_rng(seed).permutation(len(x))
@@ -208,7 +211,7 @@ class MultiLayerNetExtend(NetworkBase):
     def _train_epoch(self, x, t, batch_size, optimizer, perm):
         self._trainable_params()  # contiguous and writable, so the kernels update the dict's arrays
         fast = self._fast()
-        self.first_layer_used = "dense" if fast is None else self._first_layer_path(optimizer, x)
+        x, self.first_layer_used = self._epoch_input(x, optimizer)
         if fast is not None:
             self.batch_losses, self.batch_correct = fast.train_epoch(
                 self.params, self._sizes, x, t, perm, batch_size, optimizer, *self._codes(), self.weight_decay_lambda,

@@ -207,10 +207,32 @@ class NetworkBase:
                 checked[key] = value.copy()
         self._params.update(checked)
 
+    def _epoch_backend(self):
+        """The backend whose compiled loop runs this network's epochs (None: the network runs the reference)."""
+        return self._backend
+
     def _first_layer_path(self, optimizer, x):
         """'sparse' or 'dense' for an epoch of ``optimizer`` on x (``_sparse.first_layer_path``)."""
-        return _sparse.first_layer_path(self._backend, optimizer, x, self._flat_sizes()[1],
+        backend = self._epoch_backend()
+        if backend is None:
+            return "dense"
+        return _sparse.first_layer_path(backend, optimizer, x, self._flat_sizes()[1],
                                         getattr(self, "first_layer", None))
+
+    def _epoch_input(self, x, optimizer):
+        """(x, path) for an epoch: path as ``_first_layer_path``; x as given, but made dense when it is held
+        over its nonzeros (SparseRows) and the path is dense."""
+        path = self._first_layer_path(optimizer, x)
+        if path == "dense" and isinstance(x, _sparse.SparseRows):
+            x = x.toarray()
+        return x, path
+
+    def _inputs_for_epochs(self, x, optimizer):
+        """The validated inputs of many epochs as the epochs will read them: over their nonzeros (built once
+        here, on the backend's threads) when this network's first layer runs sparse on them, else x."""
+        if isinstance(x, _sparse.SparseRows) or self._first_layer_path(optimizer, x) != "sparse":
+            return x
+        return _sparse.SparseRows.from_dense(x, self._threads(), getattr(self._epoch_backend(), "csr_rows", None))
 
     def _h(self, h, params):
         """h checked against the parameters it perturbs (see ``_checks.check_h``)."""
@@ -236,12 +258,12 @@ class NetworkBase:
             del self.__dict__["_params"]  # pickled before the flat layout: move the arrays into a theta
             self.params = dict(params)
 
-    def _x(self, x):
+    def _x(self, x, keep_sparse=False):
         self._threads()  # a bad n_threads (or FASTNN_NUM_THREADS) is refused on every path, threaded or not
-        return _checks.check_inputs(x, self.input_size, self.dtype)
+        return _checks.check_inputs(x, self.input_size, self.dtype, keep_sparse)
 
-    def _xt(self, x, t):
-        x = self._x(x)
+    def _xt(self, x, t, keep_sparse=False):
+        x = self._x(x, keep_sparse)
         return x, _checks.check_labels(t, x.shape[0], self.output_size)
 
 
@@ -385,7 +407,7 @@ class TwoLayerNet(NetworkBase):
         ``params`` are updated in place. A read-only parameter array is first replaced by a writable copy
         (the original is never written), so ``params`` holds the trained values afterwards.
         """
-        x, t = self._xt(x, t)
+        x, t = self._xt(x, t, keep_sparse=True)
         batch_size = _checks.check_positive_int("batch_size", batch_size)
         optimizer = make_optimizer(optimizer, **optimizer_param)
         if perm is None:
@@ -397,7 +419,7 @@ class TwoLayerNet(NetworkBase):
         """train_epoch on inputs already validated by ``_xt`` and ``check_perm`` (the Trainer checks its data
         once)."""
         self._trainable_params()  # contiguous and writable, so kernels update the dict's arrays
-        self.first_layer_used = self._first_layer_path(optimizer, x)
+        x, self.first_layer_used = self._epoch_input(x, optimizer)
         self.batch_losses, self.batch_correct = self._backend.train_epoch(
             self._params, self._flat_sizes(), x, t, perm, batch_size, optimizer, *self._codes(), 0.0, self._threads(),
             sparse=self.first_layer_used == "sparse")

@@ -337,9 +337,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self.best_loss_ = None
         batch = self._batch_size(X.shape[0])
         best = None
+        X_epochs = net._inputs_for_epochs(X, self._optimizer)  # over its nonzeros once, for a sparse first layer
         for _ in range(1 if incremental else self.max_iter):
             perm = (self._random_state.permutation(X.shape[0]) if self.shuffle else np.arange(X.shape[0]))
-            self.loss_ = self._epoch(net, X, t, perm, batch)
+            self.loss_ = self._epoch(net, X_epochs, t, perm, batch)
             self.loss_curve_.append(self.loss_)
             self.n_iter_ += 1
             if self.verbose:

@@ -70,6 +70,7 @@ class Trainer:
         self.network = network
         self.x_train, self.t_train = network._xt(x_train, t_train)  # validated once, not every epoch
         self.x_test, self.t_test = network._xt(x_test, t_test)
+        self._x_epochs = None  # x_train as the epochs read it (built at the first epoch)
         self.epochs = _checks.check_positive_int("epochs", epochs)
         self.batch_size = _checks.check_positive_int("mini_batch_size", mini_batch_size)
         self.optimizer = make_optimizer(optimizer, **(optimizer_param or {"lr": 0.01}))
@@ -133,7 +134,9 @@ class Trainer:
         if self.gradient == "numerical":
             loss = self._numerical_epoch(perm)
         else:
-            loss = self.network._train_epoch(self.x_train, self.t_train, self.batch_size, self.optimizer,
+            if self._x_epochs is None:  # as the epochs read it: over its nonzeros for a sparse first layer, once
+                self._x_epochs = self.network._inputs_for_epochs(self.x_train, self.optimizer)
+            loss = self.network._train_epoch(self._x_epochs, self.t_train, self.batch_size, self.optimizer,
                                              perm.astype(np.intp))
         logs = {"loss": loss, "epoch_time": time.perf_counter() - start,
                 "accuracy": self._train_accuracy(len(perm)),

@@ -20,9 +20,8 @@ so all parallelism is ours.
 
 0. The first layer's input. Dense: x[perm] gathered into xb by rows, then xb W_1 split by units (each
    thread packs its own columns of W_1 once a step; split by rows, every chunk would pack all of W_1 for
-   a few rows: most of a small batch's time on AVX2). Sparse: each row's nonzeros in its own padded slot
-   (src_cython/_sparse_batch.pxd), gathered during the previous step's region 2 into the buffer this step
-   reads (two buffers; the first batch before the loop), and x W_1 taken over them in region 1.
+   a few rows: most of a small batch's time on AVX2). Sparse: the epoch's rows over their nonzeros, given
+   (src_cython/_sparse_batch.pxd), and x W_1 taken over them in region 1.
 1. Rows of the batch, one OpenMP chunk each (row-local, no synchronisation): forward through every
    layer, the loss and dL/dA_L per row (softmax cross-entropy, or the MSE of the probabilities), then
    dA_l := (dA_{l+1} W_{l+1}^T) act'(Z_l) down to the first layer (its input gradient is never formed).
@@ -30,7 +29,7 @@ so all parallelism is ours.
    W_l and entries j0:j1 of b_l: dW_l[i0:i1] := Z_{l-1}[:, i0:i1]^T dA_l (dW_1 over the batch's nonzeros by
    input pixel when sparse), then the optimizer on those rows while they are in cache. For SGD the update
    is the GEMM: W := (1 - lr lambda) W - lr Z^T dA (alpha = -lr, beta = 1 - lr lambda), so dW is never
-   stored. Meanwhile the next batch's rows of x are gathered (sparse) or prefetched (dense).
+   stored. Meanwhile the next batch's rows of x (dense) or their nonzeros (sparse) are prefetched.
 
 Weight decay lambda adds 0.5 lambda sum ||W_l||^2 to the loss and lambda W_l to each dW_l (not to biases),
 as the book's MultiLayerNet. The caller allocates every output (``*_out``) and workspace (``*_ws``);
@@ -46,7 +45,7 @@ from libc.string cimport memcpy
 from _blas cimport gemm
 from _numerics cimport (ADAM, IDENTITY, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes,
                         edge as _edge, softmax_loss_row, update)
-from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_gather_rows,
+from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_prefetch_rows,
                             sparse_sgd_step, sparse_weight_grad)
 
 cdef extern from *:
@@ -115,10 +114,10 @@ cdef inline Py_ssize_t _zoff(const Py_ssize_t* sizes, int l, Py_ssize_t b) noexc
 cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t, Py_ssize_t r0, Py_ssize_t r1,
                 Py_ssize_t b, const floating* theta, const Py_ssize_t* sizes, int L, int act, int loss,
                 floating inv_n, floating* zs, floating* ds, double* loss_rows, signed char* hits, bint backward,
-                bint z1_ready=False, int buf=0) noexcept nogil:
-    """Rows r0:r1 (xin has row stride n0; sp, when not NULL, holds the same rows as CSR and the first layer
-    runs over their nonzeros, in its buffer buf; z1_ready: block 1 of zs already holds xin W_1): forward
-    through every layer;
+                bint z1_ready=False, Py_ssize_t start=0) noexcept nogil:
+    """Rows r0:r1 (xin has row stride n0; sp, when not NULL, holds the same rows over their nonzeros, from
+    epoch row start, and the first layer runs over those; z1_ready: block 1 of zs already holds xin W_1):
+    forward through every layer;
     with ``backward`` also each row's loss and dA_l of every layer (dA_L in place of the logits), and
     hits[i] := whether row i's logits pick its label (unless hits is NULL)."""
     cdef Py_ssize_t n = r1 - r0, i, j, nin, nout, woff, k
@@ -139,7 +138,7 @@ cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t,
         if l == 1 and z1_ready:
             pass
         elif l == 1 and sp != NULL:
-            sparse_forward(sp, buf, r0, r1, theta + woff, zout, nout)
+            sparse_forward(sp, start, r0, r1, theta + woff, zout, nout)
         else:
             gemm(False, False, n, nout, nin, <floating> 1, zin + r0 * nin, nin, theta + woff, nout,
                  <floating> 0, zout + r0 * nout, nout)
@@ -297,34 +296,37 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 int opt, double lr, double p1, double p2, double eps, long step, floating[::1] s1, floating[::1] s2,
                 floating[:, ::1] xb_ws, Py_ssize_t[::1] tb_ws, floating[::1] zs_ws, floating[::1] ds_ws,
                 double[::1] loss_rows_ws, signed char[::1] hit_rows_ws, floating[::1] grad_ws,
-                Py_ssize_t[::1] sp_idx_ws, int32_t[::1] sp_int_ws, floating[::1] sp_val_ws,
-                double[::1] batch_losses_out, Py_ssize_t[::1] batch_correct_out, int n_threads,
-                int chunks_per_thread=1):
+                const Py_ssize_t[::1] sp_begin, const Py_ssize_t[::1] sp_end, const int32_t[::1] sp_indices,
+                const floating[::1] sp_values, Py_ssize_t[::1] sp_idx_ws, int32_t[::1] sp_int_ws,
+                floating[::1] sp_val_ws, double[::1] batch_losses_out, Py_ssize_t[::1] batch_correct_out,
+                int n_threads, int chunks_per_thread=1):
     """Mini-batch steps over perm (the last batch may be shorter); returns the number of steps.
 
     batch_losses_out[s] := loss of step s (with the decay term, before its update); batch_correct_out[s]
     := its rows whose logits (the same forward pass) pick their label. s1/s2: flat
     optimizer state (Momentum's v; Adam's m, v), updated in place; ``step`` is Adam's count before
-    this epoch. Workspaces hold ``batch_size`` rows (``xb_ws.shape[0]``). Each region is split into
-    n_threads * chunks_per_thread chunks handed out dynamically. Non-empty sp_*_ws (sized as
-    src_cython/_sparse_batch.pxd says) run the first layer over each batch's nonzeros.
+    this epoch. Workspaces hold ``batch_size`` rows (``tb_ws.shape[0]``). Each region is split into
+    n_threads * chunks_per_thread chunks handed out dynamically.
+
+    Dense: x's rows perm[i] (xb_ws holds a batch). Sparse (sp_begin not empty; x and xb_ws are not read and may
+    be empty): epoch row i's nonzeros are sp_indices / sp_values[sp_begin[i]:sp_end[i]], and sp_*_ws are sized
+    as src_cython/_sparse_batch.pxd says. The labels are t[perm[i]] either way.
     """
     cdef int teams = max(1, n_threads)
     cdef Py_ssize_t n = perm.shape[0], start = 0, nb, nxt, s = 0, c, r, r0, r1, chunks = teams * max(1, chunks_per_thread)
-    cdef Py_ssize_t b = xb_ws.shape[0], d = x.shape[1]
+    cdef Py_ssize_t b = tb_ws.shape[0], d = sizes[0]
     cdef int L = sizes.shape[0] - 1
     cdef double batch_loss, lr_t, sq
     cdef floating* s2p = &s2[0] if s2.shape[0] > 0 else NULL
     cdef floating* s1p = &s1[0] if s1.shape[0] > 0 else NULL
     cdef floating* dsp = &ds_ws[0] if ds_ws.shape[0] > 0 else NULL
+    cdef floating* xbp = NULL
     cdef SparseBatch batch
     cdef SparseBatch* sp = NULL
-    cdef int buf = 0
-    if sparse_batch(&batch, sp_idx_ws, sp_int_ws, sp_val_ws, b, d, sizes[1]):
+    if sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, b, d):
         sp = &batch
-        nb = min(batch_size, n)  # the first batch's rows into buffer 0, on every thread; later ones in region 2
-        for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
-            sparse_gather_rows(sp, 0, &x[0, 0], &perm[0], 0, _edge(nb, c, chunks), _edge(nb, c + 1, chunks))
+    else:
+        xbp = &xb_ws[0, 0]
     while start < n:
         nb = min(batch_size, n - start)
         if sp == NULL:  # dense: gather by rows, then xb W_1 by units (W_1 packed once a step)
@@ -332,35 +334,33 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 for r in range(_edge(nb, c, chunks), _edge(nb, c + 1, chunks)):
                     memcpy(&xb_ws[r, 0], &x[perm[start + r], 0], d * sizeof(floating))
             for c in prange(teams, nogil=True, schedule='static', num_threads=teams):
-                _first_layer_columns(&xb_ws[0, 0], nb, &theta[0], &sizes[0], _edge(sizes[1], c, teams),
+                _first_layer_columns(xbp, nb, &theta[0], &sizes[0], _edge(sizes[1], c, teams),
                                      _edge(sizes[1], c + 1, teams), &zs_ws[0])
         # chunk `chunks` (sparse only): the batch by input pixel, for region 2's dW_1
         for c in prange(chunks + (sp != NULL), nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             if c == chunks:
-                sparse_csc(sp, buf, nb, <floating> 0)
+                sparse_csc(sp, start, nb, <floating> 0)
             else:
                 r0 = _edge(nb, c, chunks)
                 r1 = _edge(nb, c + 1, chunks)
                 for r in range(r0, r1):
                     tb_ws[r] = t[perm[start + r]]
-                _rows(&xb_ws[0, 0], sp, &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act, loss,
-                      <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True, sp == NULL, buf)
+                _rows(xbp, sp, &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act, loss,
+                      <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True, sp == NULL, start)
         lr_t = lr
         if opt == ADAM:
             step += 1
             lr_t = adam_lr(lr, p1, p2, step)
         sq = 0
-        nxt = min(batch_size, n - start - nb)  # rows of the next batch: gathered (sparse) or prefetched meanwhile
+        nxt = min(batch_size, n - start - nb)  # rows of the next batch, prefetched meanwhile
         for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             if nxt > 0 and sp != NULL:
-                sparse_gather_rows(sp, 1 - buf, &x[0, 0], &perm[0], start + nb, _edge(nxt, c, chunks),
-                                   _edge(nxt, c + 1, chunks))
+                sparse_prefetch_rows(sp, start + nb, _edge(nxt, c, chunks), _edge(nxt, c + 1, chunks), <floating> 0)
             elif nxt > 0:
                 _prefetch_rows(&x[0, 0], d, &perm[0], start + nb, _edge(nxt, c, chunks), _edge(nxt, c + 1, chunks))
-            sq += _weights_chunk(c, chunks, &xb_ws[0, 0], sp, nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
+            sq += _weights_chunk(c, chunks, xbp, sp, nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
                                  &grad_ws[0], s1p, s2p, opt, opt == SGD, <floating> lr_t, <floating> p1,
                                  <floating> p2, <floating> eps, <floating> lam)
-        buf = 1 - buf
         batch_loss = 0
         batch_correct_out[s] = 0
         for r in range(nb):

@@ -465,6 +465,12 @@ FASTNN_SPARSE_BODIES(double, avx2_d, FASTNN_TARGET("avx2,fma"), FASTNN_Y_OPS_D, 
 #endif
 
 #define FASTNN_SPARSE_API(T, SUF)                                                                            \
+/* How many nonzeros one row of d values holds (a plain loop the compiler vectorizes). */                   \
+static inline ptrdiff_t fastnn_sparse_count_row_##SUF(const T* row, ptrdiff_t d) {                            \
+    ptrdiff_t n = 0;                                                                                         \
+    for (ptrdiff_t k = 0; k < d; ++k) n += (row[k] != 0);                                                    \
+    return n;                                                                                                \
+}                                                                                                            \
 /* One row's nonzeros (columns ascending) to indices / values, which must have room for d; returns how many. */ \
 static inline ptrdiff_t fastnn_sparse_compress_row_##SUF(const T* row, ptrdiff_t d, int32_t* indices,        \
                                                          T* values) {                                        \

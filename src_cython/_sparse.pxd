@@ -16,6 +16,8 @@ cdef extern from "_sparse.h" nogil:
     int fastnn_sparse_isa()
     int fastnn_sparse_set_isa(int isa)
 
+    Py_ssize_t fastnn_sparse_count_row_f(const float* row, Py_ssize_t d)
+    Py_ssize_t fastnn_sparse_count_row_d(const double* row, Py_ssize_t d)
     Py_ssize_t fastnn_sparse_compress_row_f(const float* row, Py_ssize_t d, int32_t* indices, float* values)
     Py_ssize_t fastnn_sparse_compress_row_d(const double* row, Py_ssize_t d, int32_t* indices, double* values)
     void fastnn_prefetch_row(const char* p, Py_ssize_t n)

@@ -2,36 +2,32 @@
 """A batch of x over its nonzeros, for the compiled epoch loops' first layer (src_cython/_sparse.h does the
 work; see its design note).
 
-``SparseBatch`` points into three flat workspaces the caller allocates once per epoch (``sparse_batch``
-binds them): intp ``starts``, ``ends[0]``, ``ends[1]`` (b each) and ``colptr`` (d + 1); int32 ``indices[0]``,
-``rows`` and ``indices[1]`` (b d each); values of the network's dtype ``values[0]``, ``cvalues`` and
-``values[1]`` (b d each) and ``zero`` (h1 zeros: the sparse forward starts from it, and the first layer's
-bias is added with its activation, in the dense path's order).
-
-Two buffers of padded rows: batch row r's nonzeros lie in its own slot, ``indices[k]`` / ``values[k]`` from
-``starts[r] = r d`` to ``ends[k][r]``, so rows are gathered independently (no prefix sum, no compaction) and
-the loop gathers the next batch into one buffer while the current batch, in the other, finishes. A step:
+The epoch's rows over their nonzeros come from the caller (fastnn/_sparse.py, ``epoch_rows``): epoch row
+i's nonzeros lie in ``indices`` / ``values`` from ``begin[i]`` to ``end[i]`` (a CSR of the inputs held for
+the whole fit, read through perm; or the epoch's rows compressed in order). ``SparseBatch`` points at those
+and at two workspaces the caller allocates once per epoch (``sparse_batch`` binds them): intp ``colptr``
+(d + 1), int32 ``rows`` (b d) and values of the network's dtype ``cvalues`` (b d) and ``zero`` (h1 zeros: the
+sparse forward starts from it, and the first layer's bias is added with its activation, in the dense
+path's order). A step:
 
 1. (region 1) each chunk its batch rows: the forward over their nonzeros (``sparse_forward``), and so on;
-   one more chunk meanwhile builds the batch by input pixel (``sparse_csc``: a counting sort of the slots,
+   one more chunk meanwhile builds the batch by input pixel (``sparse_csc``: a counting sort of its rows,
    rows ascending in each column).
-2. (region 2) dW1 by input-pixel rows over that CSC, split like the dense path's; and each chunk gathers its
-   share of the next batch's rows into the other buffer (``sparse_gather_rows``: a scan of every input
-   element, so it is spread over all threads).
+2. (region 2) dW1 by input-pixel rows over that CSC, split like the dense path's; meanwhile each chunk asks
+   the cache for its share of the next batch's nonzeros (``sparse_prefetch_rows``).
 """
 from cython cimport floating
 from libc.stdint cimport int32_t
 
-from _sparse cimport (fastnn_prefetch_row, fastnn_sparse_compress_row_d, fastnn_sparse_compress_row_f,
-                      fastnn_sparse_forward_rows_d, fastnn_sparse_forward_rows_f, fastnn_sparse_rows_to_csc_d,
-                      fastnn_sparse_rows_to_csc_f, fastnn_sparse_sgd_step_d, fastnn_sparse_sgd_step_f,
-                      fastnn_sparse_weight_grad_d, fastnn_sparse_weight_grad_f)
+from _sparse cimport (fastnn_prefetch_row, fastnn_sparse_forward_rows_d, fastnn_sparse_forward_rows_f,
+                      fastnn_sparse_rows_to_csc_d, fastnn_sparse_rows_to_csc_f, fastnn_sparse_sgd_step_d,
+                      fastnn_sparse_sgd_step_f, fastnn_sparse_weight_grad_d, fastnn_sparse_weight_grad_f)
 
 cdef struct SparseBatch:
-    Py_ssize_t* starts
-    Py_ssize_t* ends[2]
-    int32_t* indices[2]
-    void* values[2]
+    const Py_ssize_t* begin
+    const Py_ssize_t* end
+    const int32_t* indices
+    const void* values
     Py_ssize_t* colptr
     int32_t* rows
     void* cvalues
@@ -39,64 +35,55 @@ cdef struct SparseBatch:
     Py_ssize_t d
 
 
-cdef inline bint sparse_batch(SparseBatch* sp, Py_ssize_t[::1] idx_ws, int32_t[::1] int_ws, floating[::1] val_ws,
-                              Py_ssize_t b, Py_ssize_t d, Py_ssize_t h) noexcept nogil:
-    """Bind sp to the workspaces (sizes above for batches of b rows, d inputs, h first-layer units);
-    False (sp untouched) when they are empty: the dense path. The caller checks the sizes."""
-    cdef Py_ssize_t r
-    if idx_ws.shape[0] == 0:
+cdef inline bint sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, const Py_ssize_t[::1] end,
+                              const int32_t[::1] indices, const floating[::1] values, Py_ssize_t[::1] idx_ws,
+                              int32_t[::1] int_ws, floating[::1] val_ws, Py_ssize_t b, Py_ssize_t d) noexcept nogil:
+    """Bind sp to the epoch's rows and the workspaces (sizes above for batches of b rows and d inputs);
+    False (sp untouched) when begin is empty: the dense path. The caller checks the sizes."""
+    if begin.shape[0] == 0:
         return False
-    sp.starts = &idx_ws[0]
-    sp.ends[0] = &idx_ws[b]
-    sp.ends[1] = &idx_ws[2 * b]
-    sp.colptr = &idx_ws[3 * b]
-    sp.indices[0] = &int_ws[0]
-    sp.rows = &int_ws[b * d]
-    sp.indices[1] = &int_ws[2 * b * d]
-    sp.values[0] = <void*> &val_ws[0]
-    sp.cvalues = <void*> &val_ws[b * d]
-    sp.values[1] = <void*> &val_ws[2 * b * d]
-    sp.zero = <void*> &val_ws[3 * b * d]
+    sp.begin = &begin[0]
+    sp.end = &end[0]
+    sp.indices = &indices[0] if indices.shape[0] > 0 else NULL  # NULL: no nonzero at all (never read)
+    sp.values = <const void*> &values[0] if values.shape[0] > 0 else NULL
+    sp.colptr = &idx_ws[0]
+    sp.rows = &int_ws[0]
+    sp.cvalues = <void*> &val_ws[0]
+    sp.zero = <void*> &val_ws[b * d]
     sp.d = d
-    for r in range(b):
-        sp.starts[r] = r * d
     return True
 
 
-cdef inline void sparse_gather_rows(const SparseBatch* sp, int buf, const floating* x, const Py_ssize_t* perm,
-                                    Py_ssize_t start, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
-    """Rows r0:r1 of the batch x[perm[start:]] into buffer buf: row r's nonzeros to its slot at r d, ends[buf][r]
-    := the slot's end (the row compressors write within the slot); the next row is asked for first."""
-    cdef Py_ssize_t r, d = sp.d
-    for r in range(r0, r1):
-        if r + 1 < r1:
-            fastnn_prefetch_row(<const char*> (x + perm[start + r + 1] * d), d * sizeof(floating))
-        if floating is float:
-            sp.ends[buf][r] = r * d + fastnn_sparse_compress_row_f(x + perm[start + r] * d, d, sp.indices[buf] + r * d,
-                                                                   <float*> sp.values[buf] + r * d)
-        else:
-            sp.ends[buf][r] = r * d + fastnn_sparse_compress_row_d(x + perm[start + r] * d, d, sp.indices[buf] + r * d,
-                                                                   <double*> sp.values[buf] + r * d)
+cdef inline void sparse_prefetch_rows(const SparseBatch* sp, Py_ssize_t start, Py_ssize_t r0, Py_ssize_t r1,
+                                      floating dtype_tag) noexcept nogil:
+    """Ask the cache for the nonzeros of epoch rows start + r0 .. start + r1 - 1."""
+    cdef Py_ssize_t i, k
+    for i in range(start + r0, start + r1):
+        k = sp.end[i] - sp.begin[i]
+        if k > 0:
+            fastnn_prefetch_row(<const char*> (sp.indices + sp.begin[i]), k * sizeof(int32_t))
+            fastnn_prefetch_row(<const char*> (<const floating*> sp.values + sp.begin[i]), k * sizeof(floating))
 
 
-cdef inline void sparse_csc(const SparseBatch* sp, int buf, Py_ssize_t n_rows, floating dtype_tag) noexcept nogil:
-    """The batch of n_rows rows in buffer buf by input pixel (colptr, rows, cvalues)."""
+cdef inline void sparse_csc(const SparseBatch* sp, Py_ssize_t start, Py_ssize_t n_rows, floating dtype_tag) noexcept nogil:
+    """The batch of epoch rows start .. start + n_rows - 1 by input pixel (colptr, rows, cvalues)."""
     if floating is float:
-        fastnn_sparse_rows_to_csc_f(n_rows, sp.starts, sp.ends[buf], sp.indices[buf], <const float*> sp.values[buf],
+        fastnn_sparse_rows_to_csc_f(n_rows, sp.begin + start, sp.end + start, sp.indices, <const float*> sp.values,
                                     sp.d, sp.colptr, sp.rows, <float*> sp.cvalues)
     else:
-        fastnn_sparse_rows_to_csc_d(n_rows, sp.starts, sp.ends[buf], sp.indices[buf], <const double*> sp.values[buf],
+        fastnn_sparse_rows_to_csc_d(n_rows, sp.begin + start, sp.end + start, sp.indices, <const double*> sp.values,
                                     sp.d, sp.colptr, sp.rows, <double*> sp.cvalues)
 
 
-cdef inline void sparse_forward(const SparseBatch* sp, int buf, Py_ssize_t r0, Py_ssize_t r1, const floating* W1,
-                                floating* Z, Py_ssize_t h) noexcept nogil:
-    """Z[r, :] := x[r] W1 over row r's nonzeros in buffer buf, rows r0:r1 of the batch (Z's row stride h)."""
+cdef inline void sparse_forward(const SparseBatch* sp, Py_ssize_t start, Py_ssize_t r0, Py_ssize_t r1,
+                                const floating* W1, floating* Z, Py_ssize_t h) noexcept nogil:
+    """Z[r, :] := x[r] W1 over row r's nonzeros, rows r0:r1 of the batch that starts at epoch row start (Z's
+    row stride h)."""
     if floating is float:
-        fastnn_sparse_forward_rows_f(r0, r1, sp.starts, sp.ends[buf], sp.indices[buf], <const float*> sp.values[buf],
+        fastnn_sparse_forward_rows_f(r0, r1, sp.begin + start, sp.end + start, sp.indices, <const float*> sp.values,
                                      W1, <const float*> sp.zero, Z, h)
     else:
-        fastnn_sparse_forward_rows_d(r0, r1, sp.starts, sp.ends[buf], sp.indices[buf], <const double*> sp.values[buf],
+        fastnn_sparse_forward_rows_d(r0, r1, sp.begin + start, sp.end + start, sp.indices, <const double*> sp.values,
                                      W1, <const double*> sp.zero, Z, h)
 
 

@@ -11,9 +11,14 @@ functions with the same signatures are numba's in fastnn/_sparse_numba.py. Index
 colptr of intp, indices and rows of int32; an empty perm means the rows of x themselves.
 """
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.stdint cimport int32_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
-from _sparse cimport (FASTNN_ISA_AVX2, FASTNN_ISA_AVX512, FASTNN_ISA_SCALAR, fastnn_sparse_cpu_isa,
+from _sparse cimport (FASTNN_ISA_AVX2, FASTNN_ISA_AVX512, FASTNN_ISA_SCALAR, fastnn_sparse_compress_row_d,
+                      fastnn_sparse_compress_row_f, fastnn_sparse_count_row_d, fastnn_sparse_count_row_f,
+                      fastnn_sparse_cpu_isa,
                       fastnn_sparse_csr_to_csc_d, fastnn_sparse_csr_to_csc_f, fastnn_sparse_forward_d,
                       fastnn_sparse_forward_f, fastnn_sparse_gather_csr_d, fastnn_sparse_gather_csr_f,
                       fastnn_sparse_isa, fastnn_sparse_set_isa, fastnn_sparse_sgd_step_d,
@@ -37,6 +42,62 @@ def isa():
 def set_isa(name):
     """Use the body ``name`` (never one the CPU lacks); returns the one now in use."""
     return _NAMES[fastnn_sparse_set_isa(ISAS[name])]
+
+
+def count_rows(const floating[:, ::1] x, const Py_ssize_t[::1] rows, Py_ssize_t[::1] counts_out, int n_threads):
+    """counts_out[i] := the nonzeros of x[rows[i]] (x's own rows for an empty ``rows``), on n_threads threads."""
+    cdef Py_ssize_t i, n = rows.shape[0] if rows.shape[0] > 0 else x.shape[0], d = x.shape[1]
+    cdef bint own = rows.shape[0] == 0
+    for i in prange(n, nogil=True, schedule='static', num_threads=max(1, n_threads)):
+        if floating is float:
+            counts_out[i] = fastnn_sparse_count_row_f(&x[i if own else rows[i], 0], d)
+        else:
+            counts_out[i] = fastnn_sparse_count_row_d(&x[i if own else rows[i], 0], d)
+
+
+cdef inline Py_ssize_t _compress(const floating* row, Py_ssize_t d, int32_t* indices, floating* values) noexcept nogil:
+    if floating is float:
+        return fastnn_sparse_compress_row_f(row, d, indices, values)
+    else:
+        return fastnn_sparse_compress_row_d(row, d, indices, values)
+
+
+def compress_rows(const floating[:, ::1] x, const Py_ssize_t[::1] rows, const Py_ssize_t[::1] indptr,
+                  int32_t[::1] indices_out, floating[::1] values_out, int n_threads):
+    """indices_out, values_out[indptr[i]:indptr[i + 1]] := the nonzeros of x[rows[i]] (x's own rows for an
+    empty ``rows``), columns ascending; indptr holds count_rows' counts summed (at least one nonzero in all).
+    Returns -1 if out of memory, else 0.
+
+    A row's compressor may write up to d entries from the row's start, past its own nonzeros; each chunk of
+    rows runs in ascending order, so a row's spill is overwritten by the rows after it, and a row whose d
+    entries would reach past its chunk's end goes through a scratch buffer instead (its spill would land in
+    another chunk's rows, or past the arrays)."""
+    cdef Py_ssize_t n = rows.shape[0] if rows.shape[0] > 0 else x.shape[0], d = x.shape[1]
+    cdef Py_ssize_t c, i, r0, r1, k, chunks = max(1, min(n, 8 * max(1, n_threads)))
+    cdef bint own = rows.shape[0] == 0
+    cdef int32_t* scratch_idx
+    cdef floating* scratch_val
+    cdef int32_t* idx = &indices_out[0]
+    cdef floating* val = &values_out[0]
+    cdef int failed = 0
+    for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=max(1, n_threads)):
+        r0 = c * n // chunks
+        r1 = (c + 1) * n // chunks
+        scratch_idx = <int32_t*> malloc(d * sizeof(int32_t))
+        scratch_val = <floating*> malloc(d * sizeof(floating))
+        if scratch_idx == NULL or scratch_val == NULL:
+            failed += 1
+            r1 = r0
+        for i in range(r0, r1):
+            if indptr[i] + d <= indptr[r1]:
+                _compress(&x[i if own else rows[i], 0], d, idx + indptr[i], val + indptr[i])
+            else:
+                k = _compress(&x[i if own else rows[i], 0], d, scratch_idx, scratch_val)
+                memcpy(idx + indptr[i], scratch_idx, k * sizeof(int32_t))
+                memcpy(val + indptr[i], scratch_val, k * sizeof(floating))
+        free(scratch_idx)
+        free(scratch_val)
+    return -1 if failed else 0
 
 
 def gather_csr(const floating[:, ::1] x, const Py_ssize_t[::1] perm, Py_ssize_t start, Py_ssize_t stop,

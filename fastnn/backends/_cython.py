@@ -5,10 +5,11 @@ Wrappers allocate every output and workspace; kernels compute. There is no compi
 """
 import numpy as np
 
-from .. import _codes, _config, _flat, _isa
+from .. import _codes, _config, _flat, _isa, _sparse
 from .._blas_threads import single_threaded
 
 ext = _isa.load_extension("_mlp")  # the best instruction-set variant built for this CPU
+sparse_ext = _isa.load_extension("_sparse_kernels")
 
 NAME = "cython"
 #: The NumPy reference itself (networks with their own reference path take it instead of this module's).
@@ -30,14 +31,24 @@ def _blocks(sizes, n, dtype):
     return np.empty(n * int(sum(sizes[1:])), dtype), np.empty(n * int(sum(sizes[1:-1])), dtype)
 
 
-def _sparse_workspace(sparse, b, d, h, dtype):
-    """The sparse first layer's three flat workspaces for batches of b rows (src_cython/_sparse_batch.pxd);
-    empty arrays (the dense path) unless ``sparse``."""
-    if not sparse:
-        return np.empty(0, np.intp), np.empty(0, np.int32), np.empty(0, dtype)
-    values = np.empty(3 * b * d + h, dtype)
-    values[3 * b * d:] = 0
-    return np.empty(3 * b + d + 1, np.intp), np.empty(3 * b * d, np.int32), values
+def _sparse_workspace(b, d, h, dtype):
+    """The sparse first layer's workspaces for batches of b rows (src_cython/_sparse_batch.pxd): the batch
+    by input pixel (colptr, rows, cvalues) and h zeros."""
+    values = np.empty(b * d + h, dtype)
+    values[b * d:] = 0
+    return np.empty(d + 1, np.intp), np.empty(b * d, np.int32), values
+
+
+def csr_rows(x, rows, n_threads):
+    """(indptr, indices, values) of x[rows] over their nonzeros (x's own rows for an empty ``rows``), built on
+    n_threads threads (fastnn/_sparse.py's SparseRows and epoch_rows)."""
+    indptr = np.zeros((rows.shape[0] or x.shape[0]) + 1, np.intp)
+    sparse_ext.count_rows(x, rows, indptr[1:], n_threads)
+    np.cumsum(indptr, out=indptr)
+    indices, values = np.empty(indptr[-1], np.int32), np.empty(indptr[-1], x.dtype)
+    if indptr[-1] and sparse_ext.compress_rows(x, rows, indptr, indices, values, n_threads) < 0:
+        raise MemoryError("out of memory compressing the rows of x")
+    return indptr, indices, values
 
 
 def logits(theta, sizes, x, act, n_threads):
@@ -66,13 +77,21 @@ def gradient(theta, sizes, x, t, act, loss, lam, n_threads):
 def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads,
                  sparse):
     b = min(batch_size, perm.shape[0])  # the largest batch cut from perm (which may be longer than x)
+    d, dtype = int(sizes[0]), theta.dtype
     losses = np.empty(-(-perm.shape[0] // batch_size))
     correct = np.empty(losses.shape[0], np.intp)
+    if sparse:  # x (dense or SparseRows) is read through the epoch's rows over their nonzeros
+        rows = (*_sparse.epoch_rows(x, perm, csr_rows, n_threads), *_sparse_workspace(b, d, int(sizes[1]), dtype))
+        x, xb = np.empty((0, d), dtype), np.empty((0, d), dtype)
+    else:
+        empty = np.empty(0, np.intp)
+        rows = (empty, empty, np.empty(0, np.int32), np.empty(0, dtype), empty, np.empty(0, np.int32),
+                np.empty(0, dtype))
+        xb = np.empty((b, d), dtype)
     with single_threaded():
         ext.train_epoch(x, t, perm, batch_size, theta, sizes, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2,
-                        np.empty((b, x.shape[1]), x.dtype), np.empty(b, np.intp), *_blocks(sizes, b, x.dtype),
-                        np.empty(b), np.empty(b, np.int8), np.empty_like(theta),
-                        *_sparse_workspace(sparse, b, x.shape[1], sizes[1], x.dtype), losses, correct, n_threads,
+                        xb, np.empty(b, np.intp), *_blocks(sizes, b, dtype), np.empty(b), np.empty(b, np.int8),
+                        np.empty_like(theta), *rows, losses, correct, n_threads,
                         _config.epoch_chunks_per_thread(batch_size))
     return losses, correct.astype(np.int64)
 

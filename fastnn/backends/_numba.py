@@ -7,10 +7,11 @@ book's TwoLayerNet, by far the faster) where it applies, else ``fastnn._numgrad_
 import numba
 import numpy as np
 
-from .. import _config, _flat, _numgrad, _numgrad_mlp
+from .. import _config, _flat, _numgrad, _numgrad_mlp, _sparse
 from .. import _mlp_numba as kernels
 from .._blas_threads import all_threads as all_blas_threads, threads as blas_threads
 from .._codes import CROSS_ENTROPY, RELU, SIGMOID
+from .._sparse_numba import csr_rows
 
 NAME = "numba"
 #: The NumPy reference itself (networks with their own reference path take it instead of this module's).
@@ -50,9 +51,15 @@ def gradient(theta, sizes, x, t, act, loss, lam, n_threads):
 
 def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads,
                  sparse):
+    if sparse:  # x (dense or SparseRows) is read through the epoch's rows over their nonzeros
+        rows = _sparse.epoch_rows(x, perm, csr_rows, n_threads)
+        x = np.empty((0, int(sizes[0])), theta.dtype)
+    else:
+        empty = np.empty(0, np.intp)
+        rows = (empty, empty, np.empty(0, np.int32), np.empty(0, theta.dtype))
     with blas_threads(set_threads(n_threads)):
         return kernels.train_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p1, p2, eps, step,
-                                   s1, s2, bool(sparse))
+                                   s1, s2, *rows)
 
 
 def train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act, loss, lam, n_threads, sparse=False):

@@ -1,0 +1,182 @@
+"""Inputs held over their nonzeros: scipy.sparse matrices given to ``train_epoch``, and the CSR of the inputs that
+the Trainer and MLPClassifier build once for a fit (fastnn._sparse.SparseRows). Every builder of it agrees with
+scipy's CSR; an epoch on it equals the epoch on the dense array (every backend, network and optimizer, whichever
+first-layer path runs); a fit builds it once, not every epoch; bad sparse inputs are refused by name."""
+import numpy as np
+import pytest
+import scipy.sparse as sps
+
+import fastnn
+from fastnn import _sparse
+from fastnn.backends import available_backends, get_backend
+from fastnn.multilayer import MultiLayerNet, MultiLayerNetExtend
+from helpers import assert_close
+from test_first_layer import COMPILED, HYPER, make, sparse_data
+
+BUILDERS = ["numpy"] + [b for b in ("numba", "cython") if b in available_backends()]
+
+
+def builder(name):
+    return _sparse.csr_rows_numpy if name == "numpy" else get_backend(name).csr_rows
+
+
+def scipy_csr(x):
+    m = sps.csr_matrix(x)
+    m.sort_indices()
+    return m
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 7])
+@pytest.mark.parametrize("per_row", [0, 1, 2, 30], ids=lambda k: f"upto{k}-per-row")
+def test_builders_agree_with_scipy(name, n_threads, per_row, dtype):
+    """Rows with few nonzeros (a compressor's spill then reaches into later rows and other threads' chunks),
+    all-zero rows, columns past a vector width; own rows, and rows picked with repeats in any order."""
+    rng = np.random.default_rng(per_row)
+    n, d = 97, 37
+    x = np.zeros((n, d), dtype)
+    for i in range(n):
+        cols = rng.choice(d, size=rng.integers(0, per_row + 1), replace=False)
+        x[i, cols] = rng.uniform(-2, 2, cols.size)
+    for rows in (np.empty(0, np.intp), rng.integers(0, n, 250).astype(np.intp)):
+        indptr, indices, values = builder(name)(x, rows, n_threads)
+        want = scipy_csr(x if rows.size == 0 else x[rows])
+        assert indptr.dtype == np.intp and indices.dtype == np.int32 and values.dtype == dtype
+        np.testing.assert_array_equal(indptr, want.indptr)
+        np.testing.assert_array_equal(indices, want.indices)
+        np.testing.assert_array_equal(values, want.data)
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_sparse_rows_round_trip(name, dtype):
+    x, _ = sparse_data(1, dtype=dtype)
+    rows = _sparse.SparseRows.from_dense(x, 2, builder(name))
+    assert rows.shape == x.shape and rows.dtype == dtype and rows.nnz == np.count_nonzero(x)
+    np.testing.assert_array_equal(rows.toarray(), x)
+    assert _sparse.density(rows) == np.count_nonzero(x) / x.size
+
+
+def epochs(net, x, t, optimizer, n=2, batch_size=16):
+    opt = getattr(fastnn, optimizer)(**HYPER[optimizer])
+    for epoch in range(n):
+        net.train_epoch(x, t, batch_size, opt, perm=np.random.default_rng(epoch).permutation(t.shape[0]))
+    return net
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+@pytest.mark.parametrize("optimizer", COMPILED + ("AdaGrad",))
+@pytest.mark.parametrize("kind", ["two-layer", "mlp"])
+def test_epoch_on_a_scipy_matrix_equals_the_dense_epoch(backend, dtype, kind, optimizer, fmt):
+    """The matrix in float64 whatever the network's dtype (cast on the way in); the first layer's path is the
+    one the dense array gets (sparse in the compiled loop, dense elsewhere)."""
+    x, t = sparse_data(4, dtype=dtype)
+    want = epochs(make(kind, backend, dtype, None), x, t, optimizer)
+    got = epochs(make(kind, backend, dtype, None), sps.csr_matrix(x.astype(np.float64)).asformat(fmt), t, optimizer)
+    assert got.first_layer_used == want.first_layer_used
+    assert_close(got.batch_losses, want.batch_losses, dtype)
+    for key in want.params:
+        assert_close(got.params[key], want.params[key], dtype, err_msg=key)
+
+
+@pytest.mark.parametrize("first_layer", ["dense", "sparse"])
+def test_a_forced_path_on_a_scipy_matrix(fast_backend, first_layer):
+    x, t = sparse_data(5)
+    want = epochs(make("two-layer", fast_backend, np.float64, "dense"), x, t, "Adam")
+    got = epochs(make("two-layer", fast_backend, np.float64, first_layer), sps.csr_matrix(x), t, "Adam")
+    assert got.first_layer_used == first_layer
+    for key in want.params:
+        assert_close(got.params[key], want.params[key], np.float64, err_msg=key)
+
+
+def test_duplicates_and_unsorted_columns_are_summed(fast_backend):
+    """A COO matrix with repeated (row, column) entries means their sum, as scipy and x.toarray() say."""
+    x, t = sparse_data(6)
+    r, c = np.nonzero(x)
+    half = x[r, c] / 2
+    order = np.random.default_rng(0).permutation(2 * r.size)  # every entry twice, halves, shuffled
+    coo = sps.coo_matrix((np.concatenate([half, half])[order], (np.concatenate([r, r])[order],
+                                                                np.concatenate([c, c])[order])), shape=x.shape)
+    want = epochs(make("two-layer", fast_backend, np.float64, "sparse"), x, t, "SGD")
+    got = epochs(make("two-layer", fast_backend, np.float64, "sparse"), coo, t, "SGD")
+    for key in want.params:
+        assert_close(got.params[key], want.params[key], np.float64, err_msg=key)
+
+
+def test_every_method_takes_a_scipy_matrix(backend):
+    x, t = sparse_data(7)
+    net = make("two-layer", backend, np.float64, None)
+    m = sps.csr_matrix(x)
+    np.testing.assert_array_equal(net.predict(m), net.predict(x))
+    assert net.loss(m, t) == net.loss(x, t)
+    assert net.accuracy(m, t) == net.accuracy(x, t)
+    for key, g in net.gradient(m, t).items():
+        np.testing.assert_array_equal(g, net.gradient(x, t)[key])
+
+
+def test_a_network_on_the_reference_path_takes_a_scipy_matrix():
+    """Dropout runs the reference's own loop: the matrix is made dense for it."""
+    x, t = sparse_data(8)
+    nets = [MultiLayerNetExtend(37, [9], 5, use_dropout=True, dropout_ration=0.2, seed=1, backend=b)
+            for b in ("numpy", "numpy")]
+    np.random.seed(0)
+    nets[0].train_epoch(x, t, 16, "SGD", perm=np.arange(len(t)))
+    np.random.seed(0)
+    nets[1].train_epoch(sps.csr_matrix(x), t, 16, "SGD", perm=np.arange(len(t)))
+    assert nets[1].first_layer_used == "dense"
+    for key in nets[0].params:
+        np.testing.assert_array_equal(nets[1].params[key], nets[0].params[key])
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    (sps.csr_matrix(np.ones((4, 36))), ValueError, "37 columns"),
+    (sps.csr_matrix((0, 37)), ValueError, "at least one row"),
+    (sps.csr_matrix(np.ones((4, 37), np.complex128)), TypeError, "real numbers"),
+    (sps.csr_matrix(np.where(np.eye(4, 37, 2) > 0, np.nan, 0.0)), ValueError, r"NaN or inf \(first at index \(0, 2\)\)"),
+], ids=["columns", "empty", "complex", "nan"])
+def test_bad_sparse_inputs_are_refused_by_name(bad, error, words):
+    net = fastnn.TwoLayerNet(37, 5, 3, seed=0)
+    with pytest.raises(error, match=words) as info:
+        net.train_epoch(bad, np.zeros(bad.shape[0], int), 2)
+    assert "x" in str(info.value)
+
+
+def count_builds(monkeypatch):
+    calls = []
+    original = _sparse.SparseRows.from_dense.__func__
+
+    def counted(cls, *args, **kwargs):
+        calls.append(1)
+        return original(cls, *args, **kwargs)
+    monkeypatch.setattr(_sparse.SparseRows, "from_dense", classmethod(counted))
+    return calls
+
+
+def test_the_trainer_builds_the_sparse_rows_once(fast_backend, monkeypatch):
+    """Three epochs, one CSR of x_train; the result equals a dense first layer's."""
+    x, t = sparse_data(9)
+    calls = count_builds(monkeypatch)
+    runs = {}
+    for mode in ("sparse", "dense"):
+        net = make("two-layer", fast_backend, np.float64, mode)
+        trainer = fastnn.Trainer(net, x, t, x[:20], t[:20], epochs=3, mini_batch_size=16, optimizer="Adam",
+                                 optimizer_param={"lr": 0.01}, verbose=False, seed=0)
+        trainer.train()
+        runs[mode] = net
+    assert len(calls) == 1
+    assert isinstance(trainer.x_train, np.ndarray)  # the user's view of the data is unchanged
+    for key in runs["dense"].params:
+        assert_close(runs["sparse"].params[key], runs["dense"].params[key], np.float64, err_msg=key)
+
+
+def test_mlpclassifier_builds_the_sparse_rows_once_per_fit(fast_backend, monkeypatch):
+    from fastnn.sklearn import MLPClassifier
+    x, t = sparse_data(10)
+    calls = count_builds(monkeypatch)
+    clf = MLPClassifier(hidden_layer_sizes=(11,), max_iter=4, tol=0, n_iter_no_change=100, random_state=0,
+                        backend=fast_backend, first_layer="sparse")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(x, t)
+    assert clf.n_iter_ == 4 and clf.first_layer_used_ == "sparse"
+    assert len(calls) == 1
