@@ -238,6 +238,29 @@ def auto_ignores_density():
     _sparse.density = lambda x, n_rows=None: 0.0
 
 
+def held_rows_ignore_perm():
+    """An epoch on inputs held over their nonzeros reads their rows in stored order, not the epoch's."""
+    from fastnn import _sparse
+    original = _sparse.epoch_rows
+
+    def patched(x, perm, csr_rows, n_threads):
+        if isinstance(x, _sparse.SparseRows):
+            return x.indptr[:-1][:perm.shape[0]], x.indptr[1:][:perm.shape[0]], x.indices, x.values
+        return original(x, perm, csr_rows, n_threads)
+    _sparse.epoch_rows = patched
+
+
+def held_rows_rebuilt_every_epoch():
+    """The Trainer compresses x_train again at every epoch instead of once for the fit."""
+    from fastnn import trainer
+    original = trainer.Trainer.train_step_epoch
+
+    def patched(self):
+        self._x_epochs = None
+        return original(self)
+    trainer.Trainer.train_step_epoch = patched
+
+
 MUTANTS = {
     "numgrad-is-backprop": (numgrad_is_backprop, [NUMGRAD_H], False),
     "numgrad-is-backprop/numba+cython": (lambda: numgrad_is_backprop(["two-layer"]),
@@ -264,6 +287,10 @@ MUTANTS = {
     "sparse-request-dropped/numba": (lambda: sparse_request_dropped("numba"),
                                      ["tests/test_first_layer.py", "-k", "numba"], False),
     "auto-ignores-density": (auto_ignores_density, ["tests/test_first_layer.py", "-k", "auto"], False),
+    "held-rows-ignore-perm": (held_rows_ignore_perm, ["tests/test_sparse_inputs.py", "-k",
+                                                      "scipy_matrix_equals and SGD and two-layer"], False),
+    "held-rows-rebuilt-every-epoch": (held_rows_rebuilt_every_epoch,
+                                      ["tests/test_sparse_inputs.py", "-k", "trainer_builds"], False),
 }
 
 

@@ -88,14 +88,18 @@ def check_inputs(x, n_inputs, dtype, keep_sparse=False):
             raise ValueError("x must hold at least one row, got an empty batch")
         if not keep_sparse:
             x = x.toarray()
+        elif isinstance(x, SparseRows) and x.dtype == dtype:
+            return x  # only fastnn builds one, from inputs it has checked (a fit holds it across epochs)
         else:
             if not isinstance(x, SparseRows) or x.dtype != dtype:
                 x = SparseRows.from_scipy(x, dtype) if _is_sparse(x) else SparseRows(
                     x.indptr, x.indices, x.values.astype(dtype), x.shape)
-            bad = np.flatnonzero(~np.isfinite(x.values[:x.nnz]))
-            if bad.size:
-                row = int(np.searchsorted(x.indptr, bad[0], side="right")) - 1
-                raise ValueError(f"x contains NaN or inf (first at index ({row}, {x.indices[bad[0]]}))")
+            try:
+                check_finite("x", x.values)
+            except ValueError:  # say where in x, not where among its stored values
+                bad = np.flatnonzero(~np.isfinite(x.values))[0]
+                row = int(np.searchsorted(x.indptr, bad, side="right")) - 1
+                raise ValueError(f"x contains NaN or inf (first at index ({row}, {x.indices[bad]}))") from None
             return x
     x = _numeric("x", x)
     if x.ndim == 1:

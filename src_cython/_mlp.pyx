@@ -29,7 +29,8 @@ so all parallelism is ours.
    W_l and entries j0:j1 of b_l: dW_l[i0:i1] := Z_{l-1}[:, i0:i1]^T dA_l (dW_1 over the batch's nonzeros by
    input pixel when sparse), then the optimizer on those rows while they are in cache. For SGD the update
    is the GEMM: W := (1 - lr lambda) W - lr Z^T dA (alpha = -lr, beta = 1 - lr lambda), so dW is never
-   stored. Meanwhile the next batch's rows of x (dense) or their nonzeros (sparse) are prefetched.
+   stored. Meanwhile the next batch's rows of x (dense) or their nonzeros (sparse) are prefetched, and
+   (sparse) one more chunk, handed out first, regroups the next batch by input pixel for its dW_1.
 
 Weight decay lambda adds 0.5 lambda sum ||W_l||^2 to the loss and lambda W_l to each dW_l (not to biases),
 as the book's MultiLayerNet. The caller allocates every output (``*_out``) and workspace (``*_ws``);
@@ -182,12 +183,13 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
                            Py_ssize_t nb, Py_ssize_t b, floating* theta, const Py_ssize_t* sizes, int L,
                            const floating* zs, const floating* ds, floating* g, floating* s1, floating* s2, int opt,
                            bint fused_sgd, floating lr, floating p1, floating p2, floating eps,
-                           floating lam) noexcept nogil:
+                           floating lam, int buf=0) noexcept nogil:
     """Chunk c of region 2 for every layer; returns sum W^2 over its weight rows (before any update).
 
     fused_sgd: theta := theta - lr (dtheta + lam W) through the GEMM itself. Else g := dtheta (plain
     gradient), and the optimizer `opt` then updates those rows (opt == GRADIENT_ONLY: no update, lam W
-    added to g). With sp (not NULL, its CSC built) dW_1 runs over the batch's nonzeros by input pixel.
+    added to g). With sp (not NULL, the batch's CSC built in its buffer buf) dW_1 runs over the batch's
+    nonzeros by input pixel.
     """
     cdef Py_ssize_t nin, nout, woff, i0, i1, j0, j1, i, j
     cdef const floating* zin
@@ -216,12 +218,12 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
         beta = (1 - lr * lam) if fused_sgd else 0
         if i1 > i0 and l == 1 and sp != NULL:
             if not fused_sgd:
-                sparse_weight_grad(sp, i0, i1, delta, gw, nout)
+                sparse_weight_grad(sp, buf, i0, i1, delta, gw, nout)
             else:
                 if beta != 1:
                     for i in range(i0 * nout, i1 * nout):
                         gw[i] = beta * gw[i]
-                sparse_sgd_step(sp, i0, i1, delta, gw, nout, lr)
+                sparse_sgd_step(sp, buf, i0, i1, delta, gw, nout, lr)
         elif i1 > i0:
             gemm(True, False, i1 - i0, nout, nb, alpha, zin + i0, nin, delta, nout, beta, gw + i0 * nout, nout)
         for j in range(j0, j1):
@@ -323,8 +325,10 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     cdef floating* xbp = NULL
     cdef SparseBatch batch
     cdef SparseBatch* sp = NULL
+    cdef int buf = 0, nxt_csc
     if sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, b, d):
         sp = &batch
+        sparse_csc(sp, 0, 0, min(batch_size, n), <floating> 0)  # the first batch's; later ones in region 2
     else:
         xbp = &xb_ws[0, 0]
     while start < n:
@@ -336,31 +340,32 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             for c in prange(teams, nogil=True, schedule='static', num_threads=teams):
                 _first_layer_columns(xbp, nb, &theta[0], &sizes[0], _edge(sizes[1], c, teams),
                                      _edge(sizes[1], c + 1, teams), &zs_ws[0])
-        # chunk `chunks` (sparse only): the batch by input pixel, for region 2's dW_1
-        for c in prange(chunks + (sp != NULL), nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
-            if c == chunks:
-                sparse_csc(sp, start, nb, <floating> 0)
-            else:
-                r0 = _edge(nb, c, chunks)
-                r1 = _edge(nb, c + 1, chunks)
-                for r in range(r0, r1):
-                    tb_ws[r] = t[perm[start + r]]
-                _rows(xbp, sp, &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act, loss,
-                      <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True, sp == NULL, start)
+        for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
+            r0 = _edge(nb, c, chunks)
+            r1 = _edge(nb, c + 1, chunks)
+            for r in range(r0, r1):
+                tb_ws[r] = t[perm[start + r]]
+            _rows(xbp, sp, &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act, loss,
+                  <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True, sp == NULL, start)
         lr_t = lr
         if opt == ADAM:
             step += 1
             lr_t = adam_lr(lr, p1, p2, step)
         sq = 0
-        nxt = min(batch_size, n - start - nb)  # rows of the next batch, prefetched meanwhile
-        for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
-            if nxt > 0 and sp != NULL:
-                sparse_prefetch_rows(sp, start + nb, _edge(nxt, c, chunks), _edge(nxt, c + 1, chunks), <floating> 0)
+        nxt = min(batch_size, n - start - nb)  # rows of the next batch: prefetched meanwhile, and (sparse) its CSC
+        nxt_csc = sp != NULL and nxt > 0     # built by chunk 0, handed out first
+        for c in prange(chunks + nxt_csc, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
+            if nxt_csc and c == 0:
+                sparse_csc(sp, 1 - buf, start + nb, nxt, <floating> 0)
+            elif nxt > 0 and sp != NULL:
+                sparse_prefetch_rows(sp, start + nb, _edge(nxt, c - 1, chunks), _edge(nxt, c, chunks), <floating> 0)
             elif nxt > 0:
                 _prefetch_rows(&x[0, 0], d, &perm[0], start + nb, _edge(nxt, c, chunks), _edge(nxt, c + 1, chunks))
-            sq += _weights_chunk(c, chunks, xbp, sp, nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
-                                 &grad_ws[0], s1p, s2p, opt, opt == SGD, <floating> lr_t, <floating> p1,
-                                 <floating> p2, <floating> eps, <floating> lam)
+            if not (nxt_csc and c == 0):
+                sq += _weights_chunk(c - nxt_csc, chunks, xbp, sp, nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
+                                     &grad_ws[0], s1p, s2p, opt, opt == SGD, <floating> lr_t, <floating> p1,
+                                     <floating> p2, <floating> eps, <floating> lam, buf)
+        buf = 1 - buf
         batch_loss = 0
         batch_correct_out[s] = 0
         for r in range(nb):

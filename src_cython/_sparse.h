@@ -5,12 +5,13 @@
  * MNIST is 81% zeros and the first layer's products (z1 := xb W1 + b1 and dW1 := xb^T da1) are nearly all
  * of an epoch's FLOPs, so both are taken over the batch's nonzeros only:
  *
- *   gather_csr   xb = x[perm[start:stop]] as CSR (row pointers, int32 columns, values): one driver over
- *                compress_row, a row's nonzeros packed to the front (branch-free scan; AVX-512 compress, or
- *                an AVX2 left-pack by table in float32, where present). The epoch loops call compress_row
- *                per row themselves, each row into its own padded slot, so that the rows of a batch are
- *                gathered on every thread with no prefix sum (rows_to_csc and forward_rows take a row's
- *                nonzeros between begin[r] and end[r], a CSR's indptr and indptr + 1, or slots).
+ *   count_row,   a row's nonzeros counted, then packed to the front (branch-free scan; AVX-512 compress,
+ *   compress_row or an AVX2 left-pack by table in float32, where present): the inputs' CSR is built from
+ *                these on every thread (src_cython/_sparse_kernels.pyx, count_rows and compress_rows), once
+ *                for a fit or once per epoch; rows_to_csc and forward_rows take a row's nonzeros between
+ *                begin[r] and end[r] (a CSR's indptr and indptr + 1, or the held CSR's through perm).
+ *   gather_csr   xb = x[perm[start:stop]] as CSR (row pointers, int32 columns, values): one serial driver
+ *                over compress_row, for tests and benchmarks.
  *   csr_to_csc   the same batch by column (a counting sort): for each input pixel j, its (batch row, value)
  *                pairs, rows ascending.
  *   forward      Z[b, :] := bias + sum_{nz j of row b} x[b, j] W1[j, :] for batch rows [r0, r1).

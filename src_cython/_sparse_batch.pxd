@@ -5,16 +5,17 @@ work; see its design note).
 The epoch's rows over their nonzeros come from the caller (fastnn/_sparse.py, ``epoch_rows``): epoch row
 i's nonzeros lie in ``indices`` / ``values`` from ``begin[i]`` to ``end[i]`` (a CSR of the inputs held for
 the whole fit, read through perm; or the epoch's rows compressed in order). ``SparseBatch`` points at those
-and at two workspaces the caller allocates once per epoch (``sparse_batch`` binds them): intp ``colptr``
-(d + 1), int32 ``rows`` (b d) and values of the network's dtype ``cvalues`` (b d) and ``zero`` (h1 zeros: the
-sparse forward starts from it, and the first layer's bias is added with its activation, in the dense
-path's order). A step:
+and at workspaces the caller allocates once per epoch (``sparse_batch`` binds them): two buffers of the
+batch by input pixel, intp ``colptr[k]`` (d + 1 each), int32 ``rows[k]`` and values of the network's dtype
+``cvalues[k]`` (b d each), and ``zero`` (h1 zeros: the sparse forward starts from it, and the first layer's
+bias is added with its activation, in the dense path's order). A step:
 
-1. (region 1) each chunk its batch rows: the forward over their nonzeros (``sparse_forward``), and so on;
-   one more chunk meanwhile builds the batch by input pixel (``sparse_csc``: a counting sort of its rows,
-   rows ascending in each column).
-2. (region 2) dW1 by input-pixel rows over that CSC, split like the dense path's; meanwhile each chunk asks
-   the cache for its share of the next batch's nonzeros (``sparse_prefetch_rows``).
+1. (region 1) each chunk its batch rows: the forward over their nonzeros (``sparse_forward``), and so on.
+2. (region 2) dW1 by input-pixel rows over the batch's CSC, split like the dense path's; meanwhile one more
+   chunk, handed out first, builds the next batch's CSC in the other buffer (``sparse_csc``: a counting
+   sort of its rows, rows ascending in each column; it depends on the data alone), and each chunk asks the
+   cache for its share of the next batch's nonzeros (``sparse_prefetch_rows``). The first batch's CSC is
+   built before the loop.
 """
 from cython cimport floating
 from libc.stdint cimport int32_t
@@ -28,9 +29,9 @@ cdef struct SparseBatch:
     const Py_ssize_t* end
     const int32_t* indices
     const void* values
-    Py_ssize_t* colptr
-    int32_t* rows
-    void* cvalues
+    Py_ssize_t* colptr[2]
+    int32_t* rows[2]
+    void* cvalues[2]
     void* zero
     Py_ssize_t d
 
@@ -46,10 +47,13 @@ cdef inline bint sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, cons
     sp.end = &end[0]
     sp.indices = &indices[0] if indices.shape[0] > 0 else NULL  # NULL: no nonzero at all (never read)
     sp.values = <const void*> &values[0] if values.shape[0] > 0 else NULL
-    sp.colptr = &idx_ws[0]
-    sp.rows = &int_ws[0]
-    sp.cvalues = <void*> &val_ws[0]
-    sp.zero = <void*> &val_ws[b * d]
+    sp.colptr[0] = &idx_ws[0]
+    sp.colptr[1] = &idx_ws[d + 1]
+    sp.rows[0] = &int_ws[0]
+    sp.rows[1] = &int_ws[b * d]
+    sp.cvalues[0] = <void*> &val_ws[0]
+    sp.cvalues[1] = <void*> &val_ws[b * d]
+    sp.zero = <void*> &val_ws[2 * b * d]
     sp.d = d
     return True
 
@@ -65,14 +69,15 @@ cdef inline void sparse_prefetch_rows(const SparseBatch* sp, Py_ssize_t start, P
             fastnn_prefetch_row(<const char*> (<const floating*> sp.values + sp.begin[i]), k * sizeof(floating))
 
 
-cdef inline void sparse_csc(const SparseBatch* sp, Py_ssize_t start, Py_ssize_t n_rows, floating dtype_tag) noexcept nogil:
-    """The batch of epoch rows start .. start + n_rows - 1 by input pixel (colptr, rows, cvalues)."""
+cdef inline void sparse_csc(const SparseBatch* sp, int buf, Py_ssize_t start, Py_ssize_t n_rows,
+                            floating dtype_tag) noexcept nogil:
+    """The batch of epoch rows start .. start + n_rows - 1 by input pixel, into CSC buffer buf."""
     if floating is float:
         fastnn_sparse_rows_to_csc_f(n_rows, sp.begin + start, sp.end + start, sp.indices, <const float*> sp.values,
-                                    sp.d, sp.colptr, sp.rows, <float*> sp.cvalues)
+                                    sp.d, sp.colptr[buf], sp.rows[buf], <float*> sp.cvalues[buf])
     else:
         fastnn_sparse_rows_to_csc_d(n_rows, sp.begin + start, sp.end + start, sp.indices, <const double*> sp.values,
-                                    sp.d, sp.colptr, sp.rows, <double*> sp.cvalues)
+                                    sp.d, sp.colptr[buf], sp.rows[buf], <double*> sp.cvalues[buf])
 
 
 cdef inline void sparse_forward(const SparseBatch* sp, Py_ssize_t start, Py_ssize_t r0, Py_ssize_t r1,
@@ -87,19 +92,23 @@ cdef inline void sparse_forward(const SparseBatch* sp, Py_ssize_t start, Py_ssiz
                                      W1, <const double*> sp.zero, Z, h)
 
 
-cdef inline void sparse_weight_grad(const SparseBatch* sp, Py_ssize_t j0, Py_ssize_t j1, const floating* dA1,
+cdef inline void sparse_weight_grad(const SparseBatch* sp, int buf, Py_ssize_t j0, Py_ssize_t j1, const floating* dA1,
                                     floating* dW1, Py_ssize_t h) noexcept nogil:
-    """dW1[j, :] := x[:, j]^T dA1 for input pixels j0:j1 (zero rows for pixels without a nonzero)."""
+    """dW1[j, :] := x[:, j]^T dA1 for input pixels j0:j1 (zero rows for pixels without a nonzero), over the
+    batch in CSC buffer buf."""
     if floating is float:
-        fastnn_sparse_weight_grad_f(j0, j1, sp.colptr, sp.rows, <const float*> sp.cvalues, dA1, dW1, h)
+        fastnn_sparse_weight_grad_f(j0, j1, sp.colptr[buf], sp.rows[buf], <const float*> sp.cvalues[buf], dA1, dW1, h)
     else:
-        fastnn_sparse_weight_grad_d(j0, j1, sp.colptr, sp.rows, <const double*> sp.cvalues, dA1, dW1, h)
+        fastnn_sparse_weight_grad_d(j0, j1, sp.colptr[buf], sp.rows[buf], <const double*> sp.cvalues[buf], dA1, dW1, h)
 
 
-cdef inline void sparse_sgd_step(const SparseBatch* sp, Py_ssize_t j0, Py_ssize_t j1, const floating* dA1,
+cdef inline void sparse_sgd_step(const SparseBatch* sp, int buf, Py_ssize_t j0, Py_ssize_t j1, const floating* dA1,
                                  floating* W1, Py_ssize_t h, floating lr) noexcept nogil:
-    """W1[j, :] -= lr x[:, j]^T dA1 for input pixels j0:j1 (only those with a nonzero in the batch)."""
+    """W1[j, :] -= lr x[:, j]^T dA1 for input pixels j0:j1 (only those with a nonzero in the batch), over the
+    batch in CSC buffer buf."""
     if floating is float:
-        fastnn_sparse_sgd_step_f(j0, j1, sp.colptr, sp.rows, <const float*> sp.cvalues, dA1, W1, h, lr, NULL)
+        fastnn_sparse_sgd_step_f(j0, j1, sp.colptr[buf], sp.rows[buf], <const float*> sp.cvalues[buf], dA1, W1, h, lr,
+                                 NULL)
     else:
-        fastnn_sparse_sgd_step_d(j0, j1, sp.colptr, sp.rows, <const double*> sp.cvalues, dA1, W1, h, lr, NULL)
+        fastnn_sparse_sgd_step_d(j0, j1, sp.colptr[buf], sp.rows[buf], <const double*> sp.cvalues[buf], dA1, W1, h, lr,
+                                 NULL)

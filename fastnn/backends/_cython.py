@@ -32,11 +32,11 @@ def _blocks(sizes, n, dtype):
 
 
 def _sparse_workspace(b, d, h, dtype):
-    """The sparse first layer's workspaces for batches of b rows (src_cython/_sparse_batch.pxd): the batch
-    by input pixel (colptr, rows, cvalues) and h zeros."""
-    values = np.empty(b * d + h, dtype)
-    values[b * d:] = 0
-    return np.empty(d + 1, np.intp), np.empty(b * d, np.int32), values
+    """The sparse first layer's workspaces for batches of b rows (src_cython/_sparse_batch.pxd): two buffers
+    of a batch by input pixel (colptr, rows, cvalues) and h zeros."""
+    values = np.empty(2 * b * d + h, dtype)
+    values[2 * b * d:] = 0
+    return np.empty(2 * (d + 1), np.intp), np.empty(2 * b * d, np.int32), values
 
 
 def csr_rows(x, rows, n_threads):
