@@ -228,9 +228,13 @@ class NetworkBase:
         return x, path
 
     def _inputs_for_epochs(self, x, optimizer):
-        """The validated inputs of many epochs as the epochs will read them: over their nonzeros (built once
-        here, on the backend's threads) when this network's first layer runs sparse on them, else x."""
-        if isinstance(x, _sparse.SparseRows) or self._first_layer_path(optimizer, x) != "sparse":
+        """The validated inputs of many epochs as the epochs will read them, converted once here: over their
+        nonzeros (built on the backend's threads) when this network's first layer runs sparse on them, else
+        dense."""
+        sparse = self._first_layer_path(optimizer, x) == "sparse"
+        if isinstance(x, _sparse.SparseRows):
+            return x if sparse else x.toarray()
+        if not sparse:
             return x
         return _sparse.SparseRows.from_dense(x, self._threads(), getattr(self._epoch_backend(), "csr_rows", None))
 

@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -62,6 +63,10 @@ class _SklearnNesterov(optimizers.Momentum):
         for key in params.keys():
             v = self._velocity(params, grads, key)
             params[key] += self.momentum * v - self.lr * grads[key]
+
+
+#: scipy.sparse formats X may come in (any other is converted to CSR by scikit-learn's validation).
+SPARSE_FORMATS = ["csr", "csc", "coo"]
 
 
 def _check_X_dtype(X):
@@ -225,7 +230,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if incremental and not fitted and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit (all the labels y can take)")
         _check_X_dtype(X)
-        X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32), multi_output=True)
+        X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32), multi_output=True,
+                             accept_sparse=SPARSE_FORMATS)
         if y.ndim == 2 and y.shape[1] != 1:
             raise ValueError(f"y must be 1-D labels (multilabel targets are not supported), got shape {y.shape}")
         y = column_or_1d(y, warn=True)
@@ -255,7 +261,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
         net = self._network()
-        X = np.ascontiguousarray(X, dtype=net.dtype)
+        X = X.astype(net.dtype) if issparse(X) else np.ascontiguousarray(X, dtype=net.dtype)
         if self.solver == "lbfgs":
             self._fit_lbfgs(net, X, t)
         else:
@@ -266,6 +272,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _fit_lbfgs(self, net, X, t):
         self.first_layer_used_ = "dense"  # whole-batch gradients: the sparse kernels serve the epoch loops
         net.weight_decay_lambda = self.alpha / X.shape[0]
+        X = np.ascontiguousarray(X.toarray()) if issparse(X) else X  # whole-batch gradients: dense kernels
         backend, sizes = net._backend, np.asarray(net._sizes, np.intp)
         (act, loss), lam, n_threads = net._codes(), net.weight_decay_lambda, net._threads()
 
@@ -331,13 +338,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             stratify = t if len(self.classes_) > 1 and np.bincount(t).min() > 1 else None
             X, X_val, t, t_val = train_test_split(X, t, random_state=self._random_state,
                                                   test_size=self.validation_fraction, stratify=stratify)
-            X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
+            if not issparse(X):
+                X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
             if self.validation_scores_ is None:
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
             self.best_loss_ = None
         batch = self._batch_size(X.shape[0])
         best = None
-        X_epochs = net._inputs_for_epochs(X, self._optimizer)  # over its nonzeros once, for a sparse first layer
+        # over its nonzeros once for a sparse first layer (a sparse X as it is), else dense once
+        X_epochs = net._inputs_for_epochs(net._x(X, keep_sparse=True) if issparse(X) else X, self._optimizer)
         for _ in range(1 if incremental else self.max_iter):
             perm = (self._random_state.permutation(X.shape[0]) if self.shuffle else np.arange(X.shape[0]))
             self.loss_ = self._epoch(net, X_epochs, t, perm, batch)
@@ -391,9 +400,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _scores(self, X):
         check_is_fitted(self, "coefs_")
         _check_X_dtype(X)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=SPARSE_FORMATS)
         net = self._network()
-        return net.predict(np.ascontiguousarray(X, dtype=net.dtype))
+        return net.predict(X if issparse(X) else np.ascontiguousarray(X, dtype=net.dtype))
 
     def predict_proba(self, X):
         """Class probabilities (n_samples, n_classes), columns in the order of ``classes_``."""
@@ -411,5 +420,5 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = False
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags

@@ -9,7 +9,7 @@ import scipy.sparse as sps
 import fastnn
 from fastnn import _sparse
 from fastnn.backends import available_backends, get_backend
-from fastnn.multilayer import MultiLayerNet, MultiLayerNetExtend
+from fastnn.multilayer import MultiLayerNetExtend
 from helpers import assert_close
 from test_first_layer import COMPILED, HYPER, make, sparse_data
 
@@ -180,3 +180,27 @@ def test_mlpclassifier_builds_the_sparse_rows_once_per_fit(fast_backend, monkeyp
         clf.fit(x, t)
     assert clf.n_iter_ == 4 and clf.first_layer_used_ == "sparse"
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("solver, early_stopping", [("adam", False), ("sgd", True), ("lbfgs", False)])
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_mlpclassifier_on_a_scipy_matrix_equals_the_dense_fit(backend, solver, early_stopping, fmt):
+    """scikit-learn's MLPClassifier takes sparse X; so does this one, with the dense fit's results."""
+    from fastnn.sklearn import MLPClassifier
+    import warnings
+    x, t = sparse_data(11)
+    fits = []
+    for X in (x, sps.csr_matrix(x).asformat(fmt)):
+        clf = MLPClassifier(hidden_layer_sizes=(11,), solver=solver, max_iter=5, random_state=0, backend=backend,
+                            early_stopping=early_stopping, n_iter_no_change=100)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits.append(clf.fit(X, t))
+    dense, sparse = fits
+    assert sparse.n_iter_ == dense.n_iter_
+    np.testing.assert_allclose(sparse.loss_curve_ if solver != "lbfgs" else [sparse.loss_],
+                               dense.loss_curve_ if solver != "lbfgs" else [dense.loss_], rtol=1e-9)
+    for a, b in zip(sparse.coefs_ + sparse.intercepts_, dense.coefs_ + dense.intercepts_):
+        assert_close(a, b, np.float64)
+    np.testing.assert_allclose(sparse.predict_proba(sps.csr_matrix(x[:20]).asformat(fmt)),
+                               dense.predict_proba(x[:20]), rtol=1e-9, atol=1e-12)
