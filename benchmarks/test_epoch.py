@@ -1,11 +1,12 @@
 """Issue 4: one SGD epoch of 784-100-10 sigmoid on MNIST's 60,000 images, lr 0.1 — side by side.
 
 Contenders per (dtype, batch): the tightest plain-NumPy loop, fastnn numba, fastnn cython (as a user gets
-them from ``net.train_epoch(x, ...)`` on the dense array: first_layer 'auto', which on MNIST is the sparse
-first layer, its epoch compressing x's rows first), the same two with first_layer='dense' (the compiled loop
-on GEMMs alone), the same two with x held over its nonzeros ('-held': ``SparseRows``, built once before the
-timed epochs, as the Trainer, MLPClassifier and ``fastnn train`` hold it for a fit, or a user passing a
-scipy.sparse matrix; its build time is in extra_info), PyTorch CPU (same model, optimizer, thread count and
+them from ``net.train_epoch(x, ...)`` on the dense array: first_layer 'auto', which on MNIST is cython's sparse
+first layer, its epoch compressing x's rows first, and numba's dense one), the same two with
+first_layer='dense' (the compiled loop on GEMMs alone), the same two on the sparse first layer with x held
+over its nonzeros ('-held': ``SparseRows``, built once before the timed epochs, as the Trainer,
+MLPClassifier and ``fastnn train`` hold it for a fit, or a user passing a scipy.sparse matrix; its build
+time is in extra_info), PyTorch CPU (same model, optimizer, thread count and
 permutation; skipped with a notice when torch is absent).
 Every contender's parameters after the epoch are checked against the NumPy loop's.
 Also: the large-matrix GEMM rate (for the GEMM bound) and the peak memory of a 5-epoch run.
@@ -70,7 +71,7 @@ def runner(contender, workload, dt, b):
     if backend not in fastnn.available_backends():
         pytest.skip(f"backend {backend} not built")
     net = fastnn.TwoLayerNet(*SIZES, backend=backend, dtype=dt, n_threads=THREADS,
-                             first_layer="dense" if variant == "dense" else "auto")
+                             first_layer={"dense": "dense", "held": "sparse"}.get(variant, "auto"))
     net.params = fresh(workload, dt)
     net.train_epoch(x[:256], t[:256], b, fastnn.SGD(LR), perm=np.arange(256))  # compile / warm up
     if variant == "held":  # once, as a fit holds it for all its epochs

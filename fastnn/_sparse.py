@@ -174,12 +174,15 @@ def check_first_layer(first_layer):
 def first_layer_path(backend, optimizer, x, n_hidden, first_layer=None):
     """'sparse' or 'dense': how an epoch's first layer runs.
 
-    Sparse when ``use_sparse`` says so (the argument, else ``$FASTNN_FIRST_LAYER``, else x's density) and
-    the epoch runs in a compiled loop that has the sparse kernels: a backend with ``SPARSE_FIRST_LAYER`` and
-    an optimizer of that loop (SGD, Momentum, Adam). Other optimizers step through the backend's gradient,
-    and the numpy backend is the dense oracle: those run densely whatever is asked.
+    Sparse when ``use_sparse`` says so (the argument, else ``$FASTNN_FIRST_LAYER``, else x's density, for a
+    backend whose ``SPARSE_AUTO`` says its sparse kernels pay) and the epoch runs in a compiled loop that has
+    the sparse kernels: a backend with ``SPARSE_FIRST_LAYER`` and an optimizer of that loop (SGD, Momentum,
+    Adam). Other optimizers step through the backend's gradient, and the numpy backend is the dense oracle:
+    those run densely whatever is asked.
     """
     from ._flat import CODES  # the compiled loop's optimizers
     wanted = use_sparse(x, n_hidden, x.dtype, first_layer)
+    if first_layer_mode(first_layer) == "auto" and not getattr(backend, "SPARSE_AUTO", False):
+        wanted = False
     compiled = getattr(backend, "SPARSE_FIRST_LAYER", False) and type(optimizer) in CODES
     return "sparse" if wanted and compiled else "dense"

@@ -16,6 +16,8 @@ NAME = "cython"
 IS_REFERENCE = False
 #: Whether train_epoch runs the first layer over the input's nonzeros when asked.
 SPARSE_FIRST_LAYER = True
+#: Whether first_layer='auto' picks it for inputs at most _config.SPARSE_MAX_DENSITY dense (measured on this backend).
+SPARSE_AUTO = True
 HAVE_OPENMP = ext.HAVE_OPENMP
 NOTES = ("compiled Cython kernels, BLAS from SciPy, OpenMP " + ("on" if HAVE_OPENMP else "off (serial)")
          + f", instruction-set variant {_isa.describe()}")
