@@ -261,6 +261,13 @@ def held_rows_rebuilt_every_epoch():
     trainer.Trainer.train_step_epoch = patched
 
 
+def sparse_workspace_too_small():
+    """The sparse step's CSC buffers sized for a third of the densest batch's nonzeros."""
+    from fastnn import _sparse
+    original = _sparse.most_batch_nonzeros
+    _sparse.most_batch_nonzeros = lambda begin, end, batch_size: max(1, original(begin, end, batch_size) // 3)
+
+
 MUTANTS = {
     "numgrad-is-backprop": (numgrad_is_backprop, [NUMGRAD_H], False),
     "numgrad-is-backprop/numba+cython": (lambda: numgrad_is_backprop(["two-layer"]),
@@ -291,6 +298,7 @@ MUTANTS = {
                                                       "scipy_matrix_equals and SGD and two-layer"], False),
     "held-rows-rebuilt-every-epoch": (held_rows_rebuilt_every_epoch,
                                       ["tests/test_sparse_inputs.py", "-k", "trainer_builds"], False),
+    "sparse-workspace-too-small": (sparse_workspace_too_small, ["tests/test_sparse_inputs.py", "-k", "densest"], False),
 }
 
 

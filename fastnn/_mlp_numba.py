@@ -172,7 +172,13 @@ def train_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p
     losses = np.empty((n + batch_size - 1) // batch_size)
     correct = np.zeros(losses.shape[0], np.int64)
     s = 0
-    sp = batch_buffers(b, d, sizes[1], theta, sparse)
+    m = 0  # the most nonzeros of any batch (room for its regrouping by pixel)
+    for start in range(0, n if sparse else 0, batch_size):
+        k = 0
+        for i in range(start, min(start + batch_size, n)):
+            k += end[i] - begin[i]
+        m = max(m, k)
+    sp = batch_buffers(max(m, 1), d, sizes[1], theta, sparse)
     for start in range(0, n, batch_size):
         nb = min(batch_size, n - start)
         zb = [z[:nb] for z in zs]

@@ -80,6 +80,13 @@ def csr_rows_numpy(x, rows, n_threads=1):
     return indptr, c.astype(np.int32), xr[r, c]
 
 
+def most_batch_nonzeros(begin, end, batch_size):
+    """The most nonzeros any batch of the epoch holds (batches of batch_size epoch rows, the last one shorter;
+    at least 1): what a batch's regrouping by pixel needs room for."""
+    counts = np.add.reduceat(end - begin, np.arange(0, begin.shape[0], batch_size))
+    return max(1, int(counts.max()))
+
+
 def epoch_rows(x, perm, csr_rows, n_threads):
     """(begin, end, indices, values): the nonzeros of epoch row i (x[perm[i]]) lie in indices / values from
     begin[i] to end[i]. From a SparseRows x at once. A dense x is compressed first: all its rows in order (a

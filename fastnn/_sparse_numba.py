@@ -157,10 +157,10 @@ def csr_rows(x, rows, n_threads=1):
 # --- a batch over its nonzeros, for the compiled epoch loops (fastnn/_mlp_numba.py) ---
 
 @numba.njit(**NUMBA_OPTIONS)
-def batch_buffers(b, d, h, dtype_like, sparse):
-    """(colptr, rows, cvalues, zero) for batches of b rows of d inputs and a first layer of h units; empty
-    arrays when not ``sparse`` (the types stay the same for the compiler)."""
-    m = b * d if sparse else 0
+def batch_buffers(m, d, h, dtype_like, sparse):
+    """(colptr, rows, cvalues, zero) for batches of at most m nonzeros of d inputs and a first layer of h units;
+    empty arrays when not ``sparse`` (the types stay the same for the compiler)."""
+    m = m if sparse else 0
     dt = dtype_like.dtype
     return (np.empty(d + 1 if sparse else 0, np.intp), np.empty(m, np.int32), np.empty(m, dt),
             np.zeros(h if sparse else 0, dt))

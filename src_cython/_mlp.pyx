@@ -326,7 +326,17 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     cdef SparseBatch batch
     cdef SparseBatch* sp = NULL
     cdef int buf = 0, nxt_csc
-    if sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, b, d):
+    cdef Py_ssize_t most = 0, k
+    if sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, d):
+        for start in range(0, n, batch_size):  # the CSC buffers must hold every batch's nonzeros
+            k = 0
+            for r in range(start, min(start + batch_size, n)):
+                k += sp_end[r] - sp_begin[r]
+            most = max(most, k)
+        if 2 * most > sp_int_ws.shape[0] or 2 * most + sizes[1] > sp_val_ws.shape[0]:
+            raise ValueError(f"sparse workspaces of {sp_int_ws.shape[0]} entries for batches of up to {most} "
+                             f"nonzeros (two buffers)")
+        start = 0
         sp = &batch
         sparse_csc(sp, 0, 0, min(batch_size, n), <floating> 0)  # the first batch's; later ones in region 2
     else:

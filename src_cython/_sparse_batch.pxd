@@ -7,7 +7,7 @@ i's nonzeros lie in ``indices`` / ``values`` from ``begin[i]`` to ``end[i]`` (a 
 the whole fit, read through perm; or the epoch's rows compressed in order). ``SparseBatch`` points at those
 and at workspaces the caller allocates once per epoch (``sparse_batch`` binds them): two buffers of the
 batch by input pixel, intp ``colptr[k]`` (d + 1 each), int32 ``rows[k]`` and values of the network's dtype
-``cvalues[k]`` (b d each), and ``zero`` (h1 zeros: the sparse forward starts from it, and the first layer's
+``cvalues[k]`` (m each, m at least the most nonzeros any batch of the epoch holds), and ``zero`` (h1 zeros: the sparse forward starts from it, and the first layer's
 bias is added with its activation, in the dense path's order). A step:
 
 1. (region 1) each chunk its batch rows: the forward over their nonzeros (``sparse_forward``), and so on.
@@ -38,9 +38,10 @@ cdef struct SparseBatch:
 
 cdef inline bint sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, const Py_ssize_t[::1] end,
                               const int32_t[::1] indices, const floating[::1] values, Py_ssize_t[::1] idx_ws,
-                              int32_t[::1] int_ws, floating[::1] val_ws, Py_ssize_t b, Py_ssize_t d) noexcept nogil:
-    """Bind sp to the epoch's rows and the workspaces (sizes above for batches of b rows and d inputs);
-    False (sp untouched) when begin is empty: the dense path. The caller checks the sizes."""
+                              int32_t[::1] int_ws, floating[::1] val_ws, Py_ssize_t d) noexcept nogil:
+    """Bind sp to the epoch's rows and the workspaces (sizes above for d inputs: int_ws holds 2 m, val_ws
+    2 m + h1); False (sp untouched) when begin is empty: the dense path. The caller checks the sizes."""
+    cdef Py_ssize_t m = int_ws.shape[0] // 2
     if begin.shape[0] == 0:
         return False
     sp.begin = &begin[0]
@@ -50,10 +51,10 @@ cdef inline bint sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, cons
     sp.colptr[0] = &idx_ws[0]
     sp.colptr[1] = &idx_ws[d + 1]
     sp.rows[0] = &int_ws[0]
-    sp.rows[1] = &int_ws[b * d]
+    sp.rows[1] = &int_ws[m]
     sp.cvalues[0] = <void*> &val_ws[0]
-    sp.cvalues[1] = <void*> &val_ws[b * d]
-    sp.zero = <void*> &val_ws[2 * b * d]
+    sp.cvalues[1] = <void*> &val_ws[m]
+    sp.zero = <void*> &val_ws[2 * m]
     sp.d = d
     return True
 

@@ -33,12 +33,12 @@ def _blocks(sizes, n, dtype):
     return np.empty(n * int(sum(sizes[1:])), dtype), np.empty(n * int(sum(sizes[1:-1])), dtype)
 
 
-def _sparse_workspace(b, d, h, dtype):
-    """The sparse first layer's workspaces for batches of b rows (src_cython/_sparse_batch.pxd): two buffers
-    of a batch by input pixel (colptr, rows, cvalues) and h zeros."""
-    values = np.empty(2 * b * d + h, dtype)
-    values[2 * b * d:] = 0
-    return np.empty(2 * (d + 1), np.intp), np.empty(2 * b * d, np.int32), values
+def _sparse_workspace(m, d, h, dtype):
+    """The sparse first layer's workspaces for batches of at most m nonzeros (src_cython/_sparse_batch.pxd):
+    two buffers of a batch by input pixel (colptr, rows, cvalues) and h zeros."""
+    values = np.empty(2 * m + h, dtype)
+    values[2 * m:] = 0
+    return np.empty(2 * (d + 1), np.intp), np.empty(2 * m, np.int32), values
 
 
 def csr_rows(x, rows, n_threads):
@@ -83,7 +83,9 @@ def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, 
     losses = np.empty(-(-perm.shape[0] // batch_size))
     correct = np.empty(losses.shape[0], np.intp)
     if sparse:  # x (dense or SparseRows) is read through the epoch's rows over their nonzeros
-        rows = (*_sparse.epoch_rows(x, perm, csr_rows, n_threads), *_sparse_workspace(b, d, int(sizes[1]), dtype))
+        rows = _sparse.epoch_rows(x, perm, csr_rows, n_threads)
+        m = _sparse.most_batch_nonzeros(rows[0], rows[1], batch_size)
+        rows = (*rows, *_sparse_workspace(m, d, int(sizes[1]), dtype))
         x, xb = np.empty((0, d), dtype), np.empty((0, d), dtype)
     else:
         empty = np.empty(0, np.intp)
