@@ -18,19 +18,24 @@ from ._config import NUMBA_OPTIONS
 
 
 @numba.njit(**NUMBA_OPTIONS)
+def _compress_row(x, row, indices_out, values_out, p):
+    """x[row]'s nonzeros (columns ascending) to indices_out / values_out from p on; returns where they end."""
+    for k in range(x.shape[1]):
+        v = x[row, k]
+        if v != 0:
+            values_out[p] = v
+            indices_out[p] = k
+            p += 1
+    return p
+
+
+@numba.njit(**NUMBA_OPTIONS)
 def gather_csr(x, perm, start, stop, indptr_out, indices_out, values_out):
     """CSR of x[perm[start:stop]] (x[start:stop] for an empty perm); returns the number of nonzeros."""
-    d = x.shape[1]
     nnz = 0
     indptr_out[0] = 0
     for r in range(start, stop):
-        row = perm[r] if perm.shape[0] > 0 else r
-        for k in range(d):
-            v = x[row, k]
-            if v != 0:
-                values_out[nnz] = v
-                indices_out[nnz] = k
-                nnz += 1
+        nnz = _compress_row(x, perm[r] if perm.shape[0] > 0 else r, indices_out, values_out, nnz)
         indptr_out[r - start + 1] = nnz
     return nnz
 
@@ -138,14 +143,7 @@ def _csr_rows(x, rows):
     indices = np.empty(indptr[n], np.int32)
     values = np.empty(indptr[n], x.dtype)
     for i in range(n):
-        row = rows[i] if rows.shape[0] > 0 else i
-        p = indptr[i]
-        for k in range(d):
-            v = x[row, k]
-            if v != 0:
-                indices[p] = k
-                values[p] = v
-                p += 1
+        _compress_row(x, rows[i] if rows.shape[0] > 0 else i, indices, values, indptr[i])
     return indptr, indices, values
 
 
