@@ -91,9 +91,8 @@ def check_inputs(x, n_inputs, dtype, keep_sparse=False):
         elif isinstance(x, SparseRows) and x.dtype == dtype:
             return x  # only fastnn builds one, from inputs it has checked (a fit holds it across epochs)
         else:
-            if not isinstance(x, SparseRows) or x.dtype != dtype:
-                x = SparseRows.from_scipy(x, dtype) if _is_sparse(x) else SparseRows(
-                    x.indptr, x.indices, x.values.astype(dtype), x.shape)
+            x = SparseRows.from_scipy(x, dtype) if _is_sparse(x) else SparseRows(
+                x.indptr, x.indices, x.values.astype(dtype), x.shape)
             try:
                 check_finite("x", x.values)
             except ValueError:  # say where in x, not where among its stored values
