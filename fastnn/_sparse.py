@@ -57,9 +57,10 @@ class SparseRows:
     def from_scipy(cls, m, dtype):
         """A scipy.sparse matrix (any format) as canonical CSR of dtype: duplicates summed, columns sorted."""
         m = m.tocsr()
-        if not m.has_canonical_format:
+        if not m.has_canonical_format or not m.data.all():  # stored zeros too: the density counts nonzeros
             m = m.copy()
             m.sum_duplicates()
+            m.eliminate_zeros()
         return cls(m.indptr.astype(np.intp, copy=False), m.indices.astype(np.int32, copy=False),
                    np.ascontiguousarray(m.data, dtype=dtype), m.shape)
 
@@ -122,9 +123,11 @@ def density(x, n_rows=None):
     n_rows = _config.DENSITY_SAMPLE_ROWS if n_rows is None else n_rows
     if x.shape[0] * x.shape[1] == 0:
         return 0.0
-    if isinstance(x, SparseRows):
-        return x.nnz / (x.shape[0] * x.shape[1])
-    rows = x if x.shape[0] <= n_rows else x[np.linspace(0, x.shape[0] - 1, n_rows).astype(np.intp)]
+    picked = None if x.shape[0] <= n_rows else np.linspace(0, x.shape[0] - 1, n_rows).astype(np.intp)
+    if isinstance(x, SparseRows):  # the same rows as the dense array's, so both take the same path
+        picked = np.arange(x.shape[0]) if picked is None else picked
+        return float(np.sum(x.indptr[picked + 1] - x.indptr[picked])) / (picked.size * x.shape[1])
+    rows = x if picked is None else x[picked]
     return np.count_nonzero(rows) / rows.size
 
 

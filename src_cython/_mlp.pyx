@@ -328,14 +328,18 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     cdef int buf = 0, nxt_csc
     cdef Py_ssize_t most = 0, k
     if sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, d):
+        if sp_begin.shape[0] < n or sp_end.shape[0] < n:
+            raise ValueError(f"sparse rows: {sp_begin.shape[0]} and {sp_end.shape[0]} offsets for {n} epoch rows")
         for start in range(0, n, batch_size):  # the CSC buffers must hold every batch's nonzeros
             k = 0
             for r in range(start, min(start + batch_size, n)):
                 k += sp_end[r] - sp_begin[r]
             most = max(most, k)
-        if 2 * most > sp_int_ws.shape[0] or 2 * most + sizes[1] > sp_val_ws.shape[0]:
-            raise ValueError(f"sparse workspaces of {sp_int_ws.shape[0]} entries for batches of up to {most} "
-                             f"nonzeros (two buffers)")
+        k = sp_int_ws.shape[0] // 2  # each CSC buffer's room (src_cython/_sparse_batch.pxd)
+        if k < most or sp_val_ws.shape[0] < 2 * k + sizes[1] or sp_idx_ws.shape[0] < 2 * (d + 1):
+            raise ValueError(f"sparse workspaces of {sp_idx_ws.shape[0]}, {sp_int_ws.shape[0]} and "
+                             f"{sp_val_ws.shape[0]} entries too small for {d} inputs, batches of up to {most} "
+                             f"nonzeros and {sizes[1]} units (src_cython/_sparse_batch.pxd)")
         start = 0
         sp = &batch
         sparse_csc(sp, 0, 0, min(batch_size, n), <floating> 0)  # the first batch's; later ones in region 2

@@ -224,3 +224,103 @@ def test_the_densest_batch_fits_its_workspace(fast_backend, where):
     assert got.first_layer_used == "sparse"
     for key in want.params:
         assert_close(got.params[key], want.params[key], np.float64, err_msg=key)
+
+
+def test_held_rows_take_the_path_of_the_dense_array(fast_backend, monkeypatch):
+    """The density of x held over its nonzeros is estimated from the same rows as the dense array's (rows the
+    sample skips are all ones here, the sampled ones all zeros): a fit builds its CSR and then uses it, never
+    making it dense again, and takes the path ``train_epoch`` takes on the dense array."""
+    n, d = 4096, 8
+    x = np.ones((n, d))
+    x[np.linspace(0, n - 1, 2048).astype(np.intp)] = 0
+    t = np.random.default_rng(0).integers(0, 3, n)
+    assert _sparse.density(_sparse.SparseRows.from_dense(x)) == _sparse.density(x)
+    net = fastnn.TwoLayerNet(d, 11, 3, backend=fast_backend, seed=3, first_layer="auto")
+    net.train_epoch(x, t, 64, "SGD", perm=np.arange(n))
+    dense_path = net.first_layer_used
+    calls = []
+    original = _sparse.SparseRows.toarray
+    monkeypatch.setattr(_sparse.SparseRows, "toarray", lambda self: calls.append(1) or original(self))
+    net = fastnn.TwoLayerNet(d, 11, 3, backend=fast_backend, seed=3, first_layer="auto")
+    fastnn.Trainer(net, x, t, x[:10], t[:10], epochs=3, mini_batch_size=64, optimizer="SGD", verbose=False,
+                   seed=0).train()
+    assert net.first_layer_used == dense_path and not calls
+
+
+def test_stored_zeros_and_an_unsorted_csr_are_the_same_input(fast_backend):
+    """A CSR built by hand with columns out of order, a repeated entry and explicit zeros: the same path and
+    results as its dense array (a stored zero is not a nonzero, for the density either)."""
+    x, t = sparse_data(13)
+    r, c = np.nonzero(x)
+    rng = np.random.default_rng(1)
+    zeros = np.flatnonzero(x == 0)[rng.permutation(np.count_nonzero(x == 0))[:3 * r.size]]  # 3x as many zeros
+    rows = np.concatenate([r, r[:5], zeros // x.shape[1]])
+    cols = np.concatenate([c, c[:5], zeros % x.shape[1]])
+    vals = np.concatenate([x[r, c], np.zeros(5), np.zeros(zeros.size)])
+    order = np.lexsort((rng.random(rows.size), rows))  # rows in order, columns shuffled within each
+    m = sps.csr_matrix((vals[order], cols[order], np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(x)))])),
+                       shape=x.shape)
+    assert not m.has_canonical_format and m.nnz > 3 * np.count_nonzero(x)
+    want = epochs(make("two-layer", fast_backend, np.float64, None), x, t, "Momentum")
+    got = epochs(make("two-layer", fast_backend, np.float64, None), m, t, "Momentum")
+    assert got.first_layer_used == want.first_layer_used
+    for key in want.params:
+        assert_close(got.params[key], want.params[key], np.float64, err_msg=key)
+
+
+def test_the_compiled_loop_refuses_short_sparse_workspaces():
+    """The Cython epoch checks the sparse workspaces against the layout it binds (two CSC buffers of m entries,
+    the zero row after them, two column-pointer arrays, an offset pair per epoch row) before any step."""
+    if "cython" not in available_backends():
+        pytest.skip("compiled extension not built")
+    from fastnn.backends import _cython
+    x, t = sparse_data(14)
+    n, d, h, k, b = len(x), x.shape[1], 6, 5, 16
+    sizes = np.array([d, h, k], np.intp)
+    theta = np.zeros(d * h + h + h * k + k)
+    perm = np.arange(n, dtype=np.intp)
+    begin, end, indices, values = _sparse.epoch_rows(x, perm, _cython.csr_rows, 1)
+    m = _sparse.most_batch_nonzeros(begin, end, b)
+
+    def run(idx_ws, int_ws, val_ws, begin=begin, end=end):
+        zs, ds = _cython._blocks(sizes, b, np.float64)
+        return _cython.ext.train_epoch(np.empty((0, d)), t.astype(np.intp), perm, b, theta, sizes, 0, 0, 0.0, 0, 0.1,
+                                       0.0, 0.0, 1e-8, 0, np.empty(0), np.empty(0), np.empty((0, d)),
+                                       np.empty(b, np.intp), zs, ds, np.empty(b), np.empty(b, np.int8),
+                                       np.empty_like(theta), begin, end, indices, values, idx_ws, int_ws, val_ws,
+                                       np.empty(-(-n // b)), np.empty(-(-n // b), np.intp), 1)
+    good = _cython._sparse_workspace(m, d, h, np.float64)
+    assert run(*good) == -(-n // b)
+    short = [(good[0][:2 * d + 1], good[1], good[2]),                        # column pointers
+             (good[0], good[1][:2 * m - 2], good[2]),                        # CSC room below the densest batch
+             (good[0], np.empty(2 * m + 2 * h, np.int32), good[2]),          # zero row past the values
+             ]
+    for ws in short:
+        with pytest.raises(ValueError, match="sparse workspaces"):
+            run(*ws)
+    with pytest.raises(ValueError, match="offsets"):
+        run(*good, begin=begin[:-1])
+
+
+@pytest.mark.parametrize("fit", ["early-stopping", "partial-fit"])
+def test_mlpclassifier_sparse_x_on_the_sparse_path(fast_backend, fit):
+    """Adam (the compiled loop) with first_layer='sparse' on a sparse X: early stopping's split and partial_fit
+    give the dense X's results."""
+    from fastnn.sklearn import MLPClassifier
+    import warnings
+    x, t = sparse_data(15)
+    fits = []
+    for X in (x, sps.csr_matrix(x)):
+        clf = MLPClassifier(hidden_layer_sizes=(11,), max_iter=4, random_state=0, backend=fast_backend,
+                            first_layer="sparse", early_stopping=fit == "early-stopping", n_iter_no_change=100)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if fit == "partial-fit":
+                for _ in range(3):
+                    clf.partial_fit(X, t, classes=np.unique(t))
+            else:
+                clf.fit(X, t)
+        assert clf.first_layer_used_ == "sparse"
+        fits.append(clf)
+    for a, b in zip(fits[1].coefs_ + fits[1].intercepts_, fits[0].coefs_ + fits[0].intercepts_):
+        assert_close(a, b, np.float64)
