@@ -206,21 +206,26 @@ def test_mlpclassifier_on_a_scipy_matrix_equals_the_dense_fit(backend, solver, e
                                dense.predict_proba(x[:20]), rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("where", ["first", "last", "middle"])
+@pytest.mark.parametrize("where", ["first", "last", "middle", "gathered-by-perm"])
 def test_the_densest_batch_fits_its_workspace(fast_backend, where):
     """A batch's regrouping by pixel has room for the most nonzeros any batch holds, not batch_size * d: one
-    fully dense batch among nearly empty ones (first, middle, or the short last one) gives the dense results."""
+    fully dense batch among nearly empty ones (first, middle, or the short last one; or dense rows spread over
+    x that perm brings together, so x's own order would underestimate it) gives the dense results."""
     rng = np.random.default_rng(12)
     n, d, b = 61, 37, 8
     x = np.zeros((n, d))
     x[rng.random((n, d)) < 0.02] = 1.0
-    rows = {"first": slice(0, b), "last": slice(56, 61), "middle": slice(24, 32)}[where]
+    perm = np.arange(n)
+    rows = {"first": slice(0, b), "last": slice(56, 61), "middle": slice(24, 32),
+            "gathered-by-perm": slice(0, n, 7)}[where]
     x[rows] = rng.uniform(0.5, 1.5, x[rows].shape)
+    if where == "gathered-by-perm":
+        perm = np.concatenate([perm[rows], np.delete(perm, perm[rows])])
     t = rng.integers(0, 5, n)
     want = make("two-layer", fast_backend, np.float64, "dense")
     got = make("two-layer", fast_backend, np.float64, "sparse")
     for net in (want, got):
-        net.train_epoch(x, t, b, "Adam", perm=np.arange(n))
+        net.train_epoch(x, t, b, "Adam", perm=perm)
     assert got.first_layer_used == "sparse"
     for key in want.params:
         assert_close(got.params[key], want.params[key], np.float64, err_msg=key)
