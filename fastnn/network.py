@@ -219,24 +219,16 @@ class NetworkBase:
         return _sparse.first_layer_path(backend, optimizer, x, self._flat_sizes()[1],
                                         getattr(self, "first_layer", None))
 
-    def _epoch_input(self, x, optimizer):
-        """(x, path) for an epoch: path as ``_first_layer_path``; x as given, but made dense when it is held
-        over its nonzeros (SparseRows) and the path is dense."""
+    def _epoch_input(self, x, optimizer, hold=False):
+        """(x, path) for an epoch: path as ``_first_layer_path``; x made dense when it is held over its nonzeros
+        (SparseRows) and the path is dense. With ``hold`` (a fit's many epochs), a dense x whose path is sparse
+        is compressed here, once, on the backend's threads."""
         path = self._first_layer_path(optimizer, x)
         if path == "dense" and isinstance(x, _sparse.SparseRows):
             x = x.toarray()
+        elif hold and path == "sparse" and not isinstance(x, _sparse.SparseRows):
+            x = _sparse.SparseRows.from_dense(x, self._threads(), getattr(self._epoch_backend(), "csr_rows", None))
         return x, path
-
-    def _inputs_for_epochs(self, x, optimizer):
-        """The validated inputs of many epochs as the epochs will read them, converted once here: over their
-        nonzeros (built on the backend's threads) when this network's first layer runs sparse on them, else
-        dense."""
-        sparse = self._first_layer_path(optimizer, x) == "sparse"
-        if isinstance(x, _sparse.SparseRows):
-            return x if sparse else x.toarray()
-        if not sparse:
-            return x
-        return _sparse.SparseRows.from_dense(x, self._threads(), getattr(self._epoch_backend(), "csr_rows", None))
 
     def _h(self, h, params):
         """h checked against the parameters it perturbs (see ``_checks.check_h``)."""
