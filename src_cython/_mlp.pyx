@@ -45,6 +45,7 @@ from libc.string cimport memcpy
 
 from _blas cimport gemm
 from _numerics cimport (ADAM, IDENTITY, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes,
+                        column_sums, sum_squares,
                         edge as _edge, softmax_loss_row, update)
 from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_prefetch_rows,
                             sparse_sgd_step, sparse_weight_grad)
@@ -196,7 +197,7 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
     cdef const floating* delta
     cdef floating* W
     cdef floating* gw
-    cdef floating s, alpha, beta
+    cdef floating alpha, beta
     cdef double sq = 0
     cdef int l
     for l in range(1, L + 1):
@@ -211,8 +212,7 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
         j1 = _edge(nout, c + 1, chunks)
         W = theta + woff
         if lam != 0:
-            for i in range(i0 * nout, i1 * nout):
-                sq = sq + W[i] * W[i]
+            sq = sq + sum_squares(W + i0 * nout, (i1 - i0) * nout)
         gw = (theta if fused_sgd else g) + woff
         alpha = -lr if fused_sgd else 1
         beta = (1 - lr * lam) if fused_sgd else 0
@@ -226,14 +226,11 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
                 sparse_sgd_step(sp, buf, i0, i1, delta, gw, nout, lr)
         elif i1 > i0:
             gemm(True, False, i1 - i0, nout, nb, alpha, zin + i0, nin, delta, nout, beta, gw + i0 * nout, nout)
-        for j in range(j0, j1):
-            s = 0
-            for i in range(nb):
-                s = s + delta[i * nout + j]
+        if j1 > j0:  # db_l[j0:j1] into g (gw is g unless fused_sgd)
+            column_sums(delta + j0, nb, j1 - j0, nout, g + woff + nin * nout + j0)
             if fused_sgd:
-                gw[nin * nout + j] = gw[nin * nout + j] - lr * s
-            else:
-                gw[nin * nout + j] = s
+                for j in range(j0, j1):
+                    gw[nin * nout + j] = gw[nin * nout + j] - lr * g[woff + nin * nout + j]
         if fused_sgd:
             continue
         if opt != GRADIENT_ONLY:

@@ -15,6 +15,10 @@ cdef extern from "_vec.h" nogil:
                          float p2, float eps, float lam)
     void fastnn_update_d(Py_ssize_t n, int opt, double* w, const double* g, double* s1, double* s2, double lr,
                          double p1, double p2, double eps, double lam)
+    double fastnn_sum_squares_f(Py_ssize_t n, const float* w)
+    double fastnn_sum_squares_d(Py_ssize_t n, const double* w)
+    void fastnn_column_sums_f(Py_ssize_t rows, Py_ssize_t n, const float* a, Py_ssize_t stride, float* out)
+    void fastnn_column_sums_d(Py_ssize_t rows, Py_ssize_t n, const double* a, Py_ssize_t stride, double* out)
 
 cdef enum:
     SIGMOID = 0
@@ -161,3 +165,20 @@ cdef inline void update(floating* w, const floating* g, floating* s1, floating* 
         fastnn_update_f(size, opt, w, g, s1, s2, lr, p1, p2, eps, lam)
     else:
         fastnn_update_d(size, opt, w, g, s1, s2, lr, p1, p2, eps, lam)
+
+
+cdef inline double sum_squares(const floating* w, Py_ssize_t n) noexcept nogil:
+    """sum w[i]^2 in double (in lanes that vectorize: src_cython/_vec.h)."""
+    if floating is float:
+        return fastnn_sum_squares_f(n, w)
+    else:
+        return fastnn_sum_squares_d(n, w)
+
+
+cdef inline void column_sums(const floating* a, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t stride,
+                             floating* out) noexcept nogil:
+    """out[j] := sum_i a[i stride + j] for j < n, each column summed in row order (vectorized across columns)."""
+    if floating is float:
+        fastnn_column_sums_f(rows, n, a, stride, out)
+    else:
+        fastnn_column_sums_d(rows, n, a, stride, out)

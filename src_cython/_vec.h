@@ -37,6 +37,37 @@ static inline void fastnn_update_##SUFFIX(Py_ssize_t n, int opt, T* restrict w, 
 FASTNN_UPDATE(float, f, sqrtf)
 FASTNN_UPDATE(double, d, sqrt)
 
+/* sum_i w[i]^2 in double, over FASTNN_SUM_LANES interleaved partial sums (a single running sum is a chain of
+ * dependent additions, one per element; separate ones vectorize without reassociating any one sum), which
+ * are then added in lane order. */
+#define FASTNN_SUM_LANES 16
+#define FASTNN_SUM_SQUARES(T, SUFFIX)                                                                      \
+static inline double fastnn_sum_squares_##SUFFIX(Py_ssize_t n, const T* restrict w) {                     \
+    double part[FASTNN_SUM_LANES] = {0};                                                                   \
+    Py_ssize_t i = 0, k;                                                                                   \
+    for (; i + FASTNN_SUM_LANES <= n; i += FASTNN_SUM_LANES)                                               \
+        for (k = 0; k < FASTNN_SUM_LANES; ++k) part[k] += (double) w[i + k] * (double) w[i + k];           \
+    for (k = 0; i < n; ++i, ++k) part[k] += (double) w[i] * (double) w[i];                                 \
+    double total = 0;                                                                                      \
+    for (k = 0; k < FASTNN_SUM_LANES; ++k) total += part[k];                                               \
+    return total;                                                                                          \
+}
+
+/* out[j] := sum_i a[i * stride + j] over rows i = 0 .. rows - 1 in that order, for j < n: column sums
+ * (a bias's gradient), vectorized across columns, each column summed in row order. */
+#define FASTNN_COLUMN_SUMS(T, SUFFIX)                                                                      \
+static inline void fastnn_column_sums_##SUFFIX(Py_ssize_t rows, Py_ssize_t n, const T* restrict a,         \
+                                               Py_ssize_t stride, T* restrict out) {                       \
+    for (Py_ssize_t j = 0; j < n; ++j) out[j] = 0;                                                         \
+    for (Py_ssize_t i = 0; i < rows; ++i)                                                                  \
+        for (Py_ssize_t j = 0; j < n; ++j) out[j] += a[i * stride + j];                                    \
+}
+
+FASTNN_SUM_SQUARES(float, f)
+FASTNN_SUM_SQUARES(double, d)
+FASTNN_COLUMN_SUMS(float, f)
+FASTNN_COLUMN_SUMS(double, d)
+
 /* exp(x) in float32, branch-free so that loops of it vectorize (libm's expf is a call): Cephes' expf,
  * exp(x) = 2^n exp(r), |r| <= ln2 / 2, a degree-7 polynomial; n rounded by the 1.5 * 2^23 trick (needs
  * IEEE arithmetic: no -ffast-math). Within 1 ulp of glibc's expf for every float in [-87, 88] (checked
