@@ -114,10 +114,31 @@ def _weight_grads(Ws, x, zs, ds, gWs, gbs, lam, sp=None, rows=None):
         if lam != 0:
             W = Ws[l].reshape(-1)
             g = gWs[l].reshape(-1)
+            sq += _sum_squares(W)
             for i in range(W.shape[0]):
-                sq += W[i] * W[i]
                 g[i] += lam * W[i]
     return sq
+
+
+@_jit
+def _sum_squares(w):
+    """sum w[i]^2 in float64 over 8 interleaved partial sums (one running sum is a chain of dependent
+    additions, one per weight; fastmath is off, so the compiler would not split it), added pairwise."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    n = w.shape[0]
+    m = n - n % 8
+    for i in range(0, m, 8):
+        s0 += np.float64(w[i]) * w[i]
+        s1 += np.float64(w[i + 1]) * w[i + 1]
+        s2 += np.float64(w[i + 2]) * w[i + 2]
+        s3 += np.float64(w[i + 3]) * w[i + 3]
+        s4 += np.float64(w[i + 4]) * w[i + 4]
+        s5 += np.float64(w[i + 5]) * w[i + 5]
+        s6 += np.float64(w[i + 6]) * w[i + 6]
+        s7 += np.float64(w[i + 7]) * w[i + 7]
+    for i in range(m, n):
+        s0 += np.float64(w[i]) * w[i]
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
 @_jit
