@@ -72,6 +72,42 @@ def _is_sparse(x):
     return scipy.sparse.issparse(x)
 
 
+def check_sparse_structure(x, name="x"):
+    """A scipy.sparse x's index arrays describe a matrix of its shape (ValueError naming `name` otherwise).
+
+    scipy trusts the arrays of a matrix built with check=False or edited in place, and so would every kernel
+    that reads it (scipy's own conversions included): an index outside the shape reads or writes outside
+    the arrays. O(nnz), vectorized. CSR, CSC and BSR: row (column) pointers from 0, never decreasing, within
+    the index and value arrays; indices within the other dimension. COO: coordinates within the shape."""
+    fmt = x.format
+    n, d = x.shape
+    what = f"{name} (a scipy.sparse {fmt} matrix of shape {x.shape})"
+    if fmt in ("csr", "csc", "bsr"):
+        major, minor = (d, n) if fmt == "csc" else (n, d)
+        if fmt == "bsr":
+            major, minor = n // x.blocksize[0], d // x.blocksize[1]
+        indptr, indices = np.asarray(x.indptr), np.asarray(x.indices)
+        if indptr.ndim != 1 or indptr.shape[0] != major + 1:
+            raise ValueError(f"{what} has {indptr.size} pointers (indptr), expected {major + 1}")
+        if indptr[0] != 0 or (major and np.any(indptr[1:] < indptr[:-1])):
+            raise ValueError(f"{what} has pointers (indptr) that do not start at 0 or that decrease")
+        nnz = int(indptr[-1])
+        if indices.shape[0] < nnz or x.data.shape[0] < nnz:
+            raise ValueError(f"{what} has pointers (indptr) past its {indices.shape[0]} indices and "
+                             f"{x.data.shape[0]} values")
+        if nnz and (int(indices[:nnz].min()) < 0 or int(indices[:nnz].max()) >= minor):
+            raise ValueError(f"{what} has an index outside 0..{minor - 1} (indices "
+                             f"{int(indices[:nnz].min())}..{int(indices[:nnz].max())})")
+    elif fmt == "coo":
+        row, col = np.asarray(x.row), np.asarray(x.col)
+        if not row.shape == col.shape == x.data.shape:
+            raise ValueError(f"{what} has {row.size} rows, {col.size} columns and {x.data.size} values (coords)")
+        for axis, idx, size in (("row", row, n), ("column", col, d)):
+            if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= size):
+                raise ValueError(f"{what} has a {axis} index outside 0..{size - 1} "
+                                 f"({int(idx.min())}..{int(idx.max())})")
+
+
 def check_inputs(x, n_inputs, dtype, keep_sparse=False):
     """x as a C-contiguous (N, n_inputs) array of dtype; a 1-D x is a batch of one.
 
@@ -86,6 +122,8 @@ def check_inputs(x, n_inputs, dtype, keep_sparse=False):
                              f"{x.shape}")
         if x.shape[0] == 0:
             raise ValueError("x must hold at least one row, got an empty batch")
+        if _is_sparse(x):
+            check_sparse_structure(x)
         if not keep_sparse:
             x = x.toarray()
         elif isinstance(x, SparseRows) and x.dtype == dtype:

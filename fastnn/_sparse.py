@@ -57,8 +57,9 @@ class SparseRows:
     def from_scipy(cls, m, dtype):
         """A scipy.sparse matrix (any format) as canonical CSR of dtype: duplicates summed, columns sorted."""
         m = m.tocsr()
-        if not m.has_canonical_format or not m.data.all():  # stored zeros too: the density counts nonzeros
+        if not _canonical(m) or not m.data[:m.indptr[-1]].all():  # stored zeros: the density counts nonzeros
             m = m.copy()
+            m.has_canonical_format = False  # scipy's flag is cached: arrays edited in place leave it stale
             m.sum_duplicates()
             m.eliminate_zeros()
         return cls(m.indptr.astype(np.intp, copy=False), m.indices.astype(np.int32, copy=False),
@@ -70,6 +71,17 @@ class SparseRows:
         rows = np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
         out[rows, self.indices[:self.nnz]] = self.values[:self.nnz]
         return out
+
+
+def _canonical(m):
+    """Whether CSR m's columns strictly ascend within every row (so no duplicates), from its arrays (scipy's
+    has_canonical_format is a cached flag, stale once the arrays are edited in place)."""
+    nnz = int(m.indptr[-1])
+    steps = np.diff(m.indices[:nnz])
+    starts = m.indptr[1:-1]  # a row's first entry may be below its predecessor's last
+    ok = steps > 0
+    ok[starts[(starts > 0) & (starts < nnz)] - 1] = True
+    return bool(ok.all())
 
 
 def csr_rows_numpy(x, rows, n_threads=1):

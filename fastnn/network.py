@@ -381,7 +381,8 @@ class TwoLayerNet(NetworkBase):
         Parameters
         ----------
         x, t : array
-            Training inputs and labels.
+            Training inputs and labels. x may also be a scipy.sparse matrix (any format), trained on as it
+            is where the first layer runs over the nonzeros (``first_layer``), else made dense.
         batch_size : int
             Rows per step; the last step takes the rest.
         optimizer : str or optimizer object

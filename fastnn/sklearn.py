@@ -11,7 +11,9 @@ schedules)/L-BFGS, ``tol``/``n_iter_no_change`` stopping, early stopping on a st
 
 Differences, on purpose: the output layer is a softmax for two classes too (scikit-learn uses one
 logistic unit there; the models are equivalent); the computation is in the dtype of X (float32 or
-float64, as scikit-learn); sparse input and multilabel targets are refused with a clear error.
+float64, as scikit-learn); multilabel targets are refused with a clear error. Sparse X (CSR, CSC, COO)
+trains as it is (the epoch loop's first layer over its nonzeros where that pays); lbfgs and prediction
+make it dense.
 Extra parameters: ``backend`` and ``n_threads`` (as for fastnn's networks).
 """
 import numbers
@@ -71,10 +73,13 @@ SPARSE_FORMATS = ["csr", "csc", "coo"]
 
 def _check_X_dtype(X):
     """timedelta64 and datetime64 X are refused (scikit-learn would cast them to float silently; complex it
-    refuses itself, object and str it converts as usual)."""
+    refuses itself, object and str it converts as usual); a sparse X's index arrays must fit its shape
+    (checked before scikit-learn's validation, whose format conversions would trust them)."""
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind in "mM":
         raise TypeError(f"X must hold numbers, got dtype {dtype}")
+    if issparse(X):
+        _checks.check_sparse_structure(X, "X")
 
 
 def _stochastic(estimator):
@@ -99,7 +104,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Threads of the kernels (None: ``FASTNN_NUM_THREADS``, then the cores).
     first_layer : {'auto', 'dense', 'sparse'} or None
         How the stochastic solvers compute the first layer's products (see :class:`fastnn.TwoLayerNet`; lbfgs is
-        always dense):
+        always dense, and so is 'sgd' with Nesterov's momentum, scikit-learn's default there, which the
+        compiled loop does not run; ``nesterovs_momentum=False`` runs it):
         'auto' over the nonzeros of X when it is sparse enough to pay; None: ``FASTNN_FIRST_LAYER``, else
         'auto'. The fitted attribute ``first_layer_used_`` says which ran in the last epoch.
     """
@@ -229,6 +235,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         first = not fitted or (not incremental and not self.warm_start)
         if incremental and not fitted and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit (all the labels y can take)")
+        if incremental and self.early_stopping:  # as scikit-learn: no validation split of one batch
+            raise ValueError("partial_fit does not support early_stopping=True")
         _check_X_dtype(X)
         X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32), multi_output=True,
                              accept_sparse=SPARSE_FORMATS)
@@ -335,7 +343,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         early_stopping = self.early_stopping and not incremental
         X_val = t_val = None
         if early_stopping:
-            stratify = t if len(self.classes_) > 1 and np.bincount(t).min() > 1 else None
+            # as scikit-learn: stratified for two classes only (its one output unit; with more it holds one
+            # indicator column per class and does not stratify)
+            stratify = t if len(self.classes_) == 2 and np.bincount(t).min() > 1 else None
             X, X_val, t, t_val = train_test_split(X, t, random_state=self._random_state,
                                                   test_size=self.validation_fraction, stratify=stratify)
             if not issparse(X):

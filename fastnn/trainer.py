@@ -23,7 +23,10 @@ class Trainer:
     network : TwoLayerNet
         The network to train (updated in place).
     x_train, t_train, x_test, t_test : arrays
-        Data; labels integer or one-hot.
+        Data; labels integer or one-hot. x_train and x_test may be scipy.sparse matrices: they are kept
+        dense for evaluation, and x_train is held over its nonzeros once for the fit when the network's
+        first layer runs sparse (so a wide, very sparse x costs its dense size in memory; train such data
+        with ``network.train_epoch`` on the matrix itself).
     epochs : int
         Passes over the training set; each pass is a fresh permutation (no replacement).
     mini_batch_size : int

@@ -65,6 +65,22 @@ def test_same_training_as_scikit_learn(settings, backend):
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-8, atol=1e-12)
 
 
+@pytest.mark.parametrize("k", [3, 5])
+def test_early_stopping_splits_and_trains_as_scikit_learn(k, backend):
+    """The validation split is scikit-learn's, which is stratified for two classes only (it follows its one
+    output unit), so for more classes the same weights and validation scores, epoch for epoch. (Two classes
+    cannot be compared weight for weight: scikit-learn has one logistic output unit there, fastnn two.)"""
+    X, y = blobs(k=k)
+    kw = dict(hidden_layer_sizes=(10,), shuffle=False, random_state=0, max_iter=8, batch_size=20,
+              early_stopping=True, n_iter_no_change=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours, theirs = MLPClassifier(backend=backend, **kw).fit(X, y), SkMLP(**kw).fit(X, y)
+    np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_, rtol=1e-12)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
 def test_float32_input_trains_in_float32_and_string_labels_work():
     X, y = blobs(n=120)
     labels = np.array(["cat", "dog", "eel"])[y]
@@ -96,6 +112,8 @@ def test_partial_fit_warm_start_and_early_stopping():
                        max_iter=200, learning_rate_init=0.05).fit(X, y)
     assert es.best_loss_ is None and len(es.validation_scores_) == es.n_iter_ < 200
     assert es.best_validation_score_ == max(es.validation_scores_)
+    with pytest.raises(ValueError, match="early_stopping"):  # as scikit-learn 1.9
+        es.partial_fit(X, y)
     with pytest.raises(AttributeError, match="partial_fit"):
         MLPClassifier(solver="lbfgs").partial_fit(X, y, classes=[0, 1, 2])
 

@@ -140,6 +140,67 @@ def test_bad_sparse_inputs_are_refused_by_name(bad, error, words):
     assert "x" in str(info.value)
 
 
+def malformed(kind):
+    """A 6 x 37 matrix whose index arrays were edited in place (scipy trusts them, as would every kernel)."""
+    x = sps.random(6, 37, density=0.3, format="csc" if kind.startswith("csc") else "csr", random_state=0)
+    if kind.startswith("coo"):
+        x = x.tocoo()
+        getattr(x, "row" if kind == "coo-row" else "col")[0] = 10**8
+        return x
+    if kind in ("csr-index-past-the-end", "csc-index-past-the-end"):
+        x.indices[0] = x.shape[1 if kind.startswith("csr") else 0]
+    elif kind == "csr-negative-index":
+        x.indices[0] = -1
+    elif kind == "csr-huge-index":
+        x.indices[0] = 10**8
+    elif kind == "csr-decreasing-indptr":
+        x.indptr[2] = x.indptr[3] + 5
+    elif kind == "csr-indptr-past-the-data":
+        x.data = x.data[:3]
+    elif kind == "csr-short-indptr":
+        x.indptr = x.indptr[:4]
+    return x
+
+
+MALFORMED = ["csr-index-past-the-end", "csc-index-past-the-end", "csr-negative-index", "csr-huge-index",
+             "csr-decreasing-indptr", "csr-indptr-past-the-data", "csr-short-indptr", "coo-row", "coo-col"]
+
+
+@pytest.mark.parametrize("kind", MALFORMED)
+def test_a_matrix_with_broken_index_arrays_is_refused_before_any_kernel(kind, fast_backend):
+    """Every entry point refuses it by name (the kernels, and scipy's own conversions, would read and write
+    outside the arrays: a crash, or silently wrong results)."""
+    from fastnn.sklearn import MLPClassifier
+    x, t = malformed(kind), np.arange(6) % 3
+    for first_layer in ("sparse", "dense"):
+        net = fastnn.TwoLayerNet(37, 5, 3, seed=0, backend=fast_backend, first_layer=first_layer)
+        with pytest.raises(ValueError, match=r"^x \(a scipy.sparse"):
+            net.train_epoch(x, t, 2, fastnn.SGD(0.1))
+    with pytest.raises(ValueError, match=r"^x \(a scipy.sparse"):
+        net.predict(x)
+    with pytest.raises(ValueError, match=r"^x \(a scipy.sparse"):
+        fastnn.Trainer(net, x, t, x, t, epochs=1, mini_batch_size=2, verbose=False)
+    with pytest.raises(ValueError, match=r"^X \(a scipy.sparse"):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, backend=fast_backend).fit(x, t)
+
+
+def test_a_stale_canonical_flag_is_not_trusted(fast_backend):
+    """A CSR whose arrays were edited after scipy marked it canonical (now a repeated column in a row): its
+    entries are summed on both paths, as in its dense array."""
+    x = sps.csr_matrix(np.array([[1.0, 2.0, 0.0], [0.0, 3.0, 4.0]]))
+    assert x.has_canonical_format
+    x.indices[1] = 0  # row 0: (0, 1.0) and (0, 2.0)
+    dense = np.array([[3.0, 0.0, 0.0], [0.0, 3.0, 4.0]])
+    np.testing.assert_array_equal(x.toarray(), dense)
+    for first_layer in ("sparse", "dense"):
+        nets = [fastnn.TwoLayerNet(3, 4, 2, 0.3, seed=0, backend=fast_backend, first_layer=first_layer)
+                for _ in range(2)]
+        for net, inputs in zip(nets, (x, dense)):
+            net.train_epoch(inputs, np.array([0, 1]), 2, fastnn.SGD(1.0), perm=np.arange(2))
+        for key in nets[0].params:
+            assert_close(nets[0].params[key], nets[1].params[key], np.float64, err_msg=f"{first_layer} {key}")
+
+
 def count_builds(monkeypatch):
     calls = []
     original = _sparse.SparseRows.from_dense.__func__
