@@ -46,6 +46,8 @@ LOG1P_SERIES_LIMIT = 1e-3
 FAST_SHIFT = 1.0
 #: Rows of the MLP's exact fallback propagated at once (bounds its memory).
 EXACT_BLOCK = 1 << 15
+#: Bytes of a sparse x made dense at once by ``predict`` (a larger one goes through in blocks of rows).
+PREDICT_DENSE_BYTES = 64 << 20
 
 #: Options shared by every numba kernel. fastmath is off: the kernels must reproduce the
 #: reference's IEEE arithmetic closely enough for 1e-9 agreement of numerical gradients.

@@ -134,10 +134,11 @@ class MultiLayerNetExtend(NetworkBase):
 
     def predict(self, x, train_flg=False):
         """Scores (logits) of each class, as the book's predict."""
-        x = self._x(x)
         if self._fast() is None:  # the kernels' path checks the parameters as it packs them
             self._checked_params()
-        return self._logits(x, train_flg)
+        if train_flg:  # batch statistics: the whole batch at once
+            return self._logits(self._x(x), train_flg)
+        return self._by_rows(x, lambda xb: self._logits(xb, False))
 
     def loss(self, x, t, train_flg=False):
         """Mean softmax cross-entropy plus 0.5 lambda sum ||W||^2."""

@@ -262,6 +262,17 @@ class NetworkBase:
         x = self._x(x, keep_sparse)
         return x, _checks.check_labels(t, x.shape[0], self.output_size)
 
+    def _by_rows(self, x, f):
+        """f(x checked and dense); a scipy.sparse x whose dense form would pass ``PREDICT_DENSE_BYTES`` in blocks
+        of rows that stay under it, the results stacked (so a wide, very sparse x predicts in bounded memory)."""
+        if _checks._is_sparse(x) and len(x.shape) == 2 and x.shape[1] == self.input_size:
+            rows = max(1, _config.PREDICT_DENSE_BYTES // max(1, x.shape[1] * np.dtype(self.dtype).itemsize))
+            if x.shape[0] > rows:
+                _checks.check_sparse_structure(x)
+                x = x.tocsr()  # row slices without copying the rest
+                return np.concatenate([f(self._x(x[i:i + rows])) for i in range(0, x.shape[0], rows)])
+        return f(self._x(x))
+
 
 ValidatesBatches = NetworkBase  # the former name
 
@@ -342,7 +353,7 @@ class TwoLayerNet(NetworkBase):
 
     def predict(self, x):
         """Class probabilities (N, output_size); each row sums to 1."""
-        return reference.softmax(self._logits(self._x(x)))
+        return self._by_rows(x, lambda xb: reference.softmax(self._logits(xb)))
 
     def loss(self, x, t):
         """Mean loss over the batch; t integer labels or one-hot rows."""

@@ -390,3 +390,35 @@ def test_mlpclassifier_sparse_x_on_the_sparse_path(fast_backend, fit):
         fits.append(clf)
     for a, b in zip(fits[1].coefs_ + fits[1].intercepts_, fits[0].coefs_ + fits[0].intercepts_):
         assert_close(a, b, np.float64)
+
+
+@pytest.mark.parametrize("kind", ["two-layer", "mlp", "mlpclassifier"])
+def test_predict_makes_a_large_sparse_x_dense_in_blocks_of_rows(kind, fast_backend, monkeypatch):
+    """predict on a scipy matrix whose dense form passes PREDICT_DENSE_BYTES: the same probabilities as on the
+    dense array, no dense block larger than that budget."""
+    from fastnn import _checks, _config
+    x, t = sparse_data(16)
+    budget_rows = 7
+    monkeypatch.setattr(_config, "PREDICT_DENSE_BYTES", budget_rows * x.shape[1] * 8)
+    if kind == "mlpclassifier":
+        from fastnn.sklearn import MLPClassifier
+        model = MLPClassifier(hidden_layer_sizes=(11,), max_iter=2, random_state=0, backend=fast_backend).fit(x, t)
+        predict = model.predict_proba
+    else:
+        model = make(kind, fast_backend, np.float64, None)
+        epochs(model, x, t, "Momentum")
+        predict = model.predict
+    want = predict(x)
+    dense_rows = []
+    original = _checks.check_inputs
+
+    def recording(x, *args, **kwargs):
+        if sps.issparse(x):
+            dense_rows.append(x.shape[0])
+        return original(x, *args, **kwargs)
+    monkeypatch.setattr(_checks, "check_inputs", recording)
+    for fmt in ("csr", "csc", "coo"):
+        dense_rows.clear()
+        got = predict(sps.csr_matrix(x).asformat(fmt))
+        assert_close(got, want, np.float64, err_msg=fmt)
+        assert sum(dense_rows) == len(x) and max(dense_rows) <= budget_rows, dense_rows
