@@ -92,6 +92,9 @@ class MultiLayerNetExtend(NetworkBase):
         """What computes this network: the backend's name, or 'numpy reference' (numpy; dropout, batchnorm)."""
         return "numpy reference" if self._fast() is None else self.backend
 
+    def _plain(self):
+        return not (self.use_dropout or self.use_batchnorm)
+
     def _fast(self):
         """The backend when its compiled plain-MLP functions serve this network; None on the numpy backend and
         with dropout or batchnorm: then this network runs the reference itself (fastnn.reference.mlp_*), on its

@@ -262,16 +262,40 @@ class NetworkBase:
         x = self._x(x, keep_sparse)
         return x, _checks.check_labels(t, x.shape[0], self.output_size)
 
-    def _by_rows(self, x, f):
-        """f(x checked and dense); a scipy.sparse x whose dense form would pass ``PREDICT_DENSE_BYTES`` in blocks
-        of rows that stay under it, the results stacked (so a wide, very sparse x predicts in bounded memory)."""
-        if _checks._is_sparse(x) and len(x.shape) == 2 and x.shape[1] == self.input_size:
-            rows = max(1, _config.PREDICT_DENSE_BYTES // max(1, x.shape[1] * np.dtype(self.dtype).itemsize))
-            if x.shape[0] > rows:
-                _checks.check_sparse_structure(x)
-                x = x.tocsr()  # row slices without copying the rest
-                return np.concatenate([f(self._x(x[i:i + rows])) for i in range(0, x.shape[0], rows)])
-        return f(self._x(x))
+    def _by_rows(self, x, logits):
+        """logits(x checked and dense), for an array. A scipy.sparse x is never made dense whole: on a plain
+        network (no dropout or batchnorm) its first layer's product is taken over its nonzeros (x @ W1 by
+        scipy) and the rest of the network runs on the kernels; otherwise it goes through ``logits`` in blocks
+        of rows; either way in blocks whose dense parts stay under ``PREDICT_DENSE_BYTES``."""
+        if not (_checks._is_sparse(x) and len(x.shape) == 2 and x.shape[1] == self.input_size):
+            return logits(self._x(x))
+        itemsize = np.dtype(self.dtype).itemsize
+        if self._plain():
+            rows = self._x(x, keep_sparse=True)  # checked: structure, dtype, finite; canonical CSR
+            import scipy.sparse
+            x = scipy.sparse.csr_matrix((rows.values, rows.indices, rows.indptr), shape=rows.shape)
+            theta, sizes = self._theta()
+            step = max(1, _config.PREDICT_DENSE_BYTES // (int(max(sizes[1:])) * itemsize))
+            return np.concatenate([self._logits_after_first_layer(x[i:i + step], theta, sizes)
+                                   for i in range(0, x.shape[0], step)])
+        _checks.check_sparse_structure(x)
+        x = x.tocsr()  # row slices without copying the rest
+        step = max(1, _config.PREDICT_DENSE_BYTES // (x.shape[1] * itemsize))
+        return np.concatenate([logits(self._x(x[i:i + step])) for i in range(0, x.shape[0], step)])
+
+    def _plain(self):
+        """Whether the network is layers of affine maps and one activation alone (its kernels' logits)."""
+        return True
+
+    def _logits_after_first_layer(self, x, theta, sizes):
+        """Logits of the CSR x: z1 = x W1 + b1 over x's nonzeros (scipy), then the kernels from there."""
+        d, h = int(sizes[0]), int(sizes[1])
+        z = np.asarray(x @ theta[:d * h].reshape(d, h), dtype=self.dtype) + theta[d * h:d * h + h]
+        if sizes.shape[0] == 2:
+            return z
+        z = getattr(reference, self.activation)(z).astype(self.dtype, copy=False)
+        return self._backend.logits(theta[d * h + h:], sizes[1:], np.ascontiguousarray(z), self._codes()[0],
+                                    self._threads())
 
 
 ValidatesBatches = NetworkBase  # the former name
@@ -353,7 +377,7 @@ class TwoLayerNet(NetworkBase):
 
     def predict(self, x):
         """Class probabilities (N, output_size); each row sums to 1."""
-        return self._by_rows(x, lambda xb: reference.softmax(self._logits(xb)))
+        return reference.softmax(self._by_rows(x, self._logits))
 
     def loss(self, x, t):
         """Mean loss over the batch; t integer labels or one-hot rows."""
