@@ -108,6 +108,15 @@ def check_sparse_structure(x, name="x"):
                                  f"({int(idx.min())}..{int(idx.max())})")
 
 
+def dense_if_sparse(x, name="x"):
+    """x, or a scipy.sparse x made dense once its index arrays are checked (for the tools that take a batch
+    as an array: the gradient check and the doctor)."""
+    if not _is_sparse(x):
+        return x
+    check_sparse_structure(x, name)
+    return x.toarray()
+
+
 def check_inputs(x, n_inputs, dtype, keep_sparse=False):
     """x as a C-contiguous (N, n_inputs) array of dtype; a 1-D x is a batch of one.
 

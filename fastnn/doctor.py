@@ -19,6 +19,7 @@ import tempfile
 
 import numpy as np
 
+from . import _checks
 from . import _doctor_sandbox as sandbox
 from ._doctor_examine import Subject, examine
 from ._doctor_findings import ORDER, SEVERITY, Finding, rank
@@ -107,7 +108,7 @@ def doctor(network, x, t, lr=None, activation=None, verbose=True, seed=0, lang="
     words(lang)
     if not isinstance(getattr(network, "params", None), dict) or not callable(getattr(network, "loss", None)):
         raise TypeError("network must have a params dict and a loss(x, t) method")
-    x = np.asarray(x)
+    x = np.asarray(_checks.dense_if_sparse(x))
     if x.ndim < 1 or len(x) == 0:
         raise ValueError(f"x must be a non-empty batch, got shape {x.shape}")
     exam = examine(_subject_of(network), x, t, rng=np.random.default_rng(seed))

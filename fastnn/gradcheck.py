@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _config, reference
+from . import _checks, _config, reference
 
 TOLERANCES = _config.GRADCHECK_TOLERANCES
 TINY = _config.GRADCHECK_TINY  # the floor of |a| + |n| in the relative error, as in the book and cs231n
@@ -98,6 +98,7 @@ def gradient_check(network, x, t, h=_config.DEFAULT_H, rtol=None, atol=None, num
     """
     if not hasattr(network, "gradient"):
         raise TypeError("network has no gradient(x, t) method to check")
+    x = _checks.dense_if_sparse(x)  # a batch the central difference perturbs around: dense
     analytic = network.gradient(x, t)
     if numerical is None:
         from .multilayer import MultiLayerNetExtend

@@ -428,3 +428,21 @@ def test_predict_never_makes_a_large_sparse_x_dense_at_once(kind, fast_backend, 
             assert sum(densified) == len(x) and max(densified) <= budget_rows, densified
         else:
             assert densified == []
+
+
+def test_the_gradient_check_and_the_doctor_take_a_scipy_matrix():
+    """Both work on a batch made dense (its index arrays checked first), as on the dense array."""
+    from fastnn.gradcheck import gradient_check
+    x, t = sparse_data(17, n=12)
+    net = fastnn.TwoLayerNet(x.shape[1], 5, 5, seed=0)
+    m = sps.csr_matrix(x)
+    want, got = gradient_check(net, x, t), gradient_check(net, m, t)
+    assert got.passed and want.passed
+    assert [r.max_rel_error for r in got] == [r.max_rel_error for r in want]
+    assert [f.code for f in fastnn.doctor(net, m, t, verbose=False)] == [
+        f.code for f in fastnn.doctor(net, x, t, verbose=False)]
+    bad = m.copy()
+    bad.indices[0] = 10**6
+    for check in (lambda: gradient_check(net, bad, t), lambda: fastnn.doctor(net, bad, t, verbose=False)):
+        with pytest.raises(ValueError, match=r"^x \(a scipy.sparse"):
+            check()
