@@ -73,20 +73,35 @@ def _is_sparse(x):
 
 
 def check_sparse_structure(x, name="x"):
-    """A scipy.sparse x's index arrays describe a matrix of its shape (ValueError naming `name` otherwise).
+    """A scipy.sparse x whose index arrays describe a 2-D matrix of its shape, returned (ValueError naming
+    `name` otherwise).
 
     scipy trusts the arrays of a matrix built with check=False or edited in place, and so would every kernel
     that reads it (scipy's own conversions included): an index outside the shape reads or writes outside
-    the arrays. O(nnz), vectorized. CSR, CSC and BSR: row (column) pointers from 0, never decreasing, within
-    the index and value arrays; indices within the other dimension. COO: coordinates within the shape."""
+    the arrays. O(nnz), vectorized. CSR, CSC and BSR: integer row (column) pointers from 0, never
+    decreasing, within the index and value arrays; indices within the other dimension. COO: coordinates
+    within the shape. Any other format (LIL, DOK, DIA: lists, a dict, diagonals) is returned as COO, which is
+    then checked (those conversions are scipy's Python code, which does not index with what it reads)."""
+    if len(x.shape) != 2:
+        raise ValueError(f"{name} must be 2-D, got a scipy.sparse array of shape {x.shape}")
+    given = x.format
+    if given not in ("csr", "csc", "bsr", "coo"):
+        try:
+            x = x.tocoo()
+        except (ValueError, IndexError, TypeError) as e:  # scipy's own check of what it builds
+            raise ValueError(f"{name} (a scipy.sparse {given} matrix of shape {x.shape}) does not describe a "
+                             f"matrix of its shape: {e}") from None
     fmt = x.format
     n, d = x.shape
-    what = f"{name} (a scipy.sparse {fmt} matrix of shape {x.shape})"
+    what = f"{name} (a scipy.sparse {given} matrix of shape {x.shape}{'' if fmt == given else ', as COO'})"
     if fmt in ("csr", "csc", "bsr"):
         major, minor = (d, n) if fmt == "csc" else (n, d)
         if fmt == "bsr":
             major, minor = n // x.blocksize[0], d // x.blocksize[1]
         indptr, indices = np.asarray(x.indptr), np.asarray(x.indices)
+        if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu":
+            raise ValueError(f"{what} has index arrays of dtype {indptr.dtype} (indptr) and {indices.dtype} "
+                             "(indices), expected integers")
         if indptr.ndim != 1 or indptr.shape[0] != major + 1:
             raise ValueError(f"{what} has {indptr.size} pointers (indptr), expected {major + 1}")
         if indptr[0] != 0 or (major and np.any(indptr[1:] < indptr[:-1])):
@@ -98,14 +113,17 @@ def check_sparse_structure(x, name="x"):
         if nnz and (int(indices[:nnz].min()) < 0 or int(indices[:nnz].max()) >= minor):
             raise ValueError(f"{what} has an index outside 0..{minor - 1} (indices "
                              f"{int(indices[:nnz].min())}..{int(indices[:nnz].max())})")
-    elif fmt == "coo":
+    else:
         row, col = np.asarray(x.row), np.asarray(x.col)
+        if row.dtype.kind not in "iu" or col.dtype.kind not in "iu":
+            raise ValueError(f"{what} has coordinates of dtype {row.dtype} and {col.dtype}, expected integers")
         if not row.shape == col.shape == x.data.shape:
             raise ValueError(f"{what} has {row.size} rows, {col.size} columns and {x.data.size} values (coords)")
         for axis, idx, size in (("row", row, n), ("column", col, d)):
             if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= size):
                 raise ValueError(f"{what} has a {axis} index outside 0..{size - 1} "
                                  f"({int(idx.min())}..{int(idx.max())})")
+    return x
 
 
 def dense_if_sparse(x, name="x"):
@@ -113,8 +131,7 @@ def dense_if_sparse(x, name="x"):
     as an array: the gradient check and the doctor)."""
     if not _is_sparse(x):
         return x
-    check_sparse_structure(x, name)
-    return x.toarray()
+    return check_sparse_structure(x, name).toarray()
 
 
 def check_inputs(x, n_inputs, dtype, keep_sparse=False):
@@ -132,7 +149,7 @@ def check_inputs(x, n_inputs, dtype, keep_sparse=False):
         if x.shape[0] == 0:
             raise ValueError("x must hold at least one row, got an empty batch")
         if _is_sparse(x):
-            check_sparse_structure(x)
+            x = check_sparse_structure(x)
         if not keep_sparse:
             x = x.toarray()
         elif isinstance(x, SparseRows) and x.dtype == dtype:

@@ -265,22 +265,24 @@ class NetworkBase:
     def _by_rows(self, x, logits):
         """logits(x checked and dense), for an array. A scipy.sparse x is never made dense whole: on a plain
         network (no dropout or batchnorm) its first layer's product is taken over its nonzeros (x @ W1 by
-        scipy) and the rest of the network runs on the kernels; otherwise it goes through ``logits`` in blocks
-        of rows; either way in blocks whose dense parts stay under ``PREDICT_DENSE_BYTES``."""
-        if not (_checks._is_sparse(x) and len(x.shape) == 2 and x.shape[1] == self.input_size):
-            return logits(self._x(x))
+        scipy) and the rest of the network runs on the kernels; otherwise it goes through ``logits`` in
+        blocks of dense rows. Blocks hold at most ``PREDICT_DENSE_BYTES`` of the widest layer they make dense
+        (the inputs, on the second path, or a hidden layer's activations); the layers' own work arrays come
+        on top of that."""
+        if not (_checks._is_sparse(x) and len(x.shape) == 2 and x.shape[1] == self.input_size and x.shape[0]):
+            return logits(self._x(x))  # a dense x, or a sparse one the checks refuse (empty, wrong width)
         itemsize = np.dtype(self.dtype).itemsize
+        widths = [int(w) for w in self._flat_sizes()]
         if self._plain():
             rows = self._x(x, keep_sparse=True)  # checked: structure, dtype, finite; canonical CSR
             import scipy.sparse
             x = scipy.sparse.csr_matrix((rows.values, rows.indices, rows.indptr), shape=rows.shape)
             theta, sizes = self._theta()
-            step = max(1, _config.PREDICT_DENSE_BYTES // (int(max(sizes[1:])) * itemsize))
+            step = max(1, _config.PREDICT_DENSE_BYTES // (max(widths[1:]) * itemsize))
             return np.concatenate([self._logits_after_first_layer(x[i:i + step], theta, sizes)
                                    for i in range(0, x.shape[0], step)])
-        _checks.check_sparse_structure(x)
-        x = x.tocsr()  # row slices without copying the rest
-        step = max(1, _config.PREDICT_DENSE_BYTES // (x.shape[1] * itemsize))
+        x = _checks.check_sparse_structure(x).tocsr()  # row slices without copying the rest
+        step = max(1, _config.PREDICT_DENSE_BYTES // (max(widths) * itemsize))
         return np.concatenate([logits(self._x(x[i:i + step])) for i in range(0, x.shape[0], step)])
 
     def _plain(self):

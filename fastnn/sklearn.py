@@ -12,8 +12,8 @@ schedules)/L-BFGS, ``tol``/``n_iter_no_change`` stopping, early stopping on a st
 Differences, on purpose: the output layer is a softmax for two classes too (scikit-learn uses one
 logistic unit there; the models are equivalent); the computation is in the dtype of X (float32 or
 float64, as scikit-learn); multilabel targets are refused with a clear error. Sparse X (CSR, CSC, COO)
-trains as it is (the epoch loop's first layer over its nonzeros where that pays); lbfgs and prediction
-make it dense.
+trains as it is (the epoch loop's first layer over its nonzeros where that pays) and is predicted on as
+the networks' ``predict`` does (never dense whole); lbfgs makes it dense.
 Extra parameters: ``backend`` and ``n_threads`` (as for fastnn's networks).
 """
 import numbers
@@ -74,12 +74,14 @@ SPARSE_FORMATS = ["csr", "csc", "coo"]
 def _check_X_dtype(X):
     """timedelta64 and datetime64 X are refused (scikit-learn would cast them to float silently; complex it
     refuses itself, object and str it converts as usual); a sparse X's index arrays must fit its shape
-    (checked before scikit-learn's validation, whose format conversions would trust them)."""
+    (checked before scikit-learn's validation, whose format conversions would trust them). Returns X (a LIL,
+    DOK or DIA X as the COO matrix that was checked)."""
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind in "mM":
         raise TypeError(f"X must hold numbers, got dtype {dtype}")
     if issparse(X):
-        _checks.check_sparse_structure(X, "X")
+        return _checks.check_sparse_structure(X, "X")
+    return X
 
 
 def _stochastic(estimator):
@@ -237,7 +239,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("classes must be passed on the first call to partial_fit (all the labels y can take)")
         if incremental and self.early_stopping:  # as scikit-learn: no validation split of one batch
             raise ValueError("partial_fit does not support early_stopping=True")
-        _check_X_dtype(X)
+        X = _check_X_dtype(X)
         X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32), multi_output=True,
                              accept_sparse=SPARSE_FORMATS)
         if y.ndim == 2 and y.shape[1] != 1:
@@ -343,9 +345,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         early_stopping = self.early_stopping and not incremental
         X_val = t_val = None
         if early_stopping:
-            # as scikit-learn: stratified for two classes only (its one output unit; with more it holds one
-            # indicator column per class and does not stratify)
-            stratify = t if len(self.classes_) == 2 and np.bincount(t).min() > 1 else None
+            # as scikit-learn: stratified when it has one output unit (one or two classes; with more it holds
+            # one indicator column per class and does not stratify)
+            stratify = t if len(self.classes_) <= 2 else None
             X, X_val, t, t_val = train_test_split(X, t, random_state=self._random_state,
                                                   test_size=self.validation_fraction, stratify=stratify)
             if not issparse(X):
@@ -409,7 +411,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _scores(self, X):
         check_is_fitted(self, "coefs_")
-        _check_X_dtype(X)
+        X = _check_X_dtype(X)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=SPARSE_FORMATS)
         net = self._network()
         return net.predict(X if issparse(X) else np.ascontiguousarray(X, dtype=net.dtype))

@@ -81,6 +81,32 @@ def test_early_stopping_splits_and_trains_as_scikit_learn(k, backend):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("k, stratified", [(2, True), (3, False), (5, False)])
+def test_early_stopping_stratifies_as_scikit_learn(k, stratified, monkeypatch):
+    """The validation split is stratified exactly when scikit-learn's is (its one output unit: two classes),
+    and a two-class y with a class of one member is refused, as scikit-learn refuses it."""
+    from fastnn import sklearn as fastnn_sklearn
+    calls = []
+    original = fastnn_sklearn.train_test_split
+
+    def recording(*args, stratify=None, **kwargs):
+        calls.append(stratify is not None)
+        return original(*args, stratify=stratify, **kwargs)
+    monkeypatch.setattr(fastnn_sklearn, "train_test_split", recording)
+    X, y = blobs(k=k)
+    kw = dict(hidden_layer_sizes=(5,), max_iter=2, random_state=0, early_stopping=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier(**kw).fit(X, y)
+    assert calls == [stratified]
+    if k == 2:
+        y = np.zeros(len(X), int)
+        y[0] = 1
+        for model in (MLPClassifier(**kw), SkMLP(**kw)):
+            with pytest.raises(ValueError, match="least populated class"):
+                model.fit(X, y)
+
+
 def test_float32_input_trains_in_float32_and_string_labels_work():
     X, y = blobs(n=120)
     labels = np.array(["cat", "dog", "eel"])[y]

@@ -143,6 +143,14 @@ def test_bad_sparse_inputs_are_refused_by_name(bad, error, words):
 def malformed(kind):
     """A 6 x 37 matrix whose index arrays were edited in place (scipy trusts them, as would every kernel)."""
     x = sps.random(6, 37, density=0.3, format="csc" if kind.startswith("csc") else "csr", random_state=0)
+    if kind == "lil-column":  # scipy's LIL -> CSR conversion copies the column as it is
+        x = x.tolil()
+        x.rows[0].append(10**7)
+        x.data[0].append(1.0)
+        return x
+    if kind == "csr-float-indptr":
+        x.indptr = x.indptr.astype(np.float64)
+        return x
     if kind.startswith("coo"):
         x = x.tocoo()
         getattr(x, "row" if kind == "coo-row" else "col")[0] = 10**8
@@ -163,7 +171,8 @@ def malformed(kind):
 
 
 MALFORMED = ["csr-index-past-the-end", "csc-index-past-the-end", "csr-negative-index", "csr-huge-index",
-             "csr-decreasing-indptr", "csr-indptr-past-the-data", "csr-short-indptr", "coo-row", "coo-col"]
+             "csr-decreasing-indptr", "csr-indptr-past-the-data", "csr-short-indptr", "coo-row", "coo-col",
+             "lil-column", "csr-float-indptr"]
 
 
 @pytest.mark.parametrize("kind", MALFORMED)
@@ -182,6 +191,17 @@ def test_a_matrix_with_broken_index_arrays_is_refused_before_any_kernel(kind, fa
         fastnn.Trainer(net, x, t, x, t, epochs=1, mini_batch_size=2, verbose=False)
     with pytest.raises(ValueError, match=r"^X \(a scipy.sparse"):
         MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, backend=fast_backend).fit(x, t)
+
+
+def test_a_sparse_array_that_is_not_2d_is_refused_by_name():
+    from fastnn.gradcheck import gradient_check
+    from fastnn.sklearn import MLPClassifier
+    one_d = sps.coo_array(np.ones(37))
+    net = fastnn.TwoLayerNet(37, 5, 3, seed=0)
+    with pytest.raises(ValueError, match="^X must be 2-D"):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(one_d, [0])
+    with pytest.raises(ValueError, match="^x must be 2-D"):
+        gradient_check(net, one_d, [0])
 
 
 def test_a_stale_canonical_flag_is_not_trusted(fast_backend):
@@ -392,42 +412,55 @@ def test_mlpclassifier_sparse_x_on_the_sparse_path(fast_backend, fit):
         assert_close(a, b, np.float64)
 
 
-@pytest.mark.parametrize("kind", ["two-layer", "mlp", "no-hidden", "mlpclassifier", "dropout"])
-def test_predict_never_makes_a_large_sparse_x_dense_at_once(kind, fast_backend, monkeypatch):
+def record_densified(monkeypatch):
+    """Rows of every sparse matrix made dense from now on (scipy's toarray of CSR/CSC/COO, SparseRows')."""
+    import scipy.sparse._compressed as compressed
+    import scipy.sparse._coo as coo
+    rows = []
+    for cls in (compressed._cs_matrix, coo._coo_base, _sparse.SparseRows):
+        def recording(self, *args, _original=cls.toarray, **kwargs):
+            rows.append(self.shape[0])
+            return _original(self, *args, **kwargs)
+        monkeypatch.setattr(cls, "toarray", recording)
+    return rows
+
+
+@pytest.mark.parametrize("kind", ["two-layer", "mlp", "no-hidden", "mlpclassifier", "dropout", "batchnorm"])
+def test_predict_never_makes_a_large_sparse_x_dense_at_once(kind, fast_backend, dtype, monkeypatch):
     """predict on a scipy matrix: the same outputs as on the dense array; a plain network never makes x dense
-    (its first layer over the nonzeros), one with dropout only in blocks of rows under PREDICT_DENSE_BYTES."""
-    from fastnn import _checks, _config
-    x, t = sparse_data(16)
+    (its first layer over the nonzeros), one with dropout or batchnorm only in blocks of rows under
+    PREDICT_DENSE_BYTES. An empty matrix is refused as an empty array is."""
+    from fastnn import _config
+    x, t = sparse_data(16, dtype=dtype)
     budget_rows = 7
-    monkeypatch.setattr(_config, "PREDICT_DENSE_BYTES", budget_rows * x.shape[1] * 8)
+    monkeypatch.setattr(_config, "PREDICT_DENSE_BYTES", budget_rows * x.shape[1] * np.dtype(dtype).itemsize)
     if kind == "mlpclassifier":
         from fastnn.sklearn import MLPClassifier
-        model = MLPClassifier(hidden_layer_sizes=(11,), max_iter=2, random_state=0, backend=fast_backend).fit(x, t)
+        model = MLPClassifier(hidden_layer_sizes=(11,), max_iter=2, random_state=0, backend=fast_backend)
+        with pytest.warns(Warning):
+            model.fit(x, t)
         predict = model.predict_proba
-    elif kind == "dropout":
-        model = MultiLayerNetExtend(x.shape[1], [9], 5, use_dropout=True, backend=fast_backend, seed=3)
+    elif kind in ("dropout", "batchnorm"):
+        model = MultiLayerNetExtend(x.shape[1], [9, 30], 5, use_dropout=kind == "dropout",
+                                    use_batchnorm=kind == "batchnorm", backend=fast_backend, dtype=dtype, seed=3)
         predict = model.predict
     else:
-        model = make(kind, fast_backend, np.float64, None)
+        model = make(kind, fast_backend, dtype, None)
         epochs(model, x, t, "Momentum")
         predict = model.predict
     want = predict(x)
-    densified = []
-    original = _checks.check_inputs
-
-    def recording(x, n_inputs, dtype, keep_sparse=False):
-        if sps.issparse(x) and not keep_sparse:
-            densified.append(x.shape[0])
-        return original(x, n_inputs, dtype, keep_sparse)
-    monkeypatch.setattr(_checks, "check_inputs", recording)
+    densified = record_densified(monkeypatch)
     for fmt in ("csr", "csc", "coo"):
         densified.clear()
         got = predict(sps.csr_matrix(x).asformat(fmt))
-        assert_close(got, want, np.float64, scale=10, err_msg=fmt)
-        if kind == "dropout":
+        assert got.dtype == want.dtype
+        assert_close(got, want, dtype, scale=10, err_msg=fmt)
+        if kind in ("dropout", "batchnorm"):
             assert sum(densified) == len(x) and max(densified) <= budget_rows, densified
         else:
             assert densified == []
+    with pytest.raises(ValueError, match="at least one row|0 sample"):  # fastnn's words, scikit-learn's
+        predict(sps.csr_matrix((0, x.shape[1]), dtype=dtype))
 
 
 def test_the_gradient_check_and_the_doctor_take_a_scipy_matrix():
