@@ -52,7 +52,10 @@ from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forwar
 
 cdef extern from *:
     """
-    #if defined(__GNUC__) || defined(__clang__)
+    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    /* volatile asm: GCC deletes a loop whose only effect is __builtin_prefetch (src_cython/_sparse.h) */
+    #define fastnn_prefetch(p) __asm__ __volatile__("prefetcht2 %0" : : "m"(*(const char*) (p)))
+    #elif defined(__GNUC__) || defined(__clang__)
     #define fastnn_prefetch(p) __builtin_prefetch((p), 0, 1)
     #else
     #define fastnn_prefetch(p) ((void)(p))  /* MSVC: no portable prefetch hint */

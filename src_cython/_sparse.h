@@ -58,7 +58,13 @@
 #endif
 #if defined(__GNUC__) || defined(__clang__)
 #define FASTNN_UNROLL _Pragma("GCC unroll 16")
+#if FASTNN_SPARSE_X86
+/* A volatile asm, not __builtin_prefetch: GCC 12 deletes a loop whose only effect is __builtin_prefetch (the
+ * prefetch of a row whose length is known at run time vanished from the binary). */
+#define FASTNN_PREFETCH(p) __asm__ __volatile__("prefetcht0 %0" : : "m"(*(const char*) (p)))
+#else
 #define FASTNN_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#endif
 #else
 #define FASTNN_UNROLL
 #define FASTNN_PREFETCH(p) ((void)(p))
@@ -99,6 +105,18 @@ static inline void fastnn_prefetch_row(const char* p, ptrdiff_t n) {
     for (ptrdiff_t c = 0; c < n; c += 64) FASTNN_PREFETCH(p + c);
 }
 
+/* Rows ahead of the current one whose nonzeros the CSC build asks the cache for: the rows of a held CSR are
+ * read through perm, so each starts at a random place of an array far larger than the caches. */
+#define FASTNN_CSC_ROWS_AHEAD 4
+
+/* Ask for the nonzeros p0 .. p1 - 1 (their int32 indices and their values of `size` bytes each). */
+static inline void fastnn_prefetch_nonzeros(const int32_t* indices, const void* values, ptrdiff_t p0, ptrdiff_t p1,
+                                            size_t size) {
+    if (p1 <= p0) return;
+    fastnn_prefetch_row((const char*) (indices + p0), (p1 - p0) * (ptrdiff_t) sizeof(int32_t));
+    fastnn_prefetch_row((const char*) values + p0 * (ptrdiff_t) size, (p1 - p0) * (ptrdiff_t) size);
+}
+
 /* ---- gather and transpose (type-generic, scalar) ------------------------------------------------------ */
 
 /* One row's nonzeros (columns ascending) to indices/values; returns how many. Every body may write up to d
@@ -125,11 +143,19 @@ static void fastnn_rows_to_csc_##SUF(ptrdiff_t n_rows, const ptrdiff_t* begin, c
                                      const int32_t* indices, const T* values, ptrdiff_t d, ptrdiff_t* colptr, \
                                      int32_t* rows, T* cvalues) {                                            \
     memset(colptr, 0, (size_t) (d + 1) * sizeof(ptrdiff_t));                                                 \
-    for (ptrdiff_t r = 0; r < n_rows; ++r)                                                                   \
-        for (ptrdiff_t p = begin[r]; p < end[r]; ++p) colptr[indices[p] + 1]++;                              \
+    for (ptrdiff_t r = 0; r < n_rows && r < FASTNN_CSC_ROWS_AHEAD; ++r)                                       \
+        fastnn_prefetch_nonzeros(indices, values, begin[r], end[r], sizeof(T));                              \
+    for (ptrdiff_t r = 0; r < n_rows; ++r) {                                                                 \
+        const ptrdiff_t p1 = end[r];                                                                         \
+        if (r + FASTNN_CSC_ROWS_AHEAD < n_rows)                                                              \
+            fastnn_prefetch_nonzeros(indices, values, begin[r + FASTNN_CSC_ROWS_AHEAD],                      \
+                                     end[r + FASTNN_CSC_ROWS_AHEAD], sizeof(T));                             \
+        for (ptrdiff_t p = begin[r]; p < p1; ++p) colptr[indices[p] + 1]++;                                  \
+    }                                                                                                        \
     for (ptrdiff_t j = 0; j < d; ++j) colptr[j + 1] += colptr[j];                                            \
     for (ptrdiff_t r = 0; r < n_rows; ++r) {                                                                 \
-        for (ptrdiff_t p = begin[r]; p < end[r]; ++p) {                                                      \
+        const ptrdiff_t p1 = end[r];                                                                         \
+        for (ptrdiff_t p = begin[r]; p < p1; ++p) {                                                          \
             ptrdiff_t q = colptr[indices[p]]++;                                                              \
             rows[q] = (int32_t) r;                                                                           \
             cvalues[q] = values[p];                                                                          \
