@@ -9,6 +9,7 @@ a failed or unchecked one: a contender whose check failed is never counted as me
 FASTNN_BENCH_QUICK=1 (CI, with --benchmark-disable) shrinks every workload so the suite only proves it runs.
 """
 import os
+import time
 
 # A benchmark run may unset these for its own process (they can slow OpenBLAS on this machine);
 # tests and CI leave them alone. They must go before NumPy loads its BLAS. A run that asks for one BLAS
@@ -85,6 +86,21 @@ def pytest_runtest_makereport(item, call):
     bench.extra_info["outcome"] = report.outcome
     if report.failed:
         bench.extra_info["check"] = "failed"
+
+
+def settled(setup, seconds=0.5):
+    """setup, preceded on its first call only by a pause that lets the previous contender's idle BLAS/OpenMP
+    threads stop spinning. Only the first: on these VMs a pause of the whole process before every round
+    slows the round after it (2-thread epoch of 784-100-10, batch 100: 174 ms median after time.sleep(0.5),
+    106 ms after 0.5 s of a busy main thread, 1 thread unaffected; the host seems to place the two vCPUs on
+    one core again after they idle), which would hit every multi-threaded contender but not the GEMM rate."""
+    state = {"first": True}
+
+    def run():
+        setup()
+        if state.pop("first", False) and not QUICK:
+            time.sleep(seconds)
+    return run
 
 
 def passed_check(benchmark, what, **details):

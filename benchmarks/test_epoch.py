@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from conftest import QUICK, THREADS, passed_check
+from conftest import QUICK, THREADS, passed_check, settled
 from peers import numpy_epoch, torch_epoch_runner
 
 SIZES = (784, 100, 10)
@@ -96,11 +96,7 @@ def test_epoch(benchmark, workload, dt, b, contender):
     benchmark.group = f"epoch {np.dtype(dt).name} batch {b}"
     setup, run, final = runner(contender, workload, dt, b)
 
-    def settled_setup():
-        setup()
-        time.sleep(0 if QUICK else 0.5)  # let the previous contender's idle BLAS/OpenMP threads stop spinning
-
-    loss = benchmark.pedantic(run, setup=settled_setup, rounds=ROUNDS, iterations=1, warmup_rounds=0 if QUICK else 1)
+    loss = benchmark.pedantic(run, setup=settled(setup), rounds=ROUNDS, iterations=1, warmup_rounds=0 if QUICK else 1)
     got, want = final(), workload["expected"][dt, b]
     rtol, atol = PARAM_TOL[dt]
     for key in want:

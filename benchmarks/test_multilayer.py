@@ -8,13 +8,12 @@
   PyTorch (same init, permutation, optimizer, threads; skipped when torch is absent). Goal: PyTorch /
   fastnn >= 1.5x. Every contender's parameters after the epoch are checked against the reference's.
 """
-import time
 
 import numpy as np
 import pytest
 
 import fastnn
-from conftest import QUICK, THREADS, passed_check
+from conftest import QUICK, THREADS, passed_check, settled
 from peers import torch_epoch_runner
 
 HIDDEN = [12] * 2 if QUICK else [100] * 4
@@ -141,11 +140,7 @@ def test_mlp_epoch(benchmark, epoch_workload, contender):
         run = lambda: net.train_epoch(x, t, EPOCH_BATCH, fastnn.SGD(LR), perm=perm)  # noqa: E731
         state = lambda: net.params  # noqa: E731
 
-    def settled_setup():
-        setup()
-        time.sleep(0 if QUICK else 0.5)  # let the previous contender's idle threads stop spinning
-
-    loss = benchmark.pedantic(run, setup=settled_setup, rounds=1 if QUICK or contender == "numpy" else 5,
+    loss = benchmark.pedantic(run, setup=settled(setup), rounds=1 if QUICK or contender == "numpy" else 5,
                               iterations=1, warmup_rounds=0 if QUICK or contender == "numpy" else 1)
     got = state()
     for key in expected:
