@@ -326,7 +326,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     cdef SparseBatch batch
     cdef SparseBatch* sp = NULL
     cdef int buf = 0, nxt_csc
-    cdef Py_ssize_t most = 0, k
+    cdef Py_ssize_t most = 0, k, wchunks = chunks
     if sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, d):
         if sp_begin.shape[0] < n or sp_end.shape[0] < n:
             raise ValueError(f"sparse rows: {sp_begin.shape[0]} and {sp_end.shape[0]} offsets for {n} epoch rows")
@@ -342,6 +342,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                              f"nonzeros and {sizes[1]} units (src_cython/_sparse_batch.pxd)")
         start = 0
         sp = &batch
+        wchunks = chunks * 4
         sparse_csc(sp, 0, 0, min(batch_size, n), <floating> 0)  # the first batch's; later ones in region 2
     else:
         xbp = &xb_ws[0, 0]
@@ -368,15 +369,15 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
         sq = 0
         nxt = min(batch_size, n - start - nb)  # rows of the next batch: prefetched meanwhile, and (sparse) its CSC
         nxt_csc = sp != NULL and nxt > 0     # built by chunk 0, handed out first
-        for c in prange(chunks + nxt_csc, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
+        for c in prange(wchunks + nxt_csc, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             if nxt_csc and c == 0:
                 sparse_csc(sp, 1 - buf, start + nb, nxt, <floating> 0)
             elif nxt > 0 and sp != NULL:
-                sparse_prefetch_rows(sp, start + nb, _edge(nxt, c - 1, chunks), _edge(nxt, c, chunks), <floating> 0)
+                sparse_prefetch_rows(sp, start + nb, _edge(nxt, c - 1, wchunks), _edge(nxt, c, wchunks), <floating> 0)
             elif nxt > 0:
                 _prefetch_rows(&x[0, 0], d, &perm[0], start + nb, _edge(nxt, c, chunks), _edge(nxt, c + 1, chunks))
             if not (nxt_csc and c == 0):
-                sq += _weights_chunk(c - nxt_csc, chunks, xbp, sp, nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
+                sq += _weights_chunk(c - nxt_csc, wchunks, xbp, sp, nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
                                      &grad_ws[0], s1p, s2p, opt, opt == SGD, <floating> lr_t, <floating> p1,
                                      <floating> p2, <floating> eps, <floating> lam, buf)
         buf = 1 - buf
