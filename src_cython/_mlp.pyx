@@ -47,8 +47,8 @@ from _blas cimport gemm
 from _numerics cimport (ADAM, IDENTITY, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes,
                         column_sums, sum_squares,
                         edge as _edge, softmax_loss_row, update)
-from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_prefetch_rows,
-                            sparse_sgd_step, sparse_weight_grad)
+from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_pad_rows,
+                            sparse_prefetch_rows, sparse_sgd_step, sparse_val_room, sparse_weight_grad)
 
 cdef extern from *:
     """
@@ -170,6 +170,8 @@ cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t,
              <floating> 0, dl + r0 * nin, nin)
         for i in range(r0 * nin, r1 * nin):
             dl[i] = dl[i] * activation_grad(zout[i], act)
+    if sp != NULL:  # dA_1's rows for the sparse dW_1, a whole number of cache lines apart
+        sparse_pad_rows(sp, (ds + _zoff(sizes, 1, b)) if L > 1 else (zs + _zoff(sizes, L, b)), r0, r1, sizes[1])
 
 
 cdef void _first_layer_columns(const floating* xb, Py_ssize_t nb, const floating* theta, const Py_ssize_t* sizes,
@@ -221,12 +223,12 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
         beta = (1 - lr * lam) if fused_sgd else 0
         if i1 > i0 and l == 1 and sp != NULL:
             if not fused_sgd:
-                sparse_weight_grad(sp, buf, i0, i1, delta, gw, nout)
+                sparse_weight_grad(sp, buf, i0, i1, gw, nout)
             else:
                 if beta != 1:
                     for i in range(i0 * nout, i1 * nout):
                         gw[i] = beta * gw[i]
-                sparse_sgd_step(sp, buf, i0, i1, delta, gw, nout, lr)
+                sparse_sgd_step(sp, buf, i0, i1, gw, nout, lr)
         elif i1 > i0:
             gemm(True, False, i1 - i0, nout, nb, alpha, zin + i0, nin, delta, nout, beta, gw + i0 * nout, nout)
         if j1 > j0:  # db_l[j0:j1] into g (gw is g unless fused_sgd)
@@ -327,7 +329,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     cdef SparseBatch* sp = NULL
     cdef int buf = 0, nxt_csc
     cdef Py_ssize_t most = 0, k, wchunks = chunks
-    if sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, d):
+    if sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, d, sizes[1]):
         if sp_begin.shape[0] < n or sp_end.shape[0] < n:
             raise ValueError(f"sparse rows: {sp_begin.shape[0]} and {sp_end.shape[0]} offsets for {n} epoch rows")
         for start in range(0, n, batch_size):  # the CSC buffers must hold every batch's nonzeros
@@ -336,7 +338,8 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 k += sp_end[r] - sp_begin[r]
             most = max(most, k)
         k = sp_int_ws.shape[0] // 2  # each CSC buffer's room (src_cython/_sparse_batch.pxd)
-        if k < most or sp_val_ws.shape[0] < 2 * k + sizes[1] or sp_idx_ws.shape[0] < 2 * (d + 1):
+        if (k < most or sp_val_ws.shape[0] < sparse_val_room(k, sizes[1], b, sizeof(floating))
+                or sp_idx_ws.shape[0] < 2 * (d + 1)):
             raise ValueError(f"sparse workspaces of {sp_idx_ws.shape[0]}, {sp_int_ws.shape[0]} and "
                              f"{sp_val_ws.shape[0]} entries too small for {d} inputs, batches of up to {most} "
                              f"nonzeros and {sizes[1]} units (src_cython/_sparse_batch.pxd)")

@@ -49,12 +49,14 @@ cdef extern from "_sparse.h" nogil:
                                  const double* values, const double* W1, const double* bias, double* Z,
                                  Py_ssize_t h)
     void fastnn_sparse_weight_grad_f(Py_ssize_t j0, Py_ssize_t j1, const Py_ssize_t* colptr, const int32_t* rows,
-                                     const float* cvalues, const float* dA1, float* dW1, Py_ssize_t h)
+                                     const float* cvalues, const float* dA1, Py_ssize_t lda, float* dW1,
+                                     Py_ssize_t h)
     void fastnn_sparse_weight_grad_d(Py_ssize_t j0, Py_ssize_t j1, const Py_ssize_t* colptr, const int32_t* rows,
-                                     const double* cvalues, const double* dA1, double* dW1, Py_ssize_t h)
+                                     const double* cvalues, const double* dA1, Py_ssize_t lda, double* dW1,
+                                     Py_ssize_t h)
     Py_ssize_t fastnn_sparse_sgd_step_f(Py_ssize_t j0, Py_ssize_t j1, const Py_ssize_t* colptr, const int32_t* rows,
-                                        const float* cvalues, const float* dA1, float* W1, Py_ssize_t h, float lr,
-                                        int32_t* touched)
+                                        const float* cvalues, const float* dA1, Py_ssize_t lda, float* W1,
+                                        Py_ssize_t h, float lr, int32_t* touched)
     Py_ssize_t fastnn_sparse_sgd_step_d(Py_ssize_t j0, Py_ssize_t j1, const Py_ssize_t* colptr, const int32_t* rows,
-                                        const double* cvalues, const double* dA1, double* W1, Py_ssize_t h,
-                                        double lr, int32_t* touched)
+                                        const double* cvalues, const double* dA1, Py_ssize_t lda, double* W1,
+                                        Py_ssize_t h, double lr, int32_t* touched)

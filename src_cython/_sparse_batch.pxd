@@ -7,10 +7,14 @@ i's nonzeros lie in ``indices`` / ``values`` from ``begin[i]`` to ``end[i]`` (a 
 the whole fit, read through perm; or the epoch's rows compressed in order). ``SparseBatch`` points at those
 and at workspaces the caller allocates once per epoch (``sparse_batch`` binds them): two buffers of the
 batch by input pixel, intp ``colptr[k]`` (d + 1 each), int32 ``rows[k]`` and values of the network's dtype
-``cvalues[k]`` (m each, m at least the most nonzeros any batch of the epoch holds), and ``zero`` (h1 zeros: the sparse forward starts from it, and the first layer's
-bias is added with its activation, in the dense path's order). A step:
+``cvalues[k]`` (m each, m at least the most nonzeros any batch of the epoch holds), ``zero`` (h1 zeros: the
+sparse forward starts from it, and the first layer's bias is added with its activation, in the dense path's
+order), and ``dpad``: the batch's dA_1 (b rows of h1) copied by region 1 with rows ``lda`` apart, a whole
+number of 64-byte lines from a 64-byte boundary, for dW1 (its vectors then never straddle two lines:
+``sparse_val_room`` gives the values' room). A step:
 
-1. (region 1) each chunk its batch rows: the forward over their nonzeros (``sparse_forward``), and so on.
+1. (region 1) each chunk its batch rows: the forward over their nonzeros (``sparse_forward``), and so on,
+   and their rows of dA_1 copied to dpad (``sparse_pad_rows``).
 2. (region 2) dW1 by input-pixel rows over the batch's CSC, split like the dense path's; meanwhile one more
    chunk, handed out first, builds the next batch's CSC in the other buffer (``sparse_csc``: a counting
    sort of its rows, rows ascending in each column; it depends on the data alone), and each chunk asks the
@@ -33,15 +37,30 @@ cdef struct SparseBatch:
     int32_t* rows[2]
     void* cvalues[2]
     void* zero
+    void* dpad
+    Py_ssize_t lda
     Py_ssize_t d
+
+
+cdef inline Py_ssize_t sparse_lda(Py_ssize_t h1, Py_ssize_t itemsize) noexcept nogil:
+    """dpad's row stride: h1 rounded up to whole 64-byte lines."""
+    cdef Py_ssize_t vec = 64 // itemsize
+    return (h1 + vec - 1) // vec * vec
+
+
+cdef inline Py_ssize_t sparse_val_room(Py_ssize_t m, Py_ssize_t h1, Py_ssize_t b, Py_ssize_t itemsize) noexcept nogil:
+    """The values workspace's entries: two CSC buffers of m, h1 zeros, dpad's b rows and its alignment."""
+    return 2 * m + h1 + b * sparse_lda(h1, itemsize) + 64 // itemsize - 1
 
 
 cdef inline bint sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, const Py_ssize_t[::1] end,
                               const int32_t[::1] indices, const floating[::1] values, Py_ssize_t[::1] idx_ws,
-                              int32_t[::1] int_ws, floating[::1] val_ws, Py_ssize_t d) noexcept nogil:
-    """Bind sp to the epoch's rows and the workspaces (sizes above for d inputs: int_ws holds 2 m, val_ws
-    2 m + h1); False (sp untouched) when begin is empty: the dense path. The caller checks the sizes."""
-    cdef Py_ssize_t m = int_ws.shape[0] // 2
+                              int32_t[::1] int_ws, floating[::1] val_ws, Py_ssize_t d, Py_ssize_t h1) noexcept nogil:
+    """Bind sp to the epoch's rows and the workspaces (sizes above for d inputs and h1 units: int_ws holds 2 m,
+    val_ws sparse_val_room(m, h1, b, ...)); False (sp untouched) when begin is empty: the dense path. The
+    caller checks the sizes."""
+    cdef Py_ssize_t m = int_ws.shape[0] // 2, skip
+    cdef floating* pad
     if begin.shape[0] == 0:
         return False
     sp.begin = &begin[0]
@@ -55,6 +74,10 @@ cdef inline bint sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, cons
     sp.cvalues[0] = <void*> &val_ws[0]
     sp.cvalues[1] = <void*> &val_ws[m]
     sp.zero = <void*> &val_ws[2 * m]
+    pad = &val_ws[2 * m + h1]
+    skip = ((64 - <size_t> pad % 64) % 64) // sizeof(floating)
+    sp.dpad = <void*> (pad + skip)
+    sp.lda = sparse_lda(h1, sizeof(floating))
     sp.d = d
     return True
 
@@ -93,23 +116,36 @@ cdef inline void sparse_forward(const SparseBatch* sp, Py_ssize_t start, Py_ssiz
                                      W1, <const double*> sp.zero, Z, h)
 
 
-cdef inline void sparse_weight_grad(const SparseBatch* sp, int buf, Py_ssize_t j0, Py_ssize_t j1, const floating* dA1,
-                                    floating* dW1, Py_ssize_t h) noexcept nogil:
+cdef inline void sparse_pad_rows(const SparseBatch* sp, const floating* dA1, Py_ssize_t r0, Py_ssize_t r1,
+                                 Py_ssize_t h) noexcept nogil:
+    """Rows r0:r1 of the batch's dA1 (rows h apart) into dpad (rows sp.lda apart), for dW1."""
+    cdef Py_ssize_t r, k
+    cdef floating* out
+    for r in range(r0, r1):
+        out = <floating*> sp.dpad + r * sp.lda
+        for k in range(h):
+            out[k] = dA1[r * h + k]
+
+
+cdef inline void sparse_weight_grad(const SparseBatch* sp, int buf, Py_ssize_t j0, Py_ssize_t j1, floating* dW1,
+                                    Py_ssize_t h) noexcept nogil:
     """dW1[j, :] := x[:, j]^T dA1 for input pixels j0:j1 (zero rows for pixels without a nonzero), over the
-    batch in CSC buffer buf."""
+    batch in CSC buffer buf and dA1 as region 1 copied it to dpad."""
     if floating is float:
-        fastnn_sparse_weight_grad_f(j0, j1, sp.colptr[buf], sp.rows[buf], <const float*> sp.cvalues[buf], dA1, dW1, h)
+        fastnn_sparse_weight_grad_f(j0, j1, sp.colptr[buf], sp.rows[buf], <const float*> sp.cvalues[buf],
+                                    <const float*> sp.dpad, sp.lda, dW1, h)
     else:
-        fastnn_sparse_weight_grad_d(j0, j1, sp.colptr[buf], sp.rows[buf], <const double*> sp.cvalues[buf], dA1, dW1, h)
+        fastnn_sparse_weight_grad_d(j0, j1, sp.colptr[buf], sp.rows[buf], <const double*> sp.cvalues[buf],
+                                    <const double*> sp.dpad, sp.lda, dW1, h)
 
 
-cdef inline void sparse_sgd_step(const SparseBatch* sp, int buf, Py_ssize_t j0, Py_ssize_t j1, const floating* dA1,
-                                 floating* W1, Py_ssize_t h, floating lr) noexcept nogil:
+cdef inline void sparse_sgd_step(const SparseBatch* sp, int buf, Py_ssize_t j0, Py_ssize_t j1, floating* W1,
+                                 Py_ssize_t h, floating lr) noexcept nogil:
     """W1[j, :] -= lr x[:, j]^T dA1 for input pixels j0:j1 (only those with a nonzero in the batch), over the
-    batch in CSC buffer buf."""
+    batch in CSC buffer buf and dA1 in dpad."""
     if floating is float:
-        fastnn_sparse_sgd_step_f(j0, j1, sp.colptr[buf], sp.rows[buf], <const float*> sp.cvalues[buf], dA1, W1, h, lr,
-                                 NULL)
+        fastnn_sparse_sgd_step_f(j0, j1, sp.colptr[buf], sp.rows[buf], <const float*> sp.cvalues[buf],
+                                 <const float*> sp.dpad, sp.lda, W1, h, lr, NULL)
     else:
-        fastnn_sparse_sgd_step_d(j0, j1, sp.colptr[buf], sp.rows[buf], <const double*> sp.cvalues[buf], dA1, W1, h, lr,
-                                 NULL)
+        fastnn_sparse_sgd_step_d(j0, j1, sp.colptr[buf], sp.rows[buf], <const double*> sp.cvalues[buf],
+                                 <const double*> sp.dpad, sp.lda, W1, h, lr, NULL)

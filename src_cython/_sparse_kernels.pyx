@@ -145,14 +145,15 @@ def forward(const Py_ssize_t[::1] indptr, const int32_t[::1] indices, const floa
 def weight_grad(const Py_ssize_t[::1] colptr, const int32_t[::1] rows, const floating[::1] cvalues,
                 const floating[:, ::1] dA1, floating[:, ::1] dW1_out, Py_ssize_t j0, Py_ssize_t j1):
     """dW1_out[j] := sum over column j's nonzeros of x[b, j] dA1[b], for pixels j0 <= j < j1."""
+    cdef Py_ssize_t lda = dA1.shape[1]
     if floating is float:
         with nogil:
-            fastnn_sparse_weight_grad_f(j0, j1, &colptr[0], &rows[0], &cvalues[0], &dA1[0, 0], &dW1_out[0, 0],
-                                        dW1_out.shape[1])
+            fastnn_sparse_weight_grad_f(j0, j1, &colptr[0], &rows[0], &cvalues[0], &dA1[0, 0], lda,
+                                        &dW1_out[0, 0], dW1_out.shape[1])
     else:
         with nogil:
-            fastnn_sparse_weight_grad_d(j0, j1, &colptr[0], &rows[0], &cvalues[0], &dA1[0, 0], &dW1_out[0, 0],
-                                        dW1_out.shape[1])
+            fastnn_sparse_weight_grad_d(j0, j1, &colptr[0], &rows[0], &cvalues[0], &dA1[0, 0], lda,
+                                        &dW1_out[0, 0], dW1_out.shape[1])
 
 
 def sgd_step(const Py_ssize_t[::1] colptr, const int32_t[::1] rows, const floating[::1] cvalues,
@@ -160,13 +161,13 @@ def sgd_step(const Py_ssize_t[::1] colptr, const int32_t[::1] rows, const floati
              int32_t[::1] touched_out):
     """W1[j] -= lr dW1[j] for the pixels j0 <= j < j1 with a nonzero in the batch (lr != 0); their indices go
     to touched_out[:n]; returns n."""
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n, lda = dA1.shape[1]
     if floating is float:
         with nogil:
-            n = fastnn_sparse_sgd_step_f(j0, j1, &colptr[0], &rows[0], &cvalues[0], &dA1[0, 0], &W1[0, 0],
-                                         W1.shape[1], <float> lr, &touched_out[0])
+            n = fastnn_sparse_sgd_step_f(j0, j1, &colptr[0], &rows[0], &cvalues[0], &dA1[0, 0], lda,
+                                         &W1[0, 0], W1.shape[1], <float> lr, &touched_out[0])
     else:
         with nogil:
-            n = fastnn_sparse_sgd_step_d(j0, j1, &colptr[0], &rows[0], &cvalues[0], &dA1[0, 0], &W1[0, 0],
-                                         W1.shape[1], lr, &touched_out[0])
+            n = fastnn_sparse_sgd_step_d(j0, j1, &colptr[0], &rows[0], &cvalues[0], &dA1[0, 0], lda,
+                                         &W1[0, 0], W1.shape[1], lr, &touched_out[0])
     return n

@@ -356,7 +356,8 @@ def test_stored_zeros_and_an_unsorted_csr_are_the_same_input(fast_backend):
 
 def test_the_compiled_loop_refuses_short_sparse_workspaces():
     """The Cython epoch checks the sparse workspaces against the layout it binds (two CSC buffers of m entries,
-    the zero row after them, two column-pointer arrays, an offset pair per epoch row) before any step."""
+    the zero row after them, the batch's dA_1 in rows of whole cache lines, two column-pointer arrays, an
+    offset pair per epoch row) before any step."""
     if "cython" not in available_backends():
         pytest.skip("compiled extension not built")
     from fastnn.backends import _cython
@@ -375,11 +376,12 @@ def test_the_compiled_loop_refuses_short_sparse_workspaces():
                                        np.empty(b, np.intp), zs, ds, np.empty(b), np.empty(b, np.int8),
                                        np.empty_like(theta), begin, end, indices, values, idx_ws, int_ws, val_ws,
                                        np.empty(-(-n // b)), np.empty(-(-n // b), np.intp), 1)
-    good = _cython._sparse_workspace(m, d, h, np.float64)
+    good = _cython._sparse_workspace(m, d, h, np.float64, b)
     assert run(*good) == -(-n // b)
     short = [(good[0][:2 * d + 1], good[1], good[2]),                        # column pointers
              (good[0], good[1][:2 * m - 2], good[2]),                        # CSC room below the densest batch
              (good[0], np.empty(2 * m + 2 * h, np.int32), good[2]),          # zero row past the values
+             (good[0], good[1], good[2][:-1]),                               # dA_1's padded rows
              ]
     for ws in short:
         with pytest.raises(ValueError, match="sparse workspaces"):

@@ -33,11 +33,14 @@ def _blocks(sizes, n, dtype):
     return np.empty(n * int(sum(sizes[1:])), dtype), np.empty(n * int(sum(sizes[1:-1])), dtype)
 
 
-def _sparse_workspace(m, d, h, dtype):
-    """The sparse first layer's workspaces for batches of at most m nonzeros (src_cython/_sparse_batch.pxd):
-    two buffers of a batch by input pixel (colptr, rows, cvalues) and h zeros."""
-    values = np.empty(2 * m + h, dtype)
-    values[2 * m:] = 0
+def _sparse_workspace(m, d, h, dtype, b):
+    """The sparse first layer's workspaces for batches of at most m nonzeros and b rows
+    (src_cython/_sparse_batch.pxd): two buffers of a batch by input pixel (colptr, rows, cvalues), h zeros,
+    and room for the batch's dA_1 with rows a whole number of 64-byte lines apart, from a 64-byte boundary."""
+    per_line = 64 // np.dtype(dtype).itemsize
+    lda = -(-h // per_line) * per_line
+    values = np.empty(2 * m + h + b * lda + per_line - 1, dtype)  # sparse_val_room
+    values[2 * m:2 * m + h] = 0
     return np.empty(2 * (d + 1), np.intp), np.empty(2 * m, np.int32), values
 
 
@@ -85,7 +88,7 @@ def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, 
     if sparse:  # x (dense or SparseRows) is read through the epoch's rows over their nonzeros
         rows = _sparse.epoch_rows(x, perm, csr_rows, n_threads)
         m = _sparse.most_batch_nonzeros(rows[0], rows[1], batch_size)
-        rows = (*rows, *_sparse_workspace(m, d, int(sizes[1]), dtype))
+        rows = (*rows, *_sparse_workspace(m, d, int(sizes[1]), dtype, b))
         x, xb = np.empty((0, d), dtype), np.empty((0, d), dtype)
     else:
         empty = np.empty(0, np.intp)
