@@ -132,9 +132,10 @@ def test_held_epoch_against_gemm_interleaved(benchmark, workload):
     """The sparse epoch's <= 0.7x goal, with both sides in the same moments: each round times one large SGEMM
     (the rate behind the bound, in the untimed setup) and then one cython-held epoch (float32, batch 100).
     The separate tests above time the GEMM rate and the epochs minutes apart, and this shared VM's speed
-    swings by up to 2x between phases; here a phase hits both alike. extra_info holds the GEMM's times. After
-    each GEMM the main thread waits 0.3 s busy (measured: 2-thread epochs right after a 2-thread SGEMM took
-    130-170 ms, after a busy wait of 0.1-0.6 s 75-87 ms, back to back 81-89 ms)."""
+    swings by up to 2x between phases; here a phase hits both alike. extra_info holds the GEMM's times. Before
+    and after each GEMM the main thread waits 0.3 s busy, until the other side's idle threads stop spinning
+    (measured: 2-thread epochs right after a 2-thread SGEMM took 130-170 ms, after a busy wait of 0.1-0.6 s
+    75-87 ms, back to back 81-89 ms; a GEMM right after an epoch 94-116 ms against 85-90 ms alone)."""
     dt, b = np.float32, 100
     setup, run, final = runner("cython-held", workload, dt, b)
     n = 256 if QUICK else 2048
@@ -143,15 +144,18 @@ def test_held_epoch_against_gemm_interleaved(benchmark, workload):
     np.dot(a, a, out)  # warm: BLAS threads started, the product's pages touched
     gemm_seconds = []
 
+    def busy_wait():  # a sleep instead slows the next 2-thread work on these VMs (settled())
+        busy_until = time.perf_counter() + (0 if QUICK else 0.3)
+        while time.perf_counter() < busy_until:
+            pass
+
     def setup_and_gemm():
         setup()
+        busy_wait()  # the epoch's OpenMP threads spin on after it: the GEMM then ran ~10% slower
         start = time.perf_counter()
         np.dot(a, a, out)
         gemm_seconds.append(time.perf_counter() - start)
-        if not QUICK:  # OpenBLAS's threads spin on after a call; an epoch started then ran 1.6-2x slower here
-            busy_until = time.perf_counter() + 0.3  # (a sleep instead slows the next 2-thread round: settled())
-            while time.perf_counter() < busy_until:
-                pass
+        busy_wait()  # OpenBLAS's threads spin on after a call: an epoch started then ran 1.6-2x slower
 
     benchmark.pedantic(run, setup=setup_and_gemm, rounds=ROUNDS + 4, iterations=1, warmup_rounds=0 if QUICK else 1)
     np.testing.assert_allclose(out[:2, :2], a[:2] @ a[:, :2], rtol=1e-4)
