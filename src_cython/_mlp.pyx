@@ -329,7 +329,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     cdef SparseBatch* sp = NULL
     cdef int buf = 0, nxt_csc
     cdef Py_ssize_t most = 0, k, wchunks = chunks
-    if sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, d, sizes[1]):
+    if sp_begin.shape[0] > 0:  # sparse: the workspaces checked before sparse_batch binds pointers into them
         if sp_begin.shape[0] < n or sp_end.shape[0] < n:
             raise ValueError(f"sparse rows: {sp_begin.shape[0]} and {sp_end.shape[0]} offsets for {n} epoch rows")
         for start in range(0, n, batch_size):  # the CSC buffers must hold every batch's nonzeros
@@ -338,11 +338,12 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                 k += sp_end[r] - sp_begin[r]
             most = max(most, k)
         k = sp_int_ws.shape[0] // 2  # each CSC buffer's room (src_cython/_sparse_batch.pxd)
-        if (k < most or sp_val_ws.shape[0] < sparse_val_room(k, sizes[1], b, sizeof(floating))
+        if (k < max(most, 1) or sp_val_ws.shape[0] < sparse_val_room(k, sizes[1], b, sizeof(floating))
                 or sp_idx_ws.shape[0] < 2 * (d + 1)):
             raise ValueError(f"sparse workspaces of {sp_idx_ws.shape[0]}, {sp_int_ws.shape[0]} and "
                              f"{sp_val_ws.shape[0]} entries too small for {d} inputs, batches of up to {most} "
                              f"nonzeros and {sizes[1]} units (src_cython/_sparse_batch.pxd)")
+        sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, d, sizes[1])
         start = 0
         sp = &batch
         wchunks = chunks * 4
