@@ -295,6 +295,12 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] th
     return total / n + 0.5 * lam * sq
 
 
+def sparse_values_room(Py_ssize_t m, Py_ssize_t h1, Py_ssize_t b, Py_ssize_t itemsize):
+    """Entries of train_epoch's sparse values workspace for batches of at most m nonzeros and b rows, h1 units
+    and values of itemsize bytes (src_cython/_sparse_batch.pxd)."""
+    return sparse_val_room(m, h1, b, itemsize)
+
+
 def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssize_t[::1] perm,
                 Py_ssize_t batch_size, floating[::1] theta, const Py_ssize_t[::1] sizes, int act, int loss, double lam,
                 int opt, double lr, double p1, double p2, double eps, long step, floating[::1] s1, floating[::1] s2,

@@ -37,9 +37,7 @@ def _sparse_workspace(m, d, h, dtype, b):
     """The sparse first layer's workspaces for batches of at most m nonzeros and b rows
     (src_cython/_sparse_batch.pxd): two buffers of a batch by input pixel (colptr, rows, cvalues), h zeros,
     and room for the batch's dA_1 with rows a whole number of 64-byte lines apart, from a 64-byte boundary."""
-    per_line = 64 // np.dtype(dtype).itemsize
-    lda = -(-h // per_line) * per_line
-    values = np.empty(2 * m + h + b * lda + per_line - 1, dtype)  # sparse_val_room
+    values = np.empty(ext.sparse_values_room(m, h, b, np.dtype(dtype).itemsize), dtype)
     values[2 * m:2 * m + h] = 0
     return np.empty(2 * (d + 1), np.intp), np.empty(2 * m, np.int32), values
 
