@@ -66,6 +66,11 @@ def find(rows, group_pattern, name_pattern):
     return None
 
 
+def gemm_bound(epoch_gflop, gemm_flops, gemm_seconds):
+    """Seconds the epoch's matrix products would take at the rate of a GEMM of gemm_flops in gemm_seconds."""
+    return epoch_gflop * 1e9 * gemm_seconds / gemm_flops
+
+
 def goals(rows):
     """(goal, measured, target, met) for every acceptance ratio the run has the data for."""
     out = []
@@ -137,7 +142,7 @@ def goals(rows):
     cy = find(rows, r"epoch float32 batch 100$", r"cython\]")
     if gemm and cy:
         rate = gemm["extra"]["flops"] / gemm["median"]
-        bound = cy["extra"]["gemm_gflop"] * 1e9 / rate
+        bound = gemm_bound(cy["extra"]["gemm_gflop"], gemm["extra"]["flops"], gemm["median"])
         for name, label, target in (("cython-dense", "dense first layer", 2),
                                     ("cython", f"first layer {cy['extra'].get('first_layer', '?')}, x dense, "
                                                "compressed each epoch", None),
@@ -156,8 +161,8 @@ def goals(rows):
     if row and "gemm_median" in row["extra"]:
         x = row["extra"]
         rate = x["gemm_flops"] / x["gemm_median"]
-        bound = x["gemm_gflop"] * 1e9 / rate
-        bound_min = x["gemm_gflop"] * 1e9 * x["gemm_min"] / x["gemm_flops"]
+        bound = gemm_bound(x["gemm_gflop"], x["gemm_flops"], x["gemm_median"])
+        bound_min = gemm_bound(x["gemm_gflop"], x["gemm_flops"], x["gemm_min"])
         value = row["median"] / bound
         out.append(("epoch float32 batch 100: cython-held / the dense GEMM bound, each round one GEMM then one epoch",
                     f"{value:.2f}x (min times: {row['min'] / bound_min:.2f}x; {fmt_time(row['median'])} vs "

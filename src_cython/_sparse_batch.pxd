@@ -53,16 +53,13 @@ cdef inline Py_ssize_t sparse_val_room(Py_ssize_t m, Py_ssize_t h1, Py_ssize_t b
     return 2 * m + h1 + b * sparse_lda(h1, itemsize) + 64 // itemsize - 1
 
 
-cdef inline bint sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, const Py_ssize_t[::1] end,
+cdef inline void sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, const Py_ssize_t[::1] end,
                               const int32_t[::1] indices, const floating[::1] values, Py_ssize_t[::1] idx_ws,
                               int32_t[::1] int_ws, floating[::1] val_ws, Py_ssize_t d, Py_ssize_t h1) noexcept nogil:
-    """Bind sp to the epoch's rows and the workspaces (sizes above for d inputs and h1 units: int_ws holds 2 m,
-    val_ws sparse_val_room(m, h1, b, ...)); False (sp untouched) when begin is empty: the dense path. The
-    caller checks the sizes."""
+    """Bind sp to the epoch's rows (begin not empty) and the workspaces (sizes above for d inputs and h1 units:
+    int_ws holds 2 m, val_ws sparse_val_room(m, h1, b, ...)), which the caller has checked."""
     cdef Py_ssize_t m = int_ws.shape[0] // 2, skip
     cdef floating* pad
-    if begin.shape[0] == 0:
-        return False
     sp.begin = &begin[0]
     sp.end = &end[0]
     sp.indices = &indices[0] if indices.shape[0] > 0 else NULL  # NULL: no nonzero at all (never read)
@@ -79,7 +76,6 @@ cdef inline bint sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, cons
     sp.dpad = <void*> (pad + skip)
     sp.lda = sparse_lda(h1, sizeof(floating))
     sp.d = d
-    return True
 
 
 cdef inline void sparse_prefetch_rows(const SparseBatch* sp, Py_ssize_t start, Py_ssize_t r0, Py_ssize_t r1,
