@@ -134,8 +134,9 @@ def test_held_epoch_against_gemm_interleaved(benchmark, workload):
     The separate tests above time the GEMM rate and the epochs minutes apart, and this shared VM's speed
     swings by up to 2x between phases; here a phase hits both alike. extra_info holds the GEMM's times. Before
     and after each GEMM the main thread waits 0.3 s busy, until the other side's idle threads stop spinning
-    (measured: 2-thread epochs right after a 2-thread SGEMM took 130-170 ms, after a busy wait of 0.1-0.6 s
-    75-87 ms, back to back 81-89 ms; a GEMM right after an epoch 94-116 ms against 85-90 ms alone)."""
+    (measured: 2-thread epochs right after a 2-thread SGEMM took 129-167 ms, after a busy wait of 0.1-0.6 s
+    75-87 ms in 17 of 20 rounds (106-178 ms in 3), back to back 81-89 ms; a GEMM right after an epoch 94-162 ms,
+    median 100, against 85-90 ms in the separate GEMM test of the same run)."""
     dt, b = np.float32, 100
     setup, run, final = runner("cython-held", workload, dt, b)
     n = 256 if QUICK else 2048
