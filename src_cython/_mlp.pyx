@@ -29,8 +29,9 @@ so all parallelism is ours.
    W_l and entries j0:j1 of b_l: dW_l[i0:i1] := Z_{l-1}[:, i0:i1]^T dA_l (dW_1 over the batch's nonzeros by
    input pixel when sparse), then the optimizer on those rows while they are in cache. For SGD the update
    is the GEMM: W := (1 - lr lambda) W - lr Z^T dA (alpha = -lr, beta = 1 - lr lambda), so dW is never
-   stored. Meanwhile the next batch's rows of x (dense) or their nonzeros (sparse) are prefetched, and
-   (sparse) one more chunk, handed out first, regroups the next batch by input pixel for its dW_1.
+   stored. Meanwhile the next batch's rows of x are prefetched (dense), or (sparse) one more chunk, handed
+   out first, regroups the next batch by input pixel for its dW_1 and the weight chunks prefetch the nonzeros
+   of the batch after it.
 
 Weight decay lambda adds 0.5 lambda sum ||W_l||^2 to the loss and lambda W_l to each dW_l (not to biases),
 as the book's MultiLayerNet. The caller allocates every output (``*_out``) and workspace (``*_ws``);
@@ -323,7 +324,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     as src_cython/_sparse_batch.pxd says. The labels are t[perm[i]] either way.
     """
     cdef int teams = max(1, n_threads)
-    cdef Py_ssize_t n = perm.shape[0], start = 0, nb, nxt, s = 0, c, r, r0, r1, chunks = teams * max(1, chunks_per_thread)
+    cdef Py_ssize_t n = perm.shape[0], start = 0, nb, nxt, nxt2, s = 0, c, r, r0, r1, chunks = teams * max(1, chunks_per_thread)
     cdef Py_ssize_t b = tb_ws.shape[0], d = sizes[0]
     cdef int L = sizes.shape[0] - 1
     cdef double batch_loss, lr_t, sq
@@ -352,7 +353,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
         sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, d, sizes[1])
         start = 0
         sp = &batch
-        wchunks = chunks * 4
+        wchunks = chunks * 4 if teams > 1 else chunks  # more, smaller chunks only balance threads
         sparse_csc(sp, 0, 0, min(batch_size, n), <floating> 0)  # the first batch's; later ones in region 2
     else:
         xbp = &xb_ws[0, 0]
@@ -379,11 +380,14 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
         sq = 0
         nxt = min(batch_size, n - start - nb)  # rows of the next batch: prefetched meanwhile, and (sparse) its CSC
         nxt_csc = sp != NULL and nxt > 0     # built by chunk 0, handed out first
+        nxt2 = min(batch_size, n - start - nb - nxt)  # (sparse) the batch after it: prefetched meanwhile
         for c in prange(wchunks + nxt_csc, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
             if nxt_csc and c == 0:
                 sparse_csc(sp, 1 - buf, start + nb, nxt, <floating> 0)
-            elif nxt > 0 and sp != NULL:
-                sparse_prefetch_rows(sp, start + nb, _edge(nxt, c - 1, wchunks), _edge(nxt, c, wchunks), <floating> 0)
+            elif sp != NULL:
+                if nxt2 > 0:
+                    sparse_prefetch_rows(sp, start + nb + nxt, _edge(nxt2, c - 1, wchunks), _edge(nxt2, c, wchunks),
+                                         <floating> 0)
             elif nxt > 0:
                 _prefetch_rows(&x[0, 0], d, &perm[0], start + nb, _edge(nxt, c, chunks), _edge(nxt, c + 1, chunks))
             if not (nxt_csc and c == 0):

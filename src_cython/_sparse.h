@@ -63,12 +63,15 @@
 /* A volatile asm, not __builtin_prefetch: GCC 12 deletes a loop whose only effect is __builtin_prefetch (the
  * prefetch of a row whose length is known at run time vanished from the binary). */
 #define FASTNN_PREFETCH(p) __asm__ __volatile__("prefetcht0 %0" : : "m"(*(const char*) (p)))
+#define FASTNN_PREFETCH_L2(p) __asm__ __volatile__("prefetcht2 %0" : : "m"(*(const char*) (p)))
 #else
 #define FASTNN_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define FASTNN_PREFETCH_L2(p) __builtin_prefetch((p), 0, 1)
 #endif
 #else
 #define FASTNN_UNROLL
 #define FASTNN_PREFETCH(p) ((void)(p))
+#define FASTNN_PREFETCH_L2(p) ((void)(p))
 #endif
 
 /* Nonzeros ahead of the current one whose W1 row the forward pass asks the cache for. */
@@ -104,6 +107,12 @@ static int fastnn_sparse_set_isa(int isa) {
 /* Ask for the n bytes at p (the next row of a gather: x's rows come from memory in random order). */
 static inline void fastnn_prefetch_row(const char* p, ptrdiff_t n) {
     for (ptrdiff_t c = 0; c < n; c += 64) FASTNN_PREFETCH(p + c);
+}
+
+/* Ask for the n bytes at p to be brought to the outer caches only (L2 and beyond): data wanted a while from
+ * now, which would only evict what is in use from L1. */
+static inline void fastnn_prefetch_row_l2(const char* p, ptrdiff_t n) {
+    for (ptrdiff_t c = 0; c < n; c += 64) FASTNN_PREFETCH_L2(p + c);
 }
 
 /* Rows ahead of the current one whose nonzeros the CSC build asks the cache for: the rows of a held CSR are

@@ -21,6 +21,7 @@ cdef extern from "_sparse.h" nogil:
     Py_ssize_t fastnn_sparse_compress_row_f(const float* row, Py_ssize_t d, int32_t* indices, float* values)
     Py_ssize_t fastnn_sparse_compress_row_d(const double* row, Py_ssize_t d, int32_t* indices, double* values)
     void fastnn_prefetch_row(const char* p, Py_ssize_t n)
+    void fastnn_prefetch_row_l2(const char* p, Py_ssize_t n)
     Py_ssize_t fastnn_sparse_gather_csr_f(const float* x, Py_ssize_t d, const Py_ssize_t* perm, Py_ssize_t start,
                                           Py_ssize_t stop, Py_ssize_t* indptr, int32_t* indices, float* values)
     Py_ssize_t fastnn_sparse_gather_csr_d(const double* x, Py_ssize_t d, const Py_ssize_t* perm, Py_ssize_t start,

@@ -18,13 +18,16 @@ number of 64-byte lines from a 64-byte boundary, for dW1 (its vectors then never
 2. (region 2) dW1 by input-pixel rows over the batch's CSC, split like the dense path's; meanwhile one more
    chunk, handed out first, builds the next batch's CSC in the other buffer (``sparse_csc``: a counting
    sort of its rows, rows ascending in each column; it depends on the data alone), and each chunk asks the
-   cache for its share of the next batch's nonzeros (``sparse_prefetch_rows``). The first batch's CSC is
-   built before the loop.
+   outer caches for its share of the nonzeros of the batch after it (``sparse_prefetch_rows``), which the
+   next step's CSC then reads from L2 rather than memory (the rows are read through perm, so each starts at
+   a random place; asking only a few rows ahead within the build, or for L1, measured slower). The first
+   batch's CSC is built before the loop. With one thread region 2 is one chunk of weights (more only
+   balance threads, and cost each small GEMM call again).
 """
 from cython cimport floating
 from libc.stdint cimport int32_t
 
-from _sparse cimport (fastnn_prefetch_row, fastnn_sparse_forward_rows_d, fastnn_sparse_forward_rows_f,
+from _sparse cimport (fastnn_prefetch_row_l2, fastnn_sparse_forward_rows_d, fastnn_sparse_forward_rows_f,
                       fastnn_sparse_rows_to_csc_d, fastnn_sparse_rows_to_csc_f, fastnn_sparse_sgd_step_d,
                       fastnn_sparse_sgd_step_f, fastnn_sparse_weight_grad_d, fastnn_sparse_weight_grad_f)
 
@@ -80,13 +83,13 @@ cdef inline void sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, cons
 
 cdef inline void sparse_prefetch_rows(const SparseBatch* sp, Py_ssize_t start, Py_ssize_t r0, Py_ssize_t r1,
                                       floating dtype_tag) noexcept nogil:
-    """Ask the cache for the nonzeros of epoch rows start + r0 .. start + r1 - 1."""
+    """Ask the outer caches (not L1) for the nonzeros of epoch rows start + r0 .. start + r1 - 1."""
     cdef Py_ssize_t i, k
     for i in range(start + r0, start + r1):
         k = sp.end[i] - sp.begin[i]
         if k > 0:
-            fastnn_prefetch_row(<const char*> (sp.indices + sp.begin[i]), k * sizeof(int32_t))
-            fastnn_prefetch_row(<const char*> (<const floating*> sp.values + sp.begin[i]), k * sizeof(floating))
+            fastnn_prefetch_row_l2(<const char*> (sp.indices + sp.begin[i]), k * sizeof(int32_t))
+            fastnn_prefetch_row_l2(<const char*> (<const floating*> sp.values + sp.begin[i]), k * sizeof(floating))
 
 
 cdef inline void sparse_csc(const SparseBatch* sp, int buf, Py_ssize_t start, Py_ssize_t n_rows,
