@@ -14,7 +14,7 @@ threads. An empty perm means the rows of x themselves.
 import numba
 import numpy as np
 
-from ._config import NUMBA_OPTIONS
+from ._config import NUMBA_OPTIONS, NUMBA_PARALLEL_OPTIONS
 
 
 @numba.njit(**NUMBA_OPTIONS)
@@ -87,6 +87,14 @@ def forward_rows(begin, end, indices, values, W1, b1, z_out, r0, r1):
 def forward(indptr, indices, values, W1, b1, z_out, r0, r1):
     """z_out[b] := b1 + sum over row b's nonzeros of x[b, j] W1[j], for batch rows r0 <= b < r1."""
     forward_rows(indptr[:-1], indptr[1:], indices, values, W1, b1, z_out, r0, r1)
+
+
+@numba.njit(**NUMBA_PARALLEL_OPTIONS)
+def forward_threads(indptr, indices, values, W1, b1, z_out, chunks):
+    """forward over every row of the CSR (z_out has its rows), in `chunks` chunks of rows on numba's threads."""
+    n = indptr.shape[0] - 1
+    for c in numba.prange(chunks):
+        forward(indptr, indices, values, W1, b1, z_out, c * n // chunks, (c + 1) * n // chunks)
 
 
 @numba.njit(**NUMBA_OPTIONS)

@@ -275,12 +275,10 @@ class NetworkBase:
         widths = [int(w) for w in self._flat_sizes()]
         if self._plain():
             rows = self._x(x, keep_sparse=True)  # checked: structure, dtype, finite; canonical CSR
-            import scipy.sparse
-            x = scipy.sparse.csr_matrix((rows.values, rows.indices, rows.indptr), shape=rows.shape)
             theta, sizes = self._theta()
             step = max(1, _config.PREDICT_DENSE_BYTES // (max(widths[1:]) * itemsize))
-            return np.concatenate([self._logits_after_first_layer(x[i:i + step], theta, sizes)
-                                   for i in range(0, x.shape[0], step)])
+            return np.concatenate([self._logits_after_first_layer(rows, i, min(i + step, len(rows)), theta, sizes)
+                                   for i in range(0, len(rows), step)])
         x = _checks.check_sparse_structure(x).tocsr()  # row slices without copying the rest
         step = max(1, _config.PREDICT_DENSE_BYTES // (max(widths) * itemsize))
         return np.concatenate([logits(self._x(x[i:i + step])) for i in range(0, x.shape[0], step)])
@@ -289,10 +287,12 @@ class NetworkBase:
         """Whether the network is layers of affine maps and one activation alone (its kernels' logits)."""
         return True
 
-    def _logits_after_first_layer(self, x, theta, sizes):
-        """Logits of the CSR x: z1 = x W1 + b1 over x's nonzeros (scipy), then the kernels from there."""
+    def _logits_after_first_layer(self, rows, r0, r1, theta, sizes):
+        """Logits of rows r0:r1 of the SparseRows rows: z1 = x W1 + b1 over their nonzeros (the backend's
+        threaded sparse kernel; scipy's product for the reference), then the kernels from there."""
         d, h = int(sizes[0]), int(sizes[1])
-        z = np.asarray(x @ theta[:d * h].reshape(d, h), dtype=self.dtype) + theta[d * h:d * h + h]
+        z = self._backend.sparse_first_layer(rows.indptr[r0:r1 + 1], rows.indices, rows.values,
+                                             theta[:d * h].reshape(d, h), theta[d * h:d * h + h], self._threads())
         if sizes.shape[0] == 2:
             return z
         z = getattr(reference, self.activation)(z).astype(self.dtype, copy=False)

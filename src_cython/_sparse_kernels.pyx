@@ -142,6 +142,24 @@ def forward(const Py_ssize_t[::1] indptr, const int32_t[::1] indices, const floa
                                     W1.shape[1])
 
 
+def forward_threads(const Py_ssize_t[::1] indptr, const int32_t[::1] indices, const floating[::1] values,
+                    const floating[:, ::1] W1, const floating[::1] b1, floating[:, ::1] z_out, int n_threads):
+    """forward over every row of the CSR (z_out has its rows): chunks of rows handed to n_threads threads."""
+    cdef Py_ssize_t c, n = indptr.shape[0] - 1, h = W1.shape[1]
+    cdef Py_ssize_t chunks = max(1, min(n, 8 * max(1, n_threads)))
+    cdef const int32_t* idx = &indices[0] if indices.shape[0] > 0 else NULL  # NULL: no nonzero (never read)
+    cdef const floating* val = &values[0] if values.shape[0] > 0 else NULL
+    if n <= 0:
+        return
+    for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=max(1, n_threads)):
+        if floating is float:
+            fastnn_sparse_forward_f(c * n // chunks, (c + 1) * n // chunks, &indptr[0], idx, val, &W1[0, 0],
+                                    &b1[0], &z_out[0, 0], h)
+        else:
+            fastnn_sparse_forward_d(c * n // chunks, (c + 1) * n // chunks, &indptr[0], idx, val, &W1[0, 0],
+                                    &b1[0], &z_out[0, 0], h)
+
+
 def weight_grad(const Py_ssize_t[::1] colptr, const int32_t[::1] rows, const floating[::1] cvalues,
                 const floating[:, ::1] dA1, floating[:, ::1] dW1_out, Py_ssize_t j0, Py_ssize_t j1):
     """dW1_out[j] := sum over column j's nonzeros of x[b, j] dA1[b], for pixels j0 <= j < j1."""

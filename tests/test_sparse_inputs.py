@@ -481,3 +481,47 @@ def test_the_gradient_check_and_the_doctor_take_a_scipy_matrix():
     for check in (lambda: gradient_check(net, bad, t), lambda: fastnn.doctor(net, bad, t, verbose=False)):
         with pytest.raises(ValueError, match=r"^x \(a scipy.sparse"):
             check()
+
+
+@pytest.mark.parametrize("name", available_backends())
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("window", [(0, 203), (7, 150), (9, 10), (30, 30)])
+def test_sparse_first_layer_equals_the_dense_product(name, n_threads, dtype, window):
+    """Every backend's x W1 + b1 over a CSR's nonzeros, for rows r0:r1 (indptr from any offset; rows without a
+    nonzero among them, and a window of none), equals the dense product to rounding."""
+    x, _ = sparse_data(21, dtype=dtype)
+    x[[9, 40, 41]] = 0
+    rows = _sparse.SparseRows.from_dense(np.ascontiguousarray(x))
+    rng = np.random.default_rng(2)
+    W1, b1 = rng.standard_normal((x.shape[1], 13)).astype(dtype), rng.standard_normal(13).astype(dtype)
+    r0, r1 = window
+    got = get_backend(name).sparse_first_layer(rows.indptr[r0:r1 + 1], rows.indices, rows.values, W1, b1, n_threads)
+    assert got.dtype == dtype and got.shape == (r1 - r0, 13)
+    assert_close(got, x[r0:r1] @ W1 + b1, dtype)
+
+
+@pytest.mark.parametrize("name", available_backends())
+def test_sparse_first_layer_of_an_all_zero_matrix_is_the_bias(name):
+    rows = _sparse.SparseRows.from_dense(np.zeros((5, 8)))
+    b1 = np.arange(3.0)
+    got = get_backend(name).sparse_first_layer(rows.indptr, rows.indices, rows.values, np.ones((8, 3)), b1, 2)
+    np.testing.assert_array_equal(got, np.tile(b1, (5, 1)))
+
+
+def test_predict_on_a_scipy_matrix_takes_the_backends_sparse_first_layer(backend, monkeypatch):
+    """A plain network's predict on a scipy matrix runs its first layer through its backend's sparse kernel,
+    with the network's threads, on every row once."""
+    x, t = sparse_data(22)
+    net = make("two-layer", backend, np.float64, None)
+    net.n_threads = 2
+    calls = []
+    module = net._backend._module
+    original = module.sparse_first_layer
+
+    def recording(indptr, indices, values, W1, b1, n_threads):
+        calls.append((indptr.shape[0] - 1, n_threads))
+        return original(indptr, indices, values, W1, b1, n_threads)
+    monkeypatch.setattr(module, "sparse_first_layer", recording)
+    assert_close(net.predict(sps.csr_matrix(x)), net.predict(x), np.float64)
+    assert sum(n for n, _ in calls) == len(x) and {k for _, k in calls} == {2}, calls

@@ -63,6 +63,13 @@ def logits(theta, sizes, x, act, n_threads):
     return zs[zs.shape[0] - n * sizes[-1]:].reshape(n, sizes[-1])
 
 
+def sparse_first_layer(indptr, indices, values, W1, b1, n_threads):
+    """z1 := x W1 + b1 for the CSR x (indptr, indices, values), over its nonzeros."""
+    z = np.empty((indptr.shape[0] - 1, W1.shape[1]), W1.dtype)
+    sparse_ext.forward_threads(indptr, indices, values, W1, b1, z, n_threads)
+    return z
+
+
 def gradient_and_hits(theta, sizes, x, t, act, loss, lam, n_threads, count_hits=True):
     """(loss, flat gradient, rows whose logits pick their label): one fused forward/backward pass."""
     grad = np.empty_like(theta)

@@ -7,7 +7,7 @@ book's TwoLayerNet, by far the faster) where it applies, else ``fastnn._numgrad_
 import numba
 import numpy as np
 
-from .. import _config, _flat, _numgrad, _numgrad_mlp, _sparse
+from .. import _config, _flat, _numgrad, _numgrad_mlp, _sparse, _sparse_numba
 from .. import _mlp_numba as kernels
 from .._blas_threads import all_threads as all_blas_threads, threads as blas_threads
 from .._codes import CROSS_ENTROPY, RELU, SIGMOID
@@ -38,6 +38,14 @@ def logits(theta, sizes, x, act, n_threads):
     """The logits A_L of x's rows."""
     with blas_threads(set_threads(n_threads)):
         return kernels.forward(theta, sizes, x, act)
+
+
+def sparse_first_layer(indptr, indices, values, W1, b1, n_threads):
+    """z1 := x W1 + b1 for the CSR x (indptr, indices, values), over its nonzeros."""
+    z = np.empty((indptr.shape[0] - 1, W1.shape[1]), W1.dtype)
+    chunks = max(1, min(z.shape[0], _config.CHUNKS_PER_THREAD * set_threads(n_threads)))
+    _sparse_numba.forward_threads(indptr, indices, values, W1, b1, z, chunks)
+    return z
 
 
 def gradient_and_hits(theta, sizes, x, t, act, loss, lam, n_threads, count_hits=True):

@@ -29,6 +29,14 @@ def logits(theta, sizes, x, act, n_threads):
     return ref.mlp_forward(_params(theta, sizes), x, _ACTIVATION_NAMES[act])[0]
 
 
+def sparse_first_layer(indptr, indices, values, W1, b1, n_threads):
+    """z1 := x W1 + b1 for the CSR x (indptr, indices, values; rows from indptr[0]), by scipy."""
+    import scipy.sparse
+    n, lo = indptr.shape[0] - 1, int(indptr[0])
+    x = scipy.sparse.csr_matrix((values[lo:indptr[-1]], indices[lo:indptr[-1]], indptr - lo), shape=(n, W1.shape[0]))
+    return np.asarray(x @ W1, dtype=W1.dtype) + b1
+
+
 def gradient_and_hits(theta, sizes, x, t, act, loss, lam, n_threads, count_hits=True):
     """(loss, flat gradient, rows whose logits pick their label): one forward/backward pass."""
     value, grads, scores = ref.mlp_loss_gradient_and_logits(_params(theta, sizes), x, t, _ACTIVATION_NAMES[act], lam,
