@@ -7,7 +7,8 @@ Design
 The kernels are C (_sparse.h, declared in _sparse.pxd) so that the compiled epoch loops can ``cimport``
 them and call them inside their own ``prange`` regions; this module only hands NumPy buffers to them, one
 call per function, with no validation (fastnn/_sparse.py is the policy and the public side). The same
-functions with the same signatures are numba's in fastnn/_sparse_numba.py. Index buffers: indptr and
+functions with the same signatures are numba's in fastnn/_sparse_numba.py (but forward_threads: numba's
+takes the number of chunks, its threads being numba's setting; this one takes the threads). Index buffers: indptr and
 colptr of intp, indices and rows of int32; an empty perm means the rows of x themselves.
 """
 from cython cimport floating
