@@ -62,8 +62,8 @@ class SparseRows:
             m.has_canonical_format = False  # scipy's flag is cached: arrays edited in place leave it stale
             m.sum_duplicates()
             m.eliminate_zeros()
-        return cls(m.indptr.astype(np.intp, copy=False), m.indices.astype(np.int32, copy=False),
-                   np.ascontiguousarray(m.data, dtype=dtype), m.shape)
+        return cls(np.ascontiguousarray(m.indptr, dtype=np.intp), np.ascontiguousarray(m.indices, dtype=np.int32),
+                   np.ascontiguousarray(m.data, dtype=dtype), m.shape)  # the kernels take contiguous arrays
 
     def toarray(self):
         """The dense array (zeros where no value is held)."""

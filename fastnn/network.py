@@ -264,8 +264,8 @@ class NetworkBase:
 
     def _by_rows(self, x, logits):
         """logits(x checked and dense), for an array. A scipy.sparse x is never made dense whole: on a plain
-        network (no dropout or batchnorm) its first layer's product is taken over its nonzeros (x @ W1 by
-        scipy) and the rest of the network runs on the kernels; otherwise it goes through ``logits`` in
+        network (no dropout or batchnorm) its first layer's product is taken over its nonzeros (the
+        backend's sparse_first_layer) and the rest of the network runs on the kernels; otherwise it goes through ``logits`` in
         blocks of dense rows. Blocks hold at most ``PREDICT_DENSE_BYTES`` of the widest layer they make dense
         (the inputs, on the second path, or a hidden layer's activations); the layers' own work arrays come
         on top of that."""

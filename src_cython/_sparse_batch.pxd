@@ -21,8 +21,8 @@ number of 64-byte lines from a 64-byte boundary, for dW1 (its vectors then never
    outer caches for its share of the nonzeros of the batch after it (``sparse_prefetch_rows``), which the
    next step's CSC then reads from L2 rather than memory (the rows are read through perm, so each starts at
    a random place; asking only a few rows ahead within the build, or for L1, measured slower). The first
-   batch's CSC is built before the loop. With one thread region 2 is one chunk of weights (more only
-   balance threads, and cost each small GEMM call again).
+   batch's CSC is built before the loop. With one thread region 2 has region 1's chunks of weights, not 4x
+   as many (more only balance threads, and cost each small GEMM call again).
 """
 from cython cimport floating
 from libc.stdint cimport int32_t

@@ -525,3 +525,31 @@ def test_predict_on_a_scipy_matrix_takes_the_backends_sparse_first_layer(backend
     monkeypatch.setattr(module, "sparse_first_layer", recording)
     assert_close(net.predict(sps.csr_matrix(x)), net.predict(x), np.float64)
     assert sum(n for n, _ in calls) == len(x) and {k for _, k in calls} == {2}, calls
+
+
+def strided_csr(x):
+    """x as a CSR whose index arrays are strided views (valid for scipy, which keeps them as they are)."""
+    m = sps.csr_matrix(x)
+    indices = np.repeat(m.indices, 2)[::2]
+    indptr = np.repeat(m.indptr.astype(np.int64), 2)[::2]
+    strided = sps.csr_matrix((m.data, indices, indptr), shape=x.shape)
+    assert not (strided.indices.flags.c_contiguous and strided.indptr.flags.c_contiguous)
+    return strided
+
+
+def test_a_csr_with_strided_index_arrays_is_taken_as_any_other(backend, dtype):
+    """predict, loss and a sparse-first-layer epoch on a CSR whose index arrays are not contiguous (the
+    compiled kernels take contiguous buffers: its rows are copied contiguous when held)."""
+    x, t = sparse_data(23, dtype=dtype)
+    net = make("two-layer", backend, dtype, None)
+    m = strided_csr(x)
+    assert_close(net.predict(m), net.predict(x), dtype)
+    assert net.loss(m, t) == net.loss(x, t)
+    rows = _sparse.SparseRows.from_scipy(m, dtype)
+    assert rows.indices.flags.c_contiguous and rows.indptr.flags.c_contiguous and rows.indptr.dtype == np.intp
+    if backend != "numpy":
+        got, want = make("two-layer", backend, dtype, "sparse"), make("two-layer", backend, dtype, "sparse")
+        epochs(got, m, t, "SGD")
+        epochs(want, x, t, "SGD")
+        for key in want.params:
+            assert_close(got.params[key], want.params[key], dtype, err_msg=key)
