@@ -1,11 +1,11 @@
-"""Issue 8: fit an MLPClassifier on MNIST, scikit-learn's vs fastnn's, the same hyper-parameters, one run each.
-
-Both get the same float32 data (50,000 images, the other 10,000 held out for the test accuracy;
-scikit-learn keeps float32 input in float32) and the same parameters: scikit-learn's defaults (hidden (100,), relu, Adam lr 0.001, alpha 1e-4, batch 200, tol 1e-4,
-n_iter_no_change 10, shuffle) with random_state=0 and max_iter=MAX_ITER (a bound on the benchmark's time;
-both stop on the same rule). Each run's test accuracy, epochs and final loss are recorded next to its time.
-The separate tests run each library's fit once, minutes apart; the interleaved test alternates them, round by
-round, so that a phase of this shared VM's speed (it swings by up to 2x within minutes) hits both alike.
+"""Issue 8: fit an MLPClassifier on MNIST, scikit-learn's vs fastnn's, the same hyper-parameters. Both
+get the same float32 data (50,000 images, the other 10,000 held out for the test accuracy; scikit-learn keeps
+float32 input in float32) and the same parameters: scikit-learn's defaults (hidden (100,), relu, Adam lr 0.001,
+alpha 1e-4, batch 200, tol 1e-4, n_iter_no_change 10, shuffle) with random_state=0 and max_iter=MAX_ITER (a bound
+on the benchmark's time; both stop on the same rule). Each run's test accuracy, epochs and final loss are recorded
+next to its time. The separate tests run each library's fit once, minutes apart; the interleaved test alternates
+them, round by round, so that a phase of this shared VM's speed (it swings by up to 2x within minutes) hits both
+alike.
 """
 import time
 import warnings

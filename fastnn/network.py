@@ -264,11 +264,11 @@ class NetworkBase:
 
     def _by_rows(self, x, logits):
         """logits(x checked and dense), for an array. A scipy.sparse x is never made dense whole: on a plain
-        network (no dropout or batchnorm) its first layer's product is taken over its nonzeros (the
-        backend's sparse_first_layer) and the rest of the network runs on the kernels; otherwise it goes through ``logits`` in
-        blocks of dense rows. Blocks hold at most ``PREDICT_DENSE_BYTES`` of the widest layer they make dense
-        (the inputs, on the second path, or a hidden layer's activations); the layers' own work arrays come
-        on top of that."""
+        network (no dropout or batchnorm) its first layer's product is taken over its nonzeros (the backend's
+        sparse_first_layer) and the rest of the network runs on the kernels; otherwise it goes through
+        ``logits`` in blocks of dense rows. Blocks hold at most ``PREDICT_DENSE_BYTES`` of the widest layer
+        they make dense (the inputs, on the second path, or a hidden layer's activations); the layers' own
+        work arrays come on top of that."""
         if not (_checks._is_sparse(x) and len(x.shape) == 2 and x.shape[1] == self.input_size and x.shape[0]):
             return logits(self._x(x))  # a dense x, or a sparse one the checks refuse (empty, wrong width)
         itemsize = np.dtype(self.dtype).itemsize

@@ -7,9 +7,9 @@ Design
 The kernels are C (_sparse.h, declared in _sparse.pxd) so that the compiled epoch loops can ``cimport``
 them and call them inside their own ``prange`` regions; this module only hands NumPy buffers to them, one
 call per function, with no validation (fastnn/_sparse.py is the policy and the public side). The same
-functions with the same signatures are numba's in fastnn/_sparse_numba.py (but forward_threads: numba's
-takes the number of chunks, its threads being numba's setting; this one takes the threads). Index buffers: indptr and
-colptr of intp, indices and rows of int32; an empty perm means the rows of x themselves.
+functions with the same signatures are numba's in fastnn/_sparse_numba.py (but forward_threads, whose
+threads here are an argument, numba's its own setting). Index buffers: indptr and colptr of intp, indices and
+rows of int32; an empty perm means the rows of x themselves.
 """
 from cython cimport floating
 from cython.parallel cimport prange
@@ -144,10 +144,11 @@ def forward(const Py_ssize_t[::1] indptr, const int32_t[::1] indices, const floa
 
 
 def forward_threads(const Py_ssize_t[::1] indptr, const int32_t[::1] indices, const floating[::1] values,
-                    const floating[:, ::1] W1, const floating[::1] b1, floating[:, ::1] z_out, int n_threads):
-    """forward over every row of the CSR (z_out has its rows): chunks of rows handed to n_threads threads."""
+                    const floating[:, ::1] W1, const floating[::1] b1, floating[:, ::1] z_out, Py_ssize_t chunks,
+                    int n_threads):
+    """forward over every row of the CSR (z_out has its rows) in `chunks` chunks of rows (at least 1), handed
+    to n_threads threads one at a time."""
     cdef Py_ssize_t c, n = indptr.shape[0] - 1, h = W1.shape[1]
-    cdef Py_ssize_t chunks = max(1, min(n, 8 * max(1, n_threads)))
     cdef const int32_t* idx = &indices[0] if indices.shape[0] > 0 else NULL  # NULL: no nonzero (never read)
     cdef const floating* val = &values[0] if values.shape[0] > 0 else NULL
     if n <= 0:

@@ -18,8 +18,9 @@ PREFERENCE = ("cython", "numba", "numpy")
 #: ``logits(theta, sizes, x, act, n_threads)``, ``gradient(theta, sizes, x, t, act, loss, lam, n_threads)`` and
 #: ``gradient_and_hits`` (the same and the rows whose logits pick their label), ``numerical_gradient(theta, sizes,
 #: x, t, act, loss, lam, h, n_threads)``, ``train_epoch(params, sizes, x, t, perm, batch_size, optimizer, act,
-#: loss, lam, n_threads, sparse=False)``, ``sparse_first_layer(indptr, indices, values, W1, b1, n_threads)`` (x W1 + b1
-#: for a CSR x: intp indptr, from any offset; int32 indices; values of W1's dtype). act and loss are fastnn._codes' codes.
+#: loss, lam, n_threads, sparse=False)``, ``sparse_first_layer(indptr, indices, values, W1, b1, n_threads)``
+#: (x W1 + b1 for a CSR x: contiguous intp indptr, from any offset; int32 indices; values of W1's dtype). act and
+#: loss are fastnn._codes' codes.
 CONTRACT = ("logits", "gradient", "gradient_and_hits", "numerical_gradient", "train_epoch", "sparse_first_layer")
 #: backend -> {function: the backends that may provide it, first available wins}.
 PROVIDERS = {"cython": {"numerical_gradient": ("numba", "numpy")}}
