@@ -88,6 +88,14 @@ def pytest_runtest_makereport(item, call):
         bench.extra_info["check"] = "failed"
 
 
+def busy_wait(seconds=0.3):
+    """Keep the main thread busy for `seconds` (none in quick mode) while the previous contender's idle BLAS /
+    OpenMP threads stop spinning: a sleep instead slows the next 2-thread work on these VMs (settled())."""
+    busy_until = time.perf_counter() + (0 if QUICK else seconds)
+    while time.perf_counter() < busy_until:
+        pass
+
+
 def settled(setup, seconds=0.5):
     """setup, preceded on its first call only by a pause that lets the previous contender's idle BLAS/OpenMP
     threads stop spinning. Only the first: on these VMs a pause of the whole process before every round

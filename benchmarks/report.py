@@ -127,16 +127,16 @@ def goals(rows):
     ratio("MLPClassifier fit on MNIST: scikit-learn / fastnn", find(rows, "MLPClassifier fit on MNIST$", r"sklearn\]"),
           find(rows, "MLPClassifier fit on MNIST$", r"fastnn\]"), 5)
     row = find(rows, "MLPClassifier fit on MNIST, interleaved", r"fit_interleaved")
+    label = "MLPClassifier fit on MNIST: scikit-learn / fastnn, the two fits alternating round by round"
+    targets = ">= 5x (issue 8); >= 4x (issue 17)"
     if row and "sklearn_median" in row["extra"]:
         x = row["extra"]
         value = x["sklearn_median"] / row["median"]
-        out.append(("MLPClassifier fit on MNIST: scikit-learn / fastnn, the two fits alternating round by round",
-                    f"{value:,.2f}x (min times: {x['sklearn_min'] / row['min']:,.2f}x; "
-                    f"{len(x['sklearn_seconds'])} rounds)", ">= 5x (issue 8); >= 4x (issue 17)",
+        out.append((label, f"{value:,.2f}x (min times: {x['sklearn_min'] / row['min']:,.2f}x; "
+                    f"{len(x['sklearn_seconds'])} rounds)", targets,
                     f"{verdict(value >= 5, row)}; {verdict(value >= 4, row)}"))
     elif row:  # failed before its rounds were recorded
-        out.append(("MLPClassifier fit on MNIST: scikit-learn / fastnn, the two fits alternating round by round", "-",
-                    ">= 5x (issue 8); >= 4x (issue 17)", "NO (no scikit-learn times recorded)"))
+        out.append((label, "-", targets, "NO (no scikit-learn times recorded)"))
     fits = [find(rows, "MLPClassifier fit on MNIST$", rf"{name}\]") for name in ("fastnn", "sklearn")]
     if all(f and f["extra"].get("n_iter") for f in fits):
         per = [f["median"] / f["extra"]["n_iter"] for f in fits]

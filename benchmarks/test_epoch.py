@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from conftest import QUICK, THREADS, passed_check, settled
+from conftest import QUICK, THREADS, busy_wait, passed_check, settled
 from peers import numpy_epoch, torch_epoch_runner
 
 SIZES = (784, 100, 10)
@@ -144,11 +144,6 @@ def test_held_epoch_against_gemm_interleaved(benchmark, workload):
     out = np.empty_like(a)
     np.dot(a, a, out)  # warm: BLAS threads started, the product's pages touched
     gemm_seconds = []
-
-    def busy_wait():  # a sleep instead slows the next 2-thread work on these VMs (settled())
-        busy_until = time.perf_counter() + (0 if QUICK else 0.3)
-        while time.perf_counter() < busy_until:
-            pass
 
     def setup_and_gemm():
         setup()

@@ -100,6 +100,11 @@ def most_batch_nonzeros(begin, end, batch_size):
     return max(1, int(counts.max()))
 
 
+def row_chunks(n_rows, n_threads):
+    """Chunks of rows a threaded sparse kernel hands out one at a time (at least 1, at most one a row)."""
+    return max(1, min(n_rows, _config.CHUNKS_PER_THREAD * max(1, n_threads)))
+
+
 def epoch_rows(x, perm, csr_rows, n_threads):
     """(begin, end, indices, values): the nonzeros of epoch row i (x[perm[i]]) lie in indices / values from
     begin[i] to end[i]. From a SparseRows x at once. A dense x is compressed first: all its rows in order (a

@@ -66,9 +66,8 @@ def logits(theta, sizes, x, act, n_threads):
 def sparse_first_layer(indptr, indices, values, W1, b1, n_threads):
     """z1 := x W1 + b1 for the CSR x (indptr, indices, values), over its nonzeros."""
     z = np.empty((indptr.shape[0] - 1, W1.shape[1]), W1.dtype)
-    n_threads = max(1, n_threads)
-    chunks = max(1, min(z.shape[0], _config.CHUNKS_PER_THREAD * n_threads))
-    sparse_ext.forward_threads(indptr, indices, values, W1, b1, z, chunks, n_threads)
+    sparse_ext.forward_threads(indptr, indices, values, W1, b1, z, _sparse.row_chunks(z.shape[0], n_threads),
+                               n_threads)
     return z
 
 

@@ -43,8 +43,8 @@ def logits(theta, sizes, x, act, n_threads):
 def sparse_first_layer(indptr, indices, values, W1, b1, n_threads):
     """z1 := x W1 + b1 for the CSR x (indptr, indices, values), over its nonzeros."""
     z = np.empty((indptr.shape[0] - 1, W1.shape[1]), W1.dtype)
-    chunks = max(1, min(z.shape[0], _config.CHUNKS_PER_THREAD * set_threads(n_threads)))
-    _sparse_numba.forward_threads(indptr, indices, values, W1, b1, z, chunks)
+    _sparse_numba.forward_threads(indptr, indices, values, W1, b1, z, _sparse.row_chunks(z.shape[0],
+                                                                                        set_threads(n_threads)))
     return z
 
 
