@@ -160,5 +160,10 @@ ENV_FIRST_LAYER = "FASTNN_FIRST_LAYER"
 #: 0.51 / 0.73 / 0.93 in float64 (0.55 / 0.64 / 0.97 AVX2). The thresholds sit below the break-even so that
 #: 'auto' picks sparse only where it clearly pays. MNIST's density is 0.19.
 SPARSE_MAX_DENSITY = {"float32": 0.30, "float64": 0.35}
+#: On the sparse path with inputs held for a fit, columns (input pixels) at least this dense are held as a dense
+#: block and their products taken by GEMM, the rest over their nonzeros (fastnn/_sparse.py, ``dense_columns``):
+#: a dense column costs a GEMM's per-entry price on every row, a sparse one the kernels' per-nonzero price on
+#: its nonzeros only. Measured in the compiled epoch (see the measurement beside it in README).
+DENSE_COLUMN_MIN_DENSITY = {"float32": 0.50, "float64": 0.50}
 #: Rows sampled (evenly spaced, so the estimate is deterministic) to measure an input's density.
 DENSITY_SAMPLE_ROWS = 2048

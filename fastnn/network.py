@@ -222,12 +222,15 @@ class NetworkBase:
     def _epoch_input(self, x, optimizer, hold=False):
         """(x, path) for an epoch: path as ``_first_layer_path``; x made dense when it is held over its nonzeros
         (SparseRows) and the path is dense. With ``hold`` (a fit's many epochs), a dense x whose path is sparse
-        is compressed here, once, on the backend's threads."""
+        is compressed here, once, on the backend's threads, and a held SparseRows is marked ``held`` (the epochs
+        may then keep work done on it, such as its dense columns: ``_sparse.dense_columns``)."""
         path = self._first_layer_path(optimizer, x)
         if path == "dense" and isinstance(x, _sparse.SparseRows):
             x = x.toarray()
         elif hold and path == "sparse" and not isinstance(x, _sparse.SparseRows):
             x = _sparse.SparseRows.from_dense(x, self._threads(), getattr(self._epoch_backend(), "csr_rows", None))
+        if hold and isinstance(x, _sparse.SparseRows):
+            x.held = True
         return x, path
 
     def _h(self, h, params):

@@ -48,7 +48,8 @@ from _blas cimport gemm
 from _numerics cimport (ADAM, IDENTITY, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes,
                         column_sums, sum_squares,
                         edge as _edge, softmax_loss_row, update)
-from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_pad_rows,
+from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_forward_add,
+                            sparse_gather_dense, sparse_pad_rows,
                             sparse_prefetch_rows, sparse_sgd_step, sparse_val_room, sparse_weight_grad)
 
 cdef extern from *:
@@ -143,6 +144,11 @@ cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t,
         bias = theta + woff + nin * nout
         if l == 1 and z1_ready:
             pass
+        elif l == 1 and sp != NULL and sp.kd > 0:  # the dense columns by GEMM, then the rest's nonzeros added
+            sparse_gather_dense(sp, start, r0, r1, <floating> 0)
+            gemm(False, False, n, nout, sp.kd, <floating> 1, <floating*> sp.xd + r0 * sp.kd, sp.kd, theta + woff,
+                 nout, <floating> 0, zout + r0 * nout, nout)
+            sparse_forward_add(sp, start, r0, r1, theta + woff, zout, nout)
         elif l == 1 and sp != NULL:
             sparse_forward(sp, start, r0, r1, theta + woff, zout, nout)
         else:
@@ -198,7 +204,7 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
     added to g). With sp (not NULL, the batch's CSC built in its buffer buf) dW_1 runs over the batch's
     nonzeros by input pixel.
     """
-    cdef Py_ssize_t nin, nout, woff, i0, i1, j0, j1, i, j
+    cdef Py_ssize_t nin, nout, woff, i0, i1, ie, j0, j1, i, j
     cdef const floating* zin
     cdef const floating* delta
     cdef floating* W
@@ -223,13 +229,17 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
         alpha = -lr if fused_sgd else 1
         beta = (1 - lr * lam) if fused_sgd else 0
         if i1 > i0 and l == 1 and sp != NULL:
-            if not fused_sgd:
-                sparse_weight_grad(sp, buf, i0, i1, gw, nout)
-            else:
+            ie = min(i1, max(i0, sp.kd))  # rows i0:ie are dense columns of x (GEMM), ie:i1 sparse ones
+            if ie > i0:
+                gemm(True, False, ie - i0, nout, nb, alpha, <const floating*> sp.xd + i0, sp.kd, delta, nout, beta,
+                     gw + i0 * nout, nout)
+            if i1 > ie and not fused_sgd:
+                sparse_weight_grad(sp, buf, ie, i1, gw, nout)
+            elif i1 > ie:
                 if beta != 1:
-                    for i in range(i0 * nout, i1 * nout):
+                    for i in range(ie * nout, i1 * nout):
                         gw[i] = beta * gw[i]
-                sparse_sgd_step(sp, buf, i0, i1, gw, nout, lr)
+                sparse_sgd_step(sp, buf, ie, i1, gw, nout, lr)
         elif i1 > i0:
             gemm(True, False, i1 - i0, nout, nb, alpha, zin + i0, nin, delta, nout, beta, gw + i0 * nout, nout)
         if j1 > j0:  # db_l[j0:j1] into g (gw is g unless fused_sgd)
@@ -319,9 +329,11 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     this epoch. Workspaces hold ``batch_size`` rows (``tb_ws.shape[0]``). Each region is split into
     n_threads * chunks_per_thread chunks handed out dynamically.
 
-    Dense: x's rows perm[i] (xb_ws holds a batch). Sparse (sp_begin not empty; x and xb_ws are not read and may
-    be empty): epoch row i's nonzeros are sp_indices / sp_values[sp_begin[i]:sp_end[i]], and sp_*_ws are sized
-    as src_cython/_sparse_batch.pxd says. The labels are t[perm[i]] either way.
+    Dense: x's rows perm[i] (xb_ws holds a batch). Sparse (sp_begin not empty): epoch row i's nonzeros are
+    sp_indices / sp_values[sp_begin[i]:sp_end[i]], and sp_*_ws are sized as src_cython/_sparse_batch.pxd says;
+    x, when not empty, holds the inputs' first x.shape[1] columns densely (row perm[i] for epoch row i; the
+    sparse rows then hold only later columns), whose products are GEMMs (xb_ws holds a batch of them). The
+    labels are t[perm[i]] either way.
     """
     cdef int teams = max(1, n_threads)
     cdef Py_ssize_t n = perm.shape[0], start = 0, nb, nxt, nxt2, s = 0, c, r, r0, r1, chunks = teams * max(1, chunks_per_thread)
@@ -350,7 +362,11 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             raise ValueError(f"sparse workspaces of {sp_idx_ws.shape[0]}, {sp_int_ws.shape[0]} and "
                              f"{sp_val_ws.shape[0]} entries too small for {d} inputs, batches of up to {most} "
                              f"nonzeros and {sizes[1]} units (src_cython/_sparse_batch.pxd)")
-        sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, d, sizes[1])
+        if x.shape[0] > 0 and (x.shape[1] > d or xb_ws.shape[0] < b or xb_ws.shape[1] != x.shape[1]):
+            raise ValueError(f"sparse rows' dense columns: x of {x.shape[1]} columns (at most {d}) and a batch "
+                             f"workspace of {xb_ws.shape[0]} x {xb_ws.shape[1]} for batches of {b}")
+        sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, d, sizes[1],
+                     x, perm, xb_ws)
         start = 0
         sp = &batch
         wchunks = chunks * 4 if teams > 1 else chunks  # more, smaller chunks only balance threads

@@ -243,17 +243,18 @@ static ptrdiff_t fastnn_compress_row_avx512_d(const double* row, ptrdiff_t d, in
  * has `tail` valid lanes, under mask `m`. */
 #define FASTNN_SPARSE_BODIES(T, SUF, TGT, OPS, LOAD, LOADM, STORE, STOREM, FMA, SET1, ZERO, MUL, SUB, MASKOF) \
                                                                                                              \
-/* Z[b, k0:k0 + width] for rows [r0, r1): bias, plus one FMA per nonzero and vector. */                     \
+/* Z[b, k0:k0 + width] for rows [r0, r1): bias (row b of it, rows bstride apart: 0 for one bias vector),    \
+ * plus one FMA per nonzero and vector. */                                                                   \
 FASTNN_ALWAYS_INLINE TGT void fastnn_fwd_block_##SUF(int N, ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* begin, \
         const ptrdiff_t* end,                                                                                \
-        const int32_t* indices, const T* values, const T* W1, const T* bias, T* Z, ptrdiff_t h, ptrdiff_t k0, \
-        int tail) {                                                                                          \
+        const int32_t* indices, const T* values, const T* W1, const T* bias, ptrdiff_t bstride, T* Z,        \
+        ptrdiff_t h, ptrdiff_t k0, int tail) {                                                               \
     OPS                                                                                                      \
     MT m = MASKOF(tail);                                                                                     \
     VT acc[16];                                                                                                \
     (void) m;                                                                                                \
     for (ptrdiff_t b = r0; b < r1; ++b) {                                                                    \
-        const T* bk = bias + k0;                                                                             \
+        const T* bk = bias + b * bstride + k0;                                                               \
         FASTNN_UNROLL for (int v = 0; v < N - 1; ++v) acc[v] = LOAD(bk + v * W);                             \
         acc[N - 1] = LOADM(bk + (N - 1) * W, m);                                                             \
         ptrdiff_t p1 = end[b];                                                                               \
@@ -309,9 +310,10 @@ FASTNN_ALWAYS_INLINE TGT void fastnn_wgrad_block_##SUF(int N, ptrdiff_t j0, ptrd
 /* The hidden units in blocks of equal vector counts (at most NV_MAX each); each block by its constant N. */ \
 TGT static void fastnn_forward_##SUF(ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* begin, const ptrdiff_t* end,  \
         const int32_t* indices,                                                                              \
-        const T* values, const T* W1, const T* bias, T* Z, ptrdiff_t h) {                                    \
+        const T* values, const T* W1, const T* bias, ptrdiff_t bstride, T* Z, ptrdiff_t h) {                 \
     OPS                                                                                                      \
-    FASTNN_EACH_BLOCK(h, fastnn_fwd_block_##SUF, r0, r1, begin, end, indices, values, W1, bias, Z, h, k0, tail); \
+    FASTNN_EACH_BLOCK(h, fastnn_fwd_block_##SUF, r0, r1, begin, end, indices, values, W1, bias, bstride, Z, h, k0, \
+                      tail);                                                                                 \
 }                                                                                                            \
                                                                                                              \
 TGT static void fastnn_wgrad_##SUF(ptrdiff_t j0, ptrdiff_t j1, const ptrdiff_t* colptr, const int32_t* rows,  \
@@ -542,13 +544,19 @@ static inline void fastnn_sparse_rows_to_csc_##SUF(ptrdiff_t n_rows, const ptrdi
 /* Z[b, :] := bias + sum_p values[p] W1[indices[p], :] over row b's nonzeros, for b in [r0, r1), of a CSR ... */ \
 static inline void fastnn_sparse_forward_##SUF(ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* indptr,          \
         const int32_t* indices, const T* values, const T* W1, const T* bias, T* Z, ptrdiff_t h) {            \
-    FASTNN_SPARSE_DISPATCH(fastnn_forward, SUF, (r0, r1, indptr, indptr + 1, indices, values, W1, bias, Z, h)) \
+    FASTNN_SPARSE_DISPATCH(fastnn_forward, SUF, (r0, r1, indptr, indptr + 1, indices, values, W1, bias, 0, Z, h)) \
 }                                                                                                            \
-/* ... or of rows whose nonzeros lie at begin[b] .. end[b] - 1. */                                           \
+/* ... or of rows whose nonzeros lie at begin[b] .. end[b] - 1 ... */                                       \
 static inline void fastnn_sparse_forward_rows_##SUF(ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* begin,      \
         const ptrdiff_t* end, const int32_t* indices, const T* values, const T* W1, const T* bias, T* Z,     \
         ptrdiff_t h) {                                                                                       \
-    FASTNN_SPARSE_DISPATCH(fastnn_forward, SUF, (r0, r1, begin, end, indices, values, W1, bias, Z, h))       \
+    FASTNN_SPARSE_DISPATCH(fastnn_forward, SUF, (r0, r1, begin, end, indices, values, W1, bias, 0, Z, h))    \
+}                                                                                                            \
+/* ... or added to Z's rows: Z[b, :] += sum_p values[p] W1[indices[p], :] (the rest of a product whose dense \
+ * columns a GEMM has put in Z). */                                                                          \
+static inline void fastnn_sparse_forward_rows_add_##SUF(ptrdiff_t r0, ptrdiff_t r1, const ptrdiff_t* begin,  \
+        const ptrdiff_t* end, const int32_t* indices, const T* values, const T* W1, T* Z, ptrdiff_t h) {     \
+    FASTNN_SPARSE_DISPATCH(fastnn_forward, SUF, (r0, r1, begin, end, indices, values, W1, Z, h, Z, h))       \
 }                                                                                                            \
 /* dW1[j, :] := sum_q cvalues[q] dA1[rows[q], :] over column j's nonzeros, for j in [j0, j1) (dA1's rows lda \
  * apart, dW1's h). */                                                                                      \

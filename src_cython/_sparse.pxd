@@ -44,6 +44,12 @@ cdef extern from "_sparse.h" nogil:
     void fastnn_sparse_forward_rows_d(Py_ssize_t r0, Py_ssize_t r1, const Py_ssize_t* begin, const Py_ssize_t* end,
                                       const int32_t* indices, const double* values, const double* W1,
                                       const double* bias, double* Z, Py_ssize_t h)
+    void fastnn_sparse_forward_rows_add_f(Py_ssize_t r0, Py_ssize_t r1, const Py_ssize_t* begin,
+                                          const Py_ssize_t* end, const int32_t* indices, const float* values,
+                                          const float* W1, float* Z, Py_ssize_t h)
+    void fastnn_sparse_forward_rows_add_d(Py_ssize_t r0, Py_ssize_t r1, const Py_ssize_t* begin,
+                                          const Py_ssize_t* end, const int32_t* indices, const double* values,
+                                          const double* W1, double* Z, Py_ssize_t h)
     void fastnn_sparse_forward_f(Py_ssize_t r0, Py_ssize_t r1, const Py_ssize_t* indptr, const int32_t* indices,
                                  const float* values, const float* W1, const float* bias, float* Z, Py_ssize_t h)
     void fastnn_sparse_forward_d(Py_ssize_t r0, Py_ssize_t r1, const Py_ssize_t* indptr, const int32_t* indices,

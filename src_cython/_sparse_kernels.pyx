@@ -8,7 +8,8 @@ The kernels are C (_sparse.h, declared in _sparse.pxd) so that the compiled epoc
 them and call them inside their own ``prange`` regions; this module only hands NumPy buffers to them, one
 call per function, with no validation (fastnn/_sparse.py is the policy and the public side). The same
 functions with the same signatures are numba's in fastnn/_sparse_numba.py (but forward_threads, whose
-threads here are an argument, numba's its own setting). Index buffers: indptr and colptr of intp, indices and
+threads here are an argument, numba's its own setting; and count_rest / split_columns, which only this
+backend's epoch uses: fastnn/_sparse.py ``dense_columns``). Index buffers: indptr and colptr of intp, indices and
 rows of int32; an empty perm means the rows of x themselves.
 """
 from cython cimport floating
@@ -191,3 +192,41 @@ def sgd_step(const Py_ssize_t[::1] colptr, const int32_t[::1] rows, const floati
             n = fastnn_sparse_sgd_step_d(j0, j1, &colptr[0], &rows[0], &cvalues[0], &dA1[0, 0], lda,
                                          &W1[0, 0], W1.shape[1], lr, &touched_out[0])
     return n
+
+
+def count_rest(const Py_ssize_t[::1] indptr, const int32_t[::1] indices, const int32_t[::1] place, Py_ssize_t kd,
+               Py_ssize_t[::1] counts_out, int n_threads):
+    """counts_out[i] := the nonzeros of CSR row i in columns j with place[j] >= kd (split_columns' rest)."""
+    cdef Py_ssize_t i, p, k, n = indptr.shape[0] - 1
+    for i in prange(n, nogil=True, schedule='static', num_threads=max(1, n_threads)):
+        k = 0
+        for p in range(indptr[i], indptr[i + 1]):
+            k = k + (place[indices[p]] >= kd)
+        counts_out[i] = k
+
+
+def split_columns(const Py_ssize_t[::1] indptr, const int32_t[::1] indices, const floating[::1] values,
+                  const int32_t[::1] place, floating[:, ::1] dense_out, const Py_ssize_t[::1] rest_indptr,
+                  int32_t[::1] rest_indices, floating[::1] rest_values, int n_threads):
+    """The CSR's nonzeros apart by column, each column j renumbered place[j]: those with place[j] < kd
+    (kd = dense_out.shape[1], at least 1) into dense_out[i, place[j]] (zeros elsewhere, which the caller
+    provides), the others into the CSR rest (rest_indptr from count_rest's counts)."""
+    cdef Py_ssize_t i, p, q, j, n = indptr.shape[0] - 1, kd = dense_out.shape[1]
+    for i in prange(n, nogil=True, schedule='static', num_threads=max(1, n_threads)):
+        q = rest_indptr[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            j = place[indices[p]]
+            if j < kd:
+                dense_out[i, j] = values[p]
+            else:
+                rest_indices[q] = <int32_t> j
+                rest_values[q] = values[p]
+                q = q + 1
+
+
+def count_columns(const int32_t[::1] indices, Py_ssize_t[::1] counts_out):
+    """counts_out[j] += how many of the indices are j (counts_out has room for every index)."""
+    cdef Py_ssize_t p
+    with nogil:
+        for p in range(indices.shape[0]):
+            counts_out[indices[p]] += 1

@@ -54,6 +54,25 @@ def csr_rows(x, rows, n_threads):
     return indptr, indices, values
 
 
+def column_counts(x):
+    """Nonzeros per column of the SparseRows x (fastnn/_sparse.py's column_counts_numpy, compiled)."""
+    counts = np.zeros(x.shape[1], np.intp)
+    sparse_ext.count_columns(x.indices[:x.nnz], counts)
+    return counts
+
+
+def split_columns(x, place, kd, n_threads):
+    """fastnn/_sparse.py's split_columns_numpy, compiled on n_threads threads."""
+    n = x.shape[0]
+    indptr = np.zeros(n + 1, np.intp)
+    sparse_ext.count_rest(x.indptr, x.indices, place, kd, indptr[1:], n_threads)
+    np.cumsum(indptr, out=indptr)
+    block = np.zeros((n, kd), x.dtype)
+    indices, values = np.empty(indptr[-1], np.int32), np.empty(indptr[-1], x.dtype)
+    sparse_ext.split_columns(x.indptr, x.indices, x.values, place, block, indptr, indices, values, n_threads)
+    return block, indptr, indices, values
+
+
 def logits(theta, sizes, x, act, n_threads):
     """The logits A_L of x's rows (a view of the last workspace block)."""
     n = x.shape[0]
@@ -91,21 +110,35 @@ def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, 
     d, dtype = int(sizes[0]), theta.dtype
     losses = np.empty(-(-perm.shape[0] // batch_size))
     correct = np.empty(losses.shape[0], np.intp)
+    order = None
     if sparse:  # x (dense or SparseRows) is read through the epoch's rows over their nonzeros
-        rows = _sparse.epoch_rows(x, perm, csr_rows, n_threads)
+        split = (_sparse.dense_columns(x, _config.DENSE_COLUMN_MIN_DENSITY[dtype.name],
+                                             (column_counts, split_columns), n_threads)
+                 if isinstance(x, _sparse.SparseRows) else None)
+        rows = _sparse.epoch_rows(x if split is None else split.rest, perm, csr_rows, n_threads)
         m = _sparse.most_batch_nonzeros(rows[0], rows[1], batch_size)
         rows = (*rows, *_sparse_workspace(m, d, int(sizes[1]), dtype, b))
-        x, xb = np.empty((0, d), dtype), np.empty((0, d), dtype)
+        if split is None:
+            x, xb = np.empty((0, d), dtype), np.empty((0, d), dtype)
+        else:  # the dense columns come first: W1's rows (and the optimizer's) relabelled alike for the epoch
+            order, x, xb = split.order, split.dense, np.empty((b, split.kd), dtype)
     else:
         empty = np.empty(0, np.intp)
         rows = (empty, empty, np.empty(0, np.int32), np.empty(0, dtype), empty, np.empty(0, np.int32),
                 np.empty(0, dtype))
         xb = np.empty((b, d), dtype)
-    with single_threaded():
-        ext.train_epoch(x, t, perm, batch_size, theta, sizes, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2,
-                        xb, np.empty(b, np.intp), *_blocks(sizes, b, dtype), np.empty(b), np.empty(b, np.int8),
-                        np.empty_like(theta), *rows, losses, correct, n_threads,
-                        _config.epoch_chunks_per_thread(batch_size))
+    w1 = [a[:d * int(sizes[1])].reshape(d, -1) for a in (theta, s1, s2) if a.shape[0]] if order is not None else []
+    for w in w1:
+        w[...] = w[order]
+    try:
+        with single_threaded():
+            ext.train_epoch(x, t, perm, batch_size, theta, sizes, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2,
+                            xb, np.empty(b, np.intp), *_blocks(sizes, b, dtype), np.empty(b), np.empty(b, np.int8),
+                            np.empty_like(theta), *rows, losses, correct, n_threads,
+                            _config.epoch_chunks_per_thread(batch_size))
+    finally:
+        for w in w1:
+            w[order] = w.copy()
     return losses, correct.astype(np.int64)
 
 
