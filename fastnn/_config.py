@@ -163,7 +163,14 @@ SPARSE_MAX_DENSITY = {"float32": 0.30, "float64": 0.35}
 #: On the sparse path with inputs held for a fit, columns (input pixels) at least this dense are held as a dense
 #: block and their products taken by GEMM, the rest over their nonzeros (fastnn/_sparse.py, ``dense_columns``):
 #: a dense column costs a GEMM's per-entry price on every row, a sparse one the kernels' per-nonzero price on
-#: its nonzeros only. Measured in the compiled epoch (see the measurement beside it in README).
+#: its nonzeros only. Measured in the cython epoch on MNIST held, batch 100, 2 threads, AMD EPYC Zen 4 (epochs
+#: alternating with and without the split, per-round ratios): 784-100-10 SGD float32 0.97 / 0.83-0.92 /
+#: 0.84-0.90 / 0.94-0.96 / 1.01-1.05 at 0.3 / 0.4 / 0.5 / 0.6 / 0.7; float64 0.99 / 0.95 / 0.92 / 1.00 at
+#: 0.3 / 0.4 / 0.5 / 0.6; one thread 0.96-1.02 at 0.5.
 DENSE_COLUMN_MIN_DENSITY = {"float32": 0.50, "float64": 0.50}
+#: ... and with an optimizer other than plain SGD (whose step the GEMM itself takes), only for first layers of at
+#: most this many units: at 0.5, SGD measured 0.93-0.98x at 100-512 units, Adam 0.92x at 100 units, 0.99 at
+#: 128, but 0.96-1.09x from 160 to 512.
+DENSE_COLUMN_MAX_UNITS = 128
 #: Rows sampled (evenly spaced, so the estimate is deterministic) to measure an input's density.
 DENSITY_SAMPLE_ROWS = 2048

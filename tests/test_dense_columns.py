@@ -176,3 +176,23 @@ def test_w1_comes_back_in_order_when_the_epoch_fails(monkeypatch):
     for key in before:
         np.testing.assert_array_equal(net.params[key], before[key], err_msg=key)
         np.testing.assert_array_equal(opt.v[key], velocity[key], err_msg=key)
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Momentum", "Adam"])
+@pytest.mark.parametrize("max_units", [12, 13])
+def test_wide_first_layers_split_only_for_plain_sgd(optimizer, max_units, monkeypatch):
+    """With an optimizer other than SGD the split is made for first layers of at most DENSE_COLUMN_MAX_UNITS
+    units only (13 here)."""
+    cython_kernels()
+    monkeypatch.setitem(_config.DENSE_COLUMN_MIN_DENSITY, "float64", 0.3)
+    monkeypatch.setattr(_config, "DENSE_COLUMN_MAX_UNITS", max_units)
+    from fastnn.backends import _cython
+    seen = []
+    real = _cython.ext.train_epoch
+    monkeypatch.setattr(_cython.ext, "train_epoch", lambda x_, *a: seen.append(x_.shape) or real(x_, *a),
+                        raising=False)
+    x, t = graded_data(6)
+    net = make("two-layer", np.float64, "sparse", 2)
+    run(net, held(x), t, optimizer, 16, epochs=1)
+    split = optimizer == "SGD" or max_units >= 13
+    assert seen == [(len(x), _sparse.dense_columns(held(x), 0.3).kd) if split else (0, D)]

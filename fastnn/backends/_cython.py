@@ -112,9 +112,10 @@ def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, 
     correct = np.empty(losses.shape[0], np.intp)
     order = None
     if sparse:  # x (dense or SparseRows) is read through the epoch's rows over their nonzeros
+        wanted = isinstance(x, _sparse.SparseRows) and (opt == _codes.SGD
+                                                         or sizes[1] <= _config.DENSE_COLUMN_MAX_UNITS)
         split = (_sparse.dense_columns(x, _config.DENSE_COLUMN_MIN_DENSITY[dtype.name],
-                                             (column_counts, split_columns), n_threads)
-                 if isinstance(x, _sparse.SparseRows) else None)
+                                       (column_counts, split_columns), n_threads) if wanted else None)
         rows = _sparse.epoch_rows(x if split is None else split.rest, perm, csr_rows, n_threads)
         m = _sparse.most_batch_nonzeros(rows[0], rows[1], batch_size)
         rows = (*rows, *_sparse_workspace(m, d, int(sizes[1]), dtype, b))
