@@ -172,5 +172,10 @@ DENSE_COLUMN_MIN_DENSITY = {"float32": 0.50, "float64": 0.50}
 #: most this many units: at 0.5, SGD measured 0.93-0.98x at 100-512 units, Adam 0.92x at 100 units, 0.99 at
 #: 128, but 0.96-1.09x from 160 to 512.
 DENSE_COLUMN_MAX_UNITS = 128
+#: ... and only where the kernels' BLAS runs AVX-512 GEMM kernels (OpenBLAS core types; with another BLAS, a
+#: CPU with AVX-512): the same epochs measured 0.88x with fastnn's AVX2 build and OpenBLAS's SkylakeX kernels,
+#: but 1.08-1.12x with OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE=Haswell, either build), whose small
+#: GEMMs are slower than the sparse kernels they would replace.
+DENSE_COLUMN_BLAS = ("skylakex", "cooperlake", "sapphirerapids")
 #: Rows sampled (evenly spaced, so the estimate is deterministic) to measure an input's density.
 DENSITY_SAMPLE_ROWS = 2048

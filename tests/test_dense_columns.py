@@ -38,6 +38,15 @@ def cython_kernels():
     return cy.column_counts, cy.split_columns
 
 
+@pytest.fixture(autouse=True)
+def wide_gemm(monkeypatch):
+    """The split runs where the kernels' BLAS has AVX-512 GEMM kernels (_config.DENSE_COLUMN_BLAS); here on any
+    CPU, since what it computes does not depend on that. ``test_the_split_follows_the_blas_kernels`` lifts it."""
+    if "cython" in fastnn.available_backends():
+        from fastnn.backends import _cython
+        monkeypatch.setattr(_cython, "_wide_gemm", lambda: True)
+
+
 @pytest.mark.parametrize("min_density", [0.0, 0.3, 0.5, 0.99, 1.5])
 @pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "cython"])
 def test_the_split_rebuilds_the_input(dtype, min_density, compiled):
@@ -196,3 +205,32 @@ def test_wide_first_layers_split_only_for_plain_sgd(optimizer, max_units, monkey
     run(net, held(x), t, optimizer, 16, epochs=1)
     split = optimizer == "SGD" or max_units >= 13
     assert seen == [(len(x), _sparse.dense_columns(held(x), 0.3).kd) if split else (0, D)]
+
+
+@pytest.mark.parametrize("kernels, level, wide", [("skylakex", "v3", True), ("sapphirerapids", "v4", True),
+                                                  ("haswell", "v4", False), ("zen", "v4", False),
+                                                  ("mkl", "v4", True), ("mkl", "v3", False), ("unknown", "v3", False)])
+def test_the_split_follows_the_blas_kernels(kernels, level, wide, monkeypatch):
+    """Dense columns only where the kernels' BLAS multiplies with AVX-512 kernels: its OpenBLAS core type (which
+    OPENBLAS_CORETYPE may force to Haswell on an AVX-512 CPU, where the split measured slower), else the CPU."""
+    cython_kernels()
+    from fastnn import _isa
+    from fastnn.backends import _cython
+    monkeypatch.undo()  # the autouse fixture's forced True
+    monkeypatch.setattr(_cython, "gemm_kernels", lambda: kernels)
+    monkeypatch.setattr(_isa, "cpu_level", lambda: level)
+    assert _cython._wide_gemm() is wide
+    monkeypatch.setitem(_config.DENSE_COLUMN_MIN_DENSITY, "float64", 0.3)
+    seen = []
+    real = _cython.ext.train_epoch
+    monkeypatch.setattr(_cython.ext, "train_epoch", lambda x_, *a: seen.append(x_.shape) or real(x_, *a),
+                        raising=False)
+    x, t = graded_data(7)
+    make("two-layer", np.float64, "sparse", 2).train_epoch(held(x), t, 16, fastnn.SGD(lr=0.1), seed=0)
+    assert seen == [(len(x), _sparse.dense_columns(held(x), 0.3).kd) if wide else (0, D)]
+
+
+def test_gemm_kernels_names_the_kernel_blas():
+    from fastnn import _blas_threads
+    name = _blas_threads.gemm_kernels()
+    assert isinstance(name, str) and name == name.lower() and name
