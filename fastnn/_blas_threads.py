@@ -30,7 +30,8 @@ def gemm_kernels():
     info = KERNEL_BLAS.info()
     if not info:
         return "unknown"
-    return str(info[0].get("architecture") or info[0].get("internal_api") or "unknown").lower()
+    api = str(info[0].get("internal_api") or "unknown").lower()
+    return str(info[0].get("architecture") or "unknown").lower() if api == "openblas" else api
 
 
 def single_threaded():

@@ -219,17 +219,18 @@ class NetworkBase:
         return _sparse.first_layer_path(backend, optimizer, x, self._flat_sizes()[1],
                                         getattr(self, "first_layer", None))
 
-    def _epoch_input(self, x, optimizer, hold=False):
+    def _epoch_input(self, x, optimizer, hold=False, epochs=2):
         """(x, path) for an epoch: path as ``_first_layer_path``; x made dense when it is held over its nonzeros
-        (SparseRows) and the path is dense. With ``hold`` (a fit's many epochs), a dense x whose path is sparse
-        is compressed here, once, on the backend's threads, and a held SparseRows is marked ``held`` (the epochs
-        may then keep work done on it, such as its dense columns: ``_sparse.dense_columns``)."""
+        (SparseRows) and the path is dense. With ``hold`` (a fit's epochs, ``epochs`` of them), a dense x whose
+        path is sparse is compressed here, once, on the backend's threads, and for more than one epoch a held
+        SparseRows is marked ``held`` (the epochs may then keep work done on it that only pays back over several,
+        such as its dense columns: ``_sparse.dense_columns``)."""
         path = self._first_layer_path(optimizer, x)
         if path == "dense" and isinstance(x, _sparse.SparseRows):
             x = x.toarray()
         elif hold and path == "sparse" and not isinstance(x, _sparse.SparseRows):
             x = _sparse.SparseRows.from_dense(x, self._threads(), getattr(self._epoch_backend(), "csr_rows", None))
-        if hold and isinstance(x, _sparse.SparseRows):
+        if hold and epochs > 1 and isinstance(x, _sparse.SparseRows):
             x.held = True
         return x, path
 

@@ -358,7 +358,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         batch = self._batch_size(X.shape[0])
         best = None
         # over its nonzeros once for a sparse first layer (a sparse X as it is), else dense once
-        X_epochs = net._epoch_input(net._x(X, keep_sparse=True) if issparse(X) else X, self._optimizer, hold=True)[0]
+        X_epochs = net._epoch_input(net._x(X, keep_sparse=True) if issparse(X) else X, self._optimizer, hold=True,
+                                    epochs=1 if incremental else self.max_iter)[0]
         for _ in range(1 if incremental else self.max_iter):
             perm = (self._random_state.permutation(X.shape[0]) if self.shuffle else np.arange(X.shape[0]))
             self.loss_ = self._epoch(net, X_epochs, t, perm, batch)

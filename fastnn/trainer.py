@@ -138,7 +138,8 @@ class Trainer:
             loss = self._numerical_epoch(perm)
         else:
             if self._x_epochs is None:  # as the epochs read it: over its nonzeros for a sparse first layer, once
-                self._x_epochs = self.network._epoch_input(self.x_train, self.optimizer, hold=True)[0]
+                self._x_epochs = self.network._epoch_input(self.x_train, self.optimizer, hold=True,
+                                                           epochs=self.epochs)[0]
             loss = self.network._train_epoch(self._x_epochs, self.t_train, self.batch_size, self.optimizer,
                                              perm.astype(np.intp))
         logs = {"loss": loss, "epoch_time": time.perf_counter() - start,

@@ -21,13 +21,17 @@ so all parallelism is ours.
 0. The first layer's input. Dense: x[perm] gathered into xb by rows, then xb W_1 split by units (each
    thread packs its own columns of W_1 once a step; split by rows, every chunk would pack all of W_1 for
    a few rows: most of a small batch's time on AVX2). Sparse: the epoch's rows over their nonzeros, given
-   (src_cython/_sparse_batch.pxd), and x W_1 taken over them in region 1.
+   (src_cython/_sparse_batch.pxd), and x W_1 taken over them in region 1; with dense columns (a held input's
+   densest, first in W_1's row order for the epoch), region 1 gathers the batch's rows of them and takes
+   their part of x W_1 by GEMM before the nonzeros add the rest.
 1. Rows of the batch, one OpenMP chunk each (row-local, no synchronisation): forward through every
    layer, the loss and dL/dA_L per row (softmax cross-entropy, or the MSE of the probabilities), then
    dA_l := (dA_{l+1} W_{l+1}^T) act'(Z_l) down to the first layer (its input gradient is never formed).
 2. Rows of the weights (after the barrier that ends region 1): for each layer, chunk c owns rows i0:i1 of
-   W_l and entries j0:j1 of b_l: dW_l[i0:i1] := Z_{l-1}[:, i0:i1]^T dA_l (dW_1 over the batch's nonzeros by
-   input pixel when sparse), then the optimizer on those rows while they are in cache. For SGD the update
+   W_l and entries j0:j1 of b_l (a layer of few weights is split into fewer chunks, at least CHUNK_WEIGHTS
+   weights each, and the later chunks have none of it): dW_l[i0:i1] := Z_{l-1}[:, i0:i1]^T dA_l (dW_1 over
+   the batch's nonzeros by input pixel when sparse, by GEMM for its dense columns), then the optimizer on
+   those rows while they are in cache. For SGD the update
    is the GEMM: W := (1 - lr lambda) W - lr Z^T dA (alpha = -lr, beta = 1 - lr lambda), so dW is never
    stored. Meanwhile the next batch's rows of x are prefetched (dense), or (sparse) one more chunk, handed
    out first, regroups the next batch by input pixel for its dW_1 and the weight chunks prefetch the nonzeros

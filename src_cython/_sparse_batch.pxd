@@ -22,7 +22,8 @@ number of 64-byte lines from a 64-byte boundary, for dW1 (its vectors then never
    next step's CSC then reads from L2 rather than memory (the rows are read through perm, so each starts at
    a random place; asking only a few rows ahead within the build, or for L1, measured slower). The first
    batch's CSC is built before the loop. With one thread region 2 has region 1's chunks of weights, not 4x
-   as many (more only balance threads, and cost each small GEMM call again).
+   as many (more only balance threads, and cost each small GEMM call again; a small layer gets fewer still:
+   CHUNK_WEIGHTS in _mlp.pyx).
 
 Dense columns (``kd`` > 0: a held input split by fastnn/_sparse.py ``dense_columns``, the epoch's W1 rows
 relabelled so they come first): step 1 gathers the batch's rows of them into ``xd`` and takes their part of

@@ -234,3 +234,70 @@ def test_gemm_kernels_names_the_kernel_blas():
     from fastnn import _blas_threads
     name = _blas_threads.gemm_kernels()
     assert isinstance(name, str) and name == name.lower() and name
+
+
+@pytest.mark.parametrize("info, name", [([{"internal_api": "openblas", "architecture": "SkylakeX"}], "skylakex"),
+                                        ([{"internal_api": "openblas", "architecture": "Haswell"}], "haswell"),
+                                        ([{"internal_api": "blis", "architecture": "skx"}], "blis"),
+                                        ([{"internal_api": "mkl"}], "mkl"), ([], "unknown")])
+def test_gemm_kernels_of_each_library(info, name, monkeypatch):
+    """OpenBLAS by its core type; BLIS (whose architecture names are its own) and MKL by the library."""
+    from fastnn import _blas_threads
+    monkeypatch.setattr(_blas_threads, "KERNEL_BLAS", type("Blas", (), {"info": lambda self: info})())
+    assert _blas_threads.gemm_kernels() == name
+
+
+def counted_splits(monkeypatch):
+    from fastnn.backends import _cython
+    calls = []
+    real = _cython.split_columns
+    monkeypatch.setattr(_cython, "split_columns", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setitem(_config.DENSE_COLUMN_MIN_DENSITY, "float64", 0.3)
+    monkeypatch.setitem(_config.DENSE_COLUMN_MIN_DENSITY, "float32", 0.3)
+    return calls
+
+
+@pytest.mark.parametrize("epochs", [1, 3])
+def test_a_fit_of_one_epoch_is_not_split(epochs, monkeypatch):
+    """The split pays back over a fit's epochs: a Trainer of one epoch and every MLPClassifier.partial_fit call
+    (one epoch each) hold the input without it; a fit of several splits it once."""
+    cython_kernels()
+    from fastnn.sklearn import MLPClassifier
+    calls = counted_splits(monkeypatch)
+    x, t = graded_data(8)
+    net = make("two-layer", np.float64, "sparse", 2)
+    fastnn.Trainer(net, x, t, x[:20], t[:20], epochs=epochs, mini_batch_size=16, optimizer="SGD",
+                   optimizer_param={"lr": 0.1}, verbose=False).train()
+    assert len(calls) == (epochs > 1)
+    calls.clear()
+    clf = MLPClassifier(hidden_layer_sizes=(13,), solver="sgd", momentum=0, backend="cython", first_layer="sparse",
+                        random_state=0, max_iter=epochs, batch_size=16)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter reached before convergence
+        clf.fit(x, t)
+    assert len(calls) == (epochs > 1)
+    calls.clear()
+    for _ in range(3):
+        clf.partial_fit(x, t)
+    assert calls == []
+
+
+def test_state_is_left_alone_when_relabelling_fails(monkeypatch):
+    """An array that cannot be relabelled (here Adam's v made read-only under its views) fails the epoch with
+    every array as it was, none left relabelled."""
+    cython_kernels()
+    monkeypatch.setitem(_config.DENSE_COLUMN_MIN_DENSITY, "float64", 0.3)
+    x, t = graded_data(9)
+    rows = held(x)
+    net = make("two-layer", np.float64, "sparse", 2)
+    opt = fastnn.Adam(lr=0.01)
+    net.train_epoch(rows, t, 16, opt, seed=0)
+    before = {k: v.copy() for k, v in net.params.items()}
+    m = {k: v.copy() for k, v in opt.m.items()}
+    opt._flat_state["v"][0].flags.writeable = False
+    with pytest.raises(ValueError):
+        net.train_epoch(rows, t, 16, opt, seed=1)
+    for key in before:
+        np.testing.assert_array_equal(net.params[key], before[key], err_msg=key)
+        np.testing.assert_array_equal(opt.m[key], m[key], err_msg=key)

@@ -108,9 +108,11 @@ def _wide_gemm():
     """Whether the kernels' BLAS multiplies with AVX-512 GEMM kernels (where a held input's dense columns pay:
     _config.DENSE_COLUMN_BLAS)."""
     kernels = gemm_kernels()
-    if kernels in ("mkl", "blis", "unknown"):
+    if kernels in _config.DENSE_COLUMN_BLAS:
+        return True
+    if kernels in ("mkl", "blis", "unknown"):  # no core type to go by (MKL, BLIS), or none reported: the CPU's
         return _isa.cpu_level() == "v4"
-    return kernels in _config.DENSE_COLUMN_BLAS
+    return False
 
 
 def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads,
@@ -138,16 +140,18 @@ def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, 
                 np.empty(0, dtype))
         xb = np.empty((b, d), dtype)
     w1 = [a[:d * int(sizes[1])].reshape(d, -1) for a in (theta, s1, s2) if a.shape[0]] if order is not None else []
-    for w in w1:
-        w[...] = w[order]
+    relabelled = []
     try:
+        for w in w1:
+            w[...] = w[order]
+            relabelled.append(w)
         with single_threaded():
             ext.train_epoch(x, t, perm, batch_size, theta, sizes, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2,
                             xb, np.empty(b, np.intp), *_blocks(sizes, b, dtype), np.empty(b), np.empty(b, np.int8),
                             np.empty_like(theta), *rows, losses, correct, n_threads,
                             _config.epoch_chunks_per_thread(batch_size))
     finally:
-        for w in w1:
+        for w in relabelled:
             w[order] = w.copy()
     return losses, correct.astype(np.int64)
 
