@@ -22,5 +22,5 @@ export FASTNN_REQUIRE_VARIANTS=0
 export PYTHONPATH="$TMP/src" NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR="$TMP/numba-cache" FASTNN_FUZZ_EXAMPLES=10
 python -c "import fastnn, fastnn._mlp as m; assert fastnn.__file__.startswith('$TMP'), fastnn.__file__; assert m.DEBUG_BUILD, 'expected a bounds-checked build'; print('bounds-checked build:', fastnn.__file__)"
 pytest -q -p no:cacheprovider -W error::pytest.PytestUnraisableExceptionWarning \
-    tests/test_backends.py tests/test_first_layer.py tests/test_fuzz_api.py tests/test_guards.py \
+    tests/test_backends.py tests/test_first_layer.py tests/test_dense_columns.py tests/test_fuzz_api.py tests/test_guards.py \
     -k "not estimator and not sweep and (not test_guards or perm or read_only or finite)"

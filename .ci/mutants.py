@@ -268,6 +268,26 @@ def sparse_workspace_too_small():
     _sparse.most_batch_nonzeros = lambda begin, end, batch_size: max(1, original(begin, end, batch_size) // 3)
 
 
+def dense_columns_misplaced():
+    """A held input's dense block holds its columns in reverse order, so they no longer meet the rows of W1
+    that the epoch relabelled for them."""
+    from fastnn.backends import _cython
+    original = _cython.split_columns
+
+    def patched(x, place, kd, n_threads):
+        block, indptr, indices, values = original(x, place, kd, n_threads)
+        return block[:, ::-1].copy(), indptr, indices, values
+    _cython.split_columns = patched
+
+
+def split_for_one_epoch():
+    """A fit of one epoch (MLPClassifier.partial_fit, a Trainer of one epoch) splits its input all the same."""
+    from fastnn import network
+    original = network.NetworkBase._epoch_input
+    network.NetworkBase._epoch_input = lambda self, x, optimizer, hold=False, epochs=2: original(
+        self, x, optimizer, hold, max(epochs, 2))
+
+
 MUTANTS = {
     "numgrad-is-backprop": (numgrad_is_backprop, [NUMGRAD_H], False),
     "numgrad-is-backprop/numba+cython": (lambda: numgrad_is_backprop(["two-layer"]),
@@ -299,6 +319,9 @@ MUTANTS = {
     "held-rows-rebuilt-every-epoch": (held_rows_rebuilt_every_epoch,
                                       ["tests/test_sparse_inputs.py", "-k", "trainer_builds"], False),
     "sparse-workspace-too-small": (sparse_workspace_too_small, ["tests/test_sparse_inputs.py", "-k", "densest"], False),
+    "dense-columns-misplaced": (dense_columns_misplaced, ["tests/test_dense_columns.py", "-k",
+                                                          "equals_the_dense_path"], False),
+    "split-for-one-epoch": (split_for_one_epoch, ["tests/test_dense_columns.py", "-k", "one_epoch"], False),
 }
 
 
