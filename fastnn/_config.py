@@ -165,7 +165,7 @@ SPARSE_MAX_DENSITY = {"float32": 0.30, "float64": 0.35}
 #: a dense column costs a GEMM's per-entry price on every row, a sparse one the kernels' per-nonzero price on
 #: its nonzeros only. Measured in the cython epoch on MNIST held, batch 100, 2 threads, AMD EPYC Zen 4 (epochs
 #: alternating with and without the split, per-round ratios): 784-100-10 SGD float32 0.97 / 0.83-0.92 /
-#: 0.84-0.90 / 0.94-0.96 / 1.01-1.05 at 0.3 / 0.4 / 0.5 / 0.6 / 0.7; float64 0.99 / 0.95 / 0.92 / 1.00 at
+#: 0.84-0.90 / 0.94 / 1.01 at 0.3 / 0.4 / 0.5 / 0.6 / 0.7; float64 0.99 / 0.95 / 0.92 / 1.00 at
 #: 0.3 / 0.4 / 0.5 / 0.6; one thread 0.96-1.02 at 0.5.
 DENSE_COLUMN_MIN_DENSITY = {"float32": 0.50, "float64": 0.50}
 #: ... and with an optimizer other than plain SGD (whose step the GEMM itself takes), only for first layers of at

@@ -29,7 +29,7 @@ Dense columns (``kd`` > 0: a held input split by fastnn/_sparse.py ``dense_colum
 relabelled so they come first): step 1 gathers the batch's rows of them into ``xd`` and takes their part of
 z1 by GEMM, the forward over the nonzeros then adds the rest; in step 2 the weight rows below kd are a GEMM
 over ``xd`` (as on the dense path), the others the CSC's. On MNIST (the 140 pixels nonzero in at least half
-the images, 56% of the nonzeros) this measured 0.85-0.90x the epoch on two threads: both threads' forward
+the images, 56% of the nonzeros) this measured 0.84-0.90x the epoch on two threads: both threads' forward
 passes then read W1's densest rows through one packed GEMM operand instead of one row per nonzero.
 """
 from cython cimport floating

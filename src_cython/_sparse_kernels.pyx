@@ -9,8 +9,8 @@ them and call them inside their own ``prange`` regions; this module only hands N
 call per function, with no validation (fastnn/_sparse.py is the policy and the public side). The same
 functions with the same signatures are numba's in fastnn/_sparse_numba.py (but forward_threads, whose
 threads here are an argument, numba's its own setting; and count_columns / count_rest / split_columns, which
-only this backend's epoch uses: fastnn/_sparse.py ``dense_columns``). Index buffers: indptr and colptr of intp, indices and
-rows of int32; an empty perm means the rows of x themselves.
+only this backend's epoch uses: fastnn/_sparse.py ``dense_columns``). Index buffers: indptr and colptr of
+intp, indices and rows of int32; an empty perm means the rows of x themselves.
 """
 from cython cimport floating
 from cython.parallel cimport prange

@@ -38,6 +38,16 @@ def cython_kernels():
     return cy.column_counts, cy.split_columns
 
 
+def dense_blocks_seen(monkeypatch):
+    """The shapes of the dense block (its x argument) that every compiled epoch from now on is given."""
+    from fastnn.backends import _cython
+    seen = []
+    real = _cython.ext.train_epoch
+    monkeypatch.setattr(_cython.ext, "train_epoch", lambda x_, *a: seen.append(x_.shape) or real(x_, *a),
+                        raising=False)
+    return seen
+
+
 @pytest.fixture(autouse=True)
 def wide_gemm(monkeypatch):
     """The split runs where the kernels' BLAS has AVX-512 GEMM kernels (_config.DENSE_COLUMN_BLAS); here on any
@@ -121,11 +131,7 @@ def test_an_epoch_over_dense_columns_equals_the_dense_path(dtype, kind, optimize
     dense_net, sparse_net = make(kind, dtype, "dense", 2), make(kind, dtype, "sparse", 2)
     want, want_opt = run(dense_net, x, t, optimizer, 16)
     rows = held(x)
-    from fastnn.backends import _cython
-    seen = []
-    real = _cython.ext.train_epoch
-    monkeypatch.setattr(_cython.ext, "train_epoch", lambda x_, *a: seen.append(x_.shape) or real(x_, *a),
-                        raising=False)
+    seen = dense_blocks_seen(monkeypatch)
     got, got_opt = run(sparse_net, rows, t, optimizer, 16)
     split = _sparse.dense_columns(rows, min_density)
     kd = 0 if split is None else split.kd
@@ -195,11 +201,7 @@ def test_wide_first_layers_split_only_for_plain_sgd(optimizer, max_units, monkey
     cython_kernels()
     monkeypatch.setitem(_config.DENSE_COLUMN_MIN_DENSITY, "float64", 0.3)
     monkeypatch.setattr(_config, "DENSE_COLUMN_MAX_UNITS", max_units)
-    from fastnn.backends import _cython
-    seen = []
-    real = _cython.ext.train_epoch
-    monkeypatch.setattr(_cython.ext, "train_epoch", lambda x_, *a: seen.append(x_.shape) or real(x_, *a),
-                        raising=False)
+    seen = dense_blocks_seen(monkeypatch)
     x, t = graded_data(6)
     net = make("two-layer", np.float64, "sparse", 2)
     run(net, held(x), t, optimizer, 16, epochs=1)
@@ -221,10 +223,7 @@ def test_the_split_follows_the_blas_kernels(kernels, level, wide, monkeypatch):
     monkeypatch.setattr(_isa, "cpu_level", lambda: level)
     assert _cython._wide_gemm() is wide
     monkeypatch.setitem(_config.DENSE_COLUMN_MIN_DENSITY, "float64", 0.3)
-    seen = []
-    real = _cython.ext.train_epoch
-    monkeypatch.setattr(_cython.ext, "train_epoch", lambda x_, *a: seen.append(x_.shape) or real(x_, *a),
-                        raising=False)
+    seen = dense_blocks_seen(monkeypatch)
     x, t = graded_data(7)
     make("two-layer", np.float64, "sparse", 2).train_epoch(held(x), t, 16, fastnn.SGD(lr=0.1), seed=0)
     assert seen == [(len(x), _sparse.dense_columns(held(x), 0.3).kd) if wide else (0, D)]
