@@ -581,3 +581,75 @@ def test_doctor_runs_a_quick_numerical_gradient_even_when_a_full_loop_would_exce
     exam = examine(subject, x, t, numgrad_budget=0.1)
     assert "numerical_gradient" in exam.measured
     assert "numerical_gradient" not in [c for c, _, _ in exam.not_checked]
+
+
+class _KinkNet:
+    """A relu net whose hidden unit 0 sits 3e-6 from its kink for example 0 (inside the doctor's h = 1e-5)
+    and is off for the other examples: a central difference at h straddles the kink for b1[0] and W1[:, 0]
+    (it gives ~0.65 of their slope), which a check must not take for a wrong gradient."""
+
+    def __init__(self, scale=1.0):
+        rng = np.random.default_rng(3)
+        self.x = np.abs(rng.normal(size=(4, 3))) + 0.5
+        self.x[0] *= 0.2  # the smallest input along W1[:, 0], so the unit is off for the others
+        self.t = np.array([0, 1, 0, 1])
+        self.scale = scale
+        self.params = {"W1": rng.normal(size=(3, 4)), "b1": np.zeros(4), "W2": rng.normal(size=(4, 2)),
+                       "b2": rng.normal(size=2)}
+        W1 = self.params["W1"]
+        W1[:, 0] = -np.abs(W1[:, 0])
+        self.params["b1"][0] = 3e-6 - self.x[0] @ W1[:, 0]
+        z = self.x @ W1 + self.params["b1"]
+        assert 0 < z[0, 0] < 1e-5 and np.all(z[1:, 0] < -1e-3)
+
+    def _forward(self):
+        p = self.params
+        z = self.x @ p["W1"] + p["b1"]
+        a = np.maximum(z, 0)
+        s = a @ p["W2"] + p["b2"]
+        s = s - s.max(axis=1, keepdims=True)
+        y = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+        return z, a, y
+
+    def loss(self):
+        y = self._forward()[2]
+        return -np.mean(np.log(y[np.arange(len(self.t)), self.t]))
+
+    def gradient(self):
+        p = self.params
+        z, a, y = self._forward()
+        dy = y.copy()
+        dy[np.arange(len(self.t)), self.t] -= 1
+        dy /= len(self.t)
+        dz = (dy @ p["W2"].T) * (z > 0)
+        g = {"W1": self.x.T @ dz, "b1": dz.sum(0), "W2": a.T @ dy, "b2": dy.sum(0)}
+        return {k: v * self.scale for k, v in g.items()}
+
+
+@pytest.mark.parametrize("scale,expected", [(1.0, []), (4.0, [("backprop-scale", None)]),
+                                            (-1.0, [("backprop-sign", None)])])
+def test_a_relu_kink_inside_the_step_is_not_taken_for_a_wrong_gradient(scale, expected):
+    from fastnn import _doctor_gradients as grads
+    net = _KinkNet(scale)
+    theirs = net.gradient()
+    rng = np.random.default_rng(0)
+    naive = grads.central_difference(net.loss, net.params["b1"], (0,), grads.step_for(net.params["b1"]))
+    exact = net.gradient()["b1"][0] / scale
+    assert abs(naive - exact) > 0.2 * abs(exact)  # the plain difference is spoiled here...
+    ref = grads.reference_values(net.params, net.loss, rng, theirs)
+    for key, (idx, ours) in ref.items():  # ...the doctor's reference is not
+        np.testing.assert_allclose(ours, [theirs[key][i] / scale for i in idx], rtol=1e-5, atol=1e-9)
+    results = grads.compare(net.params, ref, theirs)
+    got = [(f.code, f.param) for f in grads.backprop_findings(net.params, results, len(net.x))]
+    assert got == expected, results
+
+
+def test_a_factor_is_measured_past_a_spoiled_element():
+    """One element of twelve off by 3% (a kink the reference could not step around) leaves the factor 4,
+    not the least-squares fit over all twelve that the spoiled element pulls off by more than RTOL."""
+    from fastnn import _doctor_gradients as grads
+    ours = np.linspace(1, 2, 12)
+    theirs = 4 * ours
+    theirs[0] *= 1.3
+    r = grads.compare_param("W", [(i,) for i in range(12)], ours, theirs, (12,), atol=1e-12)
+    assert r["pattern"] == "factor" and r["factor"] == pytest.approx(4, rel=1e-12), r
