@@ -30,6 +30,8 @@ def _info_lines():
     from .backends import _cython_openmp
     if _cython_openmp() is not None:
         lines.append(f"compiled extension: OpenMP {'on' if _cython_openmp() else 'off (kernels run serially)'}")
+    if "cython" in available_backends():
+        lines.append(_dense_columns_line())
     lines.append(f"threads: {_config.resolve_threads()} (cores available {_config.available_cores()}, "
                  f"{_config.ENV_NUM_THREADS}={os.environ.get(_config.ENV_NUM_THREADS, 'unset')})")
     from . import _cache
@@ -39,6 +41,20 @@ def _info_lines():
         lines.append(f"threadpool: {pool.get('internal_api')} {pool.get('version')} "
                      f"({pool.get('user_api')}, {pool.get('num_threads')} threads) {pool.get('filepath')}")
     return lines
+
+
+def _dense_columns_line():
+    """Whether a held sparse input's dense columns are multiplied by GEMM here, and why (the cython backend's
+    policy: the kernels' BLAS GEMM kernel family)."""
+    from ._blas_threads import gemm_kernels
+    from .backends._cython import _wide_gemm
+    kernels = gemm_kernels()
+    if _wide_gemm():
+        return (f"held sparse inputs: dense columns on (BLAS GEMM kernels {kernels}; columns nonzero in >= "
+                f"{_config.DENSE_COLUMN_MIN_DENSITY['float32']:.0%} of the rows multiplied as a dense block; with "
+                f"an optimizer other than SGD for first layers of <= {_config.DENSE_COLUMN_MAX_UNITS} units)")
+    return (f"held sparse inputs: dense columns off (BLAS GEMM kernels {kernels}, not AVX-512: every nonzero "
+            f"through the sparse kernels)")
 
 
 def cmd_info(args):

@@ -28,6 +28,17 @@ def test_info_lists_backends_and_blas(capsys):
     assert "threads:" in out and "auto backend:" in out
 
 
+@pytest.mark.parametrize("wide", [True, False])
+def test_info_says_whether_held_inputs_get_dense_columns(capsys, monkeypatch, wide):
+    if "cython" not in fastnn.available_backends():
+        pytest.skip("the cython backend is not built")
+    from fastnn.backends import _cython
+    monkeypatch.setattr(_cython, "_wide_gemm", lambda: wide)
+    assert main(["info"]) == 0
+    line = [s for s in capsys.readouterr().out.splitlines() if s.startswith("held sparse inputs:")]
+    assert len(line) == 1 and ("dense columns on" if wide else "dense columns off") in line[0], line
+
+
 def test_train_on_digits_with_every_backend(capsys, backend):
     assert main(["train", "--dataset", "digits", "--epochs", "10", "--backend", backend, "--seed", "0",
                  "--optimizer", "adam", "--lr", "0.01",
