@@ -3,6 +3,8 @@ epoch takes their products by GEMM and the rest over the nonzeros): the split re
 the compiled split equals NumPy's, and an epoch over a split input gives the dense path's results to rounding
 at any threshold, batch size, thread count, dtype and optimizer of the compiled loop, with W1 and the
 optimizer's state back in the input's column order after the epoch (also when it fails)."""
+import os
+
 import numpy as np
 import pytest
 
@@ -229,10 +231,21 @@ def test_the_split_follows_the_blas_kernels(kernels, level, wide, monkeypatch):
     assert seen == [(len(x), _sparse.dense_columns(held(x), 0.3).kd) if wide else (0, D)]
 
 
-def test_gemm_kernels_names_the_kernel_blas():
+def test_gemm_kernels_names_the_core_type_openblas_runs():
+    """The kernels' OpenBLAS made to run its Haswell kernels (as OPENBLAS_CORETYPE does) is read as such in a
+    fresh process, where the policy must then not split."""
+    import subprocess
+    import sys
     from fastnn import _blas_threads
-    name = _blas_threads.gemm_kernels()
-    assert isinstance(name, str) and name == name.lower() and name
+    cython_kernels()
+    info = _blas_threads.KERNEL_BLAS.info()
+    if not info or str(info[0].get("internal_api")).lower() != "openblas":
+        pytest.skip("the kernels' BLAS is not OpenBLAS")
+    code = ("from fastnn import _blas_threads; from fastnn.backends import _cython; "
+            "print(_blas_threads.gemm_kernels(), _cython._wide_gemm())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, OPENBLAS_CORETYPE="Haswell")).stdout.split()
+    assert out == ["haswell", "False"], out
 
 
 @pytest.mark.parametrize("info, name", [([{"internal_api": "openblas", "architecture": "SkylakeX"}], "skylakex"),
