@@ -5,7 +5,7 @@ Wrappers allocate every output and workspace; kernels compute. There is no compi
 """
 import numpy as np
 
-from .. import _codes, _config, _flat, _isa, _sparse
+from .. import _codes, _config, _flat, _isa, _memory, _sparse
 from .._blas_threads import gemm_kernels, single_threaded
 
 ext = _isa.load_extension("_mlp")  # the best instruction-set variant built for this CPU
@@ -48,7 +48,7 @@ def csr_rows(x, rows, n_threads):
     indptr = np.zeros((rows.shape[0] or x.shape[0]) + 1, np.intp)
     sparse_ext.count_rows(x, rows, indptr[1:], n_threads)
     np.cumsum(indptr, out=indptr)
-    indices, values = np.empty(indptr[-1], np.int32), np.empty(indptr[-1], x.dtype)
+    indices, values = _memory.zeros(indptr[-1], np.int32), _memory.zeros(indptr[-1], x.dtype)  # plain pages
     if indptr[-1] and sparse_ext.compress_rows(x, rows, indptr, indices, values, n_threads) < 0:
         raise MemoryError("out of memory compressing the rows of x")
     return indptr, indices, values
@@ -67,8 +67,8 @@ def split_columns(x, place, kd, n_threads):
     indptr = np.zeros(n + 1, np.intp)
     sparse_ext.count_rest(x.indptr, x.indices, place, kd, indptr[1:], n_threads)
     np.cumsum(indptr, out=indptr)
-    block = np.zeros((n, kd), x.dtype)
-    indices, values = np.empty(indptr[-1], np.int32), np.empty(indptr[-1], x.dtype)
+    block = _memory.zeros((n, kd), x.dtype)  # held for the fit: plain pages (fastnn/_memory.py)
+    indices, values = _memory.zeros(indptr[-1], np.int32), _memory.zeros(indptr[-1], x.dtype)
     sparse_ext.split_columns(x.indptr, x.indices, x.values, place, block, indptr, indices, values, n_threads)
     return block, indptr, indices, values
 

@@ -1,0 +1,88 @@
+"""fastnn/_memory.py: a held training set's large arrays in plain pages (no huge-page advice), as zeros.
+
+The advice is read off the kernel's own record of each mapping (/proc/self/smaps, VmFlags ``hg`` =
+MADV_HUGEPAGE), against a NumPy array of the same size as the control: where NumPy gives no advice here
+(a NumPy built without it, NUMPY_MADVISE_HUGEPAGE=0, not Linux) the comparison means nothing and is skipped.
+"""
+import sys
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _memory, _sparse
+
+BIG = _memory.HUGE_PAGE_ADVICE_BYTES
+
+
+def vm_flags(a):
+    """The VmFlags of the mapping holding a's middle byte (NumPy advises from the page after the first)."""
+    address = a.__array_interface__["data"][0] + a.nbytes // 2
+    flags, inside = None, False
+    with open("/proc/self/smaps", encoding="ascii", errors="replace") as f:
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and ":" not in head:
+                lo, hi = (int(v, 16) for v in head.split("-"))
+                inside = lo <= address < hi
+            elif inside and line.startswith("VmFlags:"):
+                flags = line.split()[1:]
+    assert flags is not None, "no mapping holds the array"
+    return flags
+
+
+def numpy_advises():
+    if not sys.platform.startswith("linux"):
+        return False
+    control = np.zeros(2 * BIG, np.uint8)
+    control[::4096] = 1
+    return "hg" in vm_flags(control)
+
+
+needs_advice = pytest.mark.skipif(not numpy_advises(), reason="NumPy gives no huge-page advice here")
+
+
+@pytest.mark.parametrize("shape", [0, 7, (3, 5), BIG // 4 - 1, BIG // 4, (BIG // 64, 33), (0, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.intp])
+def test_zeros_is_a_writable_contiguous_array_of_zeros(shape, dtype):
+    a = _memory.zeros(shape, dtype)
+    want = (shape,) if np.ndim(shape) == 0 else shape
+    assert a.shape == want and a.dtype == np.dtype(dtype) and a.flags.c_contiguous and a.flags.writeable
+    assert a.flags.aligned and not a.any()
+    a[...] = 3
+    assert np.all(a == 3)
+
+
+def test_zeros_frees_with_its_array():
+    import gc
+    import weakref
+    a = _memory.zeros(BIG, np.uint8)
+    alive = weakref.ref(a.base) if a.base is not None else None
+    del a
+    gc.collect()
+    assert alive is None or alive() is None
+
+
+@needs_advice
+def test_large_zeros_come_without_huge_page_advice():
+    a = _memory.zeros(2 * BIG, np.uint8)
+    a[::4096] = 1
+    assert "hg" not in vm_flags(a)
+
+
+@needs_advice
+@pytest.mark.skipif("cython" not in fastnn.available_backends(), reason="the cython backend is not built")
+def test_a_held_training_set_and_its_split_are_in_plain_pages():
+    """What a fit holds: the compiled CSR of a dense x and its dense-column split (block and rest)."""
+    from fastnn.backends import _cython
+    rng = np.random.default_rng(0)
+    n, d = 30000, 400
+    x = (rng.random((n, d)) < np.linspace(0.05, 0.95, d)).astype(np.float32)  # 6.5 MB of values in the rest
+    rows = _sparse.SparseRows.from_dense(x, 2, _cython.csr_rows)
+    rows.held = True
+    split = _sparse.dense_columns(rows, 0.5, (_cython.column_counts, _cython.split_columns), 2)
+    assert split is not None and split.dense.nbytes >= BIG and split.rest.values.nbytes >= BIG
+    for name, a in [("indices", rows.indices), ("values", rows.values), ("dense block", split.dense),
+                    ("rest indices", split.rest.indices), ("rest values", split.rest.values)]:
+        assert "hg" not in vm_flags(a), name
+    np.testing.assert_array_equal(rows.toarray(), x)
