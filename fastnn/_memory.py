@@ -1,4 +1,4 @@
-"""Large arrays in plain pages: the held copy of a training set, allocated once per fit.
+"""Large arrays in plain pages: the images a loader returns, and the held copy of a training set a fit makes.
 
 NumPy advises the kernel to back every allocation of 4 MiB or more with transparent huge pages
 (``madvise(MADV_HUGEPAGE)``). Where the kernel's THP ``defrag`` setting is ``madvise`` (Debian's and Ubuntu's
@@ -6,6 +6,7 @@ default) and memory is fragmented, the first write to such an array then waits w
 memory into 2 MiB pages. Measured on MNIST's 50,000 training images (float32, 2 threads): building the held
 CSR and its dense-column split took 400-580 ms in NumPy's arrays against 55-65 ms in plain pages, a third of
 a 15-epoch MLPClassifier fit; epochs over either copy ran alike (plain / huge 1.02, quartiles 0.98-1.04).
+``load_mnist`` (60,000 + 10,000 float32 images): 0.44-2.2 s in NumPy's arrays, 0.48-0.51 s in plain pages.
 """
 import mmap
 

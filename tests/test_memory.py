@@ -86,3 +86,18 @@ def test_a_held_training_set_and_its_split_are_in_plain_pages():
                     ("rest indices", split.rest.indices), ("rest values", split.rest.values)]:
         assert "hg" not in vm_flags(a), name
     np.testing.assert_array_equal(rows.toarray(), x)
+
+
+@needs_advice
+def test_loaded_mnist_images_are_in_plain_pages_and_scaled_in_float32():
+    import os
+    if not os.environ.get("FASTNN_MNIST_DIR"):
+        pytest.skip("real MNIST not found (FASTNN_MNIST_DIR)")
+    from fastnn.datasets import load_mnist
+    (x, _), (xt, _) = load_mnist(normalize=True)
+    (xu, _), _ = load_mnist(normalize=False, flatten=False)
+    for name, a in [("train", x), ("test", xt), ("raw train", xu)]:
+        assert "hg" not in vm_flags(a), name
+    assert xu.dtype == np.uint8 and xu.shape == (60000, 1, 28, 28)
+    want = xu.reshape(60000, -1).astype(np.float32) / np.float32(255.0)
+    assert x.dtype == np.float32 and np.array_equal(x.view(np.uint32), want.view(np.uint32))

@@ -19,7 +19,7 @@ import zipfile
 
 import numpy as np
 
-from .. import _cache
+from .. import _cache, _memory
 from . import _download, _idx
 from ._specs import KEYS, SPECS
 
@@ -362,9 +362,13 @@ def find(spec, data_dir=None, download_if_missing=True, mirrors=None, timeout=30
 
 def book_format(found, normalize=True, flatten=True, one_hot_label=False):
     """The book's ``load_mnist`` output from a Found set: ((x_train, t_train), (x_test, t_test))."""
-    def images(x):
+    def images(x):  # in plain pages (fastnn/_memory.py): NumPy's huge-page advice can stall a fresh 188 MB
         x = x.reshape(x.shape[0], -1) if flatten else x.reshape(x.shape[0], 1, *x.shape[1:])
-        return x.astype(np.float32) / np.float32(255.0) if normalize else x.copy()
+        out = _memory.zeros(x.shape, np.float32 if normalize else x.dtype)
+        if normalize:  # float32 division, as x.astype(np.float32) / np.float32(255.0), with no temporary
+            return np.divide(x, np.float32(255.0), out=out, dtype=np.float32)
+        out[...] = x
+        return out
 
     def labels(t):
         return np.eye(found.spec.n_classes, dtype=np.float64)[t] if one_hot_label else t.astype(np.int64)
