@@ -243,9 +243,12 @@ def test_gemm_kernels_names_the_core_type_openblas_runs():
         pytest.skip("the kernels' BLAS is not OpenBLAS")
     code = ("from fastnn import _blas_threads; from fastnn.backends import _cython; "
             "print(_blas_threads.gemm_kernels(), _cython._wide_gemm())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env=dict(os.environ, OPENBLAS_CORETYPE="Haswell")).stdout.split()
-    assert out == ["haswell", "False"], out
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))  # the fastnn these tests import
+    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell",
+               PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["haswell", "False"], proc.stdout
 
 
 @pytest.mark.parametrize("info, name", [([{"internal_api": "openblas", "architecture": "SkylakeX"}], "skylakex"),
