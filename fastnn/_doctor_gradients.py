@@ -59,19 +59,21 @@ def kink_free_difference(loss, array, index, h):
     of both sides and is off by up to a few percent: every element of that unit's weights is then
     "spoiled" (in an MNIST batch of 100 with 50 relu units that happens in about one check in a hundred).
     The difference is therefore taken again at h/10: if the two agree (to RTOL/4, or to the finer step's
-    rounding error) there is no kink within h; if not, the value at the smallest step that agrees with the
-    next smaller one is kept (a kink inside h/100 as well is another hundred times less likely). Only in
-    float64, where h/100 = 1e-7 still leaves the rounding error (~eps L / h ~ 1e-9) far below the
-    tolerances; a float32 loss has no digits to spare.
+    float64 rounding error) there is no kink within h and the value at h is kept; if not, the value at h/10
+    is kept when it agrees with the one at h/100 (a kink inside h/10 as well is ten times less likely).
+    When no two steps agree the loss cannot resolve the smaller steps (a float32 computation behind float64
+    parameters, say) and the plain difference at h is kept. Only in float64; a float32 loss has no digits
+    to spare.
     """
     d, _ = _differences(loss, array, index, h)
     if np.asarray(array).dtype != np.float64:
         return d
+    coarser = d
     for f in REFINE:
         finer, noise = _differences(loss, array, index, h / f)
-        if abs(d - finer) <= RTOL / 4 * max(abs(d), abs(finer)) + noise:
-            return d
-        d = finer
+        if abs(coarser - finer) <= RTOL / 4 * max(abs(coarser), abs(finer)) + noise:
+            return coarser
+        coarser = finer
     return d
 
 

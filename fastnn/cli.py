@@ -51,8 +51,9 @@ def _dense_columns_line():
     kernels = gemm_kernels()
     if _wide_gemm():
         return (f"held sparse inputs: dense columns on (BLAS GEMM kernels {kernels}; columns nonzero in >= "
-                f"{_config.DENSE_COLUMN_MIN_DENSITY['float32']:.0%} of the rows multiplied as a dense block; with "
-                f"an optimizer other than SGD for first layers of <= {_config.DENSE_COLUMN_MAX_UNITS} units)")
+                f"{_config.DENSE_COLUMN_MIN_DENSITY['float32']:.0%} of the rows multiplied as a dense block: with SGD "
+                f"at any width, with other optimizers for first layers of <= {_config.DENSE_COLUMN_MAX_UNITS} "
+                f"units)")
     return (f"held sparse inputs: dense columns off (BLAS GEMM kernels {kernels}, not AVX-512: every nonzero "
             f"through the sparse kernels)")
 

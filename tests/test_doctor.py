@@ -588,7 +588,8 @@ class _KinkNet:
     and is off for the other examples: a central difference at h straddles the kink for b1[0] and W1[:, 0]
     (it gives ~0.65 of their slope), which a check must not take for a wrong gradient."""
 
-    def __init__(self, scale=1.0):
+    def __init__(self, scale=1.0, first_layer_dtype=np.float64):
+        self.first_layer_dtype = first_layer_dtype
         rng = np.random.default_rng(3)
         self.x = np.abs(rng.normal(size=(4, 3))) + 0.5
         self.x[0] *= 0.2  # the smallest input along W1[:, 0], so the unit is off for the others
@@ -604,7 +605,8 @@ class _KinkNet:
 
     def _forward(self):
         p = self.params
-        z = self.x @ p["W1"] + p["b1"]
+        f = self.first_layer_dtype
+        z = (self.x.astype(f) @ p["W1"].astype(f) + p["b1"].astype(f)).astype(np.float64)
         a = np.maximum(z, 0)
         s = a @ p["W2"] + p["b2"]
         s = s - s.max(axis=1, keepdims=True)
@@ -653,3 +655,4 @@ def test_a_factor_is_measured_past_a_spoiled_element():
     theirs[0] *= 1.3
     r = grads.compare_param("W", [(i,) for i in range(12)], ours, theirs, (12,), atol=1e-12)
     assert r["pattern"] == "factor" and r["factor"] == pytest.approx(4, rel=1e-12), r
+
