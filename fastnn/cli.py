@@ -50,10 +50,12 @@ def _dense_columns_line():
     from .backends._cython import _wide_gemm
     kernels = gemm_kernels()
     if _wide_gemm():
+        f32, f64 = (_config.DENSE_COLUMN_MIN_DENSITY[name] for name in ("float32", "float64"))
+        share = (f"{f32:.0%} of the rows (float32 and float64)" if f32 == f64
+                 else f"{f32:.0%} (float32) / {f64:.0%} (float64) of the rows")
         return (f"held sparse inputs: dense columns on (BLAS GEMM kernels {kernels}; columns nonzero in >= "
-                f"{_config.DENSE_COLUMN_MIN_DENSITY['float32']:.0%} of the rows multiplied as a dense block: with SGD "
-                f"at any width, with other optimizers for first layers of <= {_config.DENSE_COLUMN_MAX_UNITS} "
-                f"units)")
+                f"{share} multiplied as a dense block: with SGD at any width, with other optimizers for first "
+                f"layers of <= {_config.DENSE_COLUMN_MAX_UNITS} units)")
     return (f"held sparse inputs: dense columns off (BLAS GEMM kernels {kernels}, not AVX-512: every nonzero "
             f"through the sparse kernels)")
 

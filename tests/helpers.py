@@ -1,7 +1,23 @@
-"""Tolerances written once, and small random problems."""
+"""Tolerances written once, small random problems, and the environment of a child process."""
+import os
+from pathlib import Path
+
 import numpy as np
 
 from fastnn import _config
+
+
+def fastnn_root():
+    """The folder holding the fastnn these tests import (the installed one in CI, the checkout otherwise)."""
+    import fastnn
+    return str(Path(fastnn.__file__).resolve().parents[1])
+
+
+def child_env(**extra):
+    """os.environ plus ``extra``, PYTHONPATH led by fastnn_root(): a child process imports this fastnn."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [fastnn_root(), os.environ.get("PYTHONPATH")])))
+    env.update(extra)
+    return env
 
 
 def assert_close(actual, desired, dtype=np.float64, scale=1.0, err_msg=""):

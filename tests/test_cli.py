@@ -32,11 +32,25 @@ def test_info_lists_backends_and_blas(capsys):
 def test_info_says_whether_held_inputs_get_dense_columns(capsys, monkeypatch, wide):
     if "cython" not in fastnn.available_backends():
         pytest.skip("the cython backend is not built")
+    from fastnn import _config
     from fastnn.backends import _cython
     monkeypatch.setattr(_cython, "_wide_gemm", lambda: wide)
-    assert main(["info"]) == 0
-    line = [s for s in capsys.readouterr().out.splitlines() if s.startswith("held sparse inputs:")]
-    assert len(line) == 1 and ("dense columns on" if wide else "dense columns off") in line[0], line
+
+    def info_line():
+        assert main(["info"]) == 0
+        line = [s for s in capsys.readouterr().out.splitlines() if s.startswith("held sparse inputs:")]
+        assert len(line) == 1 and ("dense columns on" if wide else "dense columns off") in line[0], line
+        return line[0]
+
+    info_line()
+    if wide:  # each dtype's threshold, as the config has it
+        monkeypatch.setitem(_config.DENSE_COLUMN_MIN_DENSITY, "float32", 0.42)
+        monkeypatch.setitem(_config.DENSE_COLUMN_MIN_DENSITY, "float64", 0.37)
+        line = info_line()
+        assert "42% (float32)" in line and "37% (float64)" in line, line
+        monkeypatch.setitem(_config.DENSE_COLUMN_MIN_DENSITY, "float64", 0.42)
+        line = info_line()
+        assert "42% of the rows (float32 and float64)" in line, line
 
 
 def test_train_on_digits_with_every_backend(capsys, backend):

@@ -3,15 +3,13 @@ epoch takes their products by GEMM and the rest over the nonzeros): the split re
 the compiled split equals NumPy's, and an epoch over a split input gives the dense path's results to rounding
 at any threshold, batch size, thread count, dtype and optimizer of the compiled loop, with W1 and the
 optimizer's state back in the input's column order after the epoch (also when it fails)."""
-import os
-
 import numpy as np
 import pytest
 
 import fastnn
 from fastnn import _config, _sparse
 from fastnn.multilayer import MultiLayerNet
-from helpers import assert_close
+from helpers import assert_close, child_env, fastnn_root
 
 D = 40
 
@@ -243,10 +241,8 @@ def test_gemm_kernels_names_the_core_type_openblas_runs():
         pytest.skip("the kernels' BLAS is not OpenBLAS")
     code = ("from fastnn import _blas_threads; from fastnn.backends import _cython; "
             "print(_blas_threads.gemm_kernels(), _cython._wide_gemm())")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))  # the fastnn these tests import
-    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell",
-               PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=child_env(OPENBLAS_CORETYPE="Haswell"), cwd=fastnn_root())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["haswell", "False"], proc.stdout
 

@@ -646,6 +646,97 @@ def test_a_relu_kink_inside_the_step_is_not_taken_for_a_wrong_gradient(scale, ex
     assert got == expected, results
 
 
+def test_a_kink_between_h_and_h_over_10_is_stepped_around_by_the_second_refinement():
+    """A kink 3e-6 above the element: the differences at h and h/10 disagree (h straddles it), those at h/10
+    and h/100 agree on the slope below it, so the value at h/10 is kept, not the spoiled one at h."""
+    from fastnn import _doctor_gradients as grads
+    w = np.array([0.25, -1.0])
+
+    def loss():  # slope 3 below 0.25 + 3e-6, 5 above it
+        return float(3.0 * w[0] + 2.0 * max(w[0] - (0.25 + 3e-6), 0.0) + w[1] ** 2)
+
+    h = 1e-5
+    assert grads.central_difference(loss, w, (0,), h) == pytest.approx(3.7, rel=1e-6)  # the kink is within h
+    assert grads.central_difference(loss, w, (0,), h / 10) == pytest.approx(3.0, rel=1e-8)  # ...not within h/10
+    assert grads.kink_free_difference(loss, w, (0,), h) == pytest.approx(3.0, rel=1e-8)
+    np.testing.assert_array_equal(w, [0.25, -1.0])
+
+
+class _CastLoss:
+    """A linear loss of a float64 array's float32 values (a learner casting): the cast moves each end of a step
+    to float32's spacing near 0.07 (2^-27), which makes a difference at h = 1e-5 off by at most 2.4e-4 of the
+    slope, at h/10 by 1.6e-3 and at h/100 by 3.1e-2 here: no two steps agree, and h is the one to keep."""
+
+    slopes = np.array([-0.5, 3.0])
+
+    def __init__(self):
+        self.w = np.array([0.3, 0.07])
+
+    def __call__(self):
+        return float(np.sum(self.slopes * self.w.astype(np.float32)))
+
+
+def test_kink_free_difference_keeps_the_step_h_when_a_float32_loss_cannot_resolve_the_finer_steps():
+    from fastnn import _doctor_gradients as grads
+    loss, h = _CastLoss(), 1e-5
+    at = {f: grads.central_difference(loss, loss.w, (1,), h / f) for f in (1, 10, 100)}
+    assert abs(at[1] - 3.0) <= 2.4e-4 * 3.0
+    assert abs(at[10] - at[1]) > grads.RTOL / 4 * 3.1 and abs(at[100] - at[10]) > grads.RTOL / 4 * 3.1
+    assert abs(at[100] - 3.0) > 10 * grads.RTOL * 3.0  # the finest step is rounding, not slope
+    kept = grads.kink_free_difference(loss, loss.w, (1,), h)
+    assert kept == at[1]
+    np.testing.assert_array_equal(loss.w, [0.3, 0.07])
+
+
+class _CastNet:
+    """A sigmoid net with float64 parameters whose learner computes its first layer from float32 copies of
+    W1 and b1 (on float64 inputs). W1's magnitudes lie in [1/8, 1/4), where float32's spacing (2^-26) moves
+    a central difference at h = 1e-5 by at most 6.1e-4 of the slope, but one at h/100 by 3-4%. Its
+    gradient() is the true one."""
+
+    def __init__(self, seed=0):
+        rng = np.random.default_rng(seed)
+        self.x = rng.random((8, 6))
+        self.t = rng.integers(0, 3, 8)
+        self.params = {"W1": rng.uniform(0.13, 0.24, (6, 5)) * rng.choice([-1.0, 1.0], (6, 5)),
+                       "b1": np.zeros(5), "W2": rng.normal(size=(5, 3)), "b2": np.zeros(3)}
+
+    def _forward(self):
+        p = self.params
+        z = self.x @ p["W1"].astype(np.float32) + p["b1"].astype(np.float32)  # float64 x: computed in float64
+        a = 1 / (1 + np.exp(-z))
+        s = a @ p["W2"] + p["b2"]
+        s = s - s.max(axis=1, keepdims=True)
+        y = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+        return a, y
+
+    def loss(self):
+        y = self._forward()[1]
+        return -np.mean(np.log(y[np.arange(len(self.t)), self.t]))
+
+    def gradient(self):
+        a, y = self._forward()
+        dy = y.copy()
+        dy[np.arange(len(self.t)), self.t] -= 1
+        dy /= len(self.t)
+        dz = (dy @ self.params["W2"].T) * a * (1 - a)
+        return {"W1": self.x.T @ dz, "b1": dz.sum(0), "W2": a.T @ dy, "b2": dy.sum(0)}
+
+
+def test_float64_parameters_cast_to_float32_by_the_learner_get_no_false_backprop_mismatch():
+    """The doctor's reference for W1 is the difference at h (no two refined steps agree), within RTOL / 3 of
+    the true gradient, so a correct backprop gets no finding (the h/100 value would be a backprop-mismatch)."""
+    from fastnn import _doctor_gradients as grads
+    net = _CastNet()
+    theirs = net.gradient()
+    ref = grads.reference_values(net.params, net.loss, np.random.default_rng(0), theirs)
+    results = grads.compare(net.params, ref, theirs)
+    assert [(f.code, f.param) for f in grads.backprop_findings(net.params, results, len(net.x))] == [], results
+    for key, (idx, ours) in ref.items():
+        np.testing.assert_allclose(ours, [theirs[key][i] for i in idx], rtol=grads.RTOL / 2, atol=1e-9,
+                                   err_msg=key)
+
+
 def test_a_factor_is_measured_past_a_spoiled_element():
     """One element of twelve off by 3% (a kink the reference could not step around) leaves the factor 4,
     not the least-squares fit over all twelve that the spoiled element pulls off by more than RTOL."""

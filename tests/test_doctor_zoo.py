@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import child_env, fastnn_root
+
 ZOO = Path(__file__).resolve().parent / "doctor_zoo"
 EXPECTED = ZOO / "expected.json"
 
@@ -32,11 +34,11 @@ pytestmark = [pytest.mark.skipif(not CASES, reason="tests/doctor_zoo/expected.js
 
 
 def _doctor(name):
-    import fastnn  # the same fastnn the tests import (installed, or the checkout on PYTHONPATH)
-    root = str(Path(fastnn.__file__).resolve().parents[1])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    # cwd: `python -m` puts it first on sys.path, so the child imports the fastnn these tests import (the
+    # installed one in CI, not the checkout's source tree); the doctor runs the program from its own folder
     proc = subprocess.run([sys.executable, "-m", "fastnn", "doctor", "--json", str(ZOO / name)],
-                          stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=900)
+                          stdin=subprocess.DEVNULL, capture_output=True, env=child_env(), cwd=fastnn_root(),
+                          timeout=900)
     try:
         return json.loads(proc.stdout)
     except json.JSONDecodeError:
