@@ -95,6 +95,14 @@ def gradient_check(network, x, t, h=_config.DEFAULT_H, rtol=None, atol=None, num
     -------
     GradientCheck
         One row per parameter; ``.passed`` is True when every element is within tolerance.
+
+    Notes
+    -----
+    The difference is taken at the given h for every element, as the book does. Where the loss has a kink
+    (relu, max pooling) within h of an element's value for some example, the difference straddles it and that
+    element can fail on a correct network (PyTorch's ``gradcheck`` has the same caveat): check again with another
+    batch or a smaller h. ``fastnn doctor`` samples elements and re-takes float64 differences at h/10 and h/100,
+    keeping the value where two steps agree.
     """
     if not hasattr(network, "gradient"):
         raise TypeError("network has no gradient(x, t) method to check")

@@ -11,6 +11,7 @@ from libc.math cimport exp, expf, log, sqrt, tanh, tanhf
 
 cdef extern from "_vec.h" nogil:
     void fastnn_bias_sigmoid_f(Py_ssize_t n, float* z, const float* b)
+    void fastnn_exp_shifted_f(Py_ssize_t n, float* a, float m)
     void fastnn_update_f(Py_ssize_t n, int opt, float* w, const float* g, float* s1, float* s2, float lr, float p1,
                          float p2, float eps, float lam)
     void fastnn_update_d(Py_ssize_t n, int opt, double* w, const double* g, double* s1, double* s2, double lr,
@@ -131,8 +132,12 @@ cdef inline double softmax_loss_row(floating* a, Py_ssize_t c, Py_ssize_t t, int
         if a[k] > m:
             m = a[k]
     at = a[t] - m
+    if floating is float:  # the numerators by the vectorized loop of _vec.h (float64 keeps libm's exp)
+        fastnn_exp_shifted_f(c, a, m)
+    else:
+        for k in range(c):
+            a[k] = exp(a[k] - m)
     for k in range(c):
-        a[k] = exp_(a[k] - m)
         s = s + a[k]
     if loss == CROSS_ENTROPY:
         for k in range(c):

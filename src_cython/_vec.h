@@ -90,6 +90,12 @@ static inline float fastnn_expf(float x) {
     return e * scale;
 }
 
+/* a[k] := exp(a[k] - m) for k < n, in float32 (a softmax's numerators, m the row's largest entry): vectorized,
+ * where libm's expf is one call an entry (the logits' softmax took ~100 ns a row of 10 that way). */
+static inline void fastnn_exp_shifted_f(Py_ssize_t n, float* restrict a, float m) {
+    for (Py_ssize_t k = 0; k < n; ++k) a[k] = fastnn_expf(a[k] - m);
+}
+
 /* z[j] := sigmoid(z[j] + b[j]) for j < n, in float32, from exp(-|a|) (which never overflows). */
 static inline void fastnn_bias_sigmoid_f(Py_ssize_t n, float* restrict z, const float* restrict b) {
     for (Py_ssize_t j = 0; j < n; ++j) {
