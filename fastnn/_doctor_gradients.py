@@ -31,16 +31,22 @@ def as_grad_dict(result, params):
 
 
 def _differences(loss, array, index, h):
-    """(central difference, its rounding error) at step h, perturbing the learner's array in place."""
+    """(central difference, its rounding error) at step h, perturbing the learner's array in place.
+
+    The step is the one the array holds: a float32 element stores saved +- h rounded to its own precision
+    (off by up to 4e-5 of h = 1e-4 near 0.05), so the difference divides by what was stored, not by 2h."""
     saved = array[index]
     try:
         array[index] = saved + h
+        up = float(array[index])
         fp = float(loss())
         array[index] = saved - h
+        down = float(array[index])
         fm = float(loss())
     finally:
         array[index] = saved
-    return (fp - fm) / (2 * h), 4 * np.finfo(np.float64).eps * max(abs(fp), abs(fm)) / (2 * h)
+    step = up - down if up > down else 2 * h  # (an element too large for h to move it: the plain 2h, as before)
+    return (fp - fm) / step, 4 * np.finfo(np.float64).eps * max(abs(fp), abs(fm)) / step
 
 
 def central_difference(loss, array, index, h):
@@ -52,7 +58,7 @@ def central_difference(loss, array, index, h):
 REFINE = (10.0, 100.0)
 
 
-def kink_free_difference(loss, array, index, h):
+def kink_free_difference(loss, array, index, h, refine=None):
     """A central difference that does not straddle a kink of the loss (a relu unit's zero, a max).
 
     When a relu unit's input lies within h of zero for some example, (L(a+h) - L(a-h)) / 2h mixes the slopes
@@ -62,11 +68,12 @@ def kink_free_difference(loss, array, index, h):
     float64 rounding error) there is no kink within h and the value at h is kept; if not, the value at h/10
     is kept when it agrees with the one at h/100 (a kink inside h/10 as well is ten times less likely).
     When no two steps agree the loss cannot resolve the smaller steps (a float32 computation behind float64
-    parameters, say) and the plain difference at h is kept. Only in float64; a float32 loss has no digits
-    to spare.
+    parameters, say) and the plain difference at h is kept. refine (default: whether the array is float64)
+    says whether the loss has the digits to spare: a float32 loss has not, but the loss of float32 parameters
+    computed in float64 has (``reference_values``'s ``precise``).
     """
     d, _ = _differences(loss, array, index, h)
-    if np.asarray(array).dtype != np.float64:
+    if not (np.asarray(array).dtype == np.float64 if refine is None else refine):
         return d
     coarser = d
     for f in REFINE:
@@ -77,9 +84,13 @@ def kink_free_difference(loss, array, index, h):
     return d
 
 
-def step_for(array):
-    """h for a central difference in the array's precision."""
-    return 1e-2 if np.asarray(array).dtype == np.float32 else 1e-5
+def step_for(array, precise=False):
+    """h for a central difference of the array's elements: in the array's precision; for float32 elements of a
+    loss computed in float64 (precise), 1e-4 (1e-2 would straddle a relu unit's kink for a bias in most checks
+    of a batch of 100; the stored step is what the difference divides by)."""
+    if np.asarray(array).dtype == np.float32:
+        return 1e-4 if precise else 1e-2
+    return 1e-5
 
 
 def layer_of(key, position):
@@ -102,16 +113,18 @@ def sample_indices(shape, theirs, rng, n):
     return [np.unravel_index(i, shape) for i in picks]
 
 
-def reference_values(params, loss, rng, theirs=None, n=12):
-    """{key: (indices, central differences)} on n sampled elements of every parameter."""
+def reference_values(params, loss, rng, theirs=None, n=12, precise=False):
+    """{key: (indices, central differences)} on n sampled elements of every parameter; precise: the loss is
+    computed in float64 whatever the parameters' dtype, so float32 ones are refined around kinks as well."""
     out = {}
     for key, array in params.items():
         if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.floating):
             continue
         hint = None if theirs is None else theirs.get(key)
         idx = sample_indices(array.shape, hint, rng, n)
-        h = step_for(array)
-        out[key] = (idx, np.array([kink_free_difference(loss, array, i, h) for i in idx]))
+        h = step_for(array, precise)
+        refine = True if precise else None
+        out[key] = (idx, np.array([kink_free_difference(loss, array, i, h, refine) for i in idx]))
     return out
 
 

@@ -646,6 +646,107 @@ def test_a_relu_kink_inside_the_step_is_not_taken_for_a_wrong_gradient(scale, ex
     assert got == expected, results
 
 
+def test_a_central_difference_divides_by_the_step_a_float32_array_holds():
+    """100 + 1e-4 is stored in float32 as 100 + 13 * 2^-17 (9.918e-5): a linear loss of it, computed in
+    float64, has slope 2 only when the difference divides by the stored step (by 2h it is 0.8% off)."""
+    from fastnn import _doctor_gradients as grads
+    w = np.array([100.0, -3.0], dtype=np.float32)
+
+    def loss():
+        return 2.0 * float(w[0]) + float(w[1]) ** 2
+
+    assert abs(float(np.float32(100.0) + np.float32(1e-4)) - 100.0 - 1e-4) > 5e-7
+    assert grads.central_difference(loss, w, (0,), 1e-4) == pytest.approx(2.0, rel=1e-9)
+    assert grads.kink_free_difference(loss, w, (0,), 1e-2, refine=True) == pytest.approx(2.0, rel=1e-9)
+    np.testing.assert_array_equal(w, np.array([100.0, -3.0], dtype=np.float32))
+
+
+class _Kink32Net:
+    """_KinkNet's relu net as a learner writes it in float32 (float32 parameters, float32 inputs, loss(x, t) and
+    gradient(x, t)): hidden unit 0 sits 3e-5 from its kink for example 0, inside the float32 step (1e-2) of
+    b1[0] and inside the step of a float64 loss of float32 parameters (1e-4) as well. cast: the learner's loss casts its input back to float32 (then no float64 loss is to be had)."""
+
+    def __init__(self, scale=1.0, cast=False):
+        rng = np.random.default_rng(3)
+        self.x = (np.abs(rng.normal(size=(4, 3))) + 0.5).astype(np.float32)
+        self.x[0] *= np.float32(0.2)
+        self.t = np.array([0, 1, 0, 1])
+        self.scale, self.cast = scale, cast
+        p = {"W1": rng.normal(size=(3, 4)), "b1": np.zeros(4), "W2": rng.normal(size=(4, 2)), "b2": rng.normal(size=2)}
+        p["W1"][:, 0] = -np.abs(p["W1"][:, 0])
+        self.params = {k: v.astype(np.float32) for k, v in p.items()}
+        self.params["b1"][0] = np.float32(3e-5) - self.x[0] @ self.params["W1"][:, 0]
+        z = self.x.astype(np.float64) @ self.params["W1"] + self.params["b1"]
+        assert 2e-5 < z[0, 0] < 4e-5 and np.all(z[1:, 0] < -0.1)
+
+    def _forward(self, x):
+        p = self.params
+        z = (x.astype(np.float32) if self.cast else x) @ p["W1"] + p["b1"]
+        a = np.maximum(z, 0)
+        s = a @ p["W2"] + p["b2"]
+        s = s - s.max(axis=1, keepdims=True)
+        return z, a, np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+
+    def loss(self, x, t):
+        y = self._forward(x)[2]
+        return -np.mean(np.log(y[np.arange(len(t)), t]))
+
+    def gradient(self, x, t):
+        z, a, y = self._forward(x)
+        dy = y.copy()
+        dy[np.arange(len(t)), t] -= 1
+        dy /= len(t)
+        dz = (dy @ self.params["W2"].T) * (z > 0)
+        g = {"W1": x.T @ dz, "b1": dz.sum(0), "W2": a.T @ dy, "b2": dy.sum(0)}
+        return {k: v * self.scale for k, v in g.items()}
+
+
+@pytest.mark.parametrize("scale,expected", [(1.0, []), (4.0, [("backprop-scale", None)]),
+                                            (-1.0, [("backprop-sign", None)])])
+def test_a_float32_relu_net_with_a_kink_inside_the_float32_step_gets_the_right_finding(scale, expected):
+    """The doctor's reference for float32 parameters on float32 inputs is the learner's loss on the inputs in
+    float64 (NumPy computes in float64), refined around kinks as for float64 networks: the plain float32
+    difference straddles the kink for b1[0] and spoils a quarter of b1 (a false backprop-mismatch before)."""
+    from fastnn import _doctor_examine as examine
+    from fastnn import _doctor_gradients as grads
+    net = _Kink32Net(scale)
+    subject = examine.Subject(params=net.params, loss=net.loss, gradient=net.gradient)
+    theirs = net.gradient(net.x, net.t)
+
+    def loss():
+        return float(net.loss(net.x, net.t))
+
+    exact = float(theirs["b1"][0]) / scale
+    x64 = net.x.astype(np.float64)
+    for h, at in ((grads.step_for(net.params["b1"]), loss),
+                  (grads.step_for(net.params["b1"], precise=True), lambda: float(net.loss(x64, net.t)))):
+        naive = grads.central_difference(at, net.params["b1"], (0,), h)
+        assert abs(naive - exact) > 0.1 * abs(exact), h  # a plain difference at either step is spoiled here...
+    ref = examine._reference(subject, net.x, net.t, loss, np.random.default_rng(0), theirs, 12)
+    for key, (idx, ours) in ref.items():  # ...the doctor's reference is not
+        np.testing.assert_allclose(ours, [theirs[key][i] / scale for i in idx], rtol=1e-3, atol=1e-6, err_msg=key)
+    results = grads.compare(net.params, ref, theirs)
+    assert [(f.code, f.param) for f in grads.backprop_findings(net.params, results, len(net.x))] == expected, results
+    for key, value in _Kink32Net(scale).params.items():  # every perturbation undone
+        np.testing.assert_array_equal(net.params[key], value, err_msg=key)
+
+
+def test_a_loss_that_casts_its_input_to_float32_gets_the_plain_float32_reference(monkeypatch):
+    """Where the float64 inputs give the very same loss (the learner casts them back), there are no more digits
+    to refine with, and the reference is the float32 one (refining a float32 loss could keep a noisy step)."""
+    from fastnn import _doctor_examine as examine
+    from fastnn import _doctor_gradients as grads
+    seen = []
+    real = grads.reference_values
+    monkeypatch.setattr(grads, "reference_values", lambda *a, **k: seen.append(k.get("precise", False)) or real(*a, **k))
+    for cast in (False, True):
+        net = _Kink32Net(cast=cast)
+        subject = examine.Subject(params=net.params, loss=net.loss, gradient=net.gradient)
+        examine._reference(subject, net.x, net.t, lambda: float(net.loss(net.x, net.t)), np.random.default_rng(0),
+                           net.gradient(net.x, net.t), 12)
+    assert seen == [True, False]
+
+
 def test_a_kink_between_h_and_h_over_10_is_stepped_around_by_the_second_refinement():
     """A kink 3e-6 above the element: the differences at h and h/10 disagree (h straddles it), those at h/10
     and h/100 agree on the slope below it, so the value at h/10 is kept, not the spoiled one at h."""
