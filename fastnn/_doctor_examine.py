@@ -196,26 +196,31 @@ def _forward_activations(subject, x, t):
 
 
 def _reference(subject, x, t, loss, rng, theirs, samples):
-    """grads.reference_values of the learner's loss; for float32 parameters on float32 inputs, of the same loss
-    on the inputs in float64 (NumPy then computes in float64), where that runs and agrees with it: a float32
-    loss cannot resolve steps below ~1e-2, where a relu unit's kink lies within the step of a bias for one
-    example of a batch of 100 in about one check in three, and the reference must step around it as it does
-    for float64 networks."""
+    """grads.reference_values of the learner's loss. For float32 parameters, of the same loss on the inputs in
+    float64 (float32 inputs cast; NumPy then computes in float64) where that loss comes back as a float64
+    number, runs, and agrees with the plain one: a float32 loss cannot resolve steps below ~1e-2, where a relu
+    unit's kink lies within the step of a bias for one example of a batch of 100 in about one check in three,
+    and the reference must step around it as it does for float64 networks."""
     low = any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.dtype.itemsize < 8
               for v in subject.params.values())
-    if low and isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.dtype.itemsize < 8:
-        x64 = x.astype(np.float64)
+    if low and isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        cast = x.dtype.itemsize < 8
+        x64 = x.astype(np.float64) if cast else x
 
         def precise():
             return probes.as_float(probes.quiet(subject.loss, x64, t, is_learner=subject.is_learner))
 
         try:
-            plain, wide = loss(), precise()
+            raw = probes.quiet(subject.loss, x64, t, is_learner=subject.is_learner)
+            plain, wide = loss(), probes.as_float(raw)
         except (probes.LearnerError, ValueError):
-            wide = None
-        # the same loss to float32's rounding, but not the very same number (a loss that casts x back to
+            raw = wide = None
+        # a float64 number (a Python float says nothing of how it was computed), the same loss to float32's
+        # rounding, and not the very same number when the inputs were cast (a loss that casts them back to
         # float32 inside gives that, and has no more digits than before)
-        if wide is not None and np.isfinite(wide) and wide != plain and abs(wide - plain) <= 1e-4 * max(1.0, abs(plain)):
+        if (isinstance(raw, (np.floating, np.ndarray)) and np.asarray(raw).dtype == np.float64
+                and np.isfinite(wide) and abs(wide - plain) <= 1e-4 * max(1.0, abs(plain))
+                and (wide != plain or not cast)):
             return grads.reference_values(subject.params, precise, rng, theirs, samples, precise=True)
     return grads.reference_values(subject.params, loss, rng, theirs, samples)
 

@@ -701,15 +701,18 @@ class _Kink32Net:
         return {k: v * self.scale for k, v in g.items()}
 
 
+@pytest.mark.parametrize("inputs", [np.float32, np.float64])
 @pytest.mark.parametrize("scale,expected", [(1.0, []), (4.0, [("backprop-scale", None)]),
                                             (-1.0, [("backprop-sign", None)])])
-def test_a_float32_relu_net_with_a_kink_inside_the_float32_step_gets_the_right_finding(scale, expected):
-    """The doctor's reference for float32 parameters on float32 inputs is the learner's loss on the inputs in
-    float64 (NumPy computes in float64), refined around kinks as for float64 networks: the plain float32
-    difference straddles the kink for b1[0] and spoils a quarter of b1 (a false backprop-mismatch before)."""
+def test_a_float32_relu_net_with_a_kink_inside_the_float32_step_gets_the_right_finding(scale, expected, inputs):
+    """The doctor's reference for float32 parameters is the learner's loss on the inputs in float64 (float32
+    inputs cast: NumPy then computes in float64), refined around kinks as for float64 networks: the plain
+    float32-step difference straddles the kink for b1[0] and spoils a quarter of b1 (a false backprop-mismatch
+    before, with float32 inputs and with float64 ones)."""
     from fastnn import _doctor_examine as examine
     from fastnn import _doctor_gradients as grads
     net = _Kink32Net(scale)
+    net.x = net.x.astype(inputs)
     subject = examine.Subject(params=net.params, loss=net.loss, gradient=net.gradient)
     theirs = net.gradient(net.x, net.t)
 
@@ -732,19 +735,26 @@ def test_a_float32_relu_net_with_a_kink_inside_the_float32_step_gets_the_right_f
 
 
 def test_a_loss_that_casts_its_input_to_float32_gets_the_plain_float32_reference(monkeypatch):
-    """Where the float64 inputs give the very same loss (the learner casts them back), there are no more digits
-    to refine with, and the reference is the float32 one (refining a float32 loss could keep a noisy step)."""
+    """Where the loss is computed in float32 whatever the inputs (the learner casts them), or cannot be told
+    (a Python float), there are no more digits to refine with, and the reference is the float32 one (refining a
+    float32 loss could keep a noisy step)."""
     from fastnn import _doctor_examine as examine
     from fastnn import _doctor_gradients as grads
     seen = []
     real = grads.reference_values
     monkeypatch.setattr(grads, "reference_values", lambda *a, **k: seen.append(k.get("precise", False)) or real(*a, **k))
-    for cast in (False, True):
+    for cast, inputs, python_float in ((False, np.float32, False), (True, np.float32, False),
+                                       (False, np.float64, False), (True, np.float64, False),
+                                       (False, np.float64, True)):
         net = _Kink32Net(cast=cast)
-        subject = examine.Subject(params=net.params, loss=net.loss, gradient=net.gradient)
+        net.x = net.x.astype(inputs)
+        learner_loss = (lambda x, t, net=net: float(net.loss(x, t))) if python_float else net.loss
+        subject = examine.Subject(params=net.params, loss=learner_loss, gradient=net.gradient)
         examine._reference(subject, net.x, net.t, lambda: float(net.loss(net.x, net.t)), np.random.default_rng(0),
                            net.gradient(net.x, net.t), 12)
-    assert seen == [True, False]
+    # float32 inputs: float64 ones unless cast back; float64 inputs: a float64 loss unless cast, and a Python
+    # float says nothing of how it was computed
+    assert seen == [True, False, True, False, False]
 
 
 def test_a_kink_between_h_and_h_over_10_is_stepped_around_by_the_second_refinement():
