@@ -195,12 +195,32 @@ def _forward_activations(subject, x, t):
     return []
 
 
+def _loss_dtype(subject, x, t):
+    """(the learner's loss on x as it returns it, or None where it fails; its float value)."""
+    try:
+        raw = probes.quiet(subject.loss, x, t, is_learner=subject.is_learner)
+        return raw, probes.as_float(raw)
+    except (probes.LearnerError, ValueError):
+        return None, None
+
+
+def _float_bits(raw):
+    """The bits of a loss's float dtype as returned (a NumPy number or array), None for a Python float, which says
+    nothing of how it was computed."""
+    if isinstance(raw, (np.floating, np.ndarray)) and np.asarray(raw).dtype.kind == "f":
+        return 8 * np.asarray(raw).dtype.itemsize
+    return None
+
+
 def _reference(subject, x, t, loss, rng, theirs, samples):
-    """grads.reference_values of the learner's loss. For float32 parameters, of the same loss on the inputs in
-    float64 (float32 inputs cast; NumPy then computes in float64) where that loss comes back as a float64
-    number, runs, and agrees with the plain one: a float32 loss cannot resolve steps below ~1e-2, where a relu
-    unit's kink lies within the step of a bias for one example of a batch of 100 in about one check in three,
-    and the reference must step around it as it does for float64 networks."""
+    """(grads.reference_values of the learner's loss, its precision: a key of grads.PRECISION).
+
+    float32 parameters: the same loss on the inputs in float64 (float32 inputs cast; NumPy then computes in
+    float64) where that loss comes back as a float64 number, runs, and agrees with the plain one: a float32
+    loss cannot resolve steps below ~1e-2, where a relu unit's kink lies within the step of a bias for one
+    example of a batch of 100 in about one check in three, and the reference must step around it as it does
+    for float64 networks. float64 parameters whose loss comes back in float32 (the learner casts on the way):
+    the float32 step for every element, since a step of 1e-5 does not move that loss at all."""
     low = any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.dtype.itemsize < 8
               for v in subject.params.values())
     if low and isinstance(x, np.ndarray) and x.dtype.kind == "f":
@@ -210,19 +230,19 @@ def _reference(subject, x, t, loss, rng, theirs, samples):
         def precise():
             return probes.as_float(probes.quiet(subject.loss, x64, t, is_learner=subject.is_learner))
 
-        try:
-            raw = probes.quiet(subject.loss, x64, t, is_learner=subject.is_learner)
-            plain, wide = loss(), probes.as_float(raw)
-        except (probes.LearnerError, ValueError):
-            raw = wide = None
-        # a float64 number (a Python float says nothing of how it was computed), the same loss to float32's
-        # rounding, and not the very same number when the inputs were cast (a loss that casts them back to
-        # float32 inside gives that, and has no more digits than before)
-        if (isinstance(raw, (np.floating, np.ndarray)) and np.asarray(raw).dtype == np.float64
-                and np.isfinite(wide) and abs(wide - plain) <= 1e-4 * max(1.0, abs(plain))
+        raw, wide = _loss_dtype(subject, x64, t)
+        plain = loss()
+        # a float64 number, the same loss to float32's rounding, and not the very same number when the inputs
+        # were cast (a loss that casts them back to float32 inside gives that: no more digits than before)
+        if (_float_bits(raw) == 64 and np.isfinite(wide) and abs(wide - plain) <= 1e-4 * max(1.0, abs(plain))
                 and (wide != plain or not cast)):
-            return grads.reference_values(subject.params, precise, rng, theirs, samples, precise=True)
-    return grads.reference_values(subject.params, loss, rng, theirs, samples)
+            return grads.reference_values(subject.params, precise, rng, theirs, samples, precise=True), "precise32"
+    if low:
+        return grads.reference_values(subject.params, loss, rng, theirs, samples), "float32"
+    bits = _float_bits(_loss_dtype(subject, x, t)[0])
+    if bits is not None and bits < 64:
+        return grads.reference_values(subject.params, loss, rng, theirs, samples, coarse=True), "float32"
+    return grads.reference_values(subject.params, loss, rng, theirs, samples), "float64"
 
 
 def _check_gradient(subject, exam, x, t, observed, source, loss, rng, samples):
@@ -242,8 +262,8 @@ def _check_gradient(subject, exam, x, t, observed, source, loss, rng, samples):
     if not isinstance(theirs, dict):
         _skip(exam, "gradient", "not-dict", what="gradient", type=type(theirs).__name__)
         return
-    ref = _reference(subject, x, t, loss, rng, theirs, samples)
-    results = grads.compare(subject.params, ref, theirs)
+    ref, precision = _reference(subject, x, t, loss, rng, theirs, samples)
+    results = grads.compare(subject.params, ref, theirs, precision=precision)
     exam.measured["gradient"] = results
     exam.findings += grads.backprop_findings(subject.params, results, len(x))
 
@@ -294,8 +314,10 @@ def _check_numgrad(subject, exam, x, t, observed, rng, budget, samples):
     def loss():
         return probes.as_float(probes.quiet(subject.loss, xs, ts, is_learner=subject.is_learner))
 
-    ref = _reference(subject, xs, ts, loss, rng, theirs, samples)
-    results = grads.compare(subject.params, ref, theirs, atol_scale=1e-4)
+    ref, precision = _reference(subject, xs, ts, loss, rng, theirs, samples)
+    # their numerical gradient in float32 is only as good as a float32 loss lets it be, whatever ours is
+    results = grads.compare(subject.params, ref, theirs, atol_scale=1e-4,
+                            precision="float32" if precision == "precise32" else precision)
     exam.measured["numerical_gradient"] = results
     exam.findings += grads.numgrad_findings(subject.params, results)
 

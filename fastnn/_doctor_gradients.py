@@ -113,23 +113,31 @@ def sample_indices(shape, theirs, rng, n):
     return [np.unravel_index(i, shape) for i in picks]
 
 
-def reference_values(params, loss, rng, theirs=None, n=12, precise=False):
+def reference_values(params, loss, rng, theirs=None, n=12, precise=False, coarse=False):
     """{key: (indices, central differences)} on n sampled elements of every parameter; precise: the loss is
-    computed in float64 whatever the parameters' dtype, so float32 ones are refined around kinks as well."""
+    computed in float64 whatever the parameters' dtype, so float32 ones are refined around kinks as well;
+    coarse: the loss is computed in float32 whatever the parameters' dtype, so every element takes the float32
+    step (a float64 step of 1e-5 moves a float32 loss by less than its rounding: the difference comes out 0)."""
     out = {}
     for key, array in params.items():
         if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.floating):
             continue
         hint = None if theirs is None else theirs.get(key)
         idx = sample_indices(array.shape, hint, rng, n)
-        h = step_for(array, precise)
-        refine = True if precise else None
+        h = step_for(np.float32(0)) if coarse else step_for(array, precise)
+        refine = False if coarse else True if precise else None
         out[key] = (idx, np.array([kink_free_difference(loss, array, i, h, refine) for i in idx]))
     return out
 
 
-#: The same for parameters stored in float32 (the loss itself is then only good to ~1e-7 relative).
+#: The same for a float32 loss (float32 parameters, or a loss the learner computes in float32): it is only
+#: good to ~1e-7 relative, so the difference takes h = 1e-2.
 RTOL_FLOAT32 = 3e-2
+#: The same for float32 parameters whose loss ran in float64 (``reference_values``'s precise): the reference
+#: is as good as a float64 one, and their float32 gradient carries its own rounding (~1e-6 of its terms).
+RTOL_PRECISE32 = 1e-2
+#: (rtol, the floor of atol as a share of the reference's largest entry) by the reference's precision.
+PRECISION = {"float64": (RTOL, 0.0), "float32": (RTOL_FLOAT32, 1e-3), "precise32": (RTOL_PRECISE32, 1e-4)}
 
 
 def _agree(a, b, atol, rtol=RTOL):
@@ -185,12 +193,15 @@ def compare_param(key, ours_idx, ours, theirs, shape, atol, rtol=RTOL):
             "median_ratio": float(np.median(mine[live] / ours[live])) if np.any(live) else None}
 
 
-def compare(params, reference, theirs, atol_scale=1e-6):
-    """{key: comparison dict} of their gradient dict against reference_values()."""
+def compare(params, reference, theirs, atol_scale=1e-6, precision=None):
+    """{key: comparison dict} of their gradient dict against reference_values(); precision: a key of PRECISION
+    (default: float32 when any parameter is stored in float32, else float64)."""
     scale = max([float(np.max(np.abs(v))) for _, v in reference.values()] + [0.0])
-    low = any(isinstance(v, np.ndarray) and v.dtype.itemsize < 8 and v.dtype.kind == "f" for v in params.values())
-    rtol = RTOL_FLOAT32 if low else RTOL
-    atol = (max(atol_scale, 1e-3) if low else atol_scale) * scale + 1e-10
+    if precision is None:
+        low = any(isinstance(v, np.ndarray) and v.dtype.itemsize < 8 and v.dtype.kind == "f" for v in params.values())
+        precision = "float32" if low else "float64"
+    rtol, floor = PRECISION[precision]
+    atol = max(atol_scale, floor) * scale + 1e-10
     theirs = theirs if isinstance(theirs, dict) else {}
     return {key: compare_param(key, idx, ours, theirs.get(key), np.shape(params[key]), atol, rtol)
             for key, (idx, ours) in reference.items()}

@@ -725,10 +725,11 @@ def test_a_float32_relu_net_with_a_kink_inside_the_float32_step_gets_the_right_f
                   (grads.step_for(net.params["b1"], precise=True), lambda: float(net.loss(x64, net.t)))):
         naive = grads.central_difference(at, net.params["b1"], (0,), h)
         assert abs(naive - exact) > 0.1 * abs(exact), h  # a plain difference at either step is spoiled here...
-    ref = examine._reference(subject, net.x, net.t, loss, np.random.default_rng(0), theirs, 12)
+    ref, precision = examine._reference(subject, net.x, net.t, loss, np.random.default_rng(0), theirs, 12)
+    assert precision == "precise32"
     for key, (idx, ours) in ref.items():  # ...the doctor's reference is not
         np.testing.assert_allclose(ours, [theirs[key][i] / scale for i in idx], rtol=1e-3, atol=1e-6, err_msg=key)
-    results = grads.compare(net.params, ref, theirs)
+    results = grads.compare(net.params, ref, theirs, precision=precision)
     assert [(f.code, f.param) for f in grads.backprop_findings(net.params, results, len(net.x))] == expected, results
     for key, value in _Kink32Net(scale).params.items():  # every perturbation undone
         np.testing.assert_array_equal(net.params[key], value, err_msg=key)
@@ -755,6 +756,103 @@ def test_a_loss_that_casts_its_input_to_float32_gets_the_plain_float32_reference
     # float32 inputs: float64 ones unless cast back; float64 inputs: a float64 loss unless cast, and a Python
     # float says nothing of how it was computed
     assert seen == [True, False, True, False, False]
+
+
+class _Float32LossNet:
+    """A sigmoid net with float64 parameters and inputs whose learner casts the logits to float32 for the softmax
+    and the loss (which comes back as a float32 number). w1_factor scales their W1 gradient only."""
+
+    def __init__(self, scale=1.0, w1_factor=1.0):
+        rng = np.random.default_rng(5)
+        self.x = rng.random((16, 6))
+        self.t = rng.integers(0, 3, 16)
+        self.params = {"W1": rng.normal(size=(6, 5)), "b1": np.zeros(5), "W2": rng.normal(size=(5, 3)),
+                       "b2": np.zeros(3)}
+        self.scale, self.w1_factor = scale, w1_factor
+
+    def _forward(self, x):
+        p = self.params
+        a = 1 / (1 + np.exp(-(x @ p["W1"] + p["b1"])))
+        s = (a @ p["W2"] + p["b2"]).astype(np.float32)
+        s = s - s.max(axis=1, keepdims=True)
+        return a, np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+
+    def loss(self, x, t):
+        y = self._forward(x)[1]
+        return -np.mean(np.log(y[np.arange(len(t)), t]))
+
+    def gradient(self, x, t):
+        a, y = self._forward(x)
+        dy = y.astype(np.float64)
+        dy[np.arange(len(t)), t] -= 1
+        dy /= len(t)
+        dz = (dy @ self.params["W2"].T) * a * (1 - a)
+        g = {"W1": self.w1_factor * (x.T @ dz), "b1": dz.sum(0), "W2": a.T @ dy, "b2": dy.sum(0)}
+        return {k: v * self.scale for k, v in g.items()}
+
+
+@pytest.mark.parametrize("scale,expected", [(1.0, []), (16.0, [("backprop-scale", None)])])
+def test_float64_parameters_of_a_float32_loss_are_differenced_at_the_float32_step(scale, expected):
+    """A step of 1e-5 does not move a float32 loss of ~1 at all (the difference came out 0 for every element: a
+    backprop-mismatch of every parameter); a loss that comes back in float32 takes the float32 step."""
+    from fastnn import _doctor_examine as examine
+    from fastnn import _doctor_gradients as grads
+    net = _Float32LossNet(scale)
+    subject = examine.Subject(params=net.params, loss=net.loss, gradient=net.gradient)
+    theirs = net.gradient(net.x, net.t)
+    ref, precision = examine._reference(subject, net.x, net.t, lambda: float(net.loss(net.x, net.t)),
+                                        np.random.default_rng(0), theirs, 12)
+    assert precision == "float32"
+    for key, (idx, ours) in ref.items():
+        np.testing.assert_allclose(ours, [theirs[key][i] / scale for i in idx], rtol=3e-2, atol=1e-4, err_msg=key)
+    results = grads.compare(net.params, ref, theirs, precision=precision)
+    assert [(f.code, f.param) for f in grads.backprop_findings(net.params, results, len(net.x))] == expected, results
+
+
+def test_a_float32_network_differenced_in_float64_is_held_to_a_tighter_tolerance():
+    """With the loss run in float64 the reference is float64-accurate, so their float32 gradient is held to 1%
+    (RTOL_PRECISE32), not to the 3% a float32 difference needs: W1's gradient 0.97 times the right one is a
+    finding there (a wrong activation derivative moved W1's by ~6% in a learner's program and passed)."""
+    from fastnn import _doctor_examine as examine
+    from fastnn import _doctor_gradients as grads
+    net = _Kink32Net()
+    net.params["b1"][0] -= np.float32(0.5)  # unit 0 away from its kink: nothing to step around here
+    wrong = dict(net.gradient(net.x, net.t))
+    wrong["W1"] = wrong["W1"] * np.float32(0.97)
+    subject = examine.Subject(params=net.params, loss=net.loss, gradient=net.gradient)
+    ref, precision = examine._reference(subject, net.x, net.t, lambda: float(net.loss(net.x, net.t)),
+                                        np.random.default_rng(0), wrong, 12)
+    assert precision == "precise32"
+    got = {p: [(f.code, f.param) for f in grads.backprop_findings(
+        net.params, grads.compare(net.params, ref, wrong, precision=p), len(net.x))] for p in ("precise32", "float32")}
+    assert got == {"precise32": [("backprop-scale", "W1")], "float32": []}, got
+
+
+@pytest.mark.parametrize("make", [_Kink32Net, _Float32LossNet], ids=["float32-network", "float32-loss"])
+@pytest.mark.parametrize("scale,expected", [(1.0, []), (4.0, [("backprop-scale", None)])])
+def test_the_examination_judges_a_float32_gradient_at_its_references_precision(make, scale, expected):
+    """examine() end to end: the reference's precision reaches the comparison."""
+    from fastnn._doctor_examine import Subject, examine
+    net = make(scale)
+    exam = examine(Subject(params=net.params, loss=net.loss, gradient=net.gradient), net.x, net.t)
+    assert [(f.code, f.param) for f in exam.findings if f is not None] == expected, exam.measured.get("gradient")
+
+
+def test_the_examination_holds_a_float32_network_to_the_tighter_tolerance():
+    """examine() end to end: W1's gradient 0.97 times the right one, on a float32 network whose loss runs in
+    float64, is named (at the float32 tolerance it would pass)."""
+    from fastnn._doctor_examine import Subject, examine
+    net = _Kink32Net()
+    net.params["b1"][0] -= np.float32(0.5)
+
+    def gradient(x, t):
+        g = dict(net.gradient(x, t))
+        g["W1"] = g["W1"] * np.float32(0.97)
+        return g
+
+    exam = examine(Subject(params=net.params, loss=net.loss, gradient=gradient), net.x, net.t)
+    assert [(f.code, f.param) for f in exam.findings if f is not None] == [("backprop-scale", "W1")], \
+        exam.measured.get("gradient")
 
 
 def test_a_kink_between_h_and_h_over_10_is_stepped_around_by_the_second_refinement():
