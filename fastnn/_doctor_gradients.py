@@ -84,12 +84,16 @@ def kink_free_difference(loss, array, index, h, refine=None):
     return d
 
 
+#: h for a loss computed in float32 (it resolves ~1e-7 of itself).
+FLOAT32_STEP = 1e-2
+
+
 def step_for(array, precise=False):
     """h for a central difference of the array's elements: in the array's precision; for float32 elements of a
     loss computed in float64 (precise), 1e-4 (1e-2 would straddle a relu unit's kink for a bias in most checks
     of a batch of 100; the stored step is what the difference divides by)."""
     if np.asarray(array).dtype == np.float32:
-        return 1e-4 if precise else 1e-2
+        return 1e-4 if precise else FLOAT32_STEP
     return 1e-5
 
 
@@ -124,7 +128,7 @@ def reference_values(params, loss, rng, theirs=None, n=12, precise=False, coarse
             continue
         hint = None if theirs is None else theirs.get(key)
         idx = sample_indices(array.shape, hint, rng, n)
-        h = step_for(np.float32(0)) if coarse else step_for(array, precise)
+        h = FLOAT32_STEP if coarse else step_for(array, precise)
         refine = False if coarse else True if precise else None
         out[key] = (idx, np.array([kink_free_difference(loss, array, i, h, refine) for i in idx]))
     return out
