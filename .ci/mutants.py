@@ -288,6 +288,21 @@ def split_for_one_epoch():
         self, x, optimizer, hold, max(epochs, 2))
 
 
+def doctor_plain_reference():
+    """The doctor's reference is the learner's loss as fed, at the parameters' own step and tolerance, whatever
+    precision the loss runs in (float32 networks never differenced in float64, a float32 loss of float64
+    parameters differenced at 1e-5)."""
+    from fastnn import _doctor_examine, _doctor_gradients as grads
+    _doctor_examine._reference = lambda subject, x, t, loss, rng, theirs, samples: (
+        grads.reference_values(subject.params, loss, rng, theirs, samples), None)
+
+
+def doctor_kinks_straddled():
+    """The doctor's central difference is never taken again at a smaller step (a relu kink within h spoils it)."""
+    from fastnn import _doctor_gradients as grads
+    grads.REFINE = ()
+
+
 MUTANTS = {
     "numgrad-is-backprop": (numgrad_is_backprop, [NUMGRAD_H], False),
     "numgrad-is-backprop/numba+cython": (lambda: numgrad_is_backprop(["two-layer"]),
@@ -322,6 +337,9 @@ MUTANTS = {
     "dense-columns-misplaced": (dense_columns_misplaced, ["tests/test_dense_columns.py", "-k",
                                                           "equals_the_dense_path"], False),
     "split-for-one-epoch": (split_for_one_epoch, ["tests/test_dense_columns.py", "-k", "one_epoch"], False),
+    "doctor-plain-reference": (doctor_plain_reference, ["tests/test_doctor.py", "-k", "float32 or float64_parameters"],
+                               False),
+    "doctor-kinks-straddled": (doctor_kinks_straddled, ["tests/test_doctor.py", "-k", "kink"], False),
 }
 
 
