@@ -760,20 +760,21 @@ def test_a_loss_that_casts_its_input_to_float32_gets_the_plain_float32_reference
 
 class _Float32LossNet:
     """A sigmoid net with float64 parameters and inputs whose learner casts the logits to float32 for the softmax
-    and the loss (which comes back as a float32 number). w1_factor scales their W1 gradient only."""
+    and the loss (which comes back as a float32 number); cast=False: all in float64. w1_factor scales their W1
+    gradient only."""
 
-    def __init__(self, scale=1.0, w1_factor=1.0):
+    def __init__(self, scale=1.0, w1_factor=1.0, cast=True):
         rng = np.random.default_rng(5)
         self.x = rng.random((16, 6))
         self.t = rng.integers(0, 3, 16)
         self.params = {"W1": rng.normal(size=(6, 5)), "b1": np.zeros(5), "W2": rng.normal(size=(5, 3)),
                        "b2": np.zeros(3)}
-        self.scale, self.w1_factor = scale, w1_factor
+        self.scale, self.w1_factor, self.cast = scale, w1_factor, cast
 
     def _forward(self, x):
         p = self.params
         a = 1 / (1 + np.exp(-(x @ p["W1"] + p["b1"])))
-        s = (a @ p["W2"] + p["b2"]).astype(np.float32)
+        s = (a @ p["W2"] + p["b2"]).astype(np.float32 if self.cast else np.float64)
         s = s - s.max(axis=1, keepdims=True)
         return a, np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
 
@@ -807,6 +808,20 @@ def test_float64_parameters_of_a_float32_loss_are_differenced_at_the_float32_ste
         np.testing.assert_allclose(ours, [theirs[key][i] / scale for i in idx], rtol=3e-2, atol=1e-4, err_msg=key)
     results = grads.compare(net.params, ref, theirs, precision=precision)
     assert [(f.code, f.param) for f in grads.backprop_findings(net.params, results, len(net.x))] == expected, results
+
+
+@pytest.mark.parametrize("returns", ["numpy", "python"])
+def test_a_float64_network_keeps_the_float64_reference_whatever_number_its_loss_returns(returns):
+    """Only a loss that comes back as a float32 number is taken for a float32 computation: a float64 network's
+    loss returned as a Python float (float(...), .item()) says nothing of that, and keeps the float64 step,
+    refinement and tolerance."""
+    from fastnn import _doctor_examine as examine
+    net = _Float32LossNet(cast=False)
+    learner_loss = net.loss if returns == "numpy" else (lambda x, t: float(net.loss(x, t)))
+    subject = examine.Subject(params=net.params, loss=learner_loss, gradient=net.gradient)
+    ref, precision = examine._reference(subject, net.x, net.t, lambda: float(learner_loss(net.x, net.t)),
+                                        np.random.default_rng(0), net.gradient(net.x, net.t), 12)
+    assert precision == "float64"
 
 
 def test_a_float32_network_differenced_in_float64_is_held_to_a_tighter_tolerance():
