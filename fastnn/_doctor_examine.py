@@ -221,8 +221,7 @@ def _reference(subject, x, t, loss, rng, theirs, samples):
     example of a batch of 100 in about one check in three, and the reference must step around it as it does
     for float64 networks. float64 parameters whose loss comes back in float32 (the learner casts on the way):
     the float32 step for every element, since a step of 1e-5 does not move that loss at all."""
-    low = any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.dtype.itemsize < 8
-              for v in subject.params.values())
+    low = grads.stored_below_float64(subject.params)
     if low and isinstance(x, np.ndarray) and x.dtype.kind == "f":
         cast = x.dtype.itemsize < 8
         x64 = x.astype(np.float64) if cast else x

@@ -144,6 +144,11 @@ RTOL_PRECISE32 = 1e-2
 PRECISION = {"float64": (RTOL, 0.0), "float32": (RTOL_FLOAT32, 1e-3), "precise32": (RTOL_PRECISE32, 1e-4)}
 
 
+def stored_below_float64(params):
+    """Whether any parameter array is stored in a float type narrower than float64 (float32, float16)."""
+    return any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.dtype.itemsize < 8 for v in params.values())
+
+
 def _agree(a, b, atol, rtol=RTOL):
     return np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b)) + atol
 
@@ -202,8 +207,7 @@ def compare(params, reference, theirs, atol_scale=1e-6, precision=None):
     (default: float32 when any parameter is stored in float32, else float64)."""
     scale = max([float(np.max(np.abs(v))) for _, v in reference.values()] + [0.0])
     if precision is None:
-        low = any(isinstance(v, np.ndarray) and v.dtype.itemsize < 8 and v.dtype.kind == "f" for v in params.values())
-        precision = "float32" if low else "float64"
+        precision = "float32" if stored_below_float64(params) else "float64"
     rtol, floor = PRECISION[precision]
     atol = max(atol_scale, floor) * scale + 1e-10
     theirs = theirs if isinstance(theirs, dict) else {}
