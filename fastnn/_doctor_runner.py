@@ -195,8 +195,8 @@ class Watch:
         step = len(self.step_records)
         if step and "after" not in self.step_records[-1]:
             self.close_step(frame, before)
-        if step >= self.steps:
-            self.stop_reason = ["stop-steps", {"n": self.steps}]
+        if step >= self.steps and not updates.undecided(self):
+            self.stop_reason = ["stop-steps", {"n": step}]
             raise StopWatching()
         owner, params, fn_call = call
         if self.subject is None:

@@ -233,10 +233,21 @@ TEMPLATES = {
                "梯度下降应减去梯度", "params[key] -= lr * grad[key]")},
     "learning-rate-high": {
         "en": ("the learning rate {lr_text} is far too large: one step raises the loss on its own batch from "
-               "{before:.4g} to {after:.4g}, while a {by:g}x smaller step lowers it to {after_smaller:.4g}",
-               "steps that overshoot make the loss diverge", "try a learning rate about {by:g} times smaller"),
-        "zh": ("学习率 {lr_text} 过大：一步更新让本批次的损失从 {before:.4g} 升到 {after:.4g}，而小 {by:g} 倍的步长会降到 {after_smaller:.4g}",
-               "步长过大越过了最低点，损失会发散", "把学习率调小约 {by:g} 倍")},
+               "{before:.4g} to {after:.4g}, while along the same step the loss is lowest, {after_best:.4g}, "
+               "at about 1/{by_text} of it",
+               "steps that overshoot the minimum this far make the loss diverge or stall at chance",
+               "try a learning rate about {by_text} times smaller"),
+        "zh": ("学习率 {lr_text} 过大：一步更新让本批次的损失从 {before:.4g} 升到 {after:.4g}，而沿同一方向约 1/{by_text} 的步长处损失最低，为 {after_best:.4g}",
+               "步长远远越过最低点，损失会发散或停在随机猜测的水平", "把学习率调小约 {by_text} 倍")},
+    "learning-rate-high-stays": {
+        "en": ("the learning rate {lr_text} is too large: one step raises the loss on its own batch from "
+               "{before:.4g} to {after:.4g} (along that step the loss is lowest at about 1/{by_text} of it), and "
+               "after {steps} steps that loss is still above where it started (lowest {lowest:.4g})",
+               "steps that keep overshooting the minimum stop the network from learning",
+               "try a learning rate about {by_text} times smaller"),
+        "zh": ("学习率 {lr_text} 过大：一步更新让本批次的损失从 {before:.4g} 升到 {after:.4g}（沿这一步约 1/{by_text} 处损失最低），"
+               "{steps} 步之后这一批的损失仍高于起点（最低 {lowest:.4g}）",
+               "每一步都越过最低点，网络学不到东西", "把学习率调小约 {by_text} 倍")},
     "learning-rate-low": {
         "en": ("the learning rate {lr_text} is far too small: one step moves the loss on its own batch from "
                "{before:.6g} to {after:.6g}, while a 100x larger step lowers it to {after_100:.4g}",
@@ -357,7 +368,9 @@ NOTES = {
                       "zh": "被观察的程序在 {seconds:.0f} 秒内没有停止"},
     "child-died": {"en": "the watched program ended (exit code {code}) before the doctor could report",
                    "zh": "被观察的程序在 doctor 报告之前就结束了（退出码 {code}）"},
-    "stop-steps": {"en": "{n} training steps observed (--steps)", "zh": "已观察到 {n} 个训练步（--steps）"},
+    "stop-steps": {"en": "{n} training steps observed (--steps; more while a first step that overshot has not "
+                         "yet brought the loss back down)",
+                   "zh": "已观察到 {n} 个训练步（--steps；第一步越过最低点且损失尚未回落时多看几步）"},
     "stop-slow": {"en": "the program's numerical_gradient() would take ~{seconds:.0f} s per step; its first step was "
                         "examined, not run", "zh": "程序的 numerical_gradient() 每步约需 {seconds:.0f} 秒；只检查了第一步，没有运行它"},
     "stop-timeout": {"en": "--timeout of {seconds:g} s reached", "zh": "达到 --timeout {seconds:g} 秒"},

@@ -317,7 +317,9 @@ def build_parser():
     doc = sub.add_parser("doctor", help="diagnose a learner's training script (why it does not learn)")
     doc.add_argument("file", help="the learner's Python script; it is run for a few training steps in a child "
                                   "process (with --static only its definitions are read)")
-    doc.add_argument("--steps", type=positive_int, default=3, help="training steps to watch (default 3)")
+    doc.add_argument("--steps", type=positive_int, default=3,
+                     help="training steps to watch (default 3; up to 50 while a first step that overshot has not "
+                          "yet brought the loss back down)")
     doc.add_argument("--timeout", type=positive_float, default=120.0, help="seconds to watch (default 120)")
     doc.add_argument("--json", action="store_true", help="print the findings as JSON")
     doc.add_argument("--static", action="store_true",

@@ -390,6 +390,42 @@ def test_watch_names_the_programs_bug(run_watched, old, new, code):
     assert report["findings"] and report["findings"][0]["code"] == code, report["findings"]
 
 
+def _trained_accuracy(source):
+    """What the program really does when run to its end: its network's accuracy on its training set."""
+    ns = {"print": lambda *args: None}
+    with np.errstate(over="ignore"):
+        exec(compile(source, "learner.py", "exec"), ns)
+        p = ns["params"]
+        y = ns["softmax"](ns["sigmoid"](ns["x_train"] @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"])
+    return float(np.mean(y.argmax(axis=1) == ns["t_train"].argmax(axis=1)))
+
+
+@pytest.mark.parametrize("lr,trains,template", [
+    (5.0, True, None),  # overshoots ~3x on its first batch, its loss back down within ~8 steps: it learns
+    (14.0, False, "learning-rate-high-stays"),  # overshoots ~8x, not back down in 50 steps: chance
+    (30.0, False, "learning-rate-high"),  # overshoots ~16x: far too large at once
+])
+def test_watch_judges_a_large_learning_rate_by_how_far_it_overshoots(run_watched, lr, trains, template):
+    """A first step that raises the loss is not a bug by itself (SGD at the edge of stability does that and
+    learns); the doctor speaks of the learning rate only when the run would not learn, and watches past
+    --steps until it knows."""
+    source = WATCHED.replace("learning_rate = 0.5", f"learning_rate = {lr}")
+    assert (_trained_accuracy(source) > 0.9) == trains  # the premise, run to the end
+    report = run_watched(source, "--json")
+    first_step = report["measured"]
+    assert first_step["loss_after"] > first_step["loss_before"]  # every one of them overshoots at first
+    if template is None:
+        assert report["findings"] == [], report["findings"]
+        assert 3 < report["steps"] < 50  # watched until the loss came back down, not stopped at --steps
+    else:
+        assert report["findings"][0]["code"] == "learning-rate", report["findings"]
+        assert report["findings"][0]["template"] == template
+        by = report["findings"][0]["measured"]["by"]
+        assert (by >= 10) == (template == "learning-rate-high")
+        suggested = WATCHED.replace("learning_rate = 0.5", f"learning_rate = {lr / by}")
+        assert _trained_accuracy(suggested) > 0.9  # the rate it suggests does learn
+
+
 def test_watch_reports_the_learners_error_as_theirs(run_watched):
     source = WATCHED.replace("    return -np.sum(t * np.log(y + 1e-7)) / len(x)",
                              "    return -np.sum(t * np.log(y + 1e-7)) / len(x) + undefined_name")
