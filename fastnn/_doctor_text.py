@@ -258,12 +258,6 @@ TEMPLATES = {
         "en": ("nothing changes because {name} is 0", "a learning rate of zero never moves the parameters",
                "use a learning rate such as 0.1"),
         "zh": ("参数没有变化，因为 {name} 为 0", "学习率为零时参数永远不会移动", "使用例如 0.1 的学习率")},
-    "learning-rate": {
-        "en": ("one step with lr={lr} changes the weights by {ratios} of their size",
-               "updates of about 1e-3 to 1e-1 of the weights are usual; larger ones diverge, much smaller ones "
-               "do not learn", "try lr about {suggest}"),
-        "zh": ("学习率 {lr} 的一步更新使权重变化了自身大小的 {ratios}", "通常一次更新约为权重的 1e-3 到 1e-1；过大会发散，过小则学不动",
-               "试试学习率约 {suggest}")},
     "init-symmetric": {
         "en": ("{params} start with every element equal to {value:g}", "identical weights give identical hidden "
                "units, and they stay identical: the layer acts as one unit",

@@ -40,6 +40,37 @@ def undecided(watch):
     return not any(v < start for v in watch.fixed_losses)
 
 
+def judge_step(stepped, start, end):
+    """What one step did to the loss on its batch (``stepped(scale)``: the loss after scale times the step):
+    {loss_step_best, overshoot} when it raised the loss and a shorter step along it lowers it; {climbs} when
+    none does; {loss_step_100} (the loss after a 100x larger step) when it lowered the loss."""
+    if end is None or not np.isfinite(end) or end > start:
+        best, scale = line_search(stepped, start)
+        return {"climbs": best} if scale is None else {"loss_step_best": best, "overshoot": 1.0 / scale}
+    return {"loss_step_100": stepped(100.0)}
+
+
+def rate_finding(lr, start, end, judged, fixed=(), steps=0):
+    """The learning-rate finding (or None) of a step of rate ``lr`` (None: not a plain SGD step) that took the
+    loss on its batch from start to end, from judge_step's measures and the loss on that batch after each of
+    the ``steps`` steps watched (``fixed``; none for a single step)."""
+    text = "in use" if lr is None else f"{lr:.3g}"
+    overshoot, big = judged.get("overshoot"), judged.get("loss_step_100")
+    if overshoot is not None:
+        values = {"lr": lr, "lr_text": text, "before": start, "after": end, "after_best": judged["loss_step_best"],
+                  "by": overshoot, "by_text": f"{float(f'{overshoot:.2g}'):g}"}
+        if not np.isfinite(end) or overshoot >= OVERSHOOT:
+            return Finding("learning-rate", None, values, template="learning-rate-high")
+        if len(fixed) >= RECOVER_STEPS - 1 and min(fixed) >= start:
+            values.update(steps=steps, lowest=min(fixed))
+            return Finding("learning-rate", None, values, template="learning-rate-high-stays")
+    elif big is not None and np.isfinite(end) and 0 <= start - end < 1e-4 * abs(start) and \
+            start - big > 50 * max(start - end, 1e-15):
+        return Finding("learning-rate", None, {"lr": lr, "lr_text": text, "before": start, "after": end,
+                                               "after_100": big}, template="learning-rate-low")
+    return None
+
+
 def line_search(loss_at_scale, start):
     """(lowest loss, its scale) along the step over SCALES, stopping once past the minimum; (loss at the
     smallest scale, None) when no scale lowers the loss below ``start``."""
@@ -156,14 +187,7 @@ def judge_first_step(watch, record):
         record["loss_before"], record["loss_after"] = start, end
         if start is None or not any(np.any(d) for d in delta.values()):
             return
-        if end is None or not np.isfinite(end) or end > start:
-            best, scale = line_search(stepped, start)
-            if scale is None:
-                record["climbs"] = best
-            else:
-                record["loss_step_best"], record["overshoot"] = best, 1.0 / scale
-        else:
-            record["loss_step_100"] = stepped(100.0)
+        record.update(judge_step(stepped, start, end))
     finally:
         loss_at(after)
 
@@ -199,26 +223,12 @@ def findings(watch):
     if start is not None and end is not None:
         if end == start and any(m["changed"] for m in first["measures"].values()):
             found.append(Finding("update-lost", None, {"loss": start}, template="update-lost-forward"))
-        lr, big = first.get("lr"), first.get("loss_step_100")
-        best, overshoot = first.get("loss_step_best"), first.get("overshoot")
-        climbs = first.get("climbs")
+        lr, climbs = first.get("lr"), first.get("climbs")
         if lr is None and climbs is not None and np.isfinite(climbs) and climbs > start + 1e-12 * abs(start):
             found.append(Finding("update-sign", None, {"before": start, "after": end}, template="update-sign-loss"))
         if lr is None or lr > 0:
-            text = "in use" if lr is None else f"{lr:.3g}"
-            if overshoot is not None:
-                values = {"lr": lr, "lr_text": text, "before": start, "after": end, "after_best": best,
-                          "by": overshoot, "by_text": f"{float(f'{overshoot:.2g}'):g}"}
-                fixed = list(getattr(watch, "fixed_losses", []))
-                if not np.isfinite(end) or overshoot >= OVERSHOOT:
-                    found.append(Finding("learning-rate", None, values, template="learning-rate-high"))
-                elif len(fixed) >= RECOVER_STEPS - 1 and min(fixed) >= start:
-                    values.update(steps=len(records), lowest=min(fixed))
-                    found.append(Finding("learning-rate", None, values, template="learning-rate-high-stays"))
-            elif big is not None and np.isfinite(end) and 0 <= start - end < 1e-4 * abs(start) and \
-                    start - big > 50 * max(start - end, 1e-15):
-                found.append(Finding("learning-rate", None, {"lr": lr, "lr_text": text, "before": start, "after": end,
-                                                             "after_100": big}, template="learning-rate-low"))
+            rate = rate_finding(lr, start, end, first, list(getattr(watch, "fixed_losses", [])), len(records))
+            found += [rate] if rate is not None else []
     found += _trajectory(watch, records)
     return found
 

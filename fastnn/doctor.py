@@ -21,6 +21,7 @@ import numpy as np
 
 from . import _checks
 from . import _doctor_sandbox as sandbox
+from . import _doctor_updates as updates
 from ._doctor_examine import Subject, examine
 from ._doctor_findings import ORDER, SEVERITY, Finding, rank
 from ._doctor_text import TEMPLATES, note, report, words
@@ -58,27 +59,38 @@ def _subject_of(network):
                    functions=functions, is_learner=is_learner, namespaces=namespaces)
 
 
-def check_learning_rate(network, grads, lr):
-    """learning-rate from the size of one step lr * grad relative to the weights (no division by zero)."""
+def check_learning_rate(network, grads, lr, x, t):
+    """learning-rate from what one SGD step of rate lr does to the network's loss on the batch (x, t): the
+    judgement the watch makes of a program's first step (far too large: along the step the loss is lowest at
+    a tenth of it or less; far too small: it barely moves while a 100x larger step lowers it a lot)."""
+    from ._doctor_probes import as_float, attempt
     if lr is None or not isinstance(grads, dict):
         return None
     if lr == 0:
         return Finding("learning-rate", None, {"name": "lr"}, template="learning-rate-zero")
-    ratios = {}
-    for key, W in network.params.items():
-        g = grads.get(key)
-        if np.ndim(W) == 2 and isinstance(g, np.ndarray) and g.shape == np.shape(W) and np.all(np.isfinite(g)):
-            norm_w = float(np.linalg.norm(W))
-            if norm_w > 0:
-                ratios[key] = float(abs(lr) * np.linalg.norm(g) / norm_w)
-    high = {k: r for k, r in ratios.items() if r > 1.0}
-    low = {k: r for k, r in ratios.items() if 0 < r < 1e-7}
-    which = high or low
-    if not which:
+    params = network.params
+    before = {k: np.array(W) for k, W in params.items() if isinstance(W, np.ndarray)}
+    delta = {k: -lr * np.asarray(g, np.float64) for k, g in grads.items()
+             if k in before and isinstance(g, np.ndarray) and g.shape == before[k].shape and np.all(np.isfinite(g))}
+    if not delta or not any(np.any(d) for d in delta.values()):
         return None
-    suggest = lr * 1e-3 / max(which.values())
-    return Finding("learning-rate", None, {"lr": lr, "ratios": ", ".join(f"{k}: {r:.2g}" for k, r in which.items()),
-                                           "suggest": f"{suggest:.2g}", "update_ratio": ratios})
+
+    def stepped(scale):
+        for k, d in delta.items():
+            params[k][...] = before[k] + scale * d
+        value, err = attempt(network.loss, x, t)
+        try:
+            return None if err else as_float(value)
+        except (TypeError, ValueError):
+            return None
+    try:
+        start, end = stepped(0.0), stepped(1.0)
+        if start is None or not np.isfinite(start):
+            return None
+        return updates.rate_finding(lr, start, end, updates.judge_step(stepped, start, end))
+    finally:
+        for k, W in before.items():
+            params[k][...] = W
 
 
 def doctor(network, x, t, lr=None, activation=None, verbose=True, seed=0, lang="en"):
@@ -115,7 +127,7 @@ def doctor(network, x, t, lr=None, activation=None, verbose=True, seed=0, lang="
     extra = None
     if lr is not None and callable(getattr(network, "gradient", None)):
         g, _ = _attempt_gradient(network, x, exam.labels if exam.labels is not None else t)
-        extra = check_learning_rate(network, g, lr)
+        extra = check_learning_rate(network, g, lr, x, exam.labels if exam.labels is not None else t)
     findings = rank(exam.findings + [extra])
     if verbose:
         print(report(findings, lang))

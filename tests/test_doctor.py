@@ -426,6 +426,22 @@ def test_watch_judges_a_large_learning_rate_by_how_far_it_overshoots(run_watched
         assert _trained_accuracy(suggested) > 0.9  # the rate it suggests does learn
 
 
+@pytest.mark.parametrize("lr,template", [(5.0, None), (30.0, "learning-rate-high")])
+def test_doctor_judges_a_learning_rate_as_the_watch_does(lr, template):
+    """fastnn.doctor(net, x, t, lr) on the watched program's network and first batch: the same verdict as the
+    watch above (lr 5 learns though its first step overshoots ~3x; lr 30 overshoots ~16x and does not)."""
+    ns = {}
+    exec(WATCHED[:WATCHED.index("learning_rate =")], ns)
+    params, loss, gradient = ns["params"], ns["loss"], ns["gradient"]
+    net = type("Net", (), {"params": params, "loss": lambda self, x, t: loss(params, x, t),
+                           "gradient": lambda self, x, t: gradient(params, x, t)})()
+    batch = ns["rng"].choice(300, 32)
+    kept = {k: v.copy() for k, v in params.items()}
+    found = doctor(net, ns["x_train"][batch], ns["t_train"][batch], lr=lr, verbose=False)
+    assert [f.template for f in found] == ([template] if template else []), [f.message for f in found]
+    assert all(np.array_equal(params[k], kept[k]) for k in params)  # the network is left as it was
+
+
 def test_watch_reports_the_learners_error_as_theirs(run_watched):
     source = WATCHED.replace("    return -np.sum(t * np.log(y + 1e-7)) / len(x)",
                              "    return -np.sum(t * np.log(y + 1e-7)) / len(x) + undefined_name")
