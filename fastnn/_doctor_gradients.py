@@ -19,15 +19,41 @@ RTOL = 2e-3
 SPOILED = 0.2
 
 
+def _flat_arrays(result):
+    """The arrays of a (nested) tuple/list in order, e.g. ([dW1, dW2], [db1, db2]); None if anything else."""
+    out = []
+    for item in result:
+        if isinstance(item, np.ndarray):
+            out.append(item)
+        elif isinstance(item, (tuple, list)):
+            inner = _flat_arrays(item)
+            if inner is None:
+                return None
+            out += inner
+        else:
+            return None
+    return out
+
+
 def as_grad_dict(result, params):
-    """A gradient result as {key: array}: a dict as is, a tuple/list of arrays matched to params in order."""
+    """A gradient result as {key: array}: a dict as is; a tuple/list of arrays (nested lists flattened) matched
+    to params in order: one for one, or each array to the next parameter of its shape when the params also
+    hold arrays the gradient does not cover (an object's cached activations)."""
     if isinstance(result, dict):
         return result
     keys = [k for k, v in params.items() if isinstance(v, np.ndarray)]
-    if isinstance(result, (tuple, list)) and len(result) == len(keys) and all(
-            isinstance(g, np.ndarray) and g.size == params[k].size for g, k in zip(result, keys)):
-        return dict(zip(keys, result))
-    return result
+    flat = _flat_arrays(result) if isinstance(result, (tuple, list)) else None
+    if not flat:
+        return result
+    if len(flat) == len(keys) and all(g.size == params[k].size for g, k in zip(flat, keys)):
+        return dict(zip(keys, flat))
+    matched, rest = {}, iter(keys)
+    for g in flat:
+        key = next((k for k in rest if params[k].shape == g.shape), None)
+        if key is None:
+            return result
+        matched[key] = g
+    return matched if len(flat) >= 2 else result
 
 
 def _differences(loss, array, index, h):

@@ -64,6 +64,65 @@ class GlobalParams(Mapping):
         return len(self.names)
 
 
+class OwnerParams(Mapping):
+    """A live view of a network object's float arrays kept as attributes (self.W1 = ...) or in list/tuple
+    attributes (self.w = [W1, W2] as "w[0]", "w[1]"), read from the object at each access so that an
+    attribute or element rebound by the update is seen. ``keep`` narrows it to the arrays a gradient matched
+    (an object's cached activations, self.z = ..., are arrays too)."""
+
+    def __init__(self, owner):
+        self.owner, self.names = owner, []
+        for name, value in vars(owner).items():
+            if _float_array(value):
+                self.names.append(name)
+            elif _float_arrays(value) or isinstance(value, (list, tuple)) and len(value) == 1 and _float_array(value[0]):
+                self.names += [f"{name}[{i}]" for i in range(len(value))]
+
+    def keep(self, keys):
+        self.names = [k for k in self.names if k in keys]
+
+    def __getitem__(self, key):
+        if key not in self.names:
+            raise KeyError(key)
+        name, _, index = key.partition("[")
+        value = getattr(self.owner, name)
+        return value[int(index[:-1])] if index else value
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
+
+
+class ListParams(Mapping):
+    """A live view of parameters passed as a list of arrays (gradient(params, x, t) with params = [W1, b1, ...]),
+    as "params[0]", "params[1]", ...: an element rebound by the update is seen."""
+
+    def __init__(self, name, items):
+        self.seq, self.names = items, [f"{name}[{i}]" for i in range(len(items))]
+
+    def __getitem__(self, key):
+        if key not in self.names:
+            raise KeyError(key)
+        return self.seq[self.names.index(key)]
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
+
+
+def _float_arrays(value):
+    """Whether value is a list or tuple of 2 to 50 float arrays (a network's parameters held in a list)."""
+    return isinstance(value, (list, tuple)) and 2 <= len(value) <= 50 and all(map(_float_array, value))
+
+
+def _float_array(value):
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+
+
 def _params_dict(value):
     return isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values())
 
@@ -147,6 +206,7 @@ class Watch:
         self.internal_errors = []
         self.too_slow = 0.0
         self.fixed_losses = []
+        self.first_training = None  # index of the first step that changed the network
         self.pending = None
         self.extra = []
 
@@ -195,8 +255,9 @@ class Watch:
         step = len(self.step_records)
         if step and "after" not in self.step_records[-1]:
             self.close_step(frame, before)
-        if step >= self.steps and not updates.undecided(self):
-            self.stop_reason = ["stop-steps", {"n": step}]
+        done = step - self.first_training if self.first_training is not None else step
+        if done >= self.steps and not updates.undecided(self):
+            self.stop_reason = ["stop-steps", {"n": done}] if done <= self.steps else ["stop-steps-more", {"n": done}]
             raise StopWatching()
         owner, params, fn_call = call
         if self.subject is None:
@@ -235,6 +296,11 @@ class Watch:
             return
         record = self.step_records[-1]
         record["grads"] = _copy_grads(result, record["params"])
+        params = record["params"]
+        if isinstance(params, OwnerParams) and isinstance(record["grads"], dict) and len(self.step_records) == 1 \
+                and set(record["grads"]) < set(params):  # what the gradient does not cover is no parameter
+            params.keep(record["grads"])
+            record["before"] = {k: v for k, v in record["before"].items() if k in params}
         if kind == "numerical_gradient" and len(self.step_records) == 1:
             self.extra.append(restored(record["params"], record["before"]))
         if self.exam is None:
@@ -250,11 +316,13 @@ class Watch:
         if owner is not None:
             params = getattr(owner, "params", None)
             if not _params_dict(params):
-                params = {k: v for k, v in vars(owner).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+                params = OwnerParams(owner)
             fn = getattr(owner, code.co_name, None)
             names = names[1:]
         else:
             params = next((values[n] for n in names if _params_dict(values[n])), None)
+            if params is None:  # functions over a list of arrays: gradient(params, x, t), params = [W1, b1, ...]
+                params = next((ListParams(n, values[n]) for n in names if _float_arrays(values[n])), None)
             if params is None:  # functions over a global params dict
                 params = next((v for k, v in sorted(frame.f_globals.items(), key=lambda kv: kv[0] != "params")
                                if not k.startswith("_") and _params_dict(v)), None)
@@ -339,15 +407,18 @@ class Watch:
         record = self.step_records[-1]
         record["after"] = after if after is not None else snapshot(record["params"])
         self.paused(updates.close, record, frame.f_back if frame is not None else None, self.main_globals)
-        if len(self.step_records) == 1 and self.exam:
-            self.paused(updates.judge_first_step, self, record)
-        if self.exam and self.exam.labels is not None:
+        if self.first_training is None and any(m["changed"] for m in record.get("measures", {}).values()):
+            # calls before that one (a gradient check on a few images, say) trained nothing: not steps
+            self.first_training = len(self.step_records) - 1
+            if self.exam:
+                self.paused(updates.judge_first_step, self, record)
+        if self.exam and self.exam.labels is not None and self.first_training is not None:
             self.paused(self.fixed_batch_loss)
 
     def fixed_batch_loss(self):
         """The learner's loss on the first step's batch, after each step (a trajectory free of batch noise)."""
-        first = self.step_records[0]
-        value, err = attempt(self.subject.loss, first["x"], self.exam.labels)
+        first = self.step_records[self.first_training]
+        value, err = attempt(self.subject.loss, first["x"], first["t"])
         try:
             self.fixed_losses.append(as_float(value) if err is None else float("nan"))
         except (TypeError, ValueError):
@@ -402,15 +473,16 @@ def result_of(watch):
     elif watch.subject is None or watch.subject.loss is None:
         not_checked.append(["network", "no-loss", {}])
     not_checked += [["doctor", "internal", {"error": why}] for why in watch.internal_errors]
-    if len(watch.step_records) < 2:
-        not_checked.append(["update", "two-steps", {"n": len(watch.step_records)}])
+    trained = len(updates.training_records(watch))
+    if trained < 2:
+        not_checked.append(["update", "two-steps", {"n": trained}])
     kept = rank([f for f in findings if f is not None])
     measured = dict(exam.measured) if exam else {}
     measured.update(updates.measured(watch))
     return {"findings": [f.to_dict() for f in kept], "not_checked": not_checked,
             "learner_errors": [list(e) for e in exam.learner_errors] if exam else [],
             "program_error": watch.learner_error, "stop_reason": watch.stop_reason,
-            "steps": len(watch.step_records), "measured": _jsonable(measured),
+            "steps": len(updates.training_records(watch)), "measured": _jsonable(measured),
             "doctor_seconds": watch.doctor_seconds - (exam.learner_seconds if exam else 0.0),
             "learner_seconds_in_checks": exam.learner_seconds if exam else 0.0}
 

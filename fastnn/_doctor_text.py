@@ -362,9 +362,10 @@ NOTES = {
                       "zh": "被观察的程序在 {seconds:.0f} 秒内没有停止"},
     "child-died": {"en": "the watched program ended (exit code {code}) before the doctor could report",
                    "zh": "被观察的程序在 doctor 报告之前就结束了（退出码 {code}）"},
-    "stop-steps": {"en": "{n} training steps observed (--steps; more while a first step that overshot has not "
-                         "yet brought the loss back down)",
-                   "zh": "已观察到 {n} 个训练步（--steps；第一步越过最低点且损失尚未回落时多看几步）"},
+    "stop-steps": {"en": "{n} training steps observed (--steps)", "zh": "已观察到 {n} 个训练步（--steps）"},
+    "stop-steps-more": {"en": "{n} training steps observed: past --steps, until the loss on the first batch, raised "
+                              "by the first step, came back below where it started (or 50 steps)",
+                        "zh": "已观察到 {n} 个训练步：第一步让第一批的损失升高，因此超过 --steps 继续观察，直到它回到起点以下（最多 50 步）"},
     "stop-slow": {"en": "the program's numerical_gradient() would take ~{seconds:.0f} s per step; its first step was "
                         "examined, not run", "zh": "程序的 numerical_gradient() 每步约需 {seconds:.0f} 秒；只检查了第一步，没有运行它"},
     "stop-timeout": {"en": "--timeout of {seconds:g} s reached", "zh": "达到 --timeout {seconds:g} 秒"},

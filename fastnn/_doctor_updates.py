@@ -27,11 +27,19 @@ RECOVER_STEPS = 50
 SCALES = 2.0 ** (-0.5 * np.arange(1, 55))  # sqrt(2) apart, from 0.71 down to 7.5e-9
 
 
+def training_records(watch, closed=False):
+    """The observed steps from the first that changed the network (calls before it, a gradient check on a few
+    images say, trained nothing); all of them when none did. ``closed``: only those measured after the step."""
+    first = getattr(watch, "first_training", None)
+    records = watch.step_records[first:] if first is not None else watch.step_records
+    return [r for r in records if "after" in r and "measures" in r] if closed else list(records)
+
+
 def undecided(watch):
     """Whether the watch should go on past ``--steps``: the first step overshot by less than OVERSHOOT and the
     loss on its batch has not come back below where it started (within RECOVER_STEPS steps)."""
-    records = watch.step_records
-    if not records or len(records) >= RECOVER_STEPS:
+    records = training_records(watch)
+    if getattr(watch, "first_training", None) is None or len(records) >= RECOVER_STEPS:
         return False
     first = records[0]
     overshoot, start, end = first.get("overshoot"), first.get("loss_before"), first.get("loss_after")
@@ -158,8 +166,8 @@ def close(record, frame, main_globals):
 def judge_first_step(watch, record):
     """The first step's effect on the learner's own loss on its own batch, and smaller/larger steps."""
     exam, subject = watch.exam, watch.subject
-    x, t = record["x"], exam.labels
-    if t is None or subject.loss is None:
+    x, t = record["x"], record["t"]
+    if exam.labels is None or subject.loss is None:
         return
     measures = record["measures"] = step_measures(record)
     params, before, after = record["params"], record["before"], record["after"]
@@ -194,7 +202,7 @@ def judge_first_step(watch, record):
 
 def findings(watch):
     """Findings about the updates and the loss over the observed steps."""
-    records = [r for r in watch.step_records if "after" in r and "measures" in r]
+    records = training_records(watch, closed=True)
     if not records or not watch.looping:  # a script that ended by itself after a gradient or two: not training
         return []
     found = []
@@ -250,7 +258,7 @@ def _trajectory(watch, records):
 
 def measured(watch):
     out = {"steps_observed": len(watch.step_records), "losses_seen": [v for _, v in watch.loss_values][:50]}
-    first = next((r for r in watch.step_records if "measures" in r), None)
+    first = next((r for r in training_records(watch) if "measures" in r), None)
     if first is not None:
         out["first_update"] = first["measures"]
         for key in ("lr", "loss_before", "loss_after", "loss_step_best", "overshoot", "loss_step_100"):

@@ -442,6 +442,17 @@ def test_doctor_judges_a_learning_rate_as_the_watch_does(lr, template):
     assert all(np.array_equal(params[k], kept[k]) for k in params)  # the network is left as it was
 
 
+def test_watch_a_gradient_check_before_training_is_no_step(run_watched):
+    """Gradients taken on a few images before the loop, with no update between them, train nothing: the
+    watched steps, the first step's judgement and the loss trajectory start at the first update."""
+    check = "check = [gradient(params, x_train[:3], t_train[:3]) for _ in range(2)]\n"
+    source = WATCHED.replace("learning_rate = 0.5\n", "learning_rate = 0.5\n" + check)
+    report = run_watched(source, "--json", "--steps", "3")
+    assert report["findings"] == [] and report["steps"] == 3, report
+    first = report["measured"]["first_update"]
+    assert first and all(m["changed"] for m in first.values()), first
+
+
 def test_watch_reports_the_learners_error_as_theirs(run_watched):
     source = WATCHED.replace("    return -np.sum(t * np.log(y + 1e-7)) / len(x)",
                              "    return -np.sum(t * np.log(y + 1e-7)) / len(x) + undefined_name")
