@@ -410,6 +410,13 @@ class Watch:
         if self.first_training is None and any(m["changed"] for m in record.get("measures", {}).values()):
             # calls before that one (a gradient check on a few images, say) trained nothing: not steps
             self.first_training = len(self.step_records) - 1
+            if self.first_training and self.exam:  # examined on a call that trained nothing: examine again on
+                now = snapshot(record["params"])  # the first batch it trains on, as it was before that step
+                _write(record["params"], record["before"])
+                try:
+                    self.paused(self.examine_first, record)
+                finally:
+                    _write(record["params"], now)
             if self.exam:
                 self.paused(updates.judge_first_step, self, record)
         if self.exam and self.exam.labels is not None and self.first_training is not None:
