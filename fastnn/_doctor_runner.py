@@ -38,8 +38,29 @@ class StopWatching(BaseException):
     """Ends the watched run (steps seen or time up)."""
 
 
-class GlobalParams(Mapping):
-    """A live view of parameters kept as module globals (W1, b1, W2, b2 = ...), in definition order."""
+class ParamsView(Mapping):
+    """A live view of a learner's parameters kept elsewhere than in a dict: ``names`` are its keys, read through
+    ``value(key)`` at each access, so that an array the update rebinds is seen."""
+
+    names = ()
+
+    def value(self, key):
+        raise NotImplementedError
+
+    def __getitem__(self, key):
+        if key not in self.names:
+            raise KeyError(key)
+        return self.value(key)
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
+
+
+class GlobalParams(ParamsView):
+    """Parameters kept as module globals (W1, b1, W2, b2 = ...), in definition order."""
 
     PATTERN = re.compile(r"[WwBb]_?\d+|weights?_?\d*|bias(es)?_?\d*|[Ww]_?(hidden|out|output|in|input)")
 
@@ -52,66 +73,41 @@ class GlobalParams(Mapping):
                  and v.dtype.kind == "f"]
         return cls(namespace, names) if len(names) >= 2 else None
 
-    def __getitem__(self, key):
-        if key not in self.names:
-            raise KeyError(key)
+    def value(self, key):
         return self.namespace[key]
 
-    def __iter__(self):
-        return iter(self.names)
 
-    def __len__(self):
-        return len(self.names)
-
-
-class OwnerParams(Mapping):
-    """A live view of a network object's float arrays kept as attributes (self.W1 = ...) or in list/tuple
-    attributes (self.w = [W1, W2] as "w[0]", "w[1]"), read from the object at each access so that an
-    attribute or element rebound by the update is seen. ``keep`` narrows it to the arrays a gradient matched
-    (an object's cached activations, self.z = ..., are arrays too)."""
+class OwnerParams(ParamsView):
+    """A network object's float arrays kept as attributes (self.W1 = ...) or in list/tuple attributes
+    (self.w = [W1, W2] as "w[0]", "w[1]"). ``keep`` narrows it to the arrays a gradient matched (an object's
+    cached activations, self.z = ..., are arrays too)."""
 
     def __init__(self, owner):
         self.owner, self.names = owner, []
         for name, value in vars(owner).items():
             if _float_array(value):
                 self.names.append(name)
-            elif _float_arrays(value) or isinstance(value, (list, tuple)) and len(value) == 1 and _float_array(value[0]):
+            elif isinstance(value, (list, tuple)) and 0 < len(value) <= 50 and all(map(_float_array, value)):
                 self.names += [f"{name}[{i}]" for i in range(len(value))]
 
     def keep(self, keys):
         self.names = [k for k in self.names if k in keys]
 
-    def __getitem__(self, key):
-        if key not in self.names:
-            raise KeyError(key)
+    def value(self, key):
         name, _, index = key.partition("[")
         value = getattr(self.owner, name)
         return value[int(index[:-1])] if index else value
 
-    def __iter__(self):
-        return iter(self.names)
 
-    def __len__(self):
-        return len(self.names)
-
-
-class ListParams(Mapping):
-    """A live view of parameters passed as a list of arrays (gradient(params, x, t) with params = [W1, b1, ...]),
-    as "params[0]", "params[1]", ...: an element rebound by the update is seen."""
+class ListParams(ParamsView):
+    """Parameters passed as a list of arrays (gradient(params, x, t) with params = [W1, b1, ...]), as
+    "params[0]", "params[1]", ..."""
 
     def __init__(self, name, items):
         self.seq, self.names = items, [f"{name}[{i}]" for i in range(len(items))]
 
-    def __getitem__(self, key):
-        if key not in self.names:
-            raise KeyError(key)
+    def value(self, key):
         return self.seq[self.names.index(key)]
-
-    def __iter__(self):
-        return iter(self.names)
-
-    def __len__(self):
-        return len(self.names)
 
 
 def _float_arrays(value):
