@@ -107,12 +107,15 @@ def _probe_sigmoid(name, fn, notes):
 
 
 def check_predict_rows(y):
-    """softmax-axis when predict returns probabilities whose rows do not sum to 1."""
+    """softmax-axis when predict returns probabilities normalised over the wrong axis: rows that do not sum to 1
+    while the whole batch, or each column, does. (Outputs in [0, 1] whose rows sum to anything, such as
+    independent sigmoids trained with a squared error, are no softmax at all.)"""
     y = np.asarray(y, np.float64)
-    if y.ndim != 2 or not np.all(np.isfinite(y)) or y.min() < 0 or y.max() > 1:
+    if y.ndim != 2 or len(y) < 2 or not np.all(np.isfinite(y)) or y.min() < 0 or y.max() > 1:
         return None
     sums = y.sum(axis=1)
-    if np.max(np.abs(sums - 1)) > 1e-3 and abs(float(y.sum()) - 1) < 1e-3 or np.max(np.abs(sums - 1)) > 0.05:
+    over_batch = abs(float(y.sum()) - 1) < 1e-3 or np.max(np.abs(y.sum(axis=0) - 1)) < 1e-3
+    if np.max(np.abs(sums - 1)) > 1e-3 and over_batch:
         return Finding("softmax-axis", None, {"function": "predict", "row_sums": [float(s) for s in sums[:5]],
                                               "total": float(y.sum())}, template="softmax-axis-predict")
     return None

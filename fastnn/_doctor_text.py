@@ -250,9 +250,9 @@ TEMPLATES = {
                "每一步都越过最低点，网络学不到东西", "把学习率调小约 {by_text} 倍")},
     "learning-rate-low": {
         "en": ("the learning rate {lr_text} is far too small: one step moves the loss on its own batch from "
-               "{before:.6g} to {after:.6g}, while a 100x larger step lowers it to {after_100:.4g}",
+               "{before:.6g} to {after:.6g}, while a 100x larger step lowers it to {after_100:.6g}",
                "steps that small take forever to learn anything", "try a learning rate about 100 times larger"),
-        "zh": ("学习率 {lr_text} 过小：一步更新让本批次的损失只从 {before:.6g} 变为 {after:.6g}，而大 100 倍的步长会降到 {after_100:.4g}",
+        "zh": ("学习率 {lr_text} 过小：一步更新让本批次的损失只从 {before:.6g} 变为 {after:.6g}，而大 100 倍的步长会降到 {after_100:.6g}",
                "步长太小，几乎学不到东西", "把学习率调大约 100 倍")},
     "learning-rate-zero": {
         "en": ("nothing changes because {name} is 0", "a learning rate of zero never moves the parameters",
@@ -345,6 +345,9 @@ NOTES = {
     "raised": {"en": "{what}(x, t) raised {error}", "zh": "{what}(x, t) 抛出了 {error}"},
     "absent": {"en": "the program has no {what}()", "zh": "程序没有 {what}()"},
     "not-dict": {"en": "{what}() returned {type}, not a dict of arrays", "zh": "{what}() 返回了 {type}，而不是数组字典"},
+    "random": {"en": "{what}() gives another result on the same batch at each call (dropout or other noise in "
+                     "training mode), so it cannot be compared with the loss's central difference",
+               "zh": "{what}() 对同一批数据每次调用结果都不同（训练模式下的 dropout 或其他噪声），无法与损失的中心差分比较"},
     "too-slow": {"en": "it would take ~{estimate:.0f} s on {n} parameters (budget {budget:.0f} s)",
                  "zh": "在 {n} 个参数上约需 {estimate:.0f} 秒（预算 {budget:.0f} 秒）"},
     "stopped": {"en": "it was stopped after the budget of {budget:.0f} s on {n} parameters",

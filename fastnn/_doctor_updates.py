@@ -124,6 +124,16 @@ def _fit(before, after, g):
     return c, float(np.linalg.norm(d - c * g) / max(np.linalg.norm(d), 1e-300))
 
 
+def _movable(g, W):
+    """Whether a gradient g is large enough that a step along it (at a learning rate up to 1000) changes W at
+    all in W's precision: a gradient of 1e-218 (a network whose units all sit at sigmoid(-500)) is not."""
+    if not isinstance(g, np.ndarray) or not isinstance(W, np.ndarray) or g.shape != W.shape or not np.any(g):
+        return False
+    scale = float(np.max(np.abs(W))) if W.size else 0.0
+    eps = np.finfo(W.dtype).eps if W.dtype.kind == "f" else np.finfo(np.float64).eps
+    return float(np.max(np.abs(g))) * 1e3 > eps * scale * 0.5 if scale > 0 else True
+
+
 def step_measures(record):
     """Per parameter: effective lr, cosine(delta, -g), |delta|/|W|, changed?"""
     out = {}
@@ -219,7 +229,7 @@ def findings(watch):
         return found
     first = records[0]
     never = [k for k in first["measures"] if not any(r["measures"].get(k, {}).get("changed") for r in records)
-             and any(r["measures"].get(k, {}).get("lr") is not None or np.any(r.get("grads", {}).get(k, 0))
+             and any(_movable(r.get("grads", {}).get(k), r["before"].get(k))
                      for r in records if isinstance(r.get("grads"), dict))]
     if never:
         found.append(Finding("update-lost", never[0] if len(never) == 1 else None, {"params": never},
@@ -229,7 +239,8 @@ def findings(watch):
         found.append(Finding("update-sign", None, {"cos": float(np.median(cos))}))
     start, end = first.get("loss_before"), first.get("loss_after")
     if start is not None and end is not None:
-        if end == start and any(m["changed"] for m in first["measures"].values()):
+        if end == start and any(m["changed"] for m in first["measures"].values()) and \
+                first.get("loss_step_100") in (None, start):  # (a tiny step lost to rounding moves it 100x larger)
             found.append(Finding("update-lost", None, {"loss": start}, template="update-lost-forward"))
         lr, climbs = first.get("lr"), first.get("climbs")
         if lr is None and climbs is not None and np.isfinite(climbs) and climbs > start + 1e-12 * abs(start):

@@ -453,6 +453,51 @@ def test_watch_a_gradient_check_before_training_is_no_step(run_watched):
     assert first and all(m["changed"] for m in first.values()), first
 
 
+def test_predict_rows_not_summing_to_one_are_softmax_axis_only_when_normalised_over_the_batch():
+    from fastnn._doctor_probes import check_predict_rows
+    a = np.random.default_rng(0).normal(size=(8, 10))
+    e = np.exp(a - a.max())
+    assert check_predict_rows(e / e.sum(axis=1, keepdims=True)) is None  # a softmax per row
+    assert check_predict_rows(e / e.sum()).code == "softmax-axis"  # over the whole batch
+    assert check_predict_rows(e / e.sum(axis=0)).code == "softmax-axis"  # over each column
+    assert check_predict_rows(1 / (1 + np.exp(-a))) is None  # independent sigmoids (a squared-error net)
+
+
+@pytest.mark.parametrize("lr", [1e-7])
+def test_watch_a_float32_step_too_small_to_move_the_loss_is_the_learning_rate_not_a_lost_update(run_watched, lr):
+    """In float32 a step of lr 1e-7 can leave the loss exactly as it was: a 100x larger one moves it, so the
+    forward does read the updated arrays (update-lost-forward would say it does not)."""
+    source = WATCHED.replace('          "W2": 0.1 * rng.normal(size=(16, 10)), "b2": np.zeros(10)}',
+                             '          "W2": 0.1 * rng.normal(size=(16, 10)), "b2": np.zeros(10)}\n'
+                             'params = {k: v.astype(np.float32) for k, v in params.items()}\n'
+                             'x_train, t_train = x_train.astype(np.float32), t_train.astype(np.float32)')
+    source = source.replace("learning_rate = 0.5", f"learning_rate = {lr}")
+    report = run_watched(source, "--json")
+    assert report["measured"]["loss_after"] == report["measured"]["loss_before"]
+    assert [f["code"] for f in report["findings"]][:1] == ["learning-rate"], report["findings"]
+
+
+def test_watch_gradients_too_small_to_move_any_weight_are_no_lost_update(run_watched):
+    """A sigmoid clipped the wrong way round outputs sigmoid(-500) ~ 7e-218 everywhere: the gradients are ~1e-218
+    and no learning rate moves a weight by them; the update is not what is broken."""
+    source = WATCHED.replace("    return 1 / (1 + np.exp(-x))", "    return 1 / (1 + np.exp(-np.clip(x, 500, -500)))")
+    report = run_watched(source, "--json")
+    codes = [f["code"] for f in report["findings"]]
+    assert codes and "update-lost" not in codes, report["findings"]
+
+
+def test_watch_a_gradient_with_dropout_is_not_compared_with_the_loss(run_watched):
+    """gradient() with dropout in training mode (another result at each call) against a deterministic loss:
+    not a backprop bug; the check is listed as not made, with why."""
+    source = WATCHED.replace("    dz1 = (dy @ params[\"W2\"].T) * z1 * (1 - z1)",
+                             "    keep = rng.random(z1.shape) > 0.2\n"
+                             "    dz1 = (dy @ params[\"W2\"].T) * z1 * (1 - z1) * keep / 0.8")
+    assert "keep = rng" in source
+    report = run_watched(source, "--json")
+    assert report["findings"] == [], report["findings"]
+    assert any(n[0] == "gradient" and "another result" in n[1] for n in report["not_checked"]), report["not_checked"]
+
+
 def test_watch_reports_the_learners_error_as_theirs(run_watched):
     source = WATCHED.replace("    return -np.sum(t * np.log(y + 1e-7)) / len(x)",
                              "    return -np.sum(t * np.log(y + 1e-7)) / len(x) + undefined_name")
