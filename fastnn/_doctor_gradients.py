@@ -20,7 +20,8 @@ SPOILED = 0.2
 
 
 def _flat_arrays(result):
-    """The arrays of a (nested) tuple/list in order, e.g. ([dW1, dW2], [db1, db2]); None if anything else."""
+    """The arrays of a (nested) tuple/list in order, e.g. ([dW1, dW2], [db1, db2]); None if it holds anything
+    else (a loss returned alongside, (loss, dW1, ...), included: such a gradient is not checked)."""
     out = []
     for item in result:
         if isinstance(item, np.ndarray):
@@ -37,8 +38,9 @@ def _flat_arrays(result):
 
 def as_grad_dict(result, params):
     """A gradient result as {key: array}: a dict as is; a tuple/list of arrays (nested lists flattened) matched
-    to params in order: one for one, or each array to the next parameter of its shape when the params also
-    hold arrays the gradient does not cover (an object's cached activations)."""
+    to params in order: one for one, else each array to the first parameter of its shape not yet taken
+    (([dW1, dW2], [db1, db2]) against W1, b1, W2, b2; params that also hold arrays the gradient does not
+    cover, an object's cached activations)."""
     if isinstance(result, dict):
         return result
     keys = [k for k, v in params.items() if isinstance(v, np.ndarray)]
@@ -47,9 +49,9 @@ def as_grad_dict(result, params):
         return result
     if len(flat) == len(keys) and all(g.size == params[k].size for g, k in zip(flat, keys)):
         return dict(zip(keys, flat))
-    matched, rest = {}, iter(keys)
-    for g in flat:
-        key = next((k for k in rest if params[k].shape == g.shape), None)
+    matched = {}
+    for g in flat:  # each to the first parameter of its shape not yet taken (same-shaped ones keep their order)
+        key = next((k for k in keys if k not in matched and params[k].shape == g.shape), None)
         if key is None:
             return result
         matched[key] = g

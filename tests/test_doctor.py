@@ -453,6 +453,20 @@ def test_watch_a_gradient_check_before_training_is_no_step(run_watched):
     assert first and all(m["changed"] for m in first.values()), first
 
 
+def test_a_gradient_returned_as_lists_or_with_its_loss_is_matched_to_the_parameters_by_shape():
+    from fastnn._doctor_gradients import as_grad_dict
+    W1, b1, W2, b2 = np.ones((4, 3)), np.ones(3), np.ones((3, 2)), np.ones(2)
+    params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+    g = [np.full(a.shape, float(i)) for i, a in enumerate(params.values())]
+    assert {k: v[0] if v.ndim == 1 else v[0, 0] for k, v in as_grad_dict(tuple(g), params).items()} == \
+        {"W1": 0, "b1": 1, "W2": 2, "b2": 3}
+    nested = as_grad_dict(([g[0], g[2]], [g[1], g[3]]), params)  # ([dW1, dW2], [db1, db2])
+    assert all(nested[k] is v for k, v in zip(["W1", "W2", "b1", "b2"], g[::2] + g[1::2]))
+    cached = dict(params, z=np.ones((5, 3)))  # an object's cached activation among its arrays
+    assert set(as_grad_dict(tuple(g), cached)) == set(params)
+    assert as_grad_dict(("no", *g), params)[0] == "no"  # anything else: left as it is, not guessed
+
+
 def test_predict_rows_not_summing_to_one_are_softmax_axis_only_when_normalised_over_the_batch():
     from fastnn._doctor_probes import check_predict_rows
     a = np.random.default_rng(0).normal(size=(8, 10))
