@@ -216,7 +216,8 @@ def _reference(subject, x, t, loss, rng, theirs, samples):
     """(grads.reference_values of the learner's loss, its precision: a key of grads.PRECISION).
 
     float32 parameters: the same loss on the inputs in float64 (float32 inputs cast; NumPy then computes in
-    float64) where that loss comes back as a float64 number, runs, and agrees with the plain one: a float32
+    float64) where that loss comes back as a float64 number (or a Python float with more digits than float32
+    holds), runs, and agrees with the plain one: a float32
     loss cannot resolve steps below ~1e-2, where a relu unit's kink lies within the step of a bias for one
     example of a batch of 100 in about one check in three, and the reference must step around it as it does
     for float64 networks. float64 parameters whose loss comes back in float32 (the learner casts on the way):
@@ -233,7 +234,11 @@ def _reference(subject, x, t, loss, rng, theirs, samples):
         plain = loss()
         # a float64 number, the same loss to float32's rounding, and not the very same number when the inputs
         # were cast (a loss that casts them back to float32 inside gives that: no more digits than before)
-        if (_float_bits(raw) == 64 and np.isfinite(wide) and abs(wide - plain) <= 1e-4 * max(1.0, abs(plain))
+        # (a Python float says nothing of its dtype: it counts as float64 when it holds more digits than float32)
+        bits = _float_bits(raw)
+        if bits is None and wide is not None and np.isfinite(wide) and float(np.float32(wide)) != wide:
+            bits = 64
+        if (bits == 64 and np.isfinite(wide) and abs(wide - plain) <= 1e-4 * max(1.0, abs(plain))
                 and (wide != plain or not cast)):
             return grads.reference_values(subject.params, precise, rng, theirs, samples, precise=True), "precise32"
     if low:

@@ -20,12 +20,14 @@ SPOILED = 0.2
 
 
 def _flat_arrays(result):
-    """The arrays of a (nested) tuple/list in order, e.g. ([dW1, dW2], [db1, db2]); None if it holds anything
-    else (a loss returned alongside, (loss, dW1, ...), included: such a gradient is not checked)."""
+    """The arrays of a (nested) tuple/list in order, e.g. ([dW1, dW2], [db1, db2]), passing over numbers (a
+    loss returned alongside: (loss, dW1, db1, ...)); None if it holds anything else."""
     out = []
     for item in result:
-        if isinstance(item, np.ndarray):
+        if isinstance(item, np.ndarray) and item.ndim:
             out.append(item)
+        elif isinstance(item, (int, float, np.number, np.ndarray)) and not isinstance(item, bool):
+            continue
         elif isinstance(item, (tuple, list)):
             inner = _flat_arrays(item)
             if inner is None:

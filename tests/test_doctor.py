@@ -460,6 +460,7 @@ def test_a_gradient_returned_as_lists_or_with_its_loss_is_matched_to_the_paramet
     g = [np.full(a.shape, float(i)) for i, a in enumerate(params.values())]
     assert {k: v[0] if v.ndim == 1 else v[0, 0] for k, v in as_grad_dict(tuple(g), params).items()} == \
         {"W1": 0, "b1": 1, "W2": 2, "b2": 3}
+    assert list(as_grad_dict((2.3, *g), params)) == ["W1", "b1", "W2", "b2"]  # (loss, dW1, db1, ...)
     nested = as_grad_dict(([g[0], g[2]], [g[1], g[3]]), params)  # ([dW1, dW2], [db1, db2])
     assert all(nested[k] is v for k, v in zip(["W1", "W2", "b1", "b2"], g[::2] + g[1::2]))
     cached = dict(params, z=np.ones((5, 3)))  # an object's cached activation among its arrays
@@ -858,9 +859,9 @@ def test_a_float32_relu_net_with_a_kink_inside_the_float32_step_gets_the_right_f
 
 
 def test_a_loss_that_casts_its_input_to_float32_gets_the_plain_float32_reference(monkeypatch):
-    """Where the loss is computed in float32 whatever the inputs (the learner casts them), or cannot be told
-    (a Python float), there are no more digits to refine with, and the reference is the float32 one (refining a
-    float32 loss could keep a noisy step)."""
+    """Where the loss is computed in float32 whatever the inputs (the learner casts them), there are no more
+    digits to refine with, and the reference is the float32 one (refining a float32 loss could keep a noisy
+    step). A Python float counts by its digits: float64 where it holds more than float32 can."""
     from fastnn import _doctor_examine as examine
     from fastnn import _doctor_gradients as grads
     seen = []
@@ -868,16 +869,17 @@ def test_a_loss_that_casts_its_input_to_float32_gets_the_plain_float32_reference
     monkeypatch.setattr(grads, "reference_values", lambda *a, **k: seen.append(k.get("precise", False)) or real(*a, **k))
     for cast, inputs, python_float in ((False, np.float32, False), (True, np.float32, False),
                                        (False, np.float64, False), (True, np.float64, False),
-                                       (False, np.float64, True)):
+                                       (False, np.float64, True), (True, np.float64, True),
+                                       (False, np.float32, True), (True, np.float32, True)):
         net = _Kink32Net(cast=cast)
         net.x = net.x.astype(inputs)
         learner_loss = (lambda x, t, net=net: float(net.loss(x, t))) if python_float else net.loss
         subject = examine.Subject(params=net.params, loss=learner_loss, gradient=net.gradient)
         examine._reference(subject, net.x, net.t, lambda: float(net.loss(net.x, net.t)), np.random.default_rng(0),
                            net.gradient(net.x, net.t), 12)
-    # float32 inputs: float64 ones unless cast back; float64 inputs: a float64 loss unless cast, and a Python
-    # float says nothing of how it was computed
-    assert seen == [True, False, True, False, False]
+    # float32 inputs: float64 ones unless cast back; float64 inputs: a float64 loss unless cast; a Python float
+    # likewise, told by its digits
+    assert seen == [True, False, True, False, True, False, True, False]
 
 
 class _Float32LossNet:
