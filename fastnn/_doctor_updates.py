@@ -17,12 +17,13 @@ LR_NAMES = ("lr", "learning_rate", "learningrate", "eta", "alpha", "step_size", 
 
 # A first step that raises the loss is "far too large" only when the loss along that step is lowest at
 # 1/OVERSHOOT of it or less. Overshooting by a few times is how healthy SGD runs at the edge of stability
-# (the book's network at lr 1-4 overshoots 2-8x on its first batch and still reaches 93-96% on MNIST);
-# 10x and more (lr 10 with 50 hidden units, lr 6 with 100) trains to chance on most seeds.
+# (the book's network at lr 1-2 with 100 hidden units and batch 32, or 2-6 with 50 and batch 100, overshoots
+# 2-8x on its first batch and still reaches 93-96% on MNIST); 10x and more (lr 10 with 50 hidden units, lr 6
+# with 100 and batch 32) ends at 10-30% on most seeds.
 OVERSHOOT = 10.0
 # A smaller overshoot leaves the verdict open: the watch goes on (up to RECOVER_STEPS steps) until the loss on
-# the first batch is back below where it started. Healthy overshooting runs measured on MNIST were back within
-# 1-30 steps; one that is not back after RECOVER_STEPS is not learning at that rate.
+# the first batch is back below where it started. Overshooting runs measured on MNIST that learn were back
+# within 1-30 steps; one that is not back after RECOVER_STEPS is not learning at that rate.
 RECOVER_STEPS = 50
 SCALES = 2.0 ** (-0.5 * np.arange(1, 55))  # sqrt(2) apart, from 0.71 down to 7.5e-9
 
@@ -43,7 +44,7 @@ def undecided(watch):
         return False
     first = records[0]
     overshoot, start, end = first.get("overshoot"), first.get("loss_before"), first.get("loss_after")
-    if overshoot is None or overshoot >= OVERSHOOT or not np.isfinite(end):
+    if overshoot is None or overshoot >= OVERSHOOT or end is None or not np.isfinite(end):
         return False
     return not any(v < start for v in watch.fixed_losses)
 
@@ -65,14 +66,15 @@ def rate_finding(lr, start, end, judged, fixed=(), steps=0):
     text = "in use" if lr is None else f"{lr:.3g}"
     overshoot, big = judged.get("overshoot"), judged.get("loss_step_100")
     if overshoot is not None:
-        values = {"lr": lr, "lr_text": text, "before": start, "after": end, "after_best": judged["loss_step_best"],
+        values = {"lr": lr, "lr_text": text, "before": start, "after": float("nan") if end is None else end,
+                  "after_best": judged["loss_step_best"],
                   "by": overshoot, "by_text": f"{float(f'{overshoot:.2g}'):g}"}
-        if not np.isfinite(end) or overshoot >= OVERSHOOT:
+        if end is None or not np.isfinite(end) or overshoot >= OVERSHOOT:
             return Finding("learning-rate", None, values, template="learning-rate-high")
         if len(fixed) >= RECOVER_STEPS - 1 and min(fixed) >= start:
             values.update(steps=steps, lowest=min(fixed))
             return Finding("learning-rate", None, values, template="learning-rate-high-stays")
-    elif big is not None and np.isfinite(end) and 0 <= start - end < 1e-4 * abs(start) and \
+    elif big is not None and end is not None and np.isfinite(end) and 0 <= start - end < 1e-4 * abs(start) and \
             start - big > 50 * max(start - end, 1e-15):
         return Finding("learning-rate", None, {"lr": lr, "lr_text": text, "before": start, "after": end,
                                                "after_100": big}, template="learning-rate-low")
