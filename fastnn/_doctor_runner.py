@@ -87,7 +87,7 @@ class OwnerParams(ParamsView):
         for name, value in vars(owner).items():
             if _float_array(value):
                 self.names.append(name)
-            elif isinstance(value, (list, tuple)) and 0 < len(value) <= 50 and all(map(_float_array, value)):
+            elif _float_arrays(value, least=1):
                 self.names += [f"{name}[{i}]" for i in range(len(value))]
 
     def keep(self, keys):
@@ -110,9 +110,9 @@ class ListParams(ParamsView):
         return self.seq[self.names.index(key)]
 
 
-def _float_arrays(value):
-    """Whether value is a list or tuple of 2 to 50 float arrays (a network's parameters held in a list)."""
-    return isinstance(value, (list, tuple)) and 2 <= len(value) <= 50 and all(map(_float_array, value))
+def _float_arrays(value, least=2):
+    """Whether value is a list or tuple of ``least`` to 50 float arrays (a network's parameters in a list)."""
+    return isinstance(value, (list, tuple)) and least <= len(value) <= 50 and all(map(_float_array, value))
 
 
 def _float_array(value):

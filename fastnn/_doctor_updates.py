@@ -36,6 +36,11 @@ def training_records(watch, closed=False):
     return [r for r in records if "after" in r and "measures" in r] if closed else list(records)
 
 
+def far_too_large(overshoot, end):
+    """Whether a step that raised the loss to ``end`` overshot so far that it is a finding at once."""
+    return end is None or not np.isfinite(end) or overshoot >= OVERSHOOT
+
+
 def undecided(watch):
     """Whether the watch should go on past ``--steps``: the first step overshot by less than OVERSHOOT and the
     loss on its batch has not come back below where it started (within RECOVER_STEPS steps)."""
@@ -44,7 +49,7 @@ def undecided(watch):
         return False
     first = records[0]
     overshoot, start, end = first.get("overshoot"), first.get("loss_before"), first.get("loss_after")
-    if overshoot is None or overshoot >= OVERSHOOT or end is None or not np.isfinite(end):
+    if overshoot is None or far_too_large(overshoot, end):
         return False
     return not any(v < start for v in watch.fixed_losses)
 
@@ -69,7 +74,7 @@ def rate_finding(lr, start, end, judged, fixed=(), steps=0):
         values = {"lr": lr, "lr_text": text, "before": start, "after": float("nan") if end is None else end,
                   "after_best": judged["loss_step_best"],
                   "by": overshoot, "by_text": f"{float(f'{overshoot:.2g}'):g}"}
-        if end is None or not np.isfinite(end) or overshoot >= OVERSHOOT:
+        if far_too_large(overshoot, end):
             return Finding("learning-rate", None, values, template="learning-rate-high")
         if len(fixed) >= RECOVER_STEPS - 1 and min(fixed) >= start:
             values.update(steps=steps, lowest=min(fixed))
@@ -175,6 +180,18 @@ def close(record, frame, main_globals):
             record["zero_lr"] = name
 
 
+def loss_with(params, values, loss, x, t):
+    """The learner's loss on (x, t) with ``values`` written into its parameters in place (None where it fails)."""
+    for k, v in values.items():
+        if k in params and params[k].shape == np.shape(v):
+            params[k][...] = v
+    value, err = attempt(loss, x, t)
+    try:
+        return None if err else as_float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def judge_first_step(watch, record):
     """The first step's effect on the learner's own loss on its own batch, and smaller/larger steps."""
     exam, subject = watch.exam, watch.subject
@@ -185,14 +202,7 @@ def judge_first_step(watch, record):
     params, before, after = record["params"], record["before"], record["after"]
 
     def loss_at(values):
-        for k, v in values.items():
-            if k in params and params[k].shape == v.shape:
-                params[k][...] = v
-        value, err = attempt(subject.loss, x, t)
-        try:
-            return None if err else as_float(value)
-        except (TypeError, ValueError):
-            return None
+        return loss_with(params, values, subject.loss, x, t)
 
     sgd = [m for m in measures.values() if "cos" in m and m["changed"]]
     if sgd and all(m["cos"] > 0.999 for m in sgd):
