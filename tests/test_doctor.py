@@ -492,6 +492,14 @@ def test_watch_a_float32_step_too_small_to_move_the_loss_is_the_learning_rate_no
     assert [f["code"] for f in report["findings"]][:1] == ["learning-rate"], report["findings"]
 
 
+def test_watch_a_parameter_the_update_loop_misses_is_named(run_watched):
+    """The other side of the test below: b2's gradient is a usual one and the loop never applies it."""
+    source = WATCHED.replace("    for key in params:\n", "    for key in (\"W1\", \"b1\", \"W2\"):\n")
+    assert source != WATCHED
+    report = run_watched(source, "--json")
+    assert [(f["code"], f["param"]) for f in report["findings"]][:1] == [("update-lost", "b2")], report["findings"]
+
+
 def test_watch_gradients_too_small_to_move_any_weight_are_no_lost_update(run_watched):
     """A sigmoid clipped the wrong way round outputs sigmoid(-500) ~ 7e-218 everywhere: the gradients are ~1e-218
     and no learning rate moves a weight by them; the update is not what is broken."""
