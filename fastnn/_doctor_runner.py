@@ -22,6 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import _doctor_sandbox as sandbox
+from . import _doctor_perparam as perparam
 from . import _doctor_updates as updates
 from ._doctor_examine import Subject, examine, restored
 from ._doctor_findings import rank
@@ -205,6 +206,7 @@ class Watch:
         self.first_training = None  # index of the first step that changed the network
         self.pending = None
         self.extra = []
+        self.param_call = None  # (frame, key, W as it was) inside a numerical_gradient(f, W) of a step
 
     # -- the profiler -----------------------------------------------------------------------------
     def profile(self, frame, event, arg):
@@ -244,8 +246,28 @@ class Watch:
             return
         self.pending = None
         if call is None:
+            per = perparam.find(frame, self.is_learner, (OwnerParams, ListParams, GlobalParams))
+            if per is not None:
+                self.parameter_call(frame, per)
             return
         self.begin_step(frame, kind, call)
+
+    def parameter_call(self, frame, per):
+        """numerical_gradient(f, W) for one parameter W: a step's calls are gathered in one record (a new step
+        begins with a parameter the current step has already differentiated)."""
+        owner, params, key, replay, x, t = per
+        record = self.step_records[-1] if self.step_records else None
+        if record is None or "per_parameter" not in record or "after" in record or key in record["per_parameter"]:
+            if self.subject is None:
+                self.subject = self.make_subject(owner, params, None, frame, replay=replay, batch=(x, t))
+            call = Call(replay.loss, ["x", "t"], {"x": x, "t": t}, "x", "t")
+            self.begin_step(frame, "numerical_gradient", (owner, params, call))
+            record = self.step_records[-1]
+            record["per_parameter"] = {}
+        # a parameter updated before the next one is differentiated: the later gradients are of another network
+        record["interleaved"] = record.get("interleaved") or any(
+            not np.array_equal(params[k], v) for k, v in record["before"].items() if k in params)
+        self.param_call = (frame, key, np.array(params[key], copy=True))
 
     def begin_step(self, frame, kind, call, before=None):
         step = len(self.step_records)
@@ -268,6 +290,16 @@ class Watch:
                 raise StopWatching()
 
     def on_return(self, frame, kind, result):
+        if self.param_call is not None and self.param_call[0] is frame:
+            _, key, was = self.param_call
+            self.param_call = None
+            record = self.step_records[-1]
+            if isinstance(result, np.ndarray) and result.shape == was.shape:
+                record["per_parameter"][key] = np.array(result, dtype=np.float64, copy=True)
+            record["grads"] = record["per_parameter"]
+            if len(self.step_records) == 1:  # its numerical gradient must leave W as it found it
+                self.extra.append(restored({key: record["params"][key]}, {key: was}))
+            return
         if kind == "step":
             pending, self.pending = self.pending, None
             if pending is not None and pending[0] is frame:  # no gradient() seen inside: the step itself
@@ -339,12 +371,18 @@ class Watch:
         values = {n: values[n] for n in names}
         return owner, params, Call(fn, names, values, x_name, t_name)
 
-    def make_subject(self, owner, params, call, frame, kind="gradient"):
+    def make_subject(self, owner, params, call, frame, kind="gradient", replay=None, batch=None):
         ns = frame.f_globals
+        if replay is not None:  # numerical_gradient(f, W) per parameter: the loss is f, on the batch f reads
+            ns = replay.f.__globals__
+            call = Call(replay.loss, ["x", "t"], {"x": batch[0], "t": batch[1]}, "x", "t")
+            kind = "numerical_gradient"
 
         def method_or_function(*names):
             for name in names:
                 fn = getattr(owner, name, None) if owner is not None else ns.get(name)
+                if replay is not None and getattr(fn, "__code__", None) is replay.routine.__code__:
+                    continue  # the per-parameter routine itself (named gradient, say) takes (f, W)
                 if callable(fn):
                     return call.like(fn)
             return None
@@ -354,6 +392,8 @@ class Watch:
         if numgrad is None and owner is not None:
             numgrad = method_or_function("numerical_gradient")
         loss = method_or_function("loss", "loss_function", "compute_loss", "cost")
+        if replay is not None:
+            numgrad, loss = call.like(replay.numerical_gradient), call
         predict = method_or_function("predict", "forward")
         if loss is None and predict is not None:
             loss = _composed_loss(predict, ns, self.is_learner)
@@ -401,6 +441,13 @@ class Watch:
 
     def close_step(self, frame, after=None):
         record = self.step_records[-1]
+        if "per_parameter" in record and self.exam is None:  # examined once its parameters are all differentiated,
+            now = snapshot(record["params"])                 # as the network was before the step
+            _write(record["params"], record["before"])
+            try:  # gradients taken after an update of another parameter are not the network's: ours are
+                self.paused(self.examine_first, dict(record, grads=None) if record.get("interleaved") else record)
+            finally:
+                _write(record["params"], now)
         record["after"] = after if after is not None else snapshot(record["params"])
         self.paused(updates.close, record, frame.f_back if frame is not None else None, self.main_globals)
         if self.first_training is None and any(m["changed"] for m in record.get("measures", {}).values()):
@@ -458,6 +505,17 @@ class Watch:
         last = self.step_records[-1] if self.step_records else None
         if last is not None and "grads" not in last:  # stopped inside the learner's gradient: undo its
             _write(last["params"], last["before"])      # half-done perturbations (it never got to restore them)
+        if last is not None and "per_parameter" in last and "after" not in last and self.looping:
+            # stopped before the next step began (time up): the step may be cut short, its update not known
+            if self.param_call is not None:  # inside one parameter's numerical gradient: W as it was
+                _, key, was = self.param_call
+                last["params"][key][...] = was
+                self.param_call = None
+            if len(self.step_records) > 1:
+                self.step_records.pop()
+            else:  # the first step: examined as the network was before it, on the doctor's own gradients
+                _write(last["params"], last["before"])
+                last.pop("grads", None)
         if self.step_records and "after" not in self.step_records[-1] and "grads" in self.step_records[-1]:
             self.close_step(None)
         if self.exam is None and self.step_records:

@@ -1,6 +1,7 @@
 """gradient_check and doctor, judged on a zoo of book-style networks each carrying exactly one bug."""
 import importlib.util
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -667,6 +668,138 @@ def test_watch_parameters_kept_as_globals(run_watched, old, new, code, param):
     assert report["steps"] == 3
     got = [(f["code"], f["param"]) for f in report["findings"]][:1]
     assert got == ([(code, param)] if code else []), report["findings"]
+
+
+PER_PARAMETER = '''
+import numpy as np
+
+rng = np.random.default_rng(0)
+centres = rng.normal(size=(10, 20))
+labels = rng.integers(0, 10, 300)
+x_train = np.clip(0.5 + 0.2 * (centres[labels] + 0.3 * rng.normal(size=(300, 20))), 0, 1)
+t_train = np.eye(10)[labels]
+
+
+def softmax(a):
+    a = a - a.max(axis=1, keepdims=True)
+    return np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)
+
+
+def numerical_gradient(f, x):
+    h = 1e-4
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        idx = it.multi_index
+        tmp_val = x[idx]
+        x[idx] = float(tmp_val) + h
+        fxh1 = f(x)
+        x[idx] = tmp_val - h
+        fxh2 = f(x)
+        grad[idx] = (fxh1 - fxh2) / (2 * h)
+        x[idx] = tmp_val
+        it.iternext()
+    return grad
+
+
+class Net:
+    def __init__(self):
+        self.params = {"W1": 0.1 * rng.normal(size=(20, 16)), "b1": np.zeros(16),
+                       "W2": 0.1 * rng.normal(size=(16, 10)), "b2": np.zeros(10)}
+
+    def predict(self, x):
+        z1 = 1 / (1 + np.exp(-(x @ self.params["W1"] + self.params["b1"])))
+        return softmax(z1 @ self.params["W2"] + self.params["b2"])
+
+    def loss(self, x, t):
+        return -np.sum(t * np.log(self.predict(x) + 1e-7)) / len(x)
+
+
+def main():
+    net = Net()
+    lr = 0.5
+    for step in range(1000):
+        batch = rng.choice(300, 32)
+        x_batch, t_batch = x_train[batch], t_train[batch]
+        f = lambda W: net.loss(x_batch, t_batch)
+        grads = {}
+        for key in ("W1", "b1", "W2", "b2"):
+            grads[key] = numerical_gradient(f, net.params[key])
+        for key in ("W1", "b1", "W2", "b2"):
+            net.params[key] -= lr * grads[key]
+
+
+main()
+'''
+
+# the same network trained at module level, its update made right after each parameter's gradient
+_HEAD, _MAIN = PER_PARAMETER.split("\ndef main():\n")
+INTERLEAVED = _HEAD + textwrap.dedent(_MAIN.replace("\n\nmain()\n", "\n")).replace('''grads = {}
+    for key in ("W1", "b1", "W2", "b2"):
+        grads[key] = numerical_gradient(f, net.params[key])
+    for key in ("W1", "b1", "W2", "b2"):
+        net.params[key] -= lr * grads[key]''', '''for key in ("W1", "b1", "W2", "b2"):
+        g = numerical_gradient(f, net.params[key])
+        net.params[key] -= lr * g''')
+assert "main" not in INTERLEAVED and "grads" not in INTERLEAVED
+
+# parameters as module globals, read by a loss of the batch: f ignores its argument
+GLOBAL_ARRAYS = PER_PARAMETER.split("class Net:")[0] + '''W1, b1 = 0.1 * rng.normal(size=(20, 16)), np.zeros(16)
+W2, b2 = 0.1 * rng.normal(size=(16, 10)), np.zeros(10)
+
+
+def loss(x, t):
+    y = softmax(1 / (1 + np.exp(-(x @ W1 + b1))) @ W2 + b2)
+    return -np.sum(t * np.log(y + 1e-7)) / len(x)
+
+
+for step in range(1000):
+    batch = rng.choice(300, 32)
+    xb, tb = x_train[batch], t_train[batch]
+    f = lambda _: loss(xb, tb)
+    dW1, db1 = numerical_gradient(f, W1), numerical_gradient(f, b1)
+    dW2, db2 = numerical_gradient(f, W2), numerical_gradient(f, b2)
+    W1 -= 0.5 * dW1
+    b1 -= 0.5 * db1
+    W2 -= 0.5 * dW2
+    b2 -= 0.5 * db2
+'''
+
+
+@pytest.mark.parametrize("source", [PER_PARAMETER, INTERLEAVED, GLOBAL_ARRAYS], ids=["closure", "interleaved",
+                                                                                      "globals"])
+def test_watch_a_numerical_gradient_called_once_per_parameter_is_a_step(run_watched, source):
+    """numerical_gradient(f, W) for each parameter with f = lambda W: net.loss(x, t) (the book's simpleNet way,
+    used to train): the calls of one step are one step, the loss is f on the batch f reads, and the program's
+    numerical gradient is compared with the doctor's."""
+    assert source.count("numerical_gradient(f, ") >= 2
+    report = run_watched(source, "--json", "--steps", "3")
+    assert report["findings"] == [] and report["steps"] == 3, report
+    checked = report["measured"]["numerical_gradient"]
+    assert sorted(checked) == ["W1", "W2", "b1", "b2"] and all(c["pattern"] == "agree" for c in checked.values())
+    first = report["measured"]["first_update"]
+    assert sorted(first) == ["W1", "W2", "b1", "b2"] and all(m["changed"] for m in first.values()), first
+    assert report["measured"]["lr"] == pytest.approx(0.5, rel=1e-6)  # every parameter's update against its own gradient
+
+
+@pytest.mark.parametrize("source,old,new,code,param", [
+    (PER_PARAMETER, "a = a - a.max(axis=1, keepdims=True)\n    return np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)",
+     "return np.exp(a) / np.exp(a).sum()", "softmax-axis", None),
+    (PER_PARAMETER, "/ len(x)", "", "loss-not-averaged", None),
+    (PER_PARAMETER, "net.params[key] -= lr * grads[key]", "net.params[key] += lr * grads[key]", "update-sign", None),
+    (PER_PARAMETER, "net.params[key] -= lr * grads[key]", "W = net.params[key].copy()\n            W -= lr * grads[key]",
+     "update-lost", None),
+    (PER_PARAMETER, "x_batch, t_batch = x_train[batch], t_train[batch]",
+     "x_batch, t_batch = x_train[batch] * 255, t_train[batch]", "input-scale", None),
+    (PER_PARAMETER, "grad[idx] = (fxh1 - fxh2) / (2 * h)", "grad[idx] = (fxh1 - fxh2) / h", "numgrad-mismatch", None),
+    (INTERLEAVED, "grad[idx] = (fxh1 - fxh2) / (2 * h)", "grad[idx] = (fxh1 - fxh2) / h", "numgrad-mismatch", None),
+    (GLOBAL_ARRAYS, "b2 -= 0.5 * db2", "b2 - 0.5 * db2", "update-lost", "b2"),
+])
+def test_watch_names_the_bug_of_a_per_parameter_numerical_gradient_program(run_watched, source, old, new, code, param):
+    assert old in source
+    report = run_watched(source.replace(old, new), "--json")
+    got = [(f["code"], f["param"]) for f in report["findings"]][:1]
+    assert got == [(code, param)], report["findings"]
 
 
 def _slow_subject(numgrad_delay, loss_delay=0.0):
