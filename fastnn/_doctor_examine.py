@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _doctor_gradients as grads
 from . import _doctor_probes as probes
+from ._doctor_guards import dead_guards
 
 
 @dataclass
@@ -102,6 +103,7 @@ def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgra
     exam.findings.append(_check_pairs(x, t, exam))
     found, notes = probes.probe_activations(_used(subject, x, t_ok if t_ok is not None else t))
     exam.findings += found
+    exam.findings.append(dead_guards(subject.functions, subject.namespaces, is_learner))
     for key, info in notes:
         _skip(exam, key, "probe-failed", **info)
     if predicted is not None:

@@ -11,11 +11,11 @@ ORDER = ("labels", "labels-shuffled", "input-scale", "softmax-axis", "overflow",
          "nan-gradient", "backprop-shape", "backprop-transpose", "backprop-sign", "backprop-scale",
          "zero-gradient", "backprop-mismatch", "numgrad-no-effect", "numgrad-first-axis", "numgrad-mismatch",
          "update-lost", "update-sign", "learning-rate", "init-symmetric", "init-scale", "dead-units",
-         "saturation", "divergence", "no-learning")
+         "saturation", "divergence", "no-learning", "dead-guard")
 #: 0 = learning cannot work, 1 = learning is crippled, 2 = worth fixing.
 SEVERITY = {code: 0 for code in ORDER}
 SEVERITY.update({"init-scale": 1, "dead-units": 1, "saturation": 1, "overflow": 1, "numgrad-mismatch": 1,
-                 "numgrad-first-axis": 1, "numgrad-no-effect": 1})
+                 "numgrad-first-axis": 1, "numgrad-no-effect": 1, "dead-guard": 2})
 
 _GRADIENT = {"backprop-shape", "backprop-transpose", "backprop-sign", "backprop-scale", "backprop-mismatch",
              "zero-gradient", "nan-gradient"}

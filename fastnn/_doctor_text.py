@@ -95,6 +95,43 @@ TEMPLATES = {
                "(which is right, only warning at -1000) or np.exp(-np.logaddexp(0, -x))"),
         "zh": ("{function}({input}) 返回 {output}：出现 NaN/inf 或超出 [0, 1]", "sigmoid 对任何输入都必须返回 [0, 1] 内的值",
                "写成 1 / (1 + np.exp(-x))（结果正确，只在 -1000 处警告）或 np.exp(-np.logaddexp(0, -x))")},
+    "dead-guard": {
+        "en": ("{function}() line {line}: `if {test}` is False for every input: the guard never fires",
+               "x.all() and x.any() give one True/False (1 or 0), and 1 or 0 compared with that number never "
+               "changes; the branch never runs, so whatever it was to prevent (np.exp overflowing) is not prevented",
+               "test the elements, or clip: x = np.clip(x, -500, 500) before np.exp (1 / (1 + np.exp(-x)) as it "
+               "is only warns below -709, and its result is right)"),
+        "zh": ("{function}() 第 {line} 行：`if {test}` 对任何输入都为 False：这个保护永远不会生效",
+               "x.all() 和 x.any() 只给出一个 True/False（1 或 0），拿它和这个数比较，结果永远不变；该分支从不执行，"
+               "它要防止的问题（np.exp 溢出）并没有被防止",
+               "逐元素判断，或者直接截断：在 np.exp 之前 x = np.clip(x, -500, 500)（原样的 1 / (1 + np.exp(-x)) "
+               "只在 -709 以下给出警告，结果是对的）")},
+    "dead-guard-all": {
+        "en": ("{function}() line {line}: `if {test}` tests the whole array at once: it fires only when "
+               "`{cond}` holds for every element",
+               "in a batch some inputs are extreme and most are not, so the guard almost never fires and never "
+               "protects the elements that are (NumPy's overflow warnings come from there)",
+               "guard each element: x = np.clip(x, -500, 500) before np.exp (1 / (1 + np.exp(-x)) as it is only "
+               "warns below -709, and its result is right)"),
+        "zh": ("{function}() 第 {line} 行：`if {test}` 一次检查整个数组：只有每个元素都满足 `{cond}` 时才生效",
+               "一个批次里只有少数输入是极端值，所以这个保护几乎从不生效，也保护不了那些极端元素（NumPy 的溢出警告就来自这里）",
+               "逐元素保护：在 np.exp 之前 x = np.clip(x, -500, 500)（原样的 1 / (1 + np.exp(-x)) 只在 -709 以下给出警告，结果是对的）")},
+    "dead-guard-any": {
+        "en": ("{function}() line {line}: `if {test}` tests the whole array at once: when `{cond}` holds for one "
+               "element, every element takes the guarded branch",
+               "one extreme input in a batch changes what the function returns for all the others",
+               "guard each element: np.clip(x, -500, 500) or np.where(...) instead of one test of the whole array"),
+        "zh": ("{function}() 第 {line} 行：`if {test}` 一次检查整个数组：只要有一个元素满足 `{cond}`，所有元素都走这个分支",
+               "批次中一个极端输入就会改变函数对其他所有输入的返回值",
+               "逐元素保护：用 np.clip(x, -500, 500) 或 np.where(...)，而不是对整个数组做一次判断")},
+    "dead-guard-always": {
+        "en": ("{function}() line {line}: `if {test}` is True for every input: the branch always runs",
+               "x.all() and x.any() give one True/False (1 or 0), and 1 or 0 compared with that number never "
+               "changes; the branch meant for extreme inputs runs for every input",
+               "test the elements (np.where(x < -500, ..., ...)) or clip: x = np.clip(x, -500, 500)"),
+        "zh": ("{function}() 第 {line} 行：`if {test}` 对任何输入都为 True：该分支总会执行",
+               "x.all() 和 x.any() 只给出一个 True/False（1 或 0），拿它和这个数比较，结果永远不变；本应只处理极端输入的分支"
+               "对所有输入都执行", "逐元素判断（np.where(x < -500, ..., ...)）或者截断：x = np.clip(x, -500, 500)")},
     "loss-not-averaged": {
         "en": ("the loss of the batch repeated twice is {ratio:.2f}x the loss of the batch: it is summed, not averaged",
                "a summed loss grows with the batch size: every step is silently multiplied by the batch size "
@@ -370,7 +407,10 @@ NOTES = {
                               "by the first step, came back below where it started (or 50 steps)",
                         "zh": "已观察到 {n} 个训练步：第一步让第一批的损失升高，因此超过 --steps 继续观察，直到它回到起点以下（最多 50 步）"},
     "stop-slow": {"en": "the program's numerical_gradient() would take ~{seconds:.0f} s per step; its first step was "
-                        "examined, not run", "zh": "程序的 numerical_gradient() 每步约需 {seconds:.0f} 秒；只检查了第一步，没有运行它"},
+                        "examined, not run (fastnn's drop-in TwoLayerNet/MultiLayerNet take the same central "
+                        "differences in milliseconds: from fastnn import TwoLayerNet)",
+                  "zh": "程序的 numerical_gradient() 每步约需 {seconds:.0f} 秒；只检查了第一步，没有运行它（fastnn 可直接替换的 "
+                        "TwoLayerNet/MultiLayerNet 以毫秒计算同样的中心差分：from fastnn import TwoLayerNet）"},
     "stop-timeout": {"en": "--timeout of {seconds:g} s reached", "zh": "达到 --timeout {seconds:g} 秒"},
     "stop-ended": {"en": "the script ended", "zh": "脚本自行结束"},
     "stop-exit": {"en": "the script called exit({code})", "zh": "脚本调用了 exit({code})"},

@@ -100,6 +100,8 @@ BUGS = {
     "backprop-shape": ("'b2': np.sum(dy, axis=0)}", "'b2': np.sum(dy, axis=0, keepdims=True)}"),
     "numgrad-no-effect": ("    grad = np.zeros_like(x)\n", "    grad = np.zeros_like(x)\n    x = x.copy()\n"),
     "numgrad-mismatch": ("        x[idx] = tmp\n        it.iternext()", "        it.iternext()"),
+    # the book's sigmoid behind a guard that never fires (x.all() is one True/False, never below -500)
+    "dead-guard": ("def sigmoid(x):\n", "def sigmoid(x):\n    if x.all() < -500:\n        return 0.0\n"),
 }
 #: The parameter each bug is in (None: not tied to one parameter).
 PARAM = {"backprop-mismatch": "W2", "backprop-transpose": "W2", "backprop-shape": "b2", "zero-gradient": "W1",
@@ -285,6 +287,7 @@ def test_doctor_command_on_the_learners_script(capsys):
     out = capsys.readouterr().out
     assert "skipped `from keras.datasets import mnist`" in out and "definitions only" in out
     assert "[softmax-axis]" in out and "[input-scale]" not in out  # --static runs no training loop
+    assert "[dead-guard] sigmoid() line 15: `if np.all(x < -709)`" in out  # its guard tests the whole array
 
 
 def test_gradcheck_command(capsys):
@@ -1236,3 +1239,53 @@ def test_a_factor_is_measured_past_a_spoiled_element():
     r = grads.compare_param("W", [(i,) for i in range(12)], ours, theirs, (12,), atol=1e-12)
     assert r["pattern"] == "factor" and r["factor"] == pytest.approx(4, rel=1e-12), r
 
+
+
+@pytest.mark.parametrize("test,always", [
+    ("x.all() < -500", False), ("x.any() > 709", False), ("np.all(x) <= -1", False), ("all(x) == 2", False),
+    ("-500 > x.any()", False), ("x.all() > -500", True), ("x.any() != 3.5", True),
+    ("x.all() == 0", None), ("x.any() < 1", None), ("np.all(x < -500)", None), ("x.max() < -500", None),
+    ("x.all(axis=0) < -500", None), ("x.sum() > 1e3", None), ("-x.all() < 2", None),
+])
+def test_a_guard_is_constant_only_when_one_truth_value_is_compared_with_a_number_outside_0_1(test, always):
+    import ast
+
+    from fastnn._doctor_guards import constant_test
+    assert constant_test(ast.parse(test, mode="eval").body) is always
+
+
+def test_a_dead_guard_in_a_layer_method_is_named_with_its_line(tmp_path):
+    from fastnn._doctor_guards import dead_guards
+    path = tmp_path / "layers_guard.py"
+    path.write_text("import numpy as np\n\n\nclass Sigmoid:\n    def forward(self, x):\n"
+                    "        self.out = 0.0 if x.any() > 500 else 1 / (1 + np.exp(-x))\n        return self.out\n")
+    spec = importlib.util.spec_from_file_location("layers_guard", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found = dead_guards({}, [vars(module)], lambda f: f == str(path))
+    assert found.code == "dead-guard" and found.measured["function"] == "Sigmoid.forward"
+    assert found.measured["line"] == 6 and found.measured["test"] == "x.any() > 500"
+    assert dead_guards({}, [vars(module)], lambda f: False) is None  # only the learner's own files are read
+
+
+@pytest.mark.parametrize("name,body,template", [
+    ("sigmoid", "    if np.all(x < -709):\n        return np.zeros_like(x)\n", "dead-guard-all"),
+    ("sigmoid", "    if (x > 500).any():\n        x = np.clip(x, -500, 500)\n", "dead-guard-any"),
+    ("sigmoid", "    if x.all() < -500:\n        return 0.0\n", "dead-guard"),
+    ("sigmoid", "    x = np.clip(x, -500, 500)\n", None),
+    ("sigmoid", "    if np.all(x < 0.5):\n        pass\n", None),  # no overflow threshold
+    ("update", "    if np.all(x == 0):\n        print('zero gradient')\n", None),  # a check, not a guard
+    ("update", "    if np.any(x > 1e3):\n        print('large')\n", None),
+])
+def test_a_whole_array_test_is_a_guard_only_in_an_activation_and_against_an_overflow_threshold(tmp_path, name, body,
+                                                                                             template):
+    from fastnn._doctor_guards import dead_guards
+    path = tmp_path / f"guard_{abs(hash((name, body)))}.py"
+    path.write_text(f"import numpy as np\n\n\ndef {name}(x):\n{body}    return 1 / (1 + np.exp(-x))\n")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found = dead_guards({name: getattr(module, name)}, [], lambda f: True)
+    assert (found and found.template) == template
+    if found:
+        assert found.measured["line"] == 5 and found.message.startswith(f"{name}() line 5: `if ")
