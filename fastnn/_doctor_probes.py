@@ -103,6 +103,12 @@ def _probe_sigmoid(name, fn, notes):
     if not np.all(np.isfinite(y)) or y.min() < 0 or y.max() > 1:
         return Finding("overflow", None, {"function": name, "input": "[-1000, -50, 0, 50, 1000]",
                                           "output": [float(v) for v in y]}, template="overflow-sigmoid")
+    expected = np.exp(-np.logaddexp(0.0, -SIGMOID_LARGE))
+    if np.max(np.abs(y - expected)) > 1e-6:  # a guard that handles the whole array alike, say
+        return Finding("overflow", None, {"function": name, "input": "[-1000, -50, 0, 50, 1000]",
+                                          "output": [float(f"{v:.6g}") for v in y],
+                                          "expected": [float(f"{v:.6g}") for v in expected]},
+                       template="overflow-sigmoid-values")
     return None
 
 

@@ -132,6 +132,14 @@ TEMPLATES = {
         "zh": ("{function}() 第 {line} 行：`if {test}` 对任何输入都为 True：该分支总会执行",
                "x.all() 和 x.any() 只给出一个 True/False（1 或 0），拿它和这个数比较，结果永远不变；本应只处理极端输入的分支"
                "对所有输入都执行", "逐元素判断（np.where(x < -500, ..., ...)）或者截断：x = np.clip(x, -500, 500)")},
+    "overflow-sigmoid-values": {
+        "en": ("{function}({input}) returns {output}, not the sigmoid's {expected}",
+               "each element's sigmoid must not depend on the others: a guard that tests the whole array (np.any, "
+               "np.all) and then treats every element alike changes the values of the ordinary ones",
+               "compute it elementwise: 1 / (1 + np.exp(-np.clip(x, -500, 500))) or np.exp(-np.logaddexp(0, -x))"),
+        "zh": ("{function}({input}) 返回 {output}，而 sigmoid 的值应为 {expected}",
+               "每个元素的 sigmoid 不应依赖其他元素：对整个数组做判断（np.any、np.all）再对所有元素一视同仁，会改变普通元素的值",
+               "逐元素计算：1 / (1 + np.exp(-np.clip(x, -500, 500))) 或 np.exp(-np.logaddexp(0, -x))")},
     "loss-not-averaged": {
         "en": ("the loss of the batch repeated twice is {ratio:.2f}x the loss of the batch: it is summed, not averaged",
                "a summed loss grows with the batch size: every step is silently multiplied by the batch size "

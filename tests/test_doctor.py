@@ -1289,3 +1289,19 @@ def test_a_whole_array_test_is_a_guard_only_in_an_activation_and_against_an_over
     assert (found and found.template) == template
     if found:
         assert found.measured["line"] == 5 and found.message.startswith(f"{name}() line 5: `if ")
+
+
+@pytest.mark.parametrize("body,template", [
+    ("    if np.any(x > 500):\n        return np.zeros_like(x)\n    return 1 / (1 + np.exp(-x))\n",
+     "overflow-sigmoid-values"),
+    ("    return 1 / (1 + np.exp(-x)) if np.any(x > 500) else 1 / (1 + np.exp(-x))\n", None),
+    ("    return 1 / (1 + np.exp(-np.clip(x, -500, 500)))\n", None),
+    ("    return (0.5 * (1 + np.tanh(0.5 * x))).astype(np.float32)\n", None),
+    ("    return np.exp(x) / (1 + np.exp(x))\n", "overflow-sigmoid"),
+])
+def test_a_sigmoid_is_probed_for_its_values_on_extreme_inputs(body, template):
+    from fastnn._doctor_probes import probe_activations
+    ns = {"np": np}
+    exec(f"def sigmoid(x):\n{body}", ns)
+    found, notes = probe_activations({"sigmoid": ns["sigmoid"]})
+    assert [f.template for f in found] == ([template] if template else []) and not notes
