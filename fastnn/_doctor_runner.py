@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 import time
+import types
 from collections.abc import Mapping
 
 import numpy as np
@@ -120,6 +121,21 @@ def _float_array(value):
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
 
+def _held_params(value):
+    """The parameters of a network object passed to a function (its ``params`` dict, else its float array
+    attributes when it has two or more), or None."""
+    if value is None or isinstance(value, (np.ndarray, list, tuple, dict, str, bytes, int, float, type,
+                                           types.ModuleType, types.FunctionType, types.MethodType)):
+        return None
+    params = getattr(value, "params", None)
+    if _params_dict(params):
+        return params
+    if hasattr(value, "__dict__"):
+        view = OwnerParams(value)
+        return view if len(view.names) >= 2 else None
+    return None
+
+
 def _params_dict(value):
     return isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values())
 
@@ -145,6 +161,8 @@ def _copy_grads(result, params):
 
 class Call:
     """A learner's function as called, replayable with another batch."""
+
+    holder = None  # the network object a function was called with (train_step(net, x, t)), if any
 
     def __init__(self, fn, names, values, x_name, t_name):
         self.fn, self.names, self.values, self.x_name, self.t_name = fn, names, values, x_name, t_name
@@ -340,6 +358,7 @@ class Watch:
         names = list(code.co_varnames[:code.co_argcount])
         values = {n: frame.f_locals.get(n) for n in names}
         owner = values.get(names[0]) if names and names[0] == "self" else None
+        holder = None
         arrays = [n for n in names if isinstance(values[n], np.ndarray) and np.issubdtype(values[n].dtype, np.number)]
         if owner is not None:
             params = getattr(owner, "params", None)
@@ -351,6 +370,9 @@ class Watch:
             params = next((values[n] for n in names if _params_dict(values[n])), None)
             if params is None:  # functions over a list of arrays: gradient(params, x, t), params = [W1, b1, ...]
                 params = next((ListParams(n, values[n]) for n in names if _float_arrays(values[n])), None)
+            if params is None:  # functions of a network object: train_step(net, x, t), its methods called on it
+                holder = next((values[n] for n in names if _held_params(values[n]) is not None), None)
+                params = _held_params(holder) if holder is not None else None
             if params is None:  # functions over a global params dict
                 params = next((v for k, v in sorted(frame.f_globals.items(), key=lambda kv: kv[0] != "params")
                                if not k.startswith("_") and _params_dict(v)), None)
@@ -369,7 +391,9 @@ class Watch:
         x_name = max(arrays[:2], key=lambda n: values[n].ndim)
         t_name = next((n for n in arrays if n != x_name), None)
         values = {n: values[n] for n in names}
-        return owner, params, Call(fn, names, values, x_name, t_name)
+        call = Call(fn, names, values, x_name, t_name)
+        call.holder = holder
+        return owner if owner is not None else holder, params, call
 
     def make_subject(self, owner, params, call, frame, kind="gradient", replay=None, batch=None):
         ns = frame.f_globals
@@ -380,7 +404,9 @@ class Watch:
 
         def method_or_function(*names):
             for name in names:
-                fn = getattr(owner, name, None) if owner is not None else ns.get(name)
+                fn = getattr(owner, name, None) if owner is not None else None
+                if fn is None and (owner is None or getattr(call, "holder", None) is not None):
+                    fn = ns.get(name)  # a function of a network object: its methods, else the module's functions
                 if replay is not None and getattr(fn, "__code__", None) is replay.routine.__code__:
                     continue  # the per-parameter routine itself (named gradient, say) takes (f, W)
                 if callable(fn):

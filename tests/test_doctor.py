@@ -1305,3 +1305,51 @@ def test_a_sigmoid_is_probed_for_its_values_on_extreme_inputs(body, template):
     exec(f"def sigmoid(x):\n{body}", ns)
     found, notes = probe_activations({"sigmoid": ns["sigmoid"]})
     assert [f.template for f in found] == ([template] if template else []) and not notes
+
+
+# functions given the network object: train_step(net, x, t) with backprop inline, compute_grads(net, x, t) by
+# the per-parameter numerical gradient
+NET_ARGUMENT = TRAIN_STEP.replace("    def train_step(self, x, t):  # backprop written inline: no gradient() to call\n",
+                                  "    def unused(self, x, t):\n").replace('''net = Net(0.5)
+for i in range(1000):
+    batch = rng.choice(300, 32)
+    net.train_step(x_train[batch], labels[batch])''', '''def train_step(model, x, t):
+    h, p = model.predict(x)
+    d = p.copy()
+    d[np.arange(len(t)), t] -= 1
+    d /= len(t)
+    dh = (d @ model.params["W2"].T) * h * (1 - h)
+    g = {"W1": x.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+    for k in model.params:
+        model.params[k] -= model.lr * g[k]
+
+
+net = Net(0.5)
+for i in range(1000):
+    batch = rng.choice(300, 32)
+    train_step(net, x_train[batch], labels[batch])''')
+NET_ARGUMENT_NUMGRAD = PER_PARAMETER.replace('''        f = lambda W: net.loss(x_batch, t_batch)
+        grads = {}
+        for key in ("W1", "b1", "W2", "b2"):
+            grads[key] = numerical_gradient(f, net.params[key])
+''', "        grads = compute_grads(net, x_batch, t_batch)\n").replace("def main():", '''def compute_grads(model, x, t):
+    f = lambda W: model.loss(x, t)
+    return {k: numerical_gradient(f, v) for k, v in model.params.items()}
+
+
+def main():''')
+
+
+@pytest.mark.parametrize("source,old,new,code", [
+    (NET_ARGUMENT, None, None, None),
+    (NET_ARGUMENT, "net = Net(0.5)", "net = Net(0)", "learning-rate"),
+    (NET_ARGUMENT, "model.params[k] -= model.lr", "model.params[k] += model.lr", "update-sign"),
+    (NET_ARGUMENT_NUMGRAD, None, None, None),
+    (NET_ARGUMENT_NUMGRAD, "/ len(x)", "", "loss-not-averaged"),
+    (NET_ARGUMENT_NUMGRAD, "grad[idx] = (fxh1 - fxh2) / (2 * h)", "grad[idx] = (fxh1 - fxh2) / h", "backprop-scale"),
+])
+def test_watch_a_function_given_the_network_object(run_watched, source, old, new, code):
+    assert "train_step(net, " in source or "compute_grads(net, " in source
+    report = run_watched(source if old is None else source.replace(old, new), "--json")
+    assert report["steps"] >= 3, report  # (more when a first step that overshot is followed)
+    assert [f["code"] for f in report["findings"]][:1] == ([code] if code else []), report["findings"]
