@@ -18,9 +18,10 @@ def _float_array(value):
 
 
 def _reads(f):
-    """{name: value} of what f reads by name: its closure cells and the globals its code names."""
+    """{name: value} of what f reads by name: its arguments' defaults (lambda W, x=x_batch: ...), its closure cells
+    and the globals its code names."""
     code = f.__code__
-    out = {}
+    out = dict(_defaults(f))
     for name, cell in zip(code.co_freevars, f.__closure__ or ()):
         try:
             out[name] = cell.cell_contents
@@ -32,8 +33,15 @@ def _reads(f):
     return out
 
 
+def _defaults(f):
+    """{argument name: default} of f's positional arguments."""
+    code, defaults = f.__code__, f.__defaults__ or ()
+    names = code.co_varnames[code.co_argcount - len(defaults):code.co_argcount]
+    return dict(zip(names, defaults))
+
+
 def rebound(f, values):
-    """f with the names in ``values`` (closure variables or globals it reads) bound to other values."""
+    """f with the names in ``values`` (defaults, closure variables or globals it reads) bound to other values."""
     code = f.__code__
     namespace = f.__globals__
     if any(n in code.co_names for n in values):
@@ -42,7 +50,11 @@ def rebound(f, values):
     closure = f.__closure__
     if closure:
         closure = tuple(types.CellType(values[n]) if n in values else c for n, c in zip(code.co_freevars, closure))
-    return types.FunctionType(code, namespace, code.co_name, f.__defaults__, closure)
+    defaults = f.__defaults__
+    if defaults:
+        given = _defaults(f)
+        defaults = tuple(values.get(n, v) for n, v in given.items())
+    return types.FunctionType(code, namespace, code.co_name, defaults, closure)
 
 
 class Replay:

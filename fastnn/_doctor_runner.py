@@ -36,6 +36,11 @@ STEP_NAMES = {"train_step", "train", "step", "update", "fit_batch", "train_batch
               "learn", "learn_step", "optimize", "optimize_step", "training_step", "fit_step"}
 
 
+#: A network's forward pass, whose result a backward(params, cache, t) may be given (the batch is the forward's).
+FORWARD_NAMES = {"forward", "predict", "forward_pass", "feedforward", "feed_forward", "forward_propagation",
+                 "forward_prop", "model_forward"}
+
+
 class StopWatching(BaseException):
     """Ends the watched run (steps seen or time up)."""
 
@@ -101,6 +106,37 @@ class OwnerParams(ParamsView):
         return value[int(index[:-1])] if index else value
 
 
+class NamedDict(ParamsView):
+    """A params dict read through the name the training loop holds it by, so that an update that rebinds it
+    (params = {k: params[k] - lr * grads[k] for k in params}) is seen: ``scope()`` is that namespace."""
+
+    def __init__(self, scope, name, original):
+        self.scope, self.name, self.original, self.names = scope, name, original, list(original)
+
+    @classmethod
+    def find(cls, frame, params):
+        """The view of ``params`` through the name ``frame`` (the caller's) binds it to, else None."""
+        if frame is None:
+            return None
+        for scope in (lambda: frame.f_locals, lambda: frame.f_globals):
+            name = next((k for k, v in list(scope().items()) if v is params), None)
+            if name is not None:
+                return cls(scope, name, params)
+        return None
+
+    def value(self, key):
+        now = self.scope().get(self.name)
+        return now[key] if isinstance(now, dict) and isinstance(now.get(key), np.ndarray) else self.original[key]
+
+
+def _live(values, params):
+    """values with the params dict a call was first given replaced by the one the loop holds now (a replayed
+    call must see the network as it is, not as it was at the first step)."""
+    if not isinstance(params, NamedDict):
+        return values
+    return {n: {k: params[k] for k in params} if v is params.original else v for n, v in values.items()}
+
+
 class ListParams(ParamsView):
     """Parameters passed as a list of arrays (gradient(params, x, t) with params = [W1, b1, ...]), as
     "params[0]", "params[1]", ..."""
@@ -163,6 +199,8 @@ class Call:
     """A learner's function as called, replayable with another batch."""
 
     holder = None  # the network object a function was called with (train_step(net, x, t)), if any
+    predict = None  # predict(x) where the call is backward(cache, t) after a forward pass
+    live = None  # the parameters as a NamedDict: the dict the call was given is replaced by the current one
 
     def __init__(self, fn, names, values, x_name, t_name):
         self.fn, self.names, self.values, self.x_name, self.t_name = fn, names, values, x_name, t_name
@@ -171,6 +209,7 @@ class Call:
         values = dict(self.values, **{self.x_name: x})
         if self.t_name is not None and t is not None:
             values[self.t_name] = t
+        values = _live(values, self.live)
         return self.fn(*[values[n] for n in self.names])
 
     def like(self, fn):
@@ -182,12 +221,16 @@ class Call:
         if hasattr(fn, "__self__"):
             names = names[1:]
         if all(n in self.values for n in names):
-            return Call(fn, names, self.values, self.x_name, self.t_name if self.t_name in names else None)
+            return self._with(Call(fn, names, self.values, self.x_name, self.t_name if self.t_name in names else None))
         if len(names) == len(self.names):
-            return Call(fn, self.names, self.values, self.x_name, self.t_name) if hasattr(fn, "__self__") == \
-                hasattr(self.fn, "__self__") else Call(lambda *a: fn(*a), self.names, self.values, self.x_name,
-                                                       self.t_name)
+            return self._with(Call(fn, self.names, self.values, self.x_name, self.t_name)) if \
+                hasattr(fn, "__self__") == hasattr(self.fn, "__self__") else \
+                self._with(Call(lambda *a: fn(*a), self.names, self.values, self.x_name, self.t_name))
         return None
+
+    def _with(self, other):
+        other.live = self.live
+        return other
 
 
 def _composed_loss(predict, namespace, is_learner):
@@ -225,6 +268,7 @@ class Watch:
         self.pending = None
         self.extra = []
         self.param_call = None  # (frame, key, W as it was) inside a numerical_gradient(f, W) of a step
+        self.forward_call = self.last_forward = None  # a forward pass's arguments; with its result
 
     # -- the profiler -----------------------------------------------------------------------------
     def profile(self, frame, event, arg):
@@ -236,6 +280,10 @@ class Watch:
             if kind and not (kind == "step" and self.stack):
                 self.stack.append((frame, kind))
                 self.on_call(frame, kind)
+            elif kind is None and code.co_name.lower() in FORWARD_NAMES:
+                self.stack.append((frame, "forward"))
+                names = list(code.co_varnames[:code.co_argcount])
+                self.forward_call = (frame, names, {n: frame.f_locals.get(n) for n in names})
         elif event == "return" and self.stack and self.stack[-1][0] is frame:
             _, kind = self.stack.pop()
             self.on_return(frame, kind, arg)
@@ -308,6 +356,10 @@ class Watch:
                 raise StopWatching()
 
     def on_return(self, frame, kind, result):
+        if kind == "forward":
+            if self.forward_call is not None and self.forward_call[0] is frame:
+                self.last_forward = (frame.f_code, frame.f_globals) + self.forward_call[1:] + (result,)
+            return
         if self.param_call is not None and self.param_call[0] is frame:
             _, key, was = self.param_call
             self.param_call = None
@@ -368,14 +420,19 @@ class Watch:
             names = names[1:]
         else:
             params = next((values[n] for n in names if _params_dict(values[n])), None)
+            if params is not None:
+                params = NamedDict.find(frame.f_back, params) or params
             if params is None:  # functions over a list of arrays: gradient(params, x, t), params = [W1, b1, ...]
                 params = next((ListParams(n, values[n]) for n in names if _float_arrays(values[n])), None)
             if params is None:  # functions of a network object: train_step(net, x, t), its methods called on it
                 holder = next((values[n] for n in names if _held_params(values[n]) is not None), None)
                 params = _held_params(holder) if holder is not None else None
             if params is None:  # functions over a global params dict
-                params = next((v for k, v in sorted(frame.f_globals.items(), key=lambda kv: kv[0] != "params")
-                               if not k.startswith("_") and _params_dict(v)), None)
+                name = next((k for k, v in sorted(frame.f_globals.items(), key=lambda kv: kv[0] != "params")
+                             if not k.startswith("_") and _params_dict(v)), None)
+                if name is not None:
+                    globals_ = frame.f_globals
+                    params = NamedDict(lambda: globals_, name, globals_[name])
             if params is None:  # functions over global arrays W1, b1, ...
                 params = GlobalParams.find(frame.f_globals)
             fn = frame.f_globals.get(code.co_name)
@@ -386,13 +443,63 @@ class Watch:
             return None
         ours = {id(v) for v in params.values()}
         arrays = [n for n in arrays if id(values[n]) not in ours]  # numerical_gradient(f, W): W is no batch
+        if len(arrays) == 1:  # backward(params, cache, t): the batch is that of the forward pass it was given
+            return self.after_forward(owner, holder, params, fn, names, values, arrays[0])
         if len(arrays) < 2:
             return None
         x_name = max(arrays[:2], key=lambda n: values[n].ndim)
         t_name = next((n for n in arrays if n != x_name), None)
         values = {n: values[n] for n in names}
         call = Call(fn, names, values, x_name, t_name)
-        call.holder = holder
+        call.holder, call.live = holder, params
+        return owner if owner is not None else holder, params, call
+
+    def after_forward(self, owner, holder, params, fn, names, values, t_name):
+        """(owner, params, Call) for backward(..., cache, t) given (part of) the last forward pass's result: the
+        call replayed on (x, t) runs that forward pass on x first."""
+        if self.last_forward is None:
+            return None
+        code, namespace, f_names, f_values, result = self.last_forward
+        parts = list(result) if isinstance(result, (tuple, list)) else list(result.values()) \
+            if isinstance(result, dict) else []
+        keys = list(range(len(parts))) if isinstance(result, (tuple, list)) else list(result) if parts else []
+        cache_name, cache_key = next(((n, None) for n in names if values[n] is result), (None, None))
+        if cache_name is None:
+            cache_name, cache_key = next(((n, k) for n in names for k, v in zip(keys, parts) if values[n] is v),
+                                         (None, None))
+        batch = [n for n in f_names if isinstance(f_values[n], np.ndarray) and f_values[n].dtype.kind in "fiu"
+                 and id(f_values[n]) not in {id(v) for v in params.values()}]
+        if cache_name is None or not batch:
+            return None
+        x_name = max(batch, key=lambda n: f_values[n].ndim)
+        f_owner = f_values.get(f_names[0]) if f_names and f_names[0] == "self" else None
+        forward = getattr(f_owner, code.co_name, None) if f_owner is not None else namespace.get(code.co_name)
+        if getattr(forward, "__code__", None) is not code and \
+                getattr(getattr(forward, "__func__", None), "__code__", None) is not code:
+            return None
+        f_args = f_names[1:] if f_owner is not None else f_names
+
+        def forward_on(x):
+            given = _live(dict(f_values, **{x_name: x}), params)
+            return forward(*[given[n] for n in f_args])
+
+        def backward_on(x, t):
+            out = forward_on(x)
+            given = _live(dict(values, **{cache_name: out if cache_key is None else out[cache_key], t_name: t}),
+                          params)
+            return fn(*[given[n] for n in names])
+
+        def predict(x):
+            out = forward_on(x)
+            if isinstance(out, dict):
+                out = list(out.values())
+            if isinstance(out, (tuple, list)):  # (y, cache): the output is the first array
+                out = next((v for v in out if isinstance(v, np.ndarray)), out)
+            return out
+
+        pair = {"x": f_values[x_name], "t": values[t_name]}
+        call = Call(backward_on, ["x", "t"], pair, "x", "t")
+        call.holder, call.predict = holder, Call(predict, ["x"], pair, "x", None)
         return owner if owner is not None else holder, params, call
 
     def make_subject(self, owner, params, call, frame, kind="gradient", replay=None, batch=None):
@@ -420,7 +527,7 @@ class Watch:
         loss = method_or_function("loss", "loss_function", "compute_loss", "cost")
         if replay is not None:
             numgrad, loss = call.like(replay.numerical_gradient), call
-        predict = method_or_function("predict", "forward")
+        predict = getattr(call, "predict", None) or method_or_function("predict", "forward")
         if loss is None and predict is not None:
             loss = _composed_loss(predict, ns, self.is_learner)
         return Subject(params=params, loss=loss, gradient=grad, numerical_gradient=numgrad, predict=predict,

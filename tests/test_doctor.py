@@ -769,8 +769,18 @@ for step in range(1000):
 '''
 
 
-@pytest.mark.parametrize("source", [PER_PARAMETER, INTERLEAVED, GLOBAL_ARRAYS], ids=["closure", "interleaved",
-                                                                                      "globals"])
+# the batch bound as the lambda's defaults
+DEFAULTS = PER_PARAMETER.replace("f = lambda W: net.loss(x_batch, t_batch)",
+                                 "f = lambda W, x=x_batch, t=t_batch: net.loss(x, t)")
+
+
+# each element restored by arithmetic (+h, -2h, +h): back to within a few ulps, not bit for bit
+ARITHMETIC = PER_PARAMETER.replace("x[idx] = float(tmp_val) + h", "x[idx] += h").replace(
+    "x[idx] = tmp_val - h", "x[idx] -= 2 * h").replace("x[idx] = tmp_val\n", "x[idx] += h\n")
+
+
+@pytest.mark.parametrize("source", [PER_PARAMETER, INTERLEAVED, GLOBAL_ARRAYS, DEFAULTS, ARITHMETIC],
+                         ids=["closure", "interleaved", "globals", "defaults", "restored-by-arithmetic"])
 def test_watch_a_numerical_gradient_called_once_per_parameter_is_a_step(run_watched, source):
     """numerical_gradient(f, W) for each parameter with f = lambda W: net.loss(x, t) (the book's simpleNet way,
     used to train): the calls of one step are one step, the loss is f on the batch f reads, and the program's
@@ -1353,3 +1363,61 @@ def test_watch_a_function_given_the_network_object(run_watched, source, old, new
     report = run_watched(source if old is None else source.replace(old, new), "--json")
     assert report["steps"] >= 3, report  # (more when a first step that overshot is followed)
     assert [f["code"] for f in report["findings"]][:1] == ([code] if code else []), report["findings"]
+
+
+# forward(params, x) -> (y, cache) and backward(params, cache, t), the update rebinding the params dict
+FORWARD_CACHE = WATCHED.split("def loss(params, x, t):")[0] + '''def forward(params, x):
+    z1 = sigmoid(x @ params["W1"] + params["b1"])
+    y = softmax(z1 @ params["W2"] + params["b2"])
+    return y, (x, z1, y)
+
+
+def cross_entropy(y, t):
+    return -np.sum(t * np.log(y + 1e-7)) / len(y)
+
+
+def backward(params, cache, t):
+    x, z1, y = cache
+    dy = (y - t) / len(x)
+    dz1 = (dy @ params["W2"].T) * z1 * (1 - z1)
+    return {"W1": x.T @ dz1, "b1": dz1.sum(axis=0), "W2": z1.T @ dy, "b2": dy.sum(axis=0)}
+
+
+def main():
+    params = {"W1": 0.1 * rng.normal(size=(20, 16)), "b1": np.zeros(16),
+              "W2": 0.1 * rng.normal(size=(16, 10)), "b2": np.zeros(10)}
+    for step in range(1000):
+        batch = rng.choice(300, 32)
+        y, cache = forward(params, x_train[batch])
+        loss = cross_entropy(y, t_train[batch])
+        grads = backward(params, cache, t_train[batch])
+        params = {k: params[k] - 0.5 * grads[k] for k in params}
+
+
+main()
+'''
+REBOUND = WATCHED.replace('''    for key in params:
+        params[key] -= learning_rate * grads[key]''', '''    params = {k: params[k] - learning_rate * grads[k] for k in params}''')
+
+
+@pytest.mark.parametrize("source,old,new,code", [
+    (FORWARD_CACHE, None, None, None),
+    (FORWARD_CACHE, "params[k] - 0.5 * grads[k]", "params[k] + 0.5 * grads[k]", "update-sign"),
+    (FORWARD_CACHE, "dy = (y - t) / len(x)", "dy = (y - t)", "backprop-scale"),
+    (FORWARD_CACHE, "dz1 = (dy @ params[\"W2\"].T) * z1 * (1 - z1)", "dz1 = (dy @ params[\"W2\"].T) * z1",
+     "backprop-mismatch"),
+    (FORWARD_CACHE, "params = {k: params[k] - 0.5 * grads[k] for k in params}",
+     "new = {k: params[k] - 0.5 * grads[k] for k in params}", "update-lost"),
+    (REBOUND, None, None, None),
+    (REBOUND, "learning_rate = 0.5", "learning_rate = 1e-7", "learning-rate"),
+])
+def test_watch_a_backward_given_its_forward_pass_and_a_rebound_params_dict(run_watched, source, old, new, code):
+    """backward(params, cache, t) takes its batch from the forward pass whose cache it is given, and an update
+    that rebinds the params dict each step is read through the name the loop holds it by."""
+    assert old is None or old in source
+    report = run_watched(source if old is None else source.replace(old, new), "--json")
+    assert report["steps"] >= 3, report
+    assert [f["code"] for f in report["findings"]][:1] == ([code] if code else []), report["findings"]
+    if code is None:
+        first = report["measured"]["first_update"]
+        assert all(m["changed"] and m["cos"] > 0.999 for m in first.values()), first
