@@ -38,6 +38,7 @@ class Examination:
     learner_errors: list = field(default_factory=list)  # (what, message, where)
     learner_seconds: float = 0.0
     labels: object = None             # labels the loss accepts
+    loss_mode: object = None          # the loss's training-mode flag, when the doctor judges the loss in that mode
 
 
 def _skip(exam, check, key, **values):
@@ -90,6 +91,7 @@ def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgra
     is_learner = subject.is_learner
     k, predicted = _classes(subject, x, t, exam)
     exam.measured["classes"] = k
+    exam.findings.append(_random_predict(subject, x, predicted))
     exam.measured["input"] = {"min": float(np.min(x)), "max": float(np.max(x)), "dtype": str(x.dtype),
                               "shape": list(x.shape)}
     exam.measured["labels"] = {"form": probes.label_form(t), "shape": list(np.shape(t))}
@@ -127,11 +129,13 @@ def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgra
         _skip(exam, "gradients", "loss-nonfinite", value=str(start))
         exam.findings.append(probes.Finding("nan-gradient", None, {"loss": str(start)}, template="loss-nonfinite"))
         return exam
-    calls = _forward_activations(subject, x, t_ok)
+    with training_mode(subject.loss, x, t_ok) as exam.loss_mode, training_mode(subject.predict, x):
+        calls = _forward_activations(subject, x, t_ok)  # (batch normalisation: as it trains)
+        begins = _data_loss(subject, x, t_ok, start)
     _check_gradient(subject, exam, x, t_ok, observed, observed_source, loss, rng, samples)
     _check_numgrad(subject, exam, x, t_ok, observed if observed_source == "numerical_gradient" else None, rng,
                    numgrad_budget, samples)
-    exam.findings.append(probes.check_init(subject.params, calls, probes.check_start_loss(start, k, 0)))
+    exam.findings.append(probes.check_init(subject.params, calls, probes.check_start_loss(begins, k, 0)))
     exam.findings.append(probes.check_units(calls, float(np.max(np.abs(x))) <= 20))
     return exam
 
@@ -151,6 +155,23 @@ def _classes(subject, x, t, exam):
         return int(np.shape(t)[1]), None
     biases = [v for v in subject.params.values() if isinstance(v, np.ndarray) and v.ndim == 1]
     return (int(biases[-1].shape[0]) if biases else 10), None
+
+
+def _random_predict(subject, x, predicted):
+    """predict-random when the network's predict() (evaluation mode) gives other outputs on the same batch and
+    parameters: dropout applied when evaluating, so the accuracy it reports is of a thinned network."""
+    if predicted is None:
+        return None
+    again, err = probes.attempt(subject.predict, x, is_learner=subject.is_learner)
+    if isinstance(again, (tuple, list)):
+        again = next((v for v in reversed(again) if isinstance(v, np.ndarray)), None)
+    if err is not None or not isinstance(again, np.ndarray) or again.shape != predicted.shape:
+        return None
+    a, b = np.asarray(predicted, np.float64), np.asarray(again, np.float64)
+    if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and not np.allclose(a, b, rtol=1e-6, atol=1e-12):
+        return probes.Finding("predict-random", None, {"changed": float(np.mean(~np.isclose(a, b, rtol=1e-6))),
+                                                       "largest": float(np.max(np.abs(a - b)))})
+    return None
 
 
 def _used(subject, x, t):
@@ -195,6 +216,29 @@ def _forward_activations(subject, x, t):
             a = a + biases[0]
         return [("sigmoid" if float(np.mean(np.abs(a) > 6.9)) > 0.5 else "unknown", a, a)]
     return []
+
+
+def _data_loss(subject, x, t, loss):
+    """The cross-entropy of the network's predictions on (x, t), computed here (softmax applied to scores), which
+    leaves out what the learner's loss adds that is not the data's (a weight decay term); ``loss`` where
+    predict does not give one row of class scores per example."""
+    if subject.predict is None:
+        return loss
+    y, err = probes.attempt(subject.predict, x, is_learner=subject.is_learner)
+    if isinstance(y, (tuple, list)):
+        y = next((v for v in reversed(y) if isinstance(v, np.ndarray)), None)
+    if err is not None or not isinstance(y, np.ndarray) or y.ndim != 2 or len(y) != len(x) or \
+            not np.all(np.isfinite(y)):
+        return loss
+    y = np.asarray(y, np.float64)
+    labels = np.asarray(t)
+    labels = labels.argmax(axis=1) if labels.ndim == 2 else labels.astype(np.int64)
+    if labels.shape != (len(y),) or labels.min() < 0 or labels.max() >= y.shape[1]:
+        return loss
+    if not (y.min() >= 0 and np.allclose(y.sum(axis=1), 1, atol=1e-3)):  # scores: softmax them
+        y = np.exp(y - y.max(axis=1, keepdims=True))
+        y /= y.sum(axis=1, keepdims=True)
+    return float(-np.mean(np.log(y[np.arange(len(y)), labels] + 1e-7)))
 
 
 def _loss_dtype(subject, x, t):
@@ -294,10 +338,72 @@ def _check_gradient(subject, exam, x, t, observed, source, loss, rng, samples):
     if subject.gradient is not None and _random_gradient(subject, exam, x, t, theirs):
         _skip(exam, "gradient", "random", what="gradient")
         return
-    ref, precision = _reference(subject, x, t, loss, rng, theirs, samples)
+    with training_mode(subject.loss, x, t) as flag:  # gradient() differentiates the loss in training mode
+        ref, precision = _reference(subject, x, t, loss, rng, theirs, samples)
+    if flag:
+        exam.measured["gradient_loss_mode"] = flag
     results = grads.compare(subject.params, ref, theirs, precision=precision)
     exam.measured["gradient"] = results
     exam.findings += grads.backprop_findings(subject.params, results, len(x))
+
+
+#: A loss's argument that switches batch normalisation (and dropout) to training mode: loss(x, t, train_flg=False).
+TRAIN_FLAGS = ("train_flg", "train", "training", "is_training", "train_mode", "is_train", "train_flag")
+
+
+#: Attributes of a network's layers that its training-mode forward pass updates (batch normalisation), kept
+#: as they were around the doctor's own calls in training mode.
+RUNNING = ("running_mean", "running_var", "moving_mean", "moving_var", "running_std")
+
+
+def _running_state(fn):
+    """(object, attribute, value) of the running statistics of the network that fn is a method of."""
+    owner = getattr(fn, "__self__", None)
+    if owner is None or not hasattr(owner, "__dict__"):
+        return []
+    objects = [owner]
+    for value in vars(owner).values():
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+        objects += [v for v in items if hasattr(v, "__dict__") and not isinstance(v, type)]
+    return [(obj, name, np.copy(vars(obj)[name]) if isinstance(vars(obj)[name], np.ndarray) else vars(obj)[name])
+            for obj in objects for name in RUNNING if name in vars(obj)]
+
+
+@contextlib.contextmanager
+def training_mode(call, *args):
+    """The learner's function (its loss, its predict) with its training-mode flag's default set to True for the
+    block, when it has one and call(*args) is deterministic there (no args: set without that check) (batch normalisation: its gradient()
+    differentiates the loss with the batch's statistics, not the running ones, which start at zero; with dropout
+    the loss is random and stays as it is). Yields the flag's name, or None."""
+    fn = getattr(call, "fn", call)
+    fn = getattr(fn, "__func__", fn)
+    code, defaults = getattr(fn, "__code__", None), getattr(fn, "__defaults__", None)
+    if code is None or not defaults:
+        yield None
+        return
+    names = code.co_varnames[:code.co_argcount]
+    optional = names[len(names) - len(defaults):]
+    flag = next((n for n, d in zip(optional, defaults) if n in TRAIN_FLAGS and d is False), None)
+    if flag is None:
+        yield None
+        return
+    running = _running_state(getattr(call, "fn", call))
+    fn.__defaults__ = tuple(True if n == flag else d for n, d in zip(optional, defaults))
+    try:
+        same = True
+        if args:
+            one, err1 = probes.attempt(call, *args)
+            two, err2 = probes.attempt(call, *args)
+            same = err1 is None and err2 is None and np.array_equal(np.asarray(one), np.asarray(two))
+        if not same:
+            fn.__defaults__ = defaults
+            for obj, name, value in running:  # as it was before the check, for the block in evaluation mode
+                setattr(obj, name, np.copy(value) if isinstance(value, np.ndarray) else value)
+        yield flag if same else None
+    finally:
+        fn.__defaults__ = defaults
+        for obj, name, value in running:
+            setattr(obj, name, value)
 
 
 def _check_numgrad(subject, exam, x, t, observed, rng, budget, samples):

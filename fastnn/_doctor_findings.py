@@ -7,7 +7,7 @@ measured numbers (``_doctor_text``), so the report can be translated without tou
 from dataclasses import dataclass, field
 
 #: Most serious first: the first finding of a report is the cause to fix first.
-ORDER = ("labels", "labels-shuffled", "input-scale", "softmax-axis", "overflow", "loss-not-averaged",
+ORDER = ("labels", "labels-shuffled", "input-scale", "softmax-axis", "overflow", "loss-not-averaged", "predict-random",
          "nan-gradient", "backprop-shape", "backprop-transpose", "backprop-sign", "backprop-scale",
          "zero-gradient", "backprop-mismatch", "numgrad-no-effect", "numgrad-first-axis", "numgrad-mismatch",
          "update-lost", "update-sign", "learning-rate", "init-symmetric", "init-scale", "dead-units",
@@ -15,7 +15,8 @@ ORDER = ("labels", "labels-shuffled", "input-scale", "softmax-axis", "overflow",
 #: 0 = learning cannot work, 1 = learning is crippled, 2 = worth fixing.
 SEVERITY = {code: 0 for code in ORDER}
 SEVERITY.update({"init-scale": 1, "dead-units": 1, "saturation": 1, "overflow": 1, "numgrad-mismatch": 1,
-                 "numgrad-first-axis": 1, "numgrad-no-effect": 1, "dead-guard": 2})
+                 "numgrad-first-axis": 1, "numgrad-no-effect": 1, "dead-guard": 2,
+                 "predict-random": 1})
 
 _GRADIENT = {"backprop-shape", "backprop-transpose", "backprop-sign", "backprop-scale", "backprop-mismatch",
              "zero-gradient", "nan-gradient"}
@@ -30,6 +31,7 @@ EXPLAINS = {
     "overflow": {"nan-gradient", "divergence", "no-learning"},
     "loss-not-averaged": {"backprop-scale", "learning-rate", "divergence", "init-scale"},
     "nan-gradient": _DYNAMICS,
+    "predict-random": {"divergence", "no-learning"},
     "backprop-shape": _DYNAMICS | {"zero-gradient", "nan-gradient"},
     "backprop-transpose": _DYNAMICS,
     "backprop-sign": _DYNAMICS | {"update-sign"},

@@ -11,6 +11,7 @@ parameters before and after tell what the update did. The watch ends after ``--s
 cannot swallow). The result (findings, measurements, what was not checked) goes to ``--out`` as JSON.
 """
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -25,7 +26,7 @@ import numpy as np
 from . import _doctor_sandbox as sandbox
 from . import _doctor_perparam as perparam
 from . import _doctor_updates as updates
-from ._doctor_examine import Subject, examine, restored
+from ._doctor_examine import Subject, examine, restored, training_mode
 from ._doctor_findings import rank
 from ._doctor_gradients import as_grad_dict
 from ._doctor_probes import as_float, attempt, learner_location
@@ -220,12 +221,21 @@ class Call:
         names = list(code.co_varnames[:code.co_argcount])
         if hasattr(fn, "__self__"):
             names = names[1:]
-        if all(n in self.values for n in names):
-            return self._with(Call(fn, names, self.values, self.x_name, self.t_name if self.t_name in names else None))
-        if len(names) == len(self.names):
+        # arguments with defaults (train_flg=False) are given only as far as this call has them, in order
+        optional = len(getattr(fn, "__defaults__", None) or ())
+        required, given = names[:len(names) - optional], names[:len(names) - optional]
+        for n in names[len(required):]:
+            if n not in self.values:
+                break
+            given.append(n)
+        if all(n in self.values for n in required):
+            return self._with(Call(fn, given, self.values, self.x_name, self.t_name if self.t_name in given else None))
+        if len(required) == len(self.names):
             return self._with(Call(fn, self.names, self.values, self.x_name, self.t_name)) if \
                 hasattr(fn, "__self__") == hasattr(self.fn, "__self__") else \
                 self._with(Call(lambda *a: fn(*a), self.names, self.values, self.x_name, self.t_name))
+        if len(required) == 1:  # predict(inputs): the batch
+            return self._with(Call(fn, [self.x_name], self.values, self.x_name, None))
         return None
 
     def _with(self, other):
@@ -594,14 +604,16 @@ class Watch:
                 finally:
                     _write(record["params"], now)
             if self.exam:
-                self.paused(updates.judge_first_step, self, record)
+                with loss_mode(self):
+                    self.paused(updates.judge_first_step, self, record)
         if self.exam and self.exam.labels is not None and self.first_training is not None:
             self.paused(self.fixed_batch_loss)
 
     def fixed_batch_loss(self):
         """The learner's loss on the first step's batch, after each step (a trajectory free of batch noise)."""
         first = self.step_records[self.first_training]
-        value, err = attempt(self.subject.loss, first["x"], first["t"])
+        with loss_mode(self):
+            value, err = attempt(self.subject.loss, first["x"], first["t"])
         try:
             self.fixed_losses.append(as_float(value) if err is None else float("nan"))
         except (TypeError, ValueError):
@@ -654,6 +666,13 @@ class Watch:
         if self.exam is None and self.step_records:
             self.paused(self.examine_first, self.step_records[0])
         return self
+
+
+def loss_mode(watch):
+    """The learner's loss in the mode the examination judged it in (training mode for batch normalisation)."""
+    if watch.exam and watch.exam.loss_mode:
+        return training_mode(watch.subject.loss)
+    return contextlib.nullcontext()
 
 
 def result_of(watch):

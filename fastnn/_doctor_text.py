@@ -95,6 +95,16 @@ TEMPLATES = {
                "(which is right, only warning at -1000) or np.exp(-np.logaddexp(0, -x))"),
         "zh": ("{function}({input}) 返回 {output}：出现 NaN/inf 或超出 [0, 1]", "sigmoid 对任何输入都必须返回 [0, 1] 内的值",
                "写成 1 / (1 + np.exp(-x))（结果正确，只在 -1000 处警告）或 np.exp(-np.logaddexp(0, -x))")},
+    "predict-random": {
+        "en": ("predict() gives other outputs at each call on the same batch and parameters ({changed:.0%} of them "
+               "change, by up to {largest:.3g})",
+               "dropout (or other noise) is applied when the network is evaluated: the accuracy and the loss it "
+               "reports are those of a randomly thinned network, different at each call",
+               "apply the dropout mask only in training (if train_flg: ...) and scale at test time "
+               "(x * (1.0 - dropout_ratio)), or divide by the keep ratio in training (inverted dropout)"),
+        "zh": ("predict() 在同一批次、同一参数上每次调用给出不同的输出（{changed:.0%} 的输出改变，最多 {largest:.3g}）",
+               "评估网络时也用了 dropout（或其他噪声）：得到的准确率和损失来自一个随机稀疏化的网络，每次调用都不同",
+               "只在训练时使用 dropout 掩码（if train_flg: ...），测试时乘以 (1.0 - dropout_ratio)；或在训练时除以保留比例（inverted dropout）")},
     "dead-guard": {
         "en": ("{function}() line {line}: `if {test}` is False for every input: the guard never fires",
                "x.all() and x.any() give one True/False (1 or 0), and 1 or 0 compared with that number never "

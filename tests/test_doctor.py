@@ -1421,3 +1421,85 @@ def test_watch_a_backward_given_its_forward_pass_and_a_rebound_params_dict(run_w
     if code is None:
         first = report["measured"]["first_update"]
         assert all(m["changed"] and m["cos"] > 0.999 for m in first.values()), first
+
+
+class _BatchNormNet:
+    """loss(x, t, train_flg=False) as the book's MultiLayerNetExtend: batch statistics in training mode (running
+    statistics updated), running ones otherwise; ``noise`` adds dropout-like randomness in training mode."""
+
+    def __init__(self, noise=False):
+        self.running_mean, self.noise, self.rng = np.zeros(3), noise, np.random.default_rng(0)
+
+    def loss(self, x, t, train_flg=False):
+        if train_flg:
+            mu = x.mean(axis=0)
+            self.running_mean = 0.9 * self.running_mean + 0.1 * mu
+            extra = self.rng.random() if self.noise else 0.0
+            return float(np.sum((x - mu) ** 2) + extra)
+        return float(np.sum((x - self.running_mean) ** 2))
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_the_loss_is_judged_in_training_mode_only_where_that_is_deterministic_and_leaves_running_statistics(noise):
+    from fastnn._doctor_examine import training_mode
+    net, x = _BatchNormNet(noise), np.arange(12.0).reshape(4, 3)
+    with training_mode(net.loss, x, None) as flag:
+        inside = net.loss(x, None)
+    assert flag == (None if noise else "train_flg")
+    assert inside == (_BatchNormNet().loss(x, None, train_flg=True) if not noise else float(np.sum(x ** 2)))
+    assert net.loss.__func__.__defaults__ == (False,) and np.array_equal(net.running_mean, np.zeros(3))
+
+
+def test_a_function_with_a_training_flag_is_called_without_it():
+    """predict(x, train_flg=False) and loss(x, t, train_flg=False) replayed from a gradient(x, t) call: the flag
+    keeps its default (mapped by count, the labels went into train_flg: 'truth value of an array is ambiguous')."""
+    from fastnn._doctor_runner import Call
+    calls = []
+
+    class Net:
+        def predict(self, x, train_flg=False):
+            calls.append(("predict", train_flg))
+            return x
+
+        def loss(self, x, t, train_flg=False):
+            calls.append(("loss", train_flg))
+            return 0.0
+
+        def gradient(self, x, t):
+            return {}
+
+    net, x, t = Net(), np.ones((2, 3)), np.array([0, 1])
+    grad = Call(net.gradient, ["x", "t"], {"x": x, "t": t}, "x", "t")
+    grad.like(net.predict)(x)
+    grad.like(net.loss)(x, t)
+
+    def forward(inputs, train_flg=False):
+        calls.append(("forward", train_flg))
+        return inputs
+    grad.like(forward)(x)
+    assert calls == [("predict", False), ("loss", False), ("forward", False)]
+
+
+def test_a_random_predict_is_named_and_a_weight_decay_term_is_no_initialisation_problem():
+    from fastnn._doctor_examine import Subject, examine
+    rng = np.random.default_rng(0)
+    x, t = rng.random((32, 8)), rng.integers(0, 4, 32)
+    W = 0.1 * rng.standard_normal((8, 4))
+
+    def predict(x):
+        return x @ W
+
+    def loss(x, t, decay=30.0):  # cross-entropy plus a large weight decay term
+        s = predict(x)
+        p = np.exp(s - s.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        return -np.mean(np.log(p[np.arange(len(t)), t])) + decay * np.sum(W ** 2)
+
+    assert loss(x, t) > 2.5 * np.log(4)
+    exam = examine(Subject(params={"W": W}, loss=loss, predict=predict), x, t)
+    assert [f.code for f in exam.findings if f is not None] == []
+
+    def noisy(x):
+        return x @ W * (rng.random(x.shape[0])[:, None] > 0.5)
+    exam = examine(Subject(params={"W": W}, loss=loss, predict=noisy), x, t)
+    assert [f.code for f in exam.findings if f is not None][:1] == ["predict-random"]
