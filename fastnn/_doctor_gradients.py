@@ -45,6 +45,10 @@ def as_grad_dict(result, params):
     cover, an object's cached activations)."""
     if isinstance(result, dict):
         return result
+    if isinstance(result, (tuple, list)):  # (loss, grads): the dict returned with the loss
+        dicts = [v for v in result if isinstance(v, dict)]
+        if len(dicts) == 1 and all(np.ndim(v) == 0 for v in result if not isinstance(v, dict)):
+            return dicts[0]
     keys = [k for k, v in params.items() if isinstance(v, np.ndarray)]
     flat = _flat_arrays(result) if isinstance(result, (tuple, list)) else None
     if not flat:

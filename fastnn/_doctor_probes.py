@@ -49,7 +49,10 @@ def attempt(fn, *args, is_learner=None):
 
 
 def as_float(value):
-    """A loss as a Python float (a 0-d or 1-element array is fine), else ValueError."""
+    """A loss as a Python float (a 0-d or 1-element array is fine; of (loss, grads), the loss), else ValueError."""
+    if isinstance(value, (tuple, list)) and len(value) >= 2 and np.ndim(value[0]) == 0 and \
+            any(isinstance(v, (dict, list, tuple, np.ndarray)) for v in value[1:]):
+        value = value[0]
     arr = np.asarray(value, dtype=np.float64)
     if arr.size != 1:
         raise ValueError(f"the loss returned {arr.size} values, not one number")

@@ -173,6 +173,15 @@ def _held_params(value):
     return None
 
 
+def _loss_and_grads(result, params):
+    """Whether a loss call's result is (loss, gradients): a number first, then what as_grad_dict matches to the
+    parameters."""
+    if not isinstance(result, (tuple, list)) or len(result) < 2 or np.ndim(result[0]) != 0:
+        return False
+    grads = as_grad_dict(result, params)
+    return isinstance(grads, dict) and any(isinstance(v, np.ndarray) for v in grads.values())
+
+
 def _params_dict(value):
     return isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values())
 
@@ -278,6 +287,7 @@ class Watch:
         self.pending = None
         self.extra = []
         self.param_call = None  # (frame, key, W as it was) inside a numerical_gradient(f, W) of a step
+        self.pending_loss = None  # (frame, call, parameters before) of a loss call that may return its gradient
         self.forward_call = self.last_forward = None  # a forward pass's arguments; with its result
 
     # -- the profiler -----------------------------------------------------------------------------
@@ -312,7 +322,10 @@ class Watch:
         return None
 
     def on_call(self, frame, kind):
-        if kind == "loss":
+        if kind == "loss":  # a loss(x, y) that returns (loss, grads) is a gradient call: known at its return
+            if len(self.stack) == 1 or all(k == "step" for _, k in self.stack[:-1]):
+                call = self.describe(frame)
+                self.pending_loss = (frame, call, snapshot(call[1])) if call is not None else None
             return
         if self.main_globals is None:
             self.main_globals = frame.f_globals
@@ -395,11 +408,19 @@ class Watch:
                         _write(record["params"], now)
             return
         if kind == "loss":
-            try:
-                self.loss_values.append((len(self.step_records), as_float(result)))
-            except (TypeError, ValueError):
-                pass
-            return
+            pending, self.pending_loss = self.pending_loss, None
+            if pending is not None and pending[0] is frame and _loss_and_grads(result, pending[1][1]):
+                self.pending = None  # (the cs231n way: loss, grads = net.loss(x, y)) a step
+                if self.main_globals is None:
+                    self.main_globals = frame.f_globals
+                self.begin_step(frame, "gradient", pending[1], before=pending[2])
+                kind, result = "gradient", result
+            else:
+                try:
+                    self.loss_values.append((len(self.step_records), as_float(result)))
+                except (TypeError, ValueError):
+                    pass
+                return
         if not self.step_records or "grads" in self.step_records[-1]:
             return
         record = self.step_records[-1]

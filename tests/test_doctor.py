@@ -1503,3 +1503,56 @@ def test_a_random_predict_is_named_and_a_weight_decay_term_is_no_initialisation_
         return x @ W * (rng.random(x.shape[0])[:, None] > 0.5)
     exam = examine(Subject(params={"W": W}, loss=loss, predict=noisy), x, t)
     assert [f.code for f in exam.findings if f is not None][:1] == ["predict-random"]
+
+
+# the cs231n way: loss(X, y) returns (loss, grads) when given labels, the loop inside a train() method
+LOSS_AND_GRADS = WATCHED.split("def sigmoid(x):")[0] + '''class TwoLayerNet:
+    def __init__(self):
+        self.params = {"W1": 0.1 * rng.normal(size=(20, 16)), "b1": np.zeros(16),
+                       "W2": 0.1 * rng.normal(size=(16, 10)), "b2": np.zeros(10)}
+
+    def loss(self, X, y=None, reg=1e-4):
+        W1, b1, W2, b2 = self.params["W1"], self.params["b1"], self.params["W2"], self.params["b2"]
+        N = X.shape[0]
+        h = np.maximum(0, X @ W1 + b1)
+        scores = h @ W2 + b2
+        if y is None:
+            return scores
+        s = scores - scores.max(axis=1, keepdims=True)
+        p = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+        loss = -np.log(p[np.arange(N), y]).mean() + reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+        d = p.copy()
+        d[np.arange(N), y] -= 1
+        d /= N
+        grads = {"W2": h.T @ d + 2 * reg * W2, "b2": d.sum(axis=0)}
+        dh = d @ W2.T
+        dh[h <= 0] = 0
+        grads["W1"] = X.T @ dh + 2 * reg * W1
+        grads["b1"] = dh.sum(axis=0)
+        return loss, grads
+
+    def train(self, X, y, learning_rate=0.5, num_iters=1000, batch_size=32):
+        for it in range(num_iters):
+            idx = rng.choice(X.shape[0], batch_size)
+            loss, grads = self.loss(X[idx], y=y[idx])
+            for k in self.params:
+                self.params[k] -= learning_rate * grads[k]
+
+
+net = TwoLayerNet()
+net.train(x_train, labels)
+'''
+
+
+@pytest.mark.parametrize("old,new,code", [
+    (None, None, None),
+    ("self.params[k] -= learning_rate", "self.params[k] += learning_rate", "update-sign"),
+    ("        dh[h <= 0] = 0\n", "", "backprop-mismatch"),  # relu's mask left out
+    ("learning_rate=0.5", "learning_rate=0.0", "learning-rate"),
+])
+def test_watch_a_loss_that_returns_its_gradient_is_a_step(run_watched, old, new, code):
+    assert old is None or old in LOSS_AND_GRADS
+    report = run_watched(LOSS_AND_GRADS if old is None else LOSS_AND_GRADS.replace(old, new), "--json")
+    assert report["steps"] >= 3 and not any(n[0] == "doctor" for n in report["not_checked"]), report
+    assert [f["code"] for f in report["findings"]][:1] == ([code] if code else []), report["findings"]
+    assert sorted(report["measured"]["gradient"]) == ["W1", "W2", "b1", "b2"]
