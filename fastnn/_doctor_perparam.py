@@ -13,7 +13,8 @@ import types
 import numpy as np
 
 
-def _float_array(value):
+def float_array(value):
+    """Whether value is a float NumPy array (a parameter, a gradient)."""
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
 
@@ -73,7 +74,7 @@ class Replay:
 
     def numerical_gradient(self, x, t):
         f = self.on(x, t)
-        return {key: self.routine(f, value) for key, value in self.params.items() if _float_array(value)}
+        return {key: self.routine(f, value) for key, value in self.params.items() if float_array(value)}
 
 
 def _container(name, value, W, views):
@@ -85,7 +86,7 @@ def _container(name, value, W, views):
     if isinstance(value, dict) and value and any(v is W for v in value.values()) and \
             all(isinstance(v, np.ndarray) for v in value.values()):
         return None, value
-    if isinstance(value, (list, tuple)) and any(v is W for v in value) and all(map(_float_array, value)):
+    if isinstance(value, (list, tuple)) and any(v is W for v in value) and all(map(float_array, value)):
         return None, list_params(name, value)
     if hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType, types.FunctionType)):
         view = owner_params(value)
@@ -101,7 +102,7 @@ def find(frame, is_learner, views):
     names = list(code.co_varnames[:code.co_argcount])
     values = [frame.f_locals.get(n) for n in names]
     fns = [v for v in values if isinstance(v, types.FunctionType) and is_learner(v.__code__.co_filename)]
-    arrays = [v for v in values if _float_array(v)]
+    arrays = [v for v in values if float_array(v)]
     if len(fns) != 1 or len(arrays) != 1 or len(values) > 3:
         return None
     f, W = fns[0], arrays[0]

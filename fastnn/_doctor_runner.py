@@ -25,6 +25,7 @@ import numpy as np
 
 from . import _doctor_sandbox as sandbox
 from . import _doctor_perparam as perparam
+from ._doctor_perparam import float_array
 from . import _doctor_updates as updates
 from ._doctor_examine import Subject, examine, restored, training_mode
 from ._doctor_findings import rank
@@ -93,7 +94,7 @@ class OwnerParams(ParamsView):
     def __init__(self, owner):
         self.owner, self.names = owner, []
         for name, value in vars(owner).items():
-            if _float_array(value):
+            if float_array(value):
                 self.names.append(name)
             elif _float_arrays(value, least=1):
                 self.names += [f"{name}[{i}]" for i in range(len(value))]
@@ -151,11 +152,7 @@ class ListParams(ParamsView):
 
 def _float_arrays(value, least=2):
     """Whether value is a list or tuple of ``least`` to 50 float arrays (a network's parameters in a list)."""
-    return isinstance(value, (list, tuple)) and least <= len(value) <= 50 and all(map(_float_array, value))
-
-
-def _float_array(value):
-    return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+    return isinstance(value, (list, tuple)) and least <= len(value) <= 50 and all(map(float_array, value))
 
 
 def _held_params(value):
