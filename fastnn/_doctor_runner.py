@@ -11,26 +11,26 @@ parameters before and after tell what the update did. The watch ends after ``--s
 cannot swallow). The result (findings, measurements, what was not checked) goes to ``--out`` as JSON.
 """
 import argparse
+import ast
 import contextlib
 import json
 import os
-import re
 import signal
 import sys
 import time
-import types
-from collections.abc import Mapping
 
 import numpy as np
 
+from . import _doctor_inline as inline
 from . import _doctor_sandbox as sandbox
 from . import _doctor_perparam as perparam
-from ._doctor_perparam import float_array
 from . import _doctor_updates as updates
 from ._doctor_examine import Subject, examine, restored, training_mode
 from ._doctor_findings import rank
 from ._doctor_gradients import as_grad_dict
 from ._doctor_probes import as_float, attempt, learner_location
+from ._doctor_params import (GlobalParams, ListParams, NamedDict, OwnerParams, _float_arrays, _held_params, _live,
+                             _params_dict, snapshot, _write)
 
 
 #: Methods that run one training step themselves (their gradient is used when a gradient() is called inside).
@@ -47,129 +47,6 @@ class StopWatching(BaseException):
     """Ends the watched run (steps seen or time up)."""
 
 
-class ParamsView(Mapping):
-    """A live view of a learner's parameters kept elsewhere than in a dict: ``names`` are its keys, read through
-    ``value(key)`` at each access, so that an array the update rebinds is seen."""
-
-    names = ()
-
-    def value(self, key):
-        raise NotImplementedError
-
-    def __getitem__(self, key):
-        if key not in self.names:
-            raise KeyError(key)
-        return self.value(key)
-
-    def __iter__(self):
-        return iter(self.names)
-
-    def __len__(self):
-        return len(self.names)
-
-
-class GlobalParams(ParamsView):
-    """Parameters kept as module globals (W1, b1, W2, b2 = ...), in definition order."""
-
-    PATTERN = re.compile(r"[WwBb]_?\d+|weights?_?\d*|bias(es)?_?\d*|[Ww]_?(hidden|out|output|in|input)")
-
-    def __init__(self, namespace, names):
-        self.namespace, self.names = namespace, names
-
-    @classmethod
-    def find(cls, namespace):
-        names = [k for k, v in namespace.items() if cls.PATTERN.fullmatch(k) and isinstance(v, np.ndarray)
-                 and v.dtype.kind == "f"]
-        return cls(namespace, names) if len(names) >= 2 else None
-
-    def value(self, key):
-        return self.namespace[key]
-
-
-class OwnerParams(ParamsView):
-    """A network object's float arrays kept as attributes (self.W1 = ...) or in list/tuple attributes
-    (self.w = [W1, W2] as "w[0]", "w[1]"). ``keep`` narrows it to the arrays a gradient matched (an object's
-    cached activations, self.z = ..., are arrays too)."""
-
-    def __init__(self, owner):
-        self.owner, self.names = owner, []
-        for name, value in vars(owner).items():
-            if float_array(value):
-                self.names.append(name)
-            elif _float_arrays(value, least=1):
-                self.names += [f"{name}[{i}]" for i in range(len(value))]
-
-    def keep(self, keys):
-        self.names = [k for k in self.names if k in keys]
-
-    def value(self, key):
-        name, _, index = key.partition("[")
-        value = getattr(self.owner, name)
-        return value[int(index[:-1])] if index else value
-
-
-class NamedDict(ParamsView):
-    """A params dict read through the name the training loop holds it by, so that an update that rebinds it
-    (params = {k: params[k] - lr * grads[k] for k in params}) is seen: ``scope()`` is that namespace."""
-
-    def __init__(self, scope, name, original):
-        self.scope, self.name, self.original, self.names = scope, name, original, list(original)
-
-    @classmethod
-    def find(cls, frame, params):
-        """The view of ``params`` through the name ``frame`` (the caller's) binds it to, else None."""
-        if frame is None:
-            return None
-        for scope in (lambda: frame.f_locals, lambda: frame.f_globals):
-            name = next((k for k, v in list(scope().items()) if v is params), None)
-            if name is not None:
-                return cls(scope, name, params)
-        return None
-
-    def value(self, key):
-        now = self.scope().get(self.name)
-        return now[key] if isinstance(now, dict) and isinstance(now.get(key), np.ndarray) else self.original[key]
-
-
-def _live(values, params):
-    """values with the params dict a call was first given replaced by the one the loop holds now (a replayed
-    call must see the network as it is, not as it was at the first step)."""
-    if not isinstance(params, NamedDict):
-        return values
-    return {n: {k: params[k] for k in params} if v is params.original else v for n, v in values.items()}
-
-
-class ListParams(ParamsView):
-    """Parameters passed as a list of arrays (gradient(params, x, t) with params = [W1, b1, ...]), as
-    "params[0]", "params[1]", ..."""
-
-    def __init__(self, name, items):
-        self.seq, self.names = items, [f"{name}[{i}]" for i in range(len(items))]
-
-    def value(self, key):
-        return self.seq[self.names.index(key)]
-
-
-def _float_arrays(value, least=2):
-    """Whether value is a list or tuple of ``least`` to 50 float arrays (a network's parameters in a list)."""
-    return isinstance(value, (list, tuple)) and least <= len(value) <= 50 and all(map(float_array, value))
-
-
-def _held_params(value):
-    """The parameters of a network object passed to a function (its ``params`` dict, else its float array
-    attributes when it has two or more), or None."""
-    if value is None or isinstance(value, (np.ndarray, list, tuple, dict, str, bytes, int, float, type,
-                                           types.ModuleType, types.FunctionType, types.MethodType)):
-        return None
-    params = getattr(value, "params", None)
-    if _params_dict(params):
-        return params
-    if hasattr(value, "__dict__"):
-        view = OwnerParams(value)
-        return view if len(view.names) >= 2 else None
-    return None
-
-
 def _loss_and_grads(result, params):
     """Whether a loss call's result is (loss, gradients): a number first, then what as_grad_dict matches to the
     parameters."""
@@ -177,21 +54,6 @@ def _loss_and_grads(result, params):
         return False
     grads = as_grad_dict(result, params)
     return isinstance(grads, dict) and any(isinstance(v, np.ndarray) for v in grads.values())
-
-
-def _params_dict(value):
-    return isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values())
-
-
-def snapshot(params):
-    return {k: np.array(v, copy=True) for k, v in params.items() if isinstance(v, np.ndarray)}
-
-
-def _write(params, values):
-    """Put saved values back into the learner's own arrays, in place."""
-    for key, value in values.items():
-        if key in params and isinstance(params[key], np.ndarray) and params[key].shape == value.shape:
-            params[key][...] = value
 
 
 def _copy_grads(result, params):
@@ -286,6 +148,104 @@ class Watch:
         self.param_call = None  # (frame, key, W as it was) inside a numerical_gradient(f, W) of a step
         self.pending_loss = None  # (frame, call, parameters before) of a loss call that may return its gradient
         self.forward_call = self.last_forward = None  # a forward pass's arguments; with its result
+        self.inline = None  # a step written inline in a module-level loop (_doctor_inline): its InlineStep
+        self.inline_at = None  # (the module's frame, its loops' head lines, its syntax tree) while looking
+        self.inline_before = None  # the parameters at the last pass of the step loop's head
+
+    # -- a step written inline (_doctor_inline): a line tracer on the script's module frame ------------
+    def trace(self, frame, event, arg):
+        if event != "call" or self.inline_at is not None or self.inline is not None:
+            return None
+        code = frame.f_code
+        if code.co_name != "<module>" or os.path.realpath(code.co_filename) != os.path.realpath(self.script):
+            return None
+        try:
+            with open(code.co_filename, encoding="utf-8") as f:
+                tree = ast.parse(f.read())
+        except (OSError, SyntaxError, ValueError):
+            return None
+        heads = {loop.lineno for loop, _ in inline.loops(tree)}
+        if not heads:
+            return None
+        self.inline_at = [frame, heads, tree, -1]
+        return self.trace_line
+
+    def trace_line(self, frame, event, arg):
+        if event != "line" or self.inline is False or self.inline_at is None or frame is not self.inline_at[0]:
+            return self.trace_line
+        module, heads, tree, tried = self.inline_at
+        if frame.f_lineno not in heads:
+            return self.trace_line
+        if self.inline is None:  # the step loop, once the parameters it updates exist
+            if len(frame.f_globals) == tried:
+                return self.trace_line
+            self.inline_at[3] = len(frame.f_globals)
+            found = inline.plan(tree, frame.f_globals, frame.f_code.co_filename)
+            if found is None:
+                return self.trace_line
+            self.inline = inline.InlineStep(found, frame.f_globals)
+            self.inline_at[1] = {found.head}
+        self.inline_pass(frame)
+        return self.trace_line
+
+    def inline_pass(self, frame):
+        """The step loop's head: the step before it (if any) is over, its update done."""
+        step = self.inline
+        if self.step_records and not any(r.get("inline") for r in self.step_records):
+            self.inline = False  # the program's own functions were seen as steps: those are watched
+            return
+        now = snapshot(step.params)
+        before, self.inline_before = self.inline_before, now
+        if before is None:
+            return
+        batch = step.batch() if step.x_name is None else (np.array(frame.f_globals[step.x_name], copy=True),
+                                                             np.array(frame.f_globals[step.t_name], copy=True))
+        if batch is None:
+            self.inline = False
+            return
+        x, t = batch
+        if step.loss_name is None and not step.grad_names:
+            self.paused(self.inline_names, step, x, t, now, before)
+            if step.loss_name is None and not step.grad_names:
+                self.inline = False
+                return
+        if self.main_globals is None:
+            self.main_globals = frame.f_globals
+        grads = {k: np.array(v, dtype=np.float64, copy=True) for k, v in step.grads_of(frame.f_globals).items()}
+        loss = frame.f_globals.get(step.loss_name) if step.loss_name else None
+        call = Call(step.gradient, ["x", "t"], {"x": x, "t": t}, "x", "t")
+        if self.subject is None:
+            ns = frame.f_globals
+            loss_call = Call(step.loss, ["x", "t"], {"x": x, "t": t}, "x", "t") if step.loss_name else None
+            self.subject = Subject(
+                params=step.params, loss=loss_call, gradient=call if step.grad_names else None,
+                predict=Call(step.predict, ["x"], {"x": x}, "x", None) if step.output_name else None,
+                functions=sandbox.learner_functions(self.is_learner, ns), is_learner=self.is_learner,
+                namespaces=sandbox.learner_namespaces(self.is_learner, ns))
+        self.begin_step(frame, "gradient", (None, step.params, call), before=before)
+        record = self.step_records[-1]
+        record["inline"] = True
+        record["grads"] = grads or None
+        try:
+            self.loss_values.append((len(self.step_records) - 1, as_float(loss)))
+        except (TypeError, ValueError):
+            pass
+        if self.exam is None:  # examined as the network was before that step
+            _write(record["params"], before)
+            try:
+                self.paused(self.examine_first, record)
+            finally:
+                _write(record["params"], now)
+
+    def inline_names(self, step, x, t, now, before):
+        """Replay the step once (on its batch, the network as before it) to learn which variables are what."""
+        _write(step.params, before)
+        try:
+            step.learn_names(step.run(x, t))
+        except Exception:  # the loop's body does not run apart from the loop: not examined this way
+            step.loss_name, step.grad_names = None, {}
+        finally:
+            _write(step.params, now)
 
     # -- the profiler -----------------------------------------------------------------------------
     def profile(self, frame, event, arg):
@@ -647,6 +607,7 @@ class Watch:
         error = None
         signal.setitimer(signal.ITIMER_REAL, self.timeout)
         sys.setprofile(self.profile)
+        sys.settrace(self.trace)
         self.looping = False
         try:
             sandbox.run_script(self.script)
@@ -662,6 +623,7 @@ class Watch:
             self.stop_reason = ["stop-error", {}]
         finally:
             sys.setprofile(None)
+            sys.settrace(None)
             signal.setitimer(signal.ITIMER_REAL, 0)
         self.stack = []
         self.learner_error = error
@@ -708,6 +670,11 @@ def result_of(watch):
     if trained < 2:
         not_checked.append(["update", "two-steps", {"n": trained}])
     kept = rank([f for f in findings if f is not None])
+    if watch.inline:  # the loop's gradient variables name what a finding is about
+        for f in kept:
+            name = watch.inline.grad_names.get(f.param)
+            if name is not None:
+                f.measured.setdefault("variable", f"{name[0]}['{name[1]}']" if isinstance(name, tuple) else name)
     measured = dict(exam.measured) if exam else {}
     measured.update(updates.measured(watch))
     return {"findings": [f.to_dict() for f in kept], "not_checked": not_checked,

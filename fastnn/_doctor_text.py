@@ -280,6 +280,12 @@ TEMPLATES = {
         "en": ("each update points along +gradient (cosine with -gradient {cos:.3f}): the program climbs the loss",
                "gradient descent subtracts the gradient", "params[key] -= lr * grad[key]"),
         "zh": ("每次更新都沿 +梯度方向（与 -梯度的余弦为 {cos:.3f}）：程序在让损失上升", "梯度下降应减去梯度", "params[key] -= lr * grad[key]")},
+    "update-sign-some": {
+        "en": ("the update of {params} points along +gradient (cosine with -gradient {cos:.3f}) while the others "
+               "descend: that line climbs the loss", "gradient descent subtracts the gradient",
+               "{params} -= lr * (its gradient)"),
+        "zh": ("{params} 的更新沿 +梯度方向（与 -梯度的余弦为 {cos:.3f}），而其他参数在下降：这一行在让损失上升",
+               "梯度下降应减去梯度", "{params} -= lr * （它的梯度）")},
     "update-sign-loss": {
         "en": ("the program's update raises the loss on its own batch ({before:.4g} -> {after:.4g}) however small "
                "the step is made: it climbs the loss", "gradient descent subtracts the gradient",
@@ -470,7 +476,18 @@ def render(finding, lang="en"):
     for key in ("params", "agree"):
         if isinstance(values.get(key), list):
             values[key] = ", ".join(map(str, values[key])) or "-"
-    return tuple(part.format_map(values) for part in table[lang])
+    parts = tuple(part.format_map(values) for part in table[lang])
+    variable = finding.measured.get("variable")
+    if variable:  # a step written inline: the loop's own variable, not a gradient() it does not have
+        own = (f"gradient()['{finding.param}']", f"gradient() of {where}", f"{where} 的 gradient()")
+        parts = tuple(_replace_all(p, own, variable) for p in parts)
+    return parts
+
+
+def _replace_all(text, olds, new):
+    for old in olds:
+        text = text.replace(old, new)
+    return text
 
 
 def finding_text(finding, lang="en"):

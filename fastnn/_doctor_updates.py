@@ -247,8 +247,15 @@ def findings(watch):
         found.append(Finding("update-lost", never[0] if len(never) == 1 else None, {"params": never},
                              template="update-lost-some"))
     cos = [m["cos"] for r in records for m in r["measures"].values() if "cos" in m and m["changed"]]
+    by_key = {k: [r["measures"][k]["cos"] for r in records if "cos" in r["measures"].get(k, {})
+                  and r["measures"][k]["changed"]] for k in first["measures"]}
+    climbing = [k for k, c in by_key.items() if c and np.median(c) < -0.9]
     if cos and np.median(cos) < -0.9:
         found.append(Finding("update-sign", None, {"cos": float(np.median(cos))}))
+    elif climbing:  # one update line adds its gradient, the others subtract theirs
+        found.append(Finding("update-sign", climbing[0] if len(climbing) == 1 else None,
+                             {"cos": float(np.median(by_key[climbing[0]])), "params": climbing},
+                             template="update-sign-some"))
     start, end = first.get("loss_before"), first.get("loss_after")
     if start is not None and end is not None:
         if end == start and any(m["changed"] for m in first["measures"].values()) and \

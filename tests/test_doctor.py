@@ -394,6 +394,110 @@ def test_watch_names_the_programs_bug(run_watched, old, new, code):
     assert report["findings"] and report["findings"][0]["code"] == code, report["findings"]
 
 
+WATCHED_INLINE = '''
+import numpy as np
+
+rng = np.random.default_rng(0)
+centres = rng.normal(size=(10, 20))
+labels = rng.integers(0, 10, 300)
+x_train = np.clip(0.5 + 0.2 * (centres[labels] + 0.3 * rng.normal(size=(300, 20))), 0, 1)
+t_train = np.eye(10)[labels]
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def softmax(a):
+    a = a - a.max(axis=1, keepdims=True)
+    return np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)
+
+
+W1 = 0.1 * rng.normal(size=(20, 16))
+b1 = np.zeros(16)
+W2 = 0.1 * rng.normal(size=(16, 10))
+b2 = np.zeros(10)
+learning_rate, batch_size = 0.5, 32
+for step in range(1000):
+    batch = rng.choice(300, batch_size)
+    x_batch = x_train[batch]
+    t_batch = t_train[batch]
+    a1 = x_batch @ W1 + b1
+    z1 = sigmoid(a1)
+    y = softmax(z1 @ W2 + b2)
+    loss = -np.sum(t_batch * np.log(y + 1e-7)) / batch_size
+    dy = (y - t_batch) / batch_size
+    dW2 = z1.T @ dy
+    db2 = dy.sum(axis=0)
+    da1 = (dy @ W2.T) * z1 * (1 - z1)
+    dW1 = x_batch.T @ da1
+    db1 = da1.sum(axis=0)
+    W1 -= learning_rate * dW1
+    b1 -= learning_rate * db1
+    W2 -= learning_rate * dW2
+    b2 -= learning_rate * db2
+    print(step, loss)
+'''
+
+
+def test_watch_a_step_written_inline_in_a_module_loop(run_watched):
+    """No gradient() or loss() to watch: the loop's body is replayed as the learner's loss and gradient."""
+    report = run_watched(WATCHED_INLINE, "--json", "--steps", "4")
+    assert report["steps"] == 4 and report["findings"] == [], report
+    assert "4 training steps" in report["stop_reason"] and report["output_tail"][0].startswith("0 ")
+    assert not any("no-step" in str(n) or "no training step" in str(n) for n in report["not_checked"])
+
+
+@pytest.mark.parametrize("old,new,code,param", [
+    ("da1 = (dy @ W2.T) * z1 * (1 - z1)", "da1 = (dy @ W2.T) * a1 * (1 - a1)", "backprop-mismatch", "W1"),
+    ("dW1 = x_batch.T @ da1", "dW1 = -(x_batch.T @ da1)", "backprop-sign", "W1"),
+    ("dW2 = z1.T @ dy", "dW2 = a1.T @ dy", "backprop-mismatch", "W2"),
+    ("    loss = -np.sum(t_batch * np.log(y + 1e-7)) / batch_size\n    dy = (y - t_batch) / batch_size",
+     "    loss = -np.sum(t_batch * np.log(y + 1e-7))\n    dy = y - t_batch", "loss-not-averaged", None),
+    ("W2 -= learning_rate * dW2", "W2 += learning_rate * dW2", "update-sign", "W2"),
+    ("    W1 -= learning_rate * dW1\n", "", "update-lost", "W1"),
+    ("learning_rate, batch_size = 0.5, 32", "learning_rate, batch_size = 1e-7, 32", "learning-rate", None),
+    ("x_batch = x_train[batch]", "x_batch = x_train[batch] * 255", "input-scale", None),
+    ("return np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)", "return np.exp(a) / np.exp(a).sum()",
+     "softmax-axis", None),
+])
+def test_watch_names_the_bug_of_an_inline_step(run_watched, old, new, code, param):
+    assert old in WATCHED_INLINE
+    report = run_watched(WATCHED_INLINE.replace(old, new), "--json")
+    got = [(f["code"], f["param"]) for f in report["findings"]]
+    assert got and got[0][0] == code and (param is None or got[0][1] == param), (got, report["not_checked"])
+
+
+WATCHED_INLINE_DICT = WATCHED_INLINE.replace(
+    "W1 = 0.1 * rng.normal(size=(20, 16))\nb1 = np.zeros(16)\nW2 = 0.1 * rng.normal(size=(16, 10))\nb2 = np.zeros(10)",
+    "params = {'W1': 0.1 * rng.normal(size=(20, 16)), 'b1': np.zeros(16),\n"
+    "          'W2': 0.1 * rng.normal(size=(16, 10)), 'b2': np.zeros(10)}").replace(
+    "    W1 -= learning_rate * dW1\n    b1 -= learning_rate * db1\n    W2 -= learning_rate * dW2\n"
+    "    b2 -= learning_rate * db2\n",
+    "    grads = {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}\n    for key in ('W1', 'b1', 'W2', 'b2'):\n"
+    "        params[key] -= learning_rate * grads[key]\n")
+for _name in ("W1", "b1", "W2", "b2"):
+    WATCHED_INLINE_DICT = WATCHED_INLINE_DICT.replace(f" {_name}\n", f" params['{_name}']\n").replace(
+        f" {_name})", f" params['{_name}'])").replace(f"@ {_name}", f"@ params['{_name}']").replace(
+        f"+ {_name}", f"+ params['{_name}']").replace(f"{_name}.T", f"params['{_name}'].T")
+
+
+@pytest.mark.parametrize("old,new,code,param", [
+    ("", "", None, None),
+    ("'W2': dW2", "'W2': -dW2", "update-sign", "W2"),
+    ("db1 = da1.sum(axis=0)", "db1 = da1.sum()", "backprop-shape", "b1"),
+])
+def test_watch_an_inline_step_over_a_params_dict(run_watched, old, new, code, param):
+    """The parameters in a dict updated by a loop over its keys, the gradients gathered in a dict."""
+    assert "params['W1']" in WATCHED_INLINE_DICT and "W1 -=" not in WATCHED_INLINE_DICT and old in WATCHED_INLINE_DICT
+    report = run_watched(WATCHED_INLINE_DICT.replace(old, new) if old else WATCHED_INLINE_DICT, "--json")
+    got = [(f["code"], f["param"]) for f in report["findings"]]
+    if code is None:
+        assert got == [] and report["steps"] >= 2, report
+    else:
+        assert got and got[0] == (code, param), (got, report["not_checked"])
+
+
 def _trained_accuracy(source):
     """What the program really does when run to its end: its network's accuracy on its training set."""
     ns = {"print": lambda *args: None}
@@ -663,7 +767,7 @@ for i in range(1000):
 @pytest.mark.parametrize("old,new,code,param", [
     (None, None, None, None),
     ("dz1 = (dy @ W2.T) * z1 * (1 - z1)", "dz1 = (dy @ W2.T) * z1", "backprop-mismatch", "W1"),
-    ("W2 - 0.5 * dW2", "W2 + 0.5 * dW2", "update-sign", None),
+    ("W2 - 0.5 * dW2", "W2 + 0.5 * dW2", "update-sign", "W2"),  # the one line that climbs
 ])
 def test_watch_parameters_kept_as_globals(run_watched, old, new, code, param):
     source = GLOBALS if old is None else GLOBALS.replace(old, new)

@@ -1,0 +1,275 @@
+"""A training step written inline in a module-level loop: no gradient() or loss() function to watch.
+
+Many learners write the step out where it runs::
+
+    for i in range(iters_num):
+        batch_mask = np.random.choice(train_size, batch_size)
+        x_batch, t_batch = x_train[batch_mask], t_train[batch_mask]
+        z1 = sigmoid(x_batch @ W1 + b1)
+        y = softmax(z1 @ W2 + b2)
+        loss = cross_entropy_error(y, t_batch)
+        dy = (y - t_batch) / batch_size
+        dW2 = z1.T @ dy
+        ...
+        W1 -= learning_rate * dW1
+        ...
+
+``plan(tree, namespace)`` finds the *step loop* in the script's syntax tree: the innermost module-level
+loop whose body updates the parameters (module globals ``W1, b1, ...`` or a ``params`` dict; a loop over
+the parameters' keys that only updates them is part of a step, not the step loop). Its *core* is the body
+from the first statement that reads a parameter to the last update, the updates left out; the batch is
+what the core reads that the loop chose before it (``x_batch``, ``t_batch``, or the loop's own targets).
+``InlineStep`` replays the core in a copy of the module's globals with another batch, with the
+parameters as they are now: the learner's own loss, gradient and output as functions of (x, t), which the
+doctor examines as it examines a learner's functions. The runner's line tracer (``_doctor_runner``)
+takes each pass of the loop's head as the end of one step.
+"""
+import ast
+import contextlib
+import io
+
+import numpy as np
+
+from ._doctor_params import GlobalParams, NamedDict
+
+#: Names a learner's loss variable goes by, best first.
+LOSS_NAMES = ("loss", "cost", "error", "err", "l", "j", "ce")
+#: Names of a gradient variable for the parameter {k}, best first (matched without regard to case).
+GRAD_NAMES = ("d{k}", "grad_{k}", "{k}_grad", "g{k}", "d_{k}", "grad{k}", "delta_{k}", "{k}_gradient")
+#: Names of a gradients dict.
+GRADS_DICT_NAMES = ("grads", "grad", "gradients", "gradient", "g", "d")
+#: Names (besides any with "batch" in them) a loop's batch size goes by.
+BATCH_SIZE_NAMES = {"bs", "b", "n", "m", "B", "N", "M"}
+
+
+def loops(tree):
+    """Every loop outside function and class bodies, each with the loops it is nested in: (loop, parents)."""
+    found = []
+
+    def visit(body, parents):
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(node, (ast.For, ast.While)):
+                found.append((node, parents))
+                visit(node.body, parents + [node])
+                visit(node.orelse, parents)
+                continue
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                inner = getattr(node, field, None)
+                if isinstance(inner, list):
+                    visit([n for n in inner if isinstance(n, ast.AST)], parents)
+            for case in getattr(node, "cases", ()):  # match statements
+                visit(case.body, parents)
+    visit(tree.body, [])
+    return found
+
+
+def loaded(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def stored(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+class Params:
+    """Which names hold the parameters: module globals (``names``), or a dict (``dict_name``)."""
+
+    def __init__(self, names=(), dict_name=None):
+        self.names, self.dict_name = set(names), dict_name
+
+    @classmethod
+    def find(cls, namespace):
+        found = GlobalParams.find(namespace)
+        if found is not None:
+            return cls(found.names)
+        dicts = [k for k, v in namespace.items() if not k.startswith("_") and isinstance(v, dict) and v
+                 and all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in v.values())]
+        dicts.sort(key=lambda k: k not in ("params", "parameters", "network", "weights", "net"))
+        return cls(dict_name=dicts[0]) if dicts else None
+
+    def view(self, namespace):
+        if self.dict_name is not None:
+            return NamedDict(lambda: namespace, self.dict_name, namespace[self.dict_name])
+        return GlobalParams(namespace, [k for k in namespace if k in self.names])
+
+    def reads(self, node):
+        names = loaded(node)
+        return bool(names & self.names) or (self.dict_name is not None and self.dict_name in names)
+
+    def _target(self, target):
+        if isinstance(target, ast.Name):
+            return target.id in self.names or target.id == self.dict_name
+        if isinstance(target, ast.Subscript):
+            value = target.value
+            return isinstance(value, ast.Name) and (value.id == self.dict_name or value.id in self.names)
+        if isinstance(target, (ast.Tuple, ast.List)):
+            return any(self._target(t) for t in target.elts)
+        return False
+
+    def updates(self, node):
+        """Whether the statement updates a parameter: W1 -= ..., W1 = W1 - ..., params[k] -= ..., or a loop
+        that does only that (for key in params: params[key] -= lr * grads[key])."""
+        if isinstance(node, ast.AugAssign):
+            return self._target(node.target)
+        if isinstance(node, ast.Assign):
+            return any(self._target(t) for t in node.targets) and self.reads(node.value)
+        if isinstance(node, ast.For):
+            inner = [n for n in node.body if not isinstance(n, (ast.Pass, ast.Expr))]
+            return bool(inner) and all(self.updates(n) for n in inner)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):  # np.subtract(W1, ..., out=W1)
+            return False
+        return False
+
+
+class Plan:
+    """The step loop and its core (statements, compiled), the names it reads for the batch."""
+
+    def __init__(self, loop, core, prefix_names, params, filename):
+        self.loop, self.core, self.params = loop, core, params
+        self.head = loop.lineno
+        self.prefix_names = prefix_names  # names the loop set before the core (its targets, the batch's)
+        self.reads = set().union(*(loaded(s) for s in core)) if core else set()
+        self.sets = set().union(*(stored(s) for s in core)) if core else set()
+        self.code = compile(ast.Module(body=core, type_ignores=[]), filename, "exec")
+        self.order = [stored(s) for s in core]  # names each core statement sets, in order
+
+
+def plan(tree, namespace, filename):
+    """The Plan of the script's step loop with the module's globals as they are, or None."""
+    params = Params.find(namespace)
+    if params is None:
+        return None
+    best = None
+    for loop, parents in loops(tree):
+        if params.updates(loop):  # a loop over the parameters' keys is an update, not a step
+            continue
+        if not any(params.updates(n) for n in loop.body):
+            continue
+        if best is None or best[0] in parents:
+            best = (loop, parents)
+    if best is None:
+        return None
+    loop = best[0]
+    body = loop.body
+    first = next((i for i, n in enumerate(body) if params.reads(n) and not params.updates(n)), None)
+    last = max(i for i, n in enumerate(body) if params.updates(n))
+    if first is None or first > last:
+        return None
+    core = [n for n in body[first:last + 1] if not params.updates(n)]
+    prefix = set(stored(loop.target)) if isinstance(loop, ast.For) else set()
+    for n in body[:first]:
+        prefix |= stored(n)
+    return Plan(loop, core, prefix, params, filename)
+
+
+def _named(names, wanted, pattern_keys):
+    """The first name among ``names`` matching one of the patterns for key (case-insensitive)."""
+    lower = {n.lower(): n for n in names}
+    for key in pattern_keys:
+        for pattern in wanted:
+            name = lower.get(pattern.format(k=key).lower())
+            if name is not None:
+                return name
+    return None
+
+
+class InlineStep:
+    """The core of a Plan replayed as the learner's loss(x, t), gradient(x, t) and output(x)."""
+
+    def __init__(self, plan, namespace):
+        self.plan, self.namespace = plan, namespace
+        self.params = plan.params.view(namespace)
+        self.x_name = self.t_name = None
+        self.loss_name = self.output_name = None
+        self.grad_names = {}  # parameter key -> variable name (or (dict name, key))
+        self.t_like = None
+        self.rows = None  # the loop's batch size
+
+    def batch(self):
+        """(x, t) of the step just run: what the core reads of the loop's batch, by shape; None if not found."""
+        ns = self.namespace
+        d = next((v.shape[0] for v in self.params.values() if isinstance(v, np.ndarray) and v.ndim == 2), None)
+        candidates = [n for n in sorted(self.plan.reads - self.plan.sets) if isinstance(ns.get(n), np.ndarray)
+                      and ns[n].dtype.kind in "fiub" and n not in self.params and id(ns[n]) not in
+                      {id(v) for v in self.params.values()}]
+        xs = [n for n in candidates if ns[n].ndim >= 2 and (d is None or ns[n].shape[-1] == d)]
+        if not xs:
+            return None
+        xs.sort(key=lambda n: (n not in self.plan.prefix_names, n.lower()[:1] != "x"))
+        x_name = xs[0]
+        n_rows = ns[x_name].shape[0]
+        ts = [n for n in candidates if n != x_name and ns[n].ndim in (1, 2) and ns[n].shape[0] == n_rows]
+        if not ts:
+            return None
+        ts.sort(key=lambda n: (n not in self.plan.prefix_names, n.lower()[:1] not in "ty", n.lower()[:1] != "t"))
+        self.x_name, self.t_name = x_name, ts[0]
+        self.t_like = np.array(ns[ts[0]], copy=True)
+        self.rows = n_rows
+        return np.array(ns[x_name], copy=True), np.array(ns[ts[0]], copy=True)
+
+    def run(self, x, t):
+        """The core's namespace after running it on (x, t) with the parameters as they are now."""
+        ns = {k: (list(v) if type(v) is list else v) for k, v in self.namespace.items()}  # appends stay here
+        ns[self.x_name] = x
+        if t is None:  # an output only: labels of the right form, the core computes its loss too
+            t = np.resize(self.t_like, (len(x),) + self.t_like.shape[1:])
+        ns[self.t_name] = t
+        if len(x) != self.rows:  # the body is written for its batch: its batch size is this batch's
+            for name in self.plan.reads - self.plan.sets:
+                value = ns.get(name)
+                if type(value) is int and value == self.rows and ("batch" in name.lower() or name in BATCH_SIZE_NAMES):
+                    ns[name] = len(x)
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(self.plan.code, ns)
+        return ns
+
+    def learn_names(self, ns):
+        """Which of the core's variables are the loss, the output and each parameter's gradient (from one run)."""
+        sets = [n for n in self.plan.sets if n in ns]
+        scalars = [n for n in sets if np.ndim(ns[n]) == 0 and isinstance(ns[n], (float, np.floating, np.ndarray))
+                   and not isinstance(ns[n], bool)]
+        self.loss_name = _named(scalars, ("{k}",), LOSS_NAMES) or \
+            next((n for n in scalars if "loss" in n.lower() or "cost" in n.lower()), None)
+        keys = list(self.params)
+        for key in keys:
+            shape = np.shape(self.params[key])
+            name = _named([n for n in sets if np.shape(ns[n]) == shape], GRAD_NAMES, [key])
+            if name is not None:
+                self.grad_names[key] = name
+        if len(self.grad_names) < len(keys):
+            for name in GRADS_DICT_NAMES + tuple(sorted(sets)):
+                value = ns.get(name) if name in sets else None
+                if isinstance(value, dict) and all(k in value for k in keys):
+                    self.grad_names = {k: (name, k) for k in keys}
+                    break
+        k_out = None
+        mats = [v for v in self.params.values() if isinstance(v, np.ndarray) and v.ndim == 2]
+        if mats:
+            k_out = mats[-1].shape[1]
+        loss_at = next((i for i, s in enumerate(self.plan.order) if self.loss_name in s), len(self.plan.order))
+        rows = np.shape(ns[self.x_name])[0]
+        for names in self.plan.order[:loss_at + 1]:
+            for n in sorted(names):
+                if n in ns and np.shape(ns[n]) == (rows, k_out) and n not in (self.x_name, self.t_name):
+                    self.output_name = n
+        return self
+
+    def grads_of(self, ns):
+        out = {}
+        for key, name in self.grad_names.items():
+            value = ns[name[0]][name[1]] if isinstance(name, tuple) else ns.get(name)
+            if isinstance(value, (np.ndarray, np.generic, float, int)) and not isinstance(value, bool):
+                out[key] = value  # a scalar too: a gradient of the wrong shape is the doctor's to say
+        return out
+
+    # the learner's functions, replayed
+    def loss(self, x, t):
+        return self.run(x, t)[self.loss_name]
+
+    def gradient(self, x, t):
+        return self.grads_of(self.run(x, t))
+
+    def predict(self, x):
+        return self.run(x, None)[self.output_name]
