@@ -14,19 +14,21 @@ Many learners write the step out where it runs::
         W1 -= learning_rate * dW1
         ...
 
-``plan(tree, namespace)`` finds the *step loop* in the script's syntax tree: the innermost module-level
-loop whose body updates the parameters (module globals ``W1, b1, ...`` or a ``params`` dict; a loop over
-the parameters' keys that only updates them is part of a step, not the step loop). Its *core* is the body
-from the first statement that reads a parameter to the last update, the updates left out; the batch is
-what the core reads that the loop chose before it (``x_batch``, ``t_batch``, or the loop's own targets).
-``InlineStep`` replays the core in a copy of the module's globals with another batch, with the
-parameters as they are now: the learner's own loss, gradient and output as functions of (x, t), which the
-doctor examines as it examines a learner's functions. The runner's line tracer (``_doctor_runner``)
-takes each pass of the loop's head as the end of one step.
+``plan(body, namespace, filename)`` finds the *step loop* among a frame's statements (the module's, or a
+function's such as ``def main():``): the innermost loop whose body updates the parameters (variables
+``W1, b1, ...`` or a ``params`` dict; a loop over the parameters' keys that only updates them is part of a
+step, not the step loop). Its *core* is the body from the first statement that reads a parameter to the
+last update, the updates left out; the batch is what the core reads that the loop chose before it
+(``x_batch``, ``t_batch``, or the loop's own targets). ``InlineStep`` replays the core in a copy of the
+frame's variables with another batch, with the parameters as they are now: the learner's own loss,
+gradient and output as functions of (x, t), which the doctor examines as it examines a learner's
+functions. The runner's line tracer (``_doctor_runner``) takes each pass of the loop's head as the end of
+one step.
 """
 import ast
 import contextlib
 import io
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -42,8 +44,38 @@ GRADS_DICT_NAMES = ("grads", "grad", "gradients", "gradient", "g", "d")
 BATCH_SIZE_NAMES = {"bs", "b", "n", "m", "B", "N", "M"}
 
 
-def loops(tree):
-    """Every loop outside function and class bodies, each with the loops it is nested in: (loop, parents)."""
+def body_of(tree, code):
+    """The statements a frame running ``code`` executes: the module's, or those of the function ``code`` is
+    (found by name and first line, decorators included); None for anything else (a lambda, a class body)."""
+    if code.co_name == "<module>":
+        return tree.body
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name and \
+                code.co_firstlineno in [node.lineno] + [d.lineno for d in node.decorator_list]:
+            return node.body
+    return None
+
+
+class FrameNamespace(Mapping):
+    """A function frame's variables over its module's globals, read live (a loop in def main(): ...)."""
+
+    def __init__(self, frame):
+        self.frame = frame
+
+    def __getitem__(self, key):
+        local = self.frame.f_locals
+        return local[key] if key in local else self.frame.f_globals[key]
+
+    def __iter__(self):
+        return iter({**self.frame.f_globals, **self.frame.f_locals})
+
+    def __len__(self):
+        return len({**self.frame.f_globals, **self.frame.f_locals})
+
+
+def loops(body):
+    """Every loop in the statements ``body`` outside function and class bodies, each with the loops it is
+    nested in: (loop, parents)."""
     found = []
 
     def visit(body, parents):
@@ -61,7 +93,7 @@ def loops(tree):
                     visit([n for n in inner if isinstance(n, ast.AST)], parents)
             for case in getattr(node, "cases", ()):  # match statements
                 visit(case.body, parents)
-    visit(tree.body, [])
+    visit(body, [])
     return found
 
 
@@ -136,13 +168,13 @@ class Plan:
         self.order = [stored(s) for s in core]  # names each core statement sets, in order
 
 
-def plan(tree, namespace, filename):
-    """The Plan of the script's step loop with the module's globals as they are, or None."""
+def plan(body, namespace, filename):
+    """The Plan of the step loop among the statements ``body`` with the variables as they are, or None."""
     params = Params.find(namespace)
     if params is None:
         return None
     best = None
-    for loop, parents in loops(tree):
+    for loop, parents in loops(body):
         if params.updates(loop):  # a loop over the parameters' keys is an update, not a step
             continue
         if not any(params.updates(n) for n in loop.body):
@@ -211,7 +243,7 @@ class InlineStep:
 
     def run(self, x, t):
         """The core's namespace after running it on (x, t) with the parameters as they are now."""
-        ns = {k: (list(v) if type(v) is list else v) for k, v in self.namespace.items()}  # appends stay here
+        ns = {k: (list(v) if type(v) is list else v) for k, v in dict(self.namespace).items()}  # appends stay here
         ns[self.x_name] = x
         if t is None:  # an output only: labels of the right form, the core computes its loss too
             t = np.resize(self.t_like, (len(x),) + self.t_like.shape[1:])

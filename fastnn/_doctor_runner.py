@@ -149,42 +149,54 @@ class Watch:
         self.pending_loss = None  # (frame, call, parameters before) of a loss call that may return its gradient
         self.forward_call = self.last_forward = None  # a forward pass's arguments; with its result
         self.inline = None  # a step written inline in a module-level loop (_doctor_inline): its InlineStep
-        self.inline_at = None  # (the module's frame, its loops' head lines, its syntax tree) while looking
+        self.inline_at = None  # the script's syntax tree, and its frames with loops: [heads, body, namespace, tried]
         self.inline_before = None  # the parameters at the last pass of the step loop's head
 
-    # -- a step written inline (_doctor_inline): a line tracer on the script's module frame ------------
+    # -- a step written inline (_doctor_inline): a line tracer on the script's frames with loops ------------
     def trace(self, frame, event, arg):
-        if event != "call" or self.inline_at is not None or self.inline is not None:
+        if event != "call" or self.inline is not None:
             return None
         code = frame.f_code
-        if code.co_name != "<module>" or os.path.realpath(code.co_filename) != os.path.realpath(self.script):
+        if self.inline_at is None:  # the script's syntax tree, once
+            self.inline_at = {"tree": None, "frames": {}, "heads": {}}
+            try:
+                with open(self.script, encoding="utf-8") as f:
+                    self.inline_at["tree"] = ast.parse(f.read())
+            except (OSError, SyntaxError, ValueError):
+                pass
+        tree = self.inline_at["tree"]
+        if tree is None or os.path.realpath(code.co_filename) != os.path.realpath(self.script):
             return None
-        try:
-            with open(code.co_filename, encoding="utf-8") as f:
-                tree = ast.parse(f.read())
-        except (OSError, SyntaxError, ValueError):
-            return None
-        heads = {loop.lineno for loop, _ in inline.loops(tree)}
+        known = self.inline_at["heads"].get(code)
+        if known is None:  # the module's statements, or the function's this frame runs (def main(): ...)
+            body = inline.body_of(tree, code)
+            heads = {loop.lineno for loop, _ in inline.loops(body)} if body is not None else set()
+            known = self.inline_at["heads"][code] = (heads, body)
+        heads, body = known
         if not heads:
             return None
-        self.inline_at = [frame, heads, tree, -1]
+        namespace = frame.f_globals if code.co_name == "<module>" else inline.FrameNamespace(frame)
+        self.inline_at["frames"][frame] = [heads, body, namespace, -1]
         return self.trace_line
 
     def trace_line(self, frame, event, arg):
-        if event != "line" or self.inline is False or self.inline_at is None or frame is not self.inline_at[0]:
+        if event != "line" or self.inline is False or self.inline_at is None:
             return self.trace_line
-        module, heads, tree, tried = self.inline_at
-        if frame.f_lineno not in heads:
+        entry = self.inline_at["frames"].get(frame)
+        if entry is None or frame.f_lineno not in entry[0]:
             return self.trace_line
+        heads, body, namespace, tried = entry
         if self.inline is None:  # the step loop, once the parameters it updates exist
-            if len(frame.f_globals) == tried:
+            if len(namespace) == tried:
                 return self.trace_line
-            self.inline_at[3] = len(frame.f_globals)
-            found = inline.plan(tree, frame.f_globals, frame.f_code.co_filename)
+            entry[3] = len(namespace)
+            found = inline.plan(body, namespace, frame.f_code.co_filename)
             if found is None:
                 return self.trace_line
-            self.inline = inline.InlineStep(found, frame.f_globals)
-            self.inline_at[1] = {found.head}
+            self.inline = inline.InlineStep(found, namespace)
+            self.inline_at["frames"] = {frame: [{found.head}, body, namespace, -1]}
+            if frame.f_lineno != found.head:  # found at an outer loop's head: the step loop starts later
+                return self.trace_line
         self.inline_pass(frame)
         return self.trace_line
 
@@ -198,8 +210,9 @@ class Watch:
         before, self.inline_before = self.inline_before, now
         if before is None:
             return
-        batch = step.batch() if step.x_name is None else (np.array(frame.f_globals[step.x_name], copy=True),
-                                                             np.array(frame.f_globals[step.t_name], copy=True))
+        ns = step.namespace
+        batch = step.batch() if step.x_name is None else (np.array(ns[step.x_name], copy=True),
+                                                             np.array(ns[step.t_name], copy=True))
         if batch is None:
             self.inline = False
             return
@@ -211,17 +224,16 @@ class Watch:
                 return
         if self.main_globals is None:
             self.main_globals = frame.f_globals
-        grads = {k: np.array(v, dtype=np.float64, copy=True) for k, v in step.grads_of(frame.f_globals).items()}
-        loss = frame.f_globals.get(step.loss_name) if step.loss_name else None
+        grads = {k: np.array(v, dtype=np.float64, copy=True) for k, v in step.grads_of(ns).items()}
+        loss = ns.get(step.loss_name) if step.loss_name else None
         call = Call(step.gradient, ["x", "t"], {"x": x, "t": t}, "x", "t")
         if self.subject is None:
-            ns = frame.f_globals
             loss_call = Call(step.loss, ["x", "t"], {"x": x, "t": t}, "x", "t") if step.loss_name else None
             self.subject = Subject(
                 params=step.params, loss=loss_call, gradient=call if step.grad_names else None,
                 predict=Call(step.predict, ["x"], {"x": x}, "x", None) if step.output_name else None,
-                functions=sandbox.learner_functions(self.is_learner, ns), is_learner=self.is_learner,
-                namespaces=sandbox.learner_namespaces(self.is_learner, ns))
+                functions=sandbox.learner_functions(self.is_learner, frame.f_globals), is_learner=self.is_learner,
+                namespaces=sandbox.learner_namespaces(self.is_learner, frame.f_globals))
         self.begin_step(frame, "gradient", (None, step.params, call), before=before)
         record = self.step_records[-1]
         record["inline"] = True

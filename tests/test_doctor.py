@@ -468,6 +468,38 @@ def test_watch_names_the_bug_of_an_inline_step(run_watched, old, new, code, para
     assert got and got[0][0] == code and (param is None or got[0][1] == param), (got, report["not_checked"])
 
 
+def _epochs_of_slices(source):
+    """WATCHED_INLINE with an epoch loop around a loop over the slices of a shuffled permutation."""
+    head, _, body = source.partition("for step in range(1000):\n    batch = rng.choice(300, batch_size)\n")
+    body = body.replace("print(step, loss)", "print(epoch, start, loss)").replace("\n    ", "\n        ")
+    return (head + "for epoch in range(100):\n    order = rng.permutation(300)\n"
+            "    for start in range(0, 300, batch_size):\n        batch = order[start:start + batch_size]\n    "
+            + body.lstrip(" ").replace("x_batch", "    x_batch", 1))
+
+
+def _in_main(source):
+    """The training in a def main(): called at the end, its variables the function's locals."""
+    head, _, loop = source.partition("W1 = 0.1")
+    body = ("W1 = 0.1" + loop).replace("\n", "\n    ")
+    return head + "def main():\n    " + body.rstrip() + "\n\n\nif __name__ == '__main__':\n    main()\n"
+
+
+@pytest.mark.parametrize("shape", [_epochs_of_slices, _in_main, lambda s: _in_main(_epochs_of_slices(s))],
+                         ids=["epochs-of-slices", "in-main", "epochs-in-main"])
+@pytest.mark.parametrize("old,new,code", [(None, None, None), ("dW1 = x_batch.T @ da1", "dW1 = -(x_batch.T @ da1)",
+                                                              "backprop-sign")])
+def test_watch_an_inline_step_in_nested_loops_and_functions(run_watched, shape, old, new, code):
+    source = shape(WATCHED_INLINE if old is None else WATCHED_INLINE.replace(old, new))
+    compile(source, "learner.py", "exec")
+    assert ("def main" in source) == (shape is not _epochs_of_slices)
+    report = run_watched(source, "--json")
+    got = [(f["code"], f["param"]) for f in report["findings"]]
+    if code is None:
+        assert got == [] and report["steps"] >= 2, report
+    else:
+        assert got and got[0] == (code, "W1"), (got, report["not_checked"])
+
+
 WATCHED_INLINE_DICT = WATCHED_INLINE.replace(
     "W1 = 0.1 * rng.normal(size=(20, 16))\nb1 = np.zeros(16)\nW2 = 0.1 * rng.normal(size=(16, 10))\nb2 = np.zeros(10)",
     "params = {'W1': 0.1 * rng.normal(size=(20, 16)), 'b1': np.zeros(16),\n"
