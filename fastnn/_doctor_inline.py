@@ -27,6 +27,7 @@ one step.
 """
 import ast
 import contextlib
+import copy
 import io
 from collections.abc import Mapping
 
@@ -40,6 +41,9 @@ LOSS_NAMES = ("loss", "cost", "error", "err", "l", "j", "ce")
 GRAD_NAMES = ("d{k}", "grad_{k}", "{k}_grad", "g{k}", "d_{k}", "grad{k}", "delta_{k}", "{k}_gradient")
 #: Names of a gradients dict.
 GRADS_DICT_NAMES = ("grads", "grad", "gradients", "gradient", "g", "d")
+#: Calls that update the parameters they are given (the book's optimizer.update(params, grads), ...).
+UPDATE_CALLS = {"update", "step", "apply", "apply_gradients", "sgd", "sgd_update", "update_params",
+                "update_parameters"}
 #: Names (besides any with "batch" in them) a loop's batch size goes by.
 BATCH_SIZE_NAMES = {"bs", "b", "n", "m", "B", "N", "M"}
 
@@ -150,8 +154,11 @@ class Params:
         if isinstance(node, ast.For):
             inner = [n for n in node.body if not isinstance(n, (ast.Pass, ast.Expr))]
             return bool(inner) and all(self.updates(n) for n in inner)
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):  # np.subtract(W1, ..., out=W1)
-            return False
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):  # optimizer.update(params, grads)
+            call = node.value
+            name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+            given = {a.id for a in call.args if isinstance(a, ast.Name)}
+            return name.lower() in UPDATE_CALLS and bool(given & (self.names | {self.dict_name}))
         return False
 
 
@@ -164,6 +171,7 @@ class Plan:
         self.prefix_names = prefix_names  # names the loop set before the core (its targets, the batch's)
         self.reads = set().union(*(loaded(s) for s in core)) if core else set()
         self.sets = set().union(*(stored(s) for s in core)) if core else set()
+        self.filename = filename
         self.code = compile(ast.Module(body=core, type_ignores=[]), filename, "exec")
         self.order = [stored(s) for s in core]  # names each core statement sets, in order
 
@@ -196,6 +204,32 @@ def plan(body, namespace, filename):
     return Plan(loop, core, prefix, params, filename)
 
 
+#: The name a replayed core reads its batch's size by, where the loop's body divides by it as a number.
+ROWS = "__fastnn_batch_rows__"
+
+
+class _BatchSizeLiterals(ast.NodeTransformer):
+    """x / 100 and x /= 100, where 100 is the loop's batch size: divided by the replayed batch's size."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def _is_rows(self, node):
+        return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == self.rows
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, (ast.Div, ast.FloorDiv)) and self._is_rows(node.right):
+            node.right = ast.copy_location(ast.Name(ROWS, ast.Load()), node.right)
+        return node
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, (ast.Div, ast.FloorDiv)) and self._is_rows(node.value):
+            node.value = ast.copy_location(ast.Name(ROWS, ast.Load()), node.value)
+        return node
+
+
 def _named(names, wanted, pattern_keys):
     """The first name among ``names`` matching one of the patterns for key (case-insensitive)."""
     lower = {n.lower(): n for n in names}
@@ -218,6 +252,7 @@ class InlineStep:
         self.grad_names = {}  # parameter key -> variable name (or (dict name, key))
         self.t_like = None
         self.rows = None  # the loop's batch size
+        self.code = plan.code  # the core, its divisions by the batch size as a number made by the batch's
 
     def batch(self):
         """(x, t) of the step just run: what the core reads of the loop's batch, by shape; None if not found."""
@@ -239,6 +274,8 @@ class InlineStep:
         self.x_name, self.t_name = x_name, ts[0]
         self.t_like = np.array(ns[ts[0]], copy=True)
         self.rows = n_rows
+        core = _BatchSizeLiterals(n_rows).visit(ast.Module(body=copy.deepcopy(self.plan.core), type_ignores=[]))
+        self.code = compile(ast.fix_missing_locations(core), self.plan.filename, "exec")
         return np.array(ns[x_name], copy=True), np.array(ns[ts[0]], copy=True)
 
     def run(self, x, t):
@@ -248,13 +285,14 @@ class InlineStep:
         if t is None:  # an output only: labels of the right form, the core computes its loss too
             t = np.resize(self.t_like, (len(x),) + self.t_like.shape[1:])
         ns[self.t_name] = t
+        ns[ROWS] = len(x)
         if len(x) != self.rows:  # the body is written for its batch: its batch size is this batch's
             for name in self.plan.reads - self.plan.sets:
                 value = ns.get(name)
                 if type(value) is int and value == self.rows and ("batch" in name.lower() or name in BATCH_SIZE_NAMES):
                     ns[name] = len(x)
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(self.plan.code, ns)
+            exec(self.code, ns)
         return ns
 
     def learn_names(self, ns):

@@ -468,6 +468,33 @@ def test_watch_names_the_bug_of_an_inline_step(run_watched, old, new, code, para
     assert got and got[0][0] == code and (param is None or got[0][1] == param), (got, report["not_checked"])
 
 
+def _with_optimizer(source):
+    """WATCHED_INLINE_DICT updated by the book's optimizer object, its batch size written as a number."""
+    return source.replace("learning_rate, batch_size = 0.5, 32", "class SGD:\n    def __init__(self, lr):\n"
+                          "        self.lr = lr\n\n    def update(self, params, grads):\n        for key in params:\n"
+                          "            params[key] -= self.lr * grads[key]\n\n\noptimizer = SGD(0.5)").replace(
+        "    for key in ('W1', 'b1', 'W2', 'b2'):\n        params[key] -= learning_rate * grads[key]\n",
+        "    optimizer.update(params, grads)\n").replace("batch_size", "32")
+
+
+@pytest.mark.parametrize("old,new,code,param", [
+    ("", "", None, None),
+    ("db1 = da1.sum(axis=0)", "db1 = 2 * da1.sum(axis=0)", "backprop-scale", "b1"),
+    ("dy = (y - t_batch) / 32", "dy = y - t_batch", "backprop-scale", None),
+])
+def test_watch_an_inline_step_updated_by_an_optimizer_object(run_watched, old, new, code, param):
+    """optimizer.update(params, grads) is the loop's update; a division by the batch size written as a number
+    divides a replayed batch by its own size (no false 'summed loss' on a batch twice as long)."""
+    source = _with_optimizer(WATCHED_INLINE_DICT)
+    assert "optimizer.update(params, grads)" in source and "/ 32" in source and "-=" not in source.split("optimizer =")[1]
+    report = run_watched(source.replace(old, new) if old else source, "--json")
+    got = [(f["code"], f["param"]) for f in report["findings"]]
+    if code is None:
+        assert got == [] and report["steps"] >= 2, report
+    else:
+        assert got and got[0][0] == code and (param is None or got[0][1] == param), (got, report["not_checked"])
+
+
 def _epochs_of_slices(source):
     """WATCHED_INLINE with an epoch loop around a loop over the slices of a shuffled permutation."""
     head, _, body = source.partition("for step in range(1000):\n    batch = rng.choice(300, batch_size)\n")
