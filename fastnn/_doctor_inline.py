@@ -122,7 +122,7 @@ class Params:
             return cls(found.names)
         dicts = [k for k, v in namespace.items() if not k.startswith("_") and isinstance(v, dict) and v
                  and all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in v.values())]
-        dicts.sort(key=lambda k: k not in ("params", "parameters", "network", "weights", "net"))
+        dicts.sort(key=lambda k: k not in ("params", "parameters", "network", "weights", "net", "model"))
         return cls(dict_name=dicts[0]) if dicts else None
 
     def view(self, namespace):
@@ -193,7 +193,9 @@ def plan(body, namespace, filename):
         return None
     loop = best[0]
     body = loop.body
-    first = next((i for i, n in enumerate(body) if params.reads(n) and not params.updates(n)), None)
+    # the core begins with the first statement computing something from the parameters (not a print of them)
+    first = next((i for i, n in enumerate(body) if params.reads(n) and not params.updates(n)
+                  and not isinstance(n, ast.Expr)), None)
     last = max(i for i, n in enumerate(body) if params.updates(n))
     if first is None or first > last:
         return None
@@ -281,10 +283,10 @@ class InlineStep:
     def run(self, x, t):
         """The core's namespace after running it on (x, t) with the parameters as they are now."""
         ns = {k: (list(v) if type(v) is list else v) for k, v in dict(self.namespace).items()}  # appends stay here
-        ns[self.x_name] = x
+        ns[self.x_name] = np.array(x, copy=True)  # the loop's body may scale its batch in place
         if t is None:  # an output only: labels of the right form, the core computes its loss too
             t = np.resize(self.t_like, (len(x),) + self.t_like.shape[1:])
-        ns[self.t_name] = t
+        ns[self.t_name] = np.array(t, copy=True)
         ns[ROWS] = len(x)
         if len(x) != self.rows:  # the body is written for its batch: its batch size is this batch's
             for name in self.plan.reads - self.plan.sets:
