@@ -254,39 +254,66 @@ class InlineStep:
         self.grad_names = {}  # parameter key -> variable name (or (dict name, key))
         self.t_like = None
         self.rows = None  # the loop's batch size
+        self.columns = False  # whether the loop holds an example a column (X: inputs x examples)
+        self.t_form = None  # the shape of the loop's labels
         self.code = plan.code  # the core, its divisions by the batch size as a number made by the batch's
 
     def batch(self):
-        """(x, t) of the step just run: what the core reads of the loop's batch, by shape; None if not found."""
+        """(x, t) of the step just run, a row an example: what the core reads of the loop's batch, by shape (the
+        loop's may hold an example a column, X of inputs x examples with Z1 = W1 @ X, as Andrew Ng's course
+        writes it); None if not found."""
         ns = self.namespace
-        d = next((v.shape[0] for v in self.params.values() if isinstance(v, np.ndarray) and v.ndim == 2), None)
+        w1 = next((v for v in self.params.values() if isinstance(v, np.ndarray) and v.ndim == 2), None)
+        if w1 is None:
+            return None
         candidates = [n for n in sorted(self.plan.reads - self.plan.sets) if isinstance(ns.get(n), np.ndarray)
                       and ns[n].dtype.kind in "fiub" and n not in self.params and id(ns[n]) not in
                       {id(v) for v in self.params.values()}]
-        xs = [n for n in candidates if ns[n].ndim >= 2 and (d is None or ns[n].shape[-1] == d)]
+        order = lambda n: (n not in self.plan.prefix_names, n.lower()[:1] != "x")  # noqa: E731
+        xs = sorted((n for n in candidates if ns[n].ndim == 2 and ns[n].shape[1] == w1.shape[0]), key=order)
+        self.columns = not xs
+        if self.columns:
+            xs = sorted((n for n in candidates if ns[n].ndim == 2 and ns[n].shape[0] == w1.shape[1]), key=order)
         if not xs:
             return None
-        xs.sort(key=lambda n: (n not in self.plan.prefix_names, n.lower()[:1] != "x"))
         x_name = xs[0]
-        n_rows = ns[x_name].shape[0]
-        ts = [n for n in candidates if n != x_name and ns[n].ndim in (1, 2) and ns[n].shape[0] == n_rows]
+        n_rows = ns[x_name].shape[1 if self.columns else 0]
+        ts = [n for n in candidates if n != x_name and ns[n].ndim in (1, 2)
+              and (ns[n].shape[-1] if self.columns else ns[n].shape[0]) == n_rows]
         if not ts:
             return None
         ts.sort(key=lambda n: (n not in self.plan.prefix_names, n.lower()[:1] not in "ty", n.lower()[:1] != "t"))
         self.x_name, self.t_name = x_name, ts[0]
-        self.t_like = np.array(ns[ts[0]], copy=True)
+        self.t_form = np.shape(ns[ts[0]])
         self.rows = n_rows
         core = _BatchSizeLiterals(n_rows).visit(ast.Module(body=copy.deepcopy(self.plan.core), type_ignores=[]))
         self.code = compile(ast.fix_missing_locations(core), self.plan.filename, "exec")
-        return np.array(ns[x_name], copy=True), np.array(ns[ts[0]], copy=True)
+        x, t = self.as_rows(ns[x_name], ns[ts[0]])
+        self.t_like = t
+        return x, t
+
+    def as_rows(self, x, t):
+        """The loop's (x, t) as arrays of an example a row (copies)."""
+        if not self.columns:
+            return np.array(x, copy=True), np.array(t, copy=True)
+        t = np.asarray(t)
+        return np.array(x.T, copy=True), np.array(t.ravel() if t.ndim == 1 or t.shape[0] == 1 else t.T, copy=True)
+
+    def as_loops(self, x, t):
+        """(x, t) of an example a row in the loop's own layout (copies: the body may scale its batch in place)."""
+        if not self.columns:
+            return np.array(x, copy=True), np.array(t, copy=True)
+        t = np.asarray(t)
+        if len(self.t_form) == 2 and self.t_form[0] == 1:
+            return np.array(x.T, copy=True), np.array(t.reshape(1, -1), copy=True)
+        return np.array(x.T, copy=True), np.array(t.T if t.ndim == 2 else t, copy=True)
 
     def run(self, x, t):
-        """The core's namespace after running it on (x, t) with the parameters as they are now."""
+        """The core's namespace after running it on (x, t) (an example a row) with the parameters as they are."""
         ns = {k: (list(v) if type(v) is list else v) for k, v in dict(self.namespace).items()}  # appends stay here
-        ns[self.x_name] = np.array(x, copy=True)  # the loop's body may scale its batch in place
         if t is None:  # an output only: labels of the right form, the core computes its loss too
             t = np.resize(self.t_like, (len(x),) + self.t_like.shape[1:])
-        ns[self.t_name] = np.array(t, copy=True)
+        ns[self.x_name], ns[self.t_name] = self.as_loops(x, t)
         ns[ROWS] = len(x)
         if len(x) != self.rows:  # the body is written for its batch: its batch size is this batch's
             for name in self.plan.reads - self.plan.sets:
@@ -316,15 +343,13 @@ class InlineStep:
                 if isinstance(value, dict) and all(k in value for k in keys):
                     self.grad_names = {k: (name, k) for k in keys}
                     break
-        k_out = None
         mats = [v for v in self.params.values() if isinstance(v, np.ndarray) and v.ndim == 2]
-        if mats:
-            k_out = mats[-1].shape[1]
+        k_out = mats[-1].shape[0 if self.columns else 1] if mats else None
         loss_at = next((i for i, s in enumerate(self.plan.order) if self.loss_name in s), len(self.plan.order))
-        rows = np.shape(ns[self.x_name])[0]
+        shape = (k_out, self.rows) if self.columns else (self.rows, k_out)
         for names in self.plan.order[:loss_at + 1]:
             for n in sorted(names):
-                if n in ns and np.shape(ns[n]) == (rows, k_out) and n not in (self.x_name, self.t_name):
+                if n in ns and np.shape(ns[n]) == shape and n not in (self.x_name, self.t_name):
                     self.output_name = n
         return self
 
@@ -344,4 +369,5 @@ class InlineStep:
         return self.grads_of(self.run(x, t))
 
     def predict(self, x):
-        return self.run(x, None)[self.output_name]
+        out = self.run(x, None)[self.output_name]
+        return out.T if self.columns else out

@@ -211,8 +211,7 @@ class Watch:
         if before is None:
             return
         ns = step.namespace
-        batch = step.batch() if step.x_name is None else (np.array(ns[step.x_name], copy=True),
-                                                             np.array(ns[step.t_name], copy=True))
+        batch = step.batch() if step.x_name is None else step.as_rows(ns[step.x_name], ns[step.t_name])
         if batch is None:
             self.inline = False
             return

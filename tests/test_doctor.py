@@ -495,6 +495,59 @@ def test_watch_an_inline_step_updated_by_an_optimizer_object(run_watched, old, n
         assert got and got[0][0] == code and (param is None or got[0][1] == param), (got, report["not_checked"])
 
 
+WATCHED_COLUMNS = '''
+import numpy as np
+
+rng = np.random.default_rng(0)
+centres = rng.normal(size=(10, 20))
+labels = rng.integers(0, 10, 300)
+X_all = np.clip(0.5 + 0.2 * (centres[labels] + 0.3 * rng.normal(size=(300, 20))), 0, 1).T
+Y_all = np.eye(10)[labels].T
+W1 = 0.1 * rng.normal(size=(16, 20))
+b1 = np.zeros((16, 1))
+W2 = 0.1 * rng.normal(size=(10, 16))
+b2 = np.zeros((10, 1))
+m = 32
+for it in range(1000):
+    cols = rng.choice(300, m)
+    X = X_all[:, cols]
+    Y = Y_all[:, cols]
+    A1 = np.tanh(W1 @ X + b1)
+    Z2 = W2 @ A1 + b2
+    A2 = np.exp(Z2 - Z2.max(axis=0, keepdims=True))
+    A2 = A2 / A2.sum(axis=0, keepdims=True)
+    cost = -np.sum(Y * np.log(A2 + 1e-8)) / m
+    dZ2 = A2 - Y
+    dW2 = dZ2 @ A1.T / m
+    db2 = np.sum(dZ2, axis=1, keepdims=True) / m
+    dZ1 = (W2.T @ dZ2) * (1 - A1 ** 2)
+    dW1 = dZ1 @ X.T / m
+    db1 = np.sum(dZ1, axis=1, keepdims=True) / m
+    W1 = W1 - 0.5 * dW1
+    b1 = b1 - 0.5 * db1
+    W2 = W2 - 0.5 * dW2
+    b2 = b2 - 0.5 * db2
+    print(it, cost)
+'''
+
+
+@pytest.mark.parametrize("old,new,code,param", [
+    ("", "", None, None),
+    ("dZ1 = (W2.T @ dZ2) * (1 - A1 ** 2)", "dZ1 = (W2.T @ dZ2) * (1 - A1)", "backprop-mismatch", "W1"),
+    ("dW2 = dZ2 @ A1.T / m", "dW2 = dZ2 @ A1.T", "backprop-scale", "W2"),
+    ("X = X_all[:, cols]", "X = X_all[:, cols] * 255", "input-scale", None),
+])
+def test_watch_an_inline_step_with_an_example_a_column(run_watched, old, new, code, param):
+    """X of inputs x examples (Z1 = W1 @ X + b1, biases of shape (n, 1), as Andrew Ng's course writes it): the
+    doctor's checks see an example a row, the replay gets the loop's own layout back."""
+    report = run_watched(WATCHED_COLUMNS.replace(old, new) if old else WATCHED_COLUMNS, "--json")
+    got = [(f["code"], f["param"]) for f in report["findings"]]
+    if code is None:
+        assert got == [] and report["steps"] >= 2, report
+    else:
+        assert got and got[0][0] == code and (param is None or got[0][1] == param), (got, report["not_checked"])
+
+
 def _epochs_of_slices(source):
     """WATCHED_INLINE with an epoch loop around a loop over the slices of a shuffled permutation."""
     head, _, body = source.partition("for step in range(1000):\n    batch = rng.choice(300, batch_size)\n")
