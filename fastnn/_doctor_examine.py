@@ -28,6 +28,7 @@ class Subject:
     functions: dict = field(default_factory=dict)  # learner functions by name, for probes
     is_learner: object = None         # is_learner(filename) -> bool
     namespaces: list = field(default_factory=list)  # the learner's module globals (activations are watched there)
+    columns: bool = False             # the learner's functions take an example a column (X: inputs x examples)
 
 
 @dataclass
@@ -103,7 +104,10 @@ def examine(subject, x, t, observed=None, observed_source=None, rng=None, numgra
         _skip(exam, "labels", key, **info)
     exam.labels = t_ok
     exam.findings.append(_check_pairs(x, t, exam))
-    found, notes = probes.probe_activations(_used(subject, x, t_ok if t_ok is not None else t))
+    used = _used(subject, x, t_ok if t_ok is not None else t)
+    if subject.columns:  # probed with an example a row: given the learner's layout, read back in rows
+        used = {n: (lambda a, _f=f: np.asarray(_f(np.asarray(a).T)).T) for n, f in used.items()}
+    found, notes = probes.probe_activations(used)
     exam.findings += found
     exam.findings.append(dead_guards(subject.functions, subject.namespaces, is_learner))
     for key, info in notes:

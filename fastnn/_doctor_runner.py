@@ -232,7 +232,7 @@ class Watch:
                 params=step.params, loss=loss_call, gradient=call if step.grad_names else None,
                 predict=Call(step.predict, ["x"], {"x": x}, "x", None) if step.output_name else None,
                 functions=sandbox.learner_functions(self.is_learner, frame.f_globals), is_learner=self.is_learner,
-                namespaces=sandbox.learner_namespaces(self.is_learner, frame.f_globals))
+                namespaces=sandbox.learner_namespaces(self.is_learner, frame.f_globals), columns=step.columns)
         self.begin_step(frame, "gradient", (None, step.params, call), before=before)
         record = self.step_records[-1]
         record["inline"] = True

@@ -502,6 +502,13 @@ rng = np.random.default_rng(0)
 centres = rng.normal(size=(10, 20))
 labels = rng.integers(0, 10, 300)
 X_all = np.clip(0.5 + 0.2 * (centres[labels] + 0.3 * rng.normal(size=(300, 20))), 0, 1).T
+
+
+def softmax(Z):
+    Z = Z - Z.max(axis=0, keepdims=True)
+    return np.exp(Z) / np.exp(Z).sum(axis=0, keepdims=True)
+
+
 Y_all = np.eye(10)[labels].T
 W1 = 0.1 * rng.normal(size=(16, 20))
 b1 = np.zeros((16, 1))
@@ -513,9 +520,7 @@ for it in range(1000):
     X = X_all[:, cols]
     Y = Y_all[:, cols]
     A1 = np.tanh(W1 @ X + b1)
-    Z2 = W2 @ A1 + b2
-    A2 = np.exp(Z2 - Z2.max(axis=0, keepdims=True))
-    A2 = A2 / A2.sum(axis=0, keepdims=True)
+    A2 = softmax(W2 @ A1 + b2)
     cost = -np.sum(Y * np.log(A2 + 1e-8)) / m
     dZ2 = A2 - Y
     dW2 = dZ2 @ A1.T / m
@@ -536,6 +541,8 @@ for it in range(1000):
     ("dZ1 = (W2.T @ dZ2) * (1 - A1 ** 2)", "dZ1 = (W2.T @ dZ2) * (1 - A1)", "backprop-mismatch", "W1"),
     ("dW2 = dZ2 @ A1.T / m", "dW2 = dZ2 @ A1.T", "backprop-scale", "W2"),
     ("X = X_all[:, cols]", "X = X_all[:, cols] * 255", "input-scale", None),
+    ("return np.exp(Z) / np.exp(Z).sum(axis=0, keepdims=True)", "return np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)",
+     "softmax-axis", None),
 ])
 def test_watch_an_inline_step_with_an_example_a_column(run_watched, old, new, code, param):
     """X of inputs x examples (Z1 = W1 @ X + b1, biases of shape (n, 1), as Andrew Ng's course writes it): the
