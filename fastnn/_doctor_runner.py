@@ -156,28 +156,34 @@ class Watch:
     def trace(self, frame, event, arg):
         if event != "call" or self.inline is not None:
             return None
-        code = frame.f_code
-        if self.inline_at is None:  # the script's syntax tree, once
-            self.inline_at = {"tree": None, "frames": {}, "heads": {}}
-            try:
-                with open(self.script, encoding="utf-8") as f:
-                    self.inline_at["tree"] = ast.parse(f.read())
-            except (OSError, SyntaxError, ValueError):
-                pass
-        tree = self.inline_at["tree"]
-        if tree is None or os.path.realpath(code.co_filename) != os.path.realpath(self.script):
+        if self.step_records and not self.step_records[0].get("inline"):
+            self.inline = False  # the program's own functions are its steps
             return None
+        code = frame.f_code
+        if self.inline_at is None:
+            self.inline_at = {"tree": None, "frames": {}, "heads": {}}
         known = self.inline_at["heads"].get(code)
-        if known is None:  # the module's statements, or the function's this frame runs (def main(): ...)
-            body = inline.body_of(tree, code)
-            heads = {loop.lineno for loop, _ in inline.loops(body)} if body is not None else set()
-            known = self.inline_at["heads"][code] = (heads, body)
+        if known is None:  # once per code object: the module's statements, or a function's (def main(): ...)
+            known = self.inline_at["heads"][code] = self.loop_heads(code)
         heads, body = known
         if not heads:
             return None
         namespace = frame.f_globals if code.co_name == "<module>" else inline.FrameNamespace(frame)
         self.inline_at["frames"][frame] = [heads, body, namespace, -1]
         return self.trace_line
+
+    def loop_heads(self, code):
+        """(head lines of the loops, statements) of the script's code object ``code``; (empty, None) for others."""
+        if os.path.realpath(code.co_filename) != os.path.realpath(self.script):
+            return set(), None
+        if self.inline_at["tree"] is None:
+            try:
+                with open(self.script, encoding="utf-8") as f:
+                    self.inline_at["tree"] = ast.parse(f.read())
+            except (OSError, SyntaxError, ValueError):
+                self.inline_at["tree"] = False
+        body = inline.body_of(self.inline_at["tree"], code) if self.inline_at["tree"] else None
+        return ({loop.lineno for loop, _ in inline.loops(body)} if body is not None else set()), body
 
     def trace_line(self, frame, event, arg):
         if event != "line" or self.inline is False or self.inline_at is None:
