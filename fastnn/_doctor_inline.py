@@ -176,22 +176,31 @@ class Plan:
         self.order = [stored(s) for s in core]  # names each core statement sets, in order
 
 
+def _stepped(loop, namespace):
+    """Float arrays the loop steps in place (W_out -= lr * dW, W += v): parameters whatever their names."""
+    return {n.target.id for n in ast.walk(loop) if isinstance(n, ast.AugAssign)
+            and isinstance(n.op, (ast.Sub, ast.Add)) and isinstance(n.target, ast.Name)
+            and isinstance(namespace.get(n.target.id), np.ndarray) and namespace[n.target.id].dtype.kind == "f"}
+
+
 def plan(body, namespace, filename):
     """The Plan of the step loop among the statements ``body`` with the variables as they are, or None."""
-    params = Params.find(namespace)
-    if params is None:
-        return None
+    found = Params.find(namespace)
     best = None
     for loop, parents in loops(body):
-        if params.updates(loop):  # a loop over the parameters' keys is an update, not a step
+        params = found
+        if found is None or found.dict_name is None:  # module arrays: those named so, and those the loop steps
+            names = (found.names if found is not None else set()) | _stepped(loop, namespace)
+            params = Params(names) if len(names) >= 2 else None
+        if params is None or params.updates(loop):  # a loop over the parameters' keys is an update, not a step
             continue
         if not any(params.updates(n) for n in loop.body):
             continue
         if best is None or best[0] in parents:
-            best = (loop, parents)
+            best = (loop, parents, params)
     if best is None:
         return None
-    loop = best[0]
+    loop, _, params = best
     body = loop.body
     # the core begins with the first statement computing something from the parameters (not a print of them)
     first = next((i for i, n in enumerate(body) if params.reads(n) and not params.updates(n)

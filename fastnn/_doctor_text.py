@@ -481,12 +481,15 @@ def render(finding, lang="en"):
     if variable:  # a step written inline: the loop's own variable, not a gradient() it does not have
         own = (f"gradient()['{finding.param}']", f"gradient() of {where}", f"{where} 的 gradient()")
         parts = tuple(_replace_all(p, own, variable) for p in parts)
+        parts = tuple(_replace_all(p, (f"computes d{finding.param}", f"recompute d{finding.param}",
+                                       f"计算 d{finding.param}"),
+                                   None, lambda old: old[:-len(f"d{finding.param}")] + variable) for p in parts)
     return parts
 
 
-def _replace_all(text, olds, new):
+def _replace_all(text, olds, new, make=None):
     for old in olds:
-        text = text.replace(old, new)
+        text = text.replace(old, make(old) if make is not None else new)
     return text
 
 

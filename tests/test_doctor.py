@@ -555,6 +555,31 @@ def test_watch_an_inline_step_with_an_example_a_column(run_watched, old, new, co
         assert got and got[0][0] == code and (param is None or got[0][1] == param), (got, report["not_checked"])
 
 
+def _named_by_layer(source):
+    """WATCHED_INLINE with W_hidden, b_hidden, W_out, b_out and grad_* variables (names no pattern knows as
+    parameters for the biases: the loop's own updates say they are)."""
+    for old, new in (("dW1", "grad_W_hidden"), ("db1", "grad_b_hidden"), ("dW2", "grad_W_out"), ("db2", "grad_b_out"),
+                     ("W1", "W_hidden"), ("b1", "b_hidden"), ("W2", "W_out"), ("b2", "b_out")):
+        source = source.replace(old, new)
+    return source
+
+
+@pytest.mark.parametrize("old,new,code,param", [
+    ("", "", None, None),
+    ("grad_b_out = dy.sum(axis=0)", "grad_b_out = 3 * dy.sum(axis=0)", "backprop-scale", "b_out"),
+])
+def test_watch_an_inline_step_over_arrays_named_by_layer(run_watched, old, new, code, param):
+    source = _named_by_layer(WATCHED_INLINE)
+    assert "b_out -= learning_rate * grad_b_out" in source and old in source
+    report = run_watched(source.replace(old, new) if old else source, "--json")
+    got = [(f["code"], f["param"]) for f in report["findings"]]
+    if code is None:
+        assert got == [] and report["steps"] >= 2, report
+    else:
+        assert got and got[0] == (code, param), (got, report["not_checked"])
+        assert report["findings"][0]["message"].startswith("grad_b_out is 3 times"), report["findings"][0]
+
+
 def _epochs_of_slices(source):
     """WATCHED_INLINE with an epoch loop around a loop over the slices of a shuffled permutation."""
     head, _, body = source.partition("for step in range(1000):\n    batch = rng.choice(300, batch_size)\n")
