@@ -311,7 +311,7 @@ def test_every_code_has_a_chinese_explanation(tmp_path, digits, capsys):
         report([], "fr")
 
 
-WATCHED = '''
+WATCHED_DATA = '''
 import numpy as np
 
 rng = np.random.default_rng(0)
@@ -330,7 +330,9 @@ def softmax(a):
     return np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)
 
 
-params = {"W1": 0.1 * rng.normal(size=(20, 16)), "b1": np.zeros(16),
+'''
+
+WATCHED = WATCHED_DATA + '''params = {"W1": 0.1 * rng.normal(size=(20, 16)), "b1": np.zeros(16),
           "W2": 0.1 * rng.normal(size=(16, 10)), "b2": np.zeros(10)}
 
 
@@ -394,26 +396,7 @@ def test_watch_names_the_programs_bug(run_watched, old, new, code):
     assert report["findings"] and report["findings"][0]["code"] == code, report["findings"]
 
 
-WATCHED_INLINE = '''
-import numpy as np
-
-rng = np.random.default_rng(0)
-centres = rng.normal(size=(10, 20))
-labels = rng.integers(0, 10, 300)
-x_train = np.clip(0.5 + 0.2 * (centres[labels] + 0.3 * rng.normal(size=(300, 20))), 0, 1)
-t_train = np.eye(10)[labels]
-
-
-def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-def softmax(a):
-    a = a - a.max(axis=1, keepdims=True)
-    return np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)
-
-
-W1 = 0.1 * rng.normal(size=(20, 16))
+WATCHED_INLINE = WATCHED_DATA + '''W1 = 0.1 * rng.normal(size=(20, 16))
 b1 = np.zeros(16)
 W2 = 0.1 * rng.normal(size=(16, 10))
 b2 = np.zeros(10)
