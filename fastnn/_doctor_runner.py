@@ -148,7 +148,7 @@ class Watch:
         self.param_call = None  # (frame, key, W as it was) inside a numerical_gradient(f, W) of a step
         self.pending_loss = None  # (frame, call, parameters before) of a loss call that may return its gradient
         self.forward_call = self.last_forward = None  # a forward pass's arguments; with its result
-        self.inline = None  # a step written inline in a module-level loop (_doctor_inline): its InlineStep
+        self.inline = None  # a step written inline in a loop's body (_doctor_inline): its InlineStep
         self.inline_at = None  # the script's syntax tree, and its frames with loops: [heads, body, namespace, tried]
         self.inline_before = None  # the parameters at the last pass of the step loop's head
 
@@ -186,6 +186,8 @@ class Watch:
         return ({loop.lineno for loop, _ in inline.loops(body)} if body is not None else set()), body
 
     def trace_line(self, frame, event, arg):
+        if event == "return" and self.inline_at is not None:  # a frame kept no longer than it runs
+            self.inline_at["frames"].pop(frame, None)
         if event != "line" or self.inline is False or self.inline_at is None:
             return self.trace_line
         entry = self.inline_at["frames"].get(frame)

@@ -1787,3 +1787,22 @@ def test_watch_a_loss_that_returns_its_gradient_is_a_step(run_watched, old, new,
     assert report["steps"] >= 3 and not any(n[0] == "doctor" for n in report["not_checked"]), report
     assert [f["code"] for f in report["findings"]][:1] == ([code] if code else []), report["findings"]
     assert sorted(report["measured"]["gradient"]) == ["W1", "W2", "b1", "b2"]
+
+
+def test_watch_keeps_no_frame_of_a_learner_function_with_a_loop_after_it_returns(tmp_path):
+    """The inline tracer looks at every frame of the script's functions with loops; it must let each go when it
+    returns (a helper with a loop over rows, called thousands of times, kept every frame and its arrays: 4.7 GB)."""
+    from fastnn._doctor_runner import Watch
+    path = tmp_path / "learner.py"
+    path.write_text("import numpy as np\n\n\ndef softmax(a):\n    out = np.empty_like(a)\n"
+                    "    for i in range(len(a)):\n        out[i] = np.exp(a[i]) / np.exp(a[i]).sum()\n    return out\n\n\n"
+                    "for k in range(300):\n    y = softmax(np.ones((4, 3)))\n")
+    import signal
+    handler = signal.getsignal(signal.SIGALRM)
+    try:
+        watch = Watch(str(path), 3, 60.0, 15.0).run()
+    finally:
+        signal.signal(signal.SIGALRM, handler)
+    assert watch.learner_error is None and watch.inline_at is not None
+    assert len(watch.inline_at["heads"]) >= 2  # the module's loop and softmax's were looked at
+    assert len(watch.inline_at["frames"]) <= 1, len(watch.inline_at["frames"])
