@@ -52,9 +52,10 @@ from _blas cimport gemm
 from _numerics cimport (ADAM, IDENTITY, SGD, activation_grad, argmax_is, adam_lr, bias_activation_row, codes,
                         column_sums, sum_squares,
                         edge as _edge, softmax_loss_row, update)
-from _sparse_batch cimport (SparseBatch, sparse_batch, sparse_csc, sparse_forward, sparse_forward_add,
-                            sparse_gather_dense, sparse_pad_rows,
-                            sparse_prefetch_rows, sparse_sgd_step, sparse_val_room, sparse_weight_grad)
+from _sparse_batch cimport (SparseBatch, sparse_add_partials, sparse_batch, sparse_buffers, sparse_colptr, sparse_csc,
+                            sparse_cuts, sparse_forward, sparse_forward_add, sparse_gather_dense, sparse_idx_room,
+                            sparse_pad_rows, sparse_prefetch_rows, sparse_sgd_step, sparse_split_step,
+                            sparse_val_room, sparse_weight_grad)
 
 cdef extern from *:
     """
@@ -104,6 +105,7 @@ cdef enum:
     # chunks than a large one, since each chunk costs another small GEMM call (measured, one chunk for W2 rather
     # than 16 at 2 threads: epochs 0.977x; 1 thread 0.989x, batch 32 0.975x).
     CHUNK_WEIGHTS = 4096
+    SPLIT_SAMPLE_ROWS = 4096  # epoch rows whose nonzeros place the cuts between threads' input pixels
 
 
 cdef inline Py_ssize_t _woff(const Py_ssize_t* sizes, int l) noexcept nogil:
@@ -204,14 +206,14 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
                            Py_ssize_t nb, Py_ssize_t b, floating* theta, const Py_ssize_t* sizes, int L,
                            const floating* zs, const floating* ds, floating* g, floating* s1, floating* s2, int opt,
                            bint fused_sgd, floating lr, floating p1, floating p2, floating eps,
-                           floating lam, int buf=0) noexcept nogil:
+                           floating lam, int buf=0, const Py_ssize_t* cuts=NULL) noexcept nogil:
     """Chunk c of region 2 for every layer (of a layer split in fewer chunks, CHUNK_WEIGHTS, none for c past them);
     returns sum W^2 over its weight rows (before any update).
 
     fused_sgd: theta := theta - lr (dtheta + lam W) through the GEMM itself. Else g := dtheta (plain
     gradient), and the optimizer `opt` then updates those rows (opt == GRADIENT_ONLY: no update, lam W
     added to g). With sp (not NULL, the batch's CSC built in its buffer buf) dW_1 runs over the batch's
-    nonzeros by input pixel.
+    nonzeros by input pixel; cuts (not NULL: split by input pixels) gives chunk c W_1's rows cuts[c]:cuts[c + 1].
     """
     cdef Py_ssize_t nin, nout, woff, i0, i1, ie, j0, j1, i, j, lc
     cdef const floating* zin
@@ -228,10 +230,12 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
         zin = xin if l == 1 else zs + _zoff(sizes, l - 1, b)
         delta = (zs + _zoff(sizes, L, b)) if l == L else (ds + _zoff(sizes, l, b))
         lc = max(1, min(chunks, nin * nout // CHUNK_WEIGHTS))  # this layer's chunks: c >= lc has none of it
+        if l == 1 and cuts != NULL:
+            lc = chunks
         if c >= lc:
             continue
-        i0 = _edge(nin, c, lc)
-        i1 = _edge(nin, c + 1, lc)
+        i0 = cuts[c] if l == 1 and cuts != NULL else _edge(nin, c, lc)
+        i1 = cuts[c + 1] if l == 1 and cuts != NULL else _edge(nin, c + 1, lc)
         j0 = _edge(nout, c, lc)
         j1 = _edge(nout, c + 1, lc)
         W = theta + woff
@@ -318,10 +322,11 @@ def gradient(const floating[:, ::1] x, const Py_ssize_t[::1] t, floating[::1] th
     return total / n + 0.5 * lam * sq
 
 
-def sparse_values_room(Py_ssize_t m, Py_ssize_t h1, Py_ssize_t b, Py_ssize_t itemsize):
-    """Entries of train_epoch's sparse values workspace for batches of at most m nonzeros and b rows, h1 units
-    and values of itemsize bytes (src_cython/_sparse_batch.pxd)."""
-    return sparse_val_room(m, h1, b, itemsize)
+def sparse_rooms(Py_ssize_t m, Py_ssize_t d, Py_ssize_t h1, Py_ssize_t b, Py_ssize_t itemsize, int n_threads):
+    """Entries of train_epoch's sparse workspaces (intp, int32, values) for batches of at most m nonzeros and b
+    rows, d inputs, h1 units, values of itemsize bytes and n_threads threads (src_cython/_sparse_batch.pxd)."""
+    cdef int teams = max(1, n_threads)
+    return (sparse_idx_room(d, b, teams), sparse_buffers(teams) * m, sparse_val_room(m, h1, b, itemsize, teams))
 
 
 def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssize_t[::1] perm,
@@ -358,7 +363,9 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
     cdef floating* xbp = NULL
     cdef SparseBatch batch
     cdef SparseBatch* sp = NULL
-    cdef int buf = 0, nxt_csc
+    cdef int buf = 0, nxt_csc, nbuf = sparse_buffers(teams)
+    cdef bint split = False
+    cdef floating* z1p = &zs_ws[0] + _zoff(&sizes[0], 1, b)
     cdef Py_ssize_t most = 0, k, wchunks = chunks
     if sp_begin.shape[0] > 0:  # sparse: the workspaces checked before sparse_batch binds pointers into them
         if sp_begin.shape[0] < n or sp_end.shape[0] < n:
@@ -368,9 +375,9 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             for r in range(start, min(start + batch_size, n)):
                 k += sp_end[r] - sp_begin[r]
             most = max(most, k)
-        k = sp_int_ws.shape[0] // 2  # each CSC buffer's room (src_cython/_sparse_batch.pxd)
-        if (k < max(most, 1) or sp_val_ws.shape[0] < sparse_val_room(k, sizes[1], b, sizeof(floating))
-                or sp_idx_ws.shape[0] < 2 * (d + 1)):
+        k = sp_int_ws.shape[0] // nbuf  # each CSC buffer's room (src_cython/_sparse_batch.pxd)
+        if (k < max(most, 1) or sp_val_ws.shape[0] < sparse_val_room(k, sizes[1], b, sizeof(floating), teams)
+                or sp_idx_ws.shape[0] < sparse_idx_room(d, b, teams)):
             raise ValueError(f"sparse workspaces of {sp_idx_ws.shape[0]}, {sp_int_ws.shape[0]} and "
                              f"{sp_val_ws.shape[0]} entries too small for {d} inputs, batches of up to {most} "
                              f"nonzeros and {sizes[1]} units (src_cython/_sparse_batch.pxd)")
@@ -378,15 +385,22 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             raise ValueError(f"sparse rows' dense columns: x of {x.shape[1]} columns (at most {d}) and a batch "
                              f"workspace of {xb_ws.shape[0]} x {xb_ws.shape[1]} for batches of {b}")
         sparse_batch(&batch, sp_begin, sp_end, sp_indices, sp_values, sp_idx_ws, sp_int_ws, sp_val_ws, d, sizes[1],
-                     x, perm, xb_ws)
+                     x, perm, xb_ws, b, teams)
         start = 0
         sp = &batch
-        wchunks = chunks * 4 if teams > 1 else chunks  # more, smaller chunks only balance threads
-        sparse_csc(sp, 0, 0, min(batch_size, n), <floating> 0)  # the first batch's; later ones in region 2
+        split = teams > 1 and sp.kd == 0
+        if split:  # W_1's rows cut by input pixel, one part a thread, sharing the nonzeros of a sample of the epoch
+            sparse_cuts(sp, min(n, SPLIT_SAMPLE_ROWS), sparse_colptr(sp, 0))
+        else:
+            wchunks = chunks * 4 if teams > 1 else chunks  # more, smaller chunks only balance threads
+            sparse_csc(sp, 0, 0, min(batch_size, n), <floating> 0)  # the first batch's; later ones in region 2
     else:
         xbp = &xb_ws[0, 0]
     while start < n:
         nb = min(batch_size, n - start)
+        if split:  # each thread its input pixels' part of x W_1, and the batch by those pixels
+            for c in prange(teams, nogil=True, schedule='static', num_threads=teams):
+                sparse_split_step(sp, c, start, nb, &theta[0], z1p)
         if sp == NULL:  # dense: gather by rows, then xb W_1 by units (W_1 packed once a step)
             for c in prange(chunks, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
                 for r in range(_edge(nb, c, chunks), _edge(nb, c + 1, chunks)):
@@ -399,17 +413,28 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             r1 = _edge(nb, c + 1, chunks)
             for r in range(r0, r1):
                 tb_ws[r] = t[perm[start + r]]
+            if split:
+                sparse_add_partials(sp, z1p, r0, r1)
             _rows(xbp, sp, &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act, loss,
-                  <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True, sp == NULL, start)
+                  <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True, sp == NULL or split,
+                  start)
         lr_t = lr
         if opt == ADAM:
             step += 1
             lr_t = adam_lr(lr, p1, p2, step)
         sq = 0
         nxt = min(batch_size, n - start - nb)  # rows of the next batch: prefetched meanwhile, and (sparse) its CSC
-        nxt_csc = sp != NULL and nxt > 0     # built by chunk 0, handed out first
+        nxt_csc = sp != NULL and nxt > 0 and not split  # built by chunk 0, handed out first
         nxt2 = min(batch_size, n - start - nb - nxt)  # (sparse) the batch after it: prefetched meanwhile
-        for c in prange(wchunks + nxt_csc, nogil=True, schedule='dynamic', chunksize=1, num_threads=teams):
+        if split:  # each thread its rows of W_1 (and its chunk of the other layers), then the next batch asked for
+            for c in prange(teams, nogil=True, schedule='static', num_threads=teams):
+                sq += _weights_chunk(c, teams, xbp, sp, nb, b, &theta[0], &sizes[0], L, &zs_ws[0], dsp,
+                                     &grad_ws[0], s1p, s2p, opt, opt == SGD, <floating> lr_t, <floating> p1,
+                                     <floating> p2, <floating> eps, <floating> lam, c, sp.cuts)
+                if nxt > 0:
+                    sparse_prefetch_rows(sp, start + nb, 0, nxt, <floating> 0)
+        for c in prange(0 if split else wchunks + nxt_csc, nogil=True, schedule='dynamic', chunksize=1,
+                        num_threads=teams):
             if nxt_csc and c == 0:
                 sparse_csc(sp, 1 - buf, start + nb, nxt, <floating> 0)
             elif sp != NULL:

@@ -46,9 +46,10 @@ cdef struct SparseBatch:
     const Py_ssize_t* end
     const int32_t* indices
     const void* values
-    Py_ssize_t* colptr[2]
-    int32_t* rows[2]
-    void* cvalues[2]
+    Py_ssize_t* colptr0   # nbuf buffers of d + 1 column pointers ...
+    int32_t* rows0        # ... and of m batch rows ...
+    void* cvalues0        # ... and m values: a batch by input pixel
+    Py_ssize_t m
     void* zero
     void* dpad
     Py_ssize_t lda
@@ -57,6 +58,17 @@ cdef struct SparseBatch:
     const Py_ssize_t* perm
     void* xd
     Py_ssize_t kd
+    int teams             # threads of the split by input pixels (sparse_split_* below)
+    Py_ssize_t b
+    Py_ssize_t h1
+    Py_ssize_t* cuts      # teams + 1 input-pixel edges
+    Py_ssize_t* bounds    # teams x 2 x b: thread c's rows' nonzeros in its pixels, [lo, hi)
+    void* partial         # (teams - 1) x b x h1: threads c >= 1's part of x W_1
+
+
+cdef inline int sparse_buffers(int teams) noexcept nogil:
+    """CSC buffers: two (the running batch's and the next's), or one a thread when split by input pixels."""
+    return max(2, teams)
 
 
 cdef inline Py_ssize_t sparse_lda(Py_ssize_t h1, Py_ssize_t itemsize) noexcept nogil:
@@ -65,21 +77,38 @@ cdef inline Py_ssize_t sparse_lda(Py_ssize_t h1, Py_ssize_t itemsize) noexcept n
     return (h1 + vec - 1) // vec * vec
 
 
-cdef inline Py_ssize_t sparse_val_room(Py_ssize_t m, Py_ssize_t h1, Py_ssize_t b, Py_ssize_t itemsize) noexcept nogil:
-    """The values workspace's entries: two CSC buffers of m, h1 zeros, dpad's b rows and its alignment."""
-    return 2 * m + h1 + b * sparse_lda(h1, itemsize) + 64 // itemsize - 1
+cdef inline Py_ssize_t sparse_idx_room(Py_ssize_t d, Py_ssize_t b, int teams) noexcept nogil:
+    """The intp workspace's entries: the buffers' column pointers, each thread's row bounds, the cuts."""
+    return sparse_buffers(teams) * (d + 1) + 2 * teams * b + teams + 1
+
+
+cdef inline Py_ssize_t sparse_val_room(Py_ssize_t m, Py_ssize_t h1, Py_ssize_t b, Py_ssize_t itemsize,
+                                       int teams) noexcept nogil:
+    """The values workspace's entries: the CSC buffers' m each, h1 zeros, dpad's b rows and its alignment, and
+    the other threads' parts of x W_1."""
+    return sparse_buffers(teams) * m + h1 + b * sparse_lda(h1, itemsize) + 64 // itemsize - 1 + (teams - 1) * b * h1
+
+
+cdef inline Py_ssize_t* sparse_colptr(const SparseBatch* sp, int buf) noexcept nogil:
+    return sp.colptr0 + buf * (sp.d + 1)
+
+
+cdef inline int32_t* sparse_crows(const SparseBatch* sp, int buf) noexcept nogil:
+    return sp.rows0 + buf * sp.m
 
 
 cdef inline void sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, const Py_ssize_t[::1] end,
                               const int32_t[::1] indices, const floating[::1] values, Py_ssize_t[::1] idx_ws,
                               int32_t[::1] int_ws, floating[::1] val_ws, Py_ssize_t d, Py_ssize_t h1,
                               const floating[:, ::1] dense, const Py_ssize_t[::1] perm,
-                              floating[:, ::1] xd) noexcept nogil:
-    """Bind sp to the epoch's rows (begin not empty) and the workspaces (sizes above for d inputs and h1 units:
-    int_ws holds 2 m, val_ws sparse_val_room(m, h1, b, ...)), which the caller has checked. dense (kd columns,
-    kd = dense.shape[1], possibly 0): the inputs' first kd columns, epoch row i's at dense[perm[i]], which the
-    sparse rows then do not hold; xd (b rows of kd) takes a batch of them."""
-    cdef Py_ssize_t m = int_ws.shape[0] // 2, skip
+                              floating[:, ::1] xd, Py_ssize_t b, int teams) noexcept nogil:
+    """Bind sp to the epoch's rows (begin not empty) and the workspaces (sizes above for d inputs, h1 units,
+    batches of b rows and teams threads: int_ws holds sparse_buffers(teams) m, idx_ws sparse_idx_room, val_ws
+    sparse_val_room), which the caller has checked. dense (kd columns, kd = dense.shape[1], possibly 0): the
+    inputs' first kd columns, epoch row i's at dense[perm[i]], which the sparse rows then do not hold; xd (b rows
+    of kd) takes a batch of them."""
+    cdef int nbuf = sparse_buffers(teams)
+    cdef Py_ssize_t m = int_ws.shape[0] // nbuf, skip, k
     cdef floating* pad
     sp.kd = dense.shape[1] if dense.shape[0] > 0 else 0
     sp.dense = <const void*> &dense[0, 0] if sp.kd > 0 else NULL
@@ -89,18 +118,24 @@ cdef inline void sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, cons
     sp.end = &end[0]
     sp.indices = &indices[0] if indices.shape[0] > 0 else NULL  # NULL: no nonzero at all (never read)
     sp.values = <const void*> &values[0] if values.shape[0] > 0 else NULL
-    sp.colptr[0] = &idx_ws[0]
-    sp.colptr[1] = &idx_ws[d + 1]
-    sp.rows[0] = &int_ws[0]
-    sp.rows[1] = &int_ws[m]
-    sp.cvalues[0] = <void*> &val_ws[0]
-    sp.cvalues[1] = <void*> &val_ws[m]
-    sp.zero = <void*> &val_ws[2 * m]
-    pad = &val_ws[2 * m + h1]
+    sp.m = m
+    sp.colptr0 = &idx_ws[0]
+    sp.rows0 = &int_ws[0]
+    sp.cvalues0 = <void*> &val_ws[0]
+    sp.zero = <void*> &val_ws[nbuf * m]
+    for k in range(h1):
+        (<floating*> sp.zero)[k] = 0
+    pad = &val_ws[nbuf * m + h1]
     skip = ((64 - <size_t> pad % 64) % 64) // sizeof(floating)
     sp.dpad = <void*> (pad + skip)
     sp.lda = sparse_lda(h1, sizeof(floating))
     sp.d = d
+    sp.teams = teams
+    sp.b = b
+    sp.h1 = h1
+    sp.bounds = &idx_ws[nbuf * (d + 1)]
+    sp.cuts = sp.bounds + 2 * teams * b
+    sp.partial = <void*> (pad + 64 // sizeof(floating) - 1 + b * sp.lda)
 
 
 cdef inline void sparse_prefetch_rows(const SparseBatch* sp, Py_ssize_t start, Py_ssize_t r0, Py_ssize_t r1,
@@ -123,10 +158,10 @@ cdef inline void sparse_csc(const SparseBatch* sp, int buf, Py_ssize_t start, Py
     """The batch of epoch rows start .. start + n_rows - 1 by input pixel, into CSC buffer buf."""
     if floating is float:
         fastnn_sparse_rows_to_csc_f(n_rows, sp.begin + start, sp.end + start, sp.indices, <const float*> sp.values,
-                                    sp.d, sp.colptr[buf], sp.rows[buf], <float*> sp.cvalues[buf])
+                                    sp.d, sparse_colptr(sp, buf), sparse_crows(sp, buf), <float*> sp.cvalues0 + buf * sp.m)
     else:
         fastnn_sparse_rows_to_csc_d(n_rows, sp.begin + start, sp.end + start, sp.indices, <const double*> sp.values,
-                                    sp.d, sp.colptr[buf], sp.rows[buf], <double*> sp.cvalues[buf])
+                                    sp.d, sparse_colptr(sp, buf), sparse_crows(sp, buf), <double*> sp.cvalues0 + buf * sp.m)
 
 
 cdef inline void sparse_forward(const SparseBatch* sp, Py_ssize_t start, Py_ssize_t r0, Py_ssize_t r1,
@@ -177,10 +212,10 @@ cdef inline void sparse_weight_grad(const SparseBatch* sp, int buf, Py_ssize_t j
     """dW1[j, :] := x[:, j]^T dA1 for input pixels j0:j1 (zero rows for pixels without a nonzero), over the
     batch in CSC buffer buf and dA1 as region 1 copied it to dpad."""
     if floating is float:
-        fastnn_sparse_weight_grad_f(j0, j1, sp.colptr[buf], sp.rows[buf], <const float*> sp.cvalues[buf],
+        fastnn_sparse_weight_grad_f(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf), <const float*> sp.cvalues0 + buf * sp.m,
                                     <const float*> sp.dpad, sp.lda, dW1, h)
     else:
-        fastnn_sparse_weight_grad_d(j0, j1, sp.colptr[buf], sp.rows[buf], <const double*> sp.cvalues[buf],
+        fastnn_sparse_weight_grad_d(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf), <const double*> sp.cvalues0 + buf * sp.m,
                                     <const double*> sp.dpad, sp.lda, dW1, h)
 
 
@@ -189,8 +224,82 @@ cdef inline void sparse_sgd_step(const SparseBatch* sp, int buf, Py_ssize_t j0, 
     """W1[j, :] -= lr x[:, j]^T dA1 for input pixels j0:j1 (only those with a nonzero in the batch), over the
     batch in CSC buffer buf and dA1 in dpad."""
     if floating is float:
-        fastnn_sparse_sgd_step_f(j0, j1, sp.colptr[buf], sp.rows[buf], <const float*> sp.cvalues[buf],
+        fastnn_sparse_sgd_step_f(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf), <const float*> sp.cvalues0 + buf * sp.m,
                                  <const float*> sp.dpad, sp.lda, W1, h, lr, NULL)
     else:
-        fastnn_sparse_sgd_step_d(j0, j1, sp.colptr[buf], sp.rows[buf], <const double*> sp.cvalues[buf],
+        fastnn_sparse_sgd_step_d(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf), <const double*> sp.cvalues0 + buf * sp.m,
                                  <const double*> sp.dpad, sp.lda, W1, h, lr, NULL)
+
+
+# --- split by input pixels: thread c owns W_1's rows cuts[c]:cuts[c + 1] ------------------------------------
+
+cdef inline void sparse_cuts(const SparseBatch* sp, Py_ssize_t n_rows, Py_ssize_t* counts) noexcept nogil:
+    """sp.cuts := teams + 1 input-pixel edges that share the nonzeros of epoch rows 0 .. n_rows - 1 (a sample of
+    the epoch: its rows are in random order) equally; counts: d scratch entries."""
+    cdef Py_ssize_t i, p, j, total = 0, acc = 0
+    cdef int c = 1
+    for j in range(sp.d):
+        counts[j] = 0
+    for i in range(n_rows):
+        for p in range(sp.begin[i], sp.end[i]):
+            counts[sp.indices[p]] += 1
+            total += 1
+    sp.cuts[0] = 0
+    for j in range(sp.d):
+        acc += counts[j]
+        while c < sp.teams and acc * sp.teams >= c * total:
+            sp.cuts[c] = j + 1
+            c += 1
+    while c < sp.teams:  # no nonzero at all
+        sp.cuts[c] = sp.d * c // sp.teams
+        c += 1
+    sp.cuts[sp.teams] = sp.d
+
+
+cdef inline Py_ssize_t _first_at_least(const int32_t* indices, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t j) noexcept nogil:
+    """The first p in [lo, hi) with indices[p] >= j (hi if none; indices ascending)."""
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if indices[mid] < j:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline void sparse_split_step(const SparseBatch* sp, int c, Py_ssize_t start, Py_ssize_t nb,
+                                   const floating* W1, floating* z1) noexcept nogil:
+    """Thread c's part of the batch of epoch rows start .. start + nb - 1, over its input pixels: each row's
+    nonzeros there (sp.bounds), their part of x W_1 (into z1 for c == 0, else its partial block), and the batch
+    by input pixel (its CSC buffer c) for its rows of dW_1."""
+    cdef Py_ssize_t* lo = sp.bounds + 2 * c * sp.b
+    cdef Py_ssize_t* hi = lo + sp.b
+    cdef Py_ssize_t r, p0, p1, j0 = sp.cuts[c], j1 = sp.cuts[c + 1]
+    cdef floating* z = z1 if c == 0 else <floating*> sp.partial + (c - 1) * sp.b * sp.h1
+    for r in range(nb):
+        p0 = sp.begin[start + r]
+        p1 = sp.end[start + r]
+        lo[r] = p0 if c == 0 else _first_at_least(sp.indices, p0, p1, j0)
+        hi[r] = p1 if c == sp.teams - 1 else _first_at_least(sp.indices, lo[r], p1, j1)
+    if floating is float:
+        fastnn_sparse_forward_rows_f(0, nb, lo, hi, sp.indices, <const float*> sp.values, W1,
+                                     <const float*> sp.zero, z, sp.h1)
+        fastnn_sparse_rows_to_csc_f(nb, lo, hi, sp.indices, <const float*> sp.values, sp.d, sparse_colptr(sp, c),
+                                    sparse_crows(sp, c), <float*> sp.cvalues0 + c * sp.m)
+    else:
+        fastnn_sparse_forward_rows_d(0, nb, lo, hi, sp.indices, <const double*> sp.values, W1,
+                                     <const double*> sp.zero, z, sp.h1)
+        fastnn_sparse_rows_to_csc_d(nb, lo, hi, sp.indices, <const double*> sp.values, sp.d, sparse_colptr(sp, c),
+                                    sparse_crows(sp, c), <double*> sp.cvalues0 + c * sp.m)
+
+
+cdef inline void sparse_add_partials(const SparseBatch* sp, floating* z1, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+    """Rows r0:r1 of z1 (thread 0's part of x W_1) += the other threads' parts, in thread order."""
+    cdef Py_ssize_t i
+    cdef int c
+    cdef const floating* part
+    for c in range(1, sp.teams):
+        part = <const floating*> sp.partial + (c - 1) * sp.b * sp.h1
+        for i in range(r0 * sp.h1, r1 * sp.h1):
+            z1[i] = z1[i] + part[i]

@@ -33,13 +33,13 @@ def _blocks(sizes, n, dtype):
     return np.empty(n * int(sum(sizes[1:])), dtype), np.empty(n * int(sum(sizes[1:-1])), dtype)
 
 
-def _sparse_workspace(m, d, h, dtype, b):
-    """The sparse first layer's workspaces for batches of at most m nonzeros and b rows
-    (src_cython/_sparse_batch.pxd): two buffers of a batch by input pixel (colptr, rows, cvalues), h zeros,
-    and room for the batch's dA_1 with rows a whole number of 64-byte lines apart, from a 64-byte boundary."""
-    values = np.empty(ext.sparse_values_room(m, h, b, np.dtype(dtype).itemsize), dtype)
-    values[2 * m:2 * m + h] = 0
-    return np.empty(2 * (d + 1), np.intp), np.empty(2 * m, np.int32), values
+def _sparse_workspace(m, d, h, dtype, b, n_threads=1):
+    """The sparse first layer's workspaces for batches of at most m nonzeros and b rows, d inputs, h units and
+    n_threads threads (src_cython/_sparse_batch.pxd): the batch by input pixel (column pointers, rows, values) in
+    two buffers or one a thread, each thread's row bounds and the cuts between their input pixels, h zeros,
+    room for the batch's dA_1 with rows a whole number of 64-byte lines apart, and the threads' parts of x W_1."""
+    n_idx, n_int, n_val = ext.sparse_rooms(m, d, h, b, np.dtype(dtype).itemsize, n_threads)
+    return np.empty(n_idx, np.intp), np.empty(n_int, np.int32), np.empty(n_val, dtype)
 
 
 def csr_rows(x, rows, n_threads):
@@ -129,7 +129,7 @@ def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, 
                                        (column_counts, split_columns), n_threads) if wanted else None)
         rows = _sparse.epoch_rows(x if split is None else split.rest, perm, csr_rows, n_threads)
         m = _sparse.most_batch_nonzeros(rows[0], rows[1], batch_size)
-        rows = (*rows, *_sparse_workspace(m, d, int(sizes[1]), dtype, b))
+        rows = (*rows, *_sparse_workspace(m, d, int(sizes[1]), dtype, b, n_threads))
         if split is None:
             x, xb = np.empty((0, d), dtype), np.empty((0, d), dtype)
         else:  # the dense columns come first: W1's rows (and the optimizer's) relabelled alike for the epoch
