@@ -230,12 +230,15 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
         zin = xin if l == 1 else zs + _zoff(sizes, l - 1, b)
         delta = (zs + _zoff(sizes, L, b)) if l == L else (ds + _zoff(sizes, l, b))
         lc = max(1, min(chunks, nin * nout // CHUNK_WEIGHTS))  # this layer's chunks: c >= lc has none of it
-        if l == 1 and cuts != NULL:
+        if l == 1 and cuts != NULL:  # split by input pixels: chunk c is thread c's
             lc = chunks
+            i0 = cuts[c]
+            i1 = cuts[c + 1]
+        else:
+            i0 = _edge(nin, c, lc)
+            i1 = _edge(nin, c + 1, lc)
         if c >= lc:
             continue
-        i0 = cuts[c] if l == 1 and cuts != NULL else _edge(nin, c, lc)
-        i1 = cuts[c + 1] if l == 1 and cuts != NULL else _edge(nin, c + 1, lc)
         j0 = _edge(nout, c, lc)
         j1 = _edge(nout, c + 1, lc)
         W = theta + woff
@@ -416,8 +419,8 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
             if split:
                 sparse_add_partials(sp, z1p, r0, r1)
             _rows(xbp, sp, &tb_ws[0], r0, r1, b, &theta[0], &sizes[0], L, act, loss,
-                  <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True, sp == NULL or split,
-                  start)
+                  <floating> (1.0 / nb), &zs_ws[0], dsp, &loss_rows_ws[0], &hit_rows_ws[0], True,
+                  sp == NULL or split, start)
         lr_t = lr
         if opt == ADAM:
             step += 1

@@ -25,6 +25,16 @@ number of 64-byte lines from a 64-byte boundary, for dW1 (its vectors then never
    as many (more only balance threads, and cost each small GEMM call again; a small layer gets fewer still:
    CHUNK_WEIGHTS in _mlp.pyx).
 
+Split by input pixels (more than one thread and no dense columns): the steps above read, on each core, the
+rows of W1 the other core has just updated, which costs each step a transfer of most of W1 between cores (on a
+VM whose two vCPUs were ~480 ns apart, round trip, the 2-thread epoch ran at 145 ms against 160 ms on one).
+Instead thread c owns W1's rows cuts[c]:cuts[c + 1] (``sparse_cuts``: edges sharing out the nonzeros of a sample
+of the epoch's rows equally) and, a step: (region 0, ``sparse_split_step``) finds each batch row's nonzeros in
+its pixels (``bounds``), takes their part of x W1 (thread 0 into z1, the others into ``partial`` blocks) and
+builds the batch by its pixels in its own CSC buffer; region 1 adds the partial blocks by rows
+(``sparse_add_partials``, in thread order) before the bias; region 2 gives thread c dW1 and the update of its
+own rows. Only the partial products and dA_1 cross between cores (120 ms on that VM).
+
 Dense columns (``kd`` > 0: a held input split by fastnn/_sparse.py ``dense_columns``, the epoch's W1 rows
 relabelled so they come first): step 1 gathers the batch's rows of them into ``xd`` and takes their part of
 z1 by GEMM, the forward over the nonzeros then adds the rest; in step 2 the weight rows below kd are a GEMM
@@ -97,6 +107,10 @@ cdef inline int32_t* sparse_crows(const SparseBatch* sp, int buf) noexcept nogil
     return sp.rows0 + buf * sp.m
 
 
+cdef inline floating* sparse_cvalues(const SparseBatch* sp, int buf, floating dtype_tag) noexcept nogil:
+    return <floating*> sp.cvalues0 + buf * sp.m
+
+
 cdef inline void sparse_batch(SparseBatch* sp, const Py_ssize_t[::1] begin, const Py_ssize_t[::1] end,
                               const int32_t[::1] indices, const floating[::1] values, Py_ssize_t[::1] idx_ws,
                               int32_t[::1] int_ws, floating[::1] val_ws, Py_ssize_t d, Py_ssize_t h1,
@@ -158,10 +172,12 @@ cdef inline void sparse_csc(const SparseBatch* sp, int buf, Py_ssize_t start, Py
     """The batch of epoch rows start .. start + n_rows - 1 by input pixel, into CSC buffer buf."""
     if floating is float:
         fastnn_sparse_rows_to_csc_f(n_rows, sp.begin + start, sp.end + start, sp.indices, <const float*> sp.values,
-                                    sp.d, sparse_colptr(sp, buf), sparse_crows(sp, buf), <float*> sp.cvalues0 + buf * sp.m)
+                                    sp.d, sparse_colptr(sp, buf), sparse_crows(sp, buf),
+                                    sparse_cvalues(sp, buf, <float> 0))
     else:
         fastnn_sparse_rows_to_csc_d(n_rows, sp.begin + start, sp.end + start, sp.indices, <const double*> sp.values,
-                                    sp.d, sparse_colptr(sp, buf), sparse_crows(sp, buf), <double*> sp.cvalues0 + buf * sp.m)
+                                    sp.d, sparse_colptr(sp, buf), sparse_crows(sp, buf),
+                                    sparse_cvalues(sp, buf, <double> 0))
 
 
 cdef inline void sparse_forward(const SparseBatch* sp, Py_ssize_t start, Py_ssize_t r0, Py_ssize_t r1,
@@ -212,10 +228,12 @@ cdef inline void sparse_weight_grad(const SparseBatch* sp, int buf, Py_ssize_t j
     """dW1[j, :] := x[:, j]^T dA1 for input pixels j0:j1 (zero rows for pixels without a nonzero), over the
     batch in CSC buffer buf and dA1 as region 1 copied it to dpad."""
     if floating is float:
-        fastnn_sparse_weight_grad_f(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf), <const float*> sp.cvalues0 + buf * sp.m,
+        fastnn_sparse_weight_grad_f(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf),
+                                    sparse_cvalues(sp, buf, <float> 0),
                                     <const float*> sp.dpad, sp.lda, dW1, h)
     else:
-        fastnn_sparse_weight_grad_d(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf), <const double*> sp.cvalues0 + buf * sp.m,
+        fastnn_sparse_weight_grad_d(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf),
+                                    sparse_cvalues(sp, buf, <double> 0),
                                     <const double*> sp.dpad, sp.lda, dW1, h)
 
 
@@ -224,10 +242,12 @@ cdef inline void sparse_sgd_step(const SparseBatch* sp, int buf, Py_ssize_t j0, 
     """W1[j, :] -= lr x[:, j]^T dA1 for input pixels j0:j1 (only those with a nonzero in the batch), over the
     batch in CSC buffer buf and dA1 in dpad."""
     if floating is float:
-        fastnn_sparse_sgd_step_f(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf), <const float*> sp.cvalues0 + buf * sp.m,
+        fastnn_sparse_sgd_step_f(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf),
+                                 sparse_cvalues(sp, buf, <float> 0),
                                  <const float*> sp.dpad, sp.lda, W1, h, lr, NULL)
     else:
-        fastnn_sparse_sgd_step_d(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf), <const double*> sp.cvalues0 + buf * sp.m,
+        fastnn_sparse_sgd_step_d(j0, j1, sparse_colptr(sp, buf), sparse_crows(sp, buf),
+                                 sparse_cvalues(sp, buf, <double> 0),
                                  <const double*> sp.dpad, sp.lda, W1, h, lr, NULL)
 
 
@@ -256,7 +276,8 @@ cdef inline void sparse_cuts(const SparseBatch* sp, Py_ssize_t n_rows, Py_ssize_
     sp.cuts[sp.teams] = sp.d
 
 
-cdef inline Py_ssize_t _first_at_least(const int32_t* indices, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t j) noexcept nogil:
+cdef inline Py_ssize_t _first_at_least(const int32_t* indices, Py_ssize_t lo, Py_ssize_t hi,
+                                       Py_ssize_t j) noexcept nogil:
     """The first p in [lo, hi) with indices[p] >= j (hi if none; indices ascending)."""
     cdef Py_ssize_t mid
     while lo < hi:
@@ -286,12 +307,12 @@ cdef inline void sparse_split_step(const SparseBatch* sp, int c, Py_ssize_t star
         fastnn_sparse_forward_rows_f(0, nb, lo, hi, sp.indices, <const float*> sp.values, W1,
                                      <const float*> sp.zero, z, sp.h1)
         fastnn_sparse_rows_to_csc_f(nb, lo, hi, sp.indices, <const float*> sp.values, sp.d, sparse_colptr(sp, c),
-                                    sparse_crows(sp, c), <float*> sp.cvalues0 + c * sp.m)
+                                    sparse_crows(sp, c), sparse_cvalues(sp, c, <float> 0))
     else:
         fastnn_sparse_forward_rows_d(0, nb, lo, hi, sp.indices, <const double*> sp.values, W1,
                                      <const double*> sp.zero, z, sp.h1)
         fastnn_sparse_rows_to_csc_d(nb, lo, hi, sp.indices, <const double*> sp.values, sp.d, sparse_colptr(sp, c),
-                                    sparse_crows(sp, c), <double*> sp.cvalues0 + c * sp.m)
+                                    sparse_crows(sp, c), sparse_cvalues(sp, c, <double> 0))
 
 
 cdef inline void sparse_add_partials(const SparseBatch* sp, floating* z1, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:

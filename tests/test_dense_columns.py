@@ -167,6 +167,25 @@ def test_dense_columns_at_any_batch_size_and_thread_count(batch_size, n_threads,
         assert_close(nets["sparse"].params[key], nets["dense"].params[key], np.float64, err_msg=key)
 
 
+@pytest.mark.parametrize("n_threads", [2, 3, 5])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+@pytest.mark.parametrize("batch_size", [1, 7, 149, 400])
+@pytest.mark.parametrize("kind", ["two-layer", "mlp"])
+def test_an_epoch_split_by_input_pixels_at_any_thread_count(kind, batch_size, optimizer, n_threads):
+    """With no dense block and more than one thread the compiled epoch cuts W1's rows by input pixel, one part a
+    thread (src_cython/_sparse_batch.pxd): the first, middle (bounded on both sides) and last threads' parts of
+    x W1 summed, each thread's own batch by pixel and its rows' update; one-row batches, a short last batch,
+    one batch of everything and a batch larger than the data; weight decay's sum over every thread's rows."""
+    cython_kernels()
+    x, t = graded_data(6)
+    nets = {mode: make(kind, np.float64, mode, n_threads) for mode in ("dense", "sparse")}
+    got = {mode: run(net, x, t, optimizer, batch_size) for mode, net in nets.items()}
+    assert nets["sparse"].first_layer_used == "sparse"
+    assert_close(got["sparse"][0], got["dense"][0], np.float64, err_msg="batch losses")
+    for key in nets["dense"].params:
+        assert_close(nets["sparse"].params[key], nets["dense"].params[key], np.float64, err_msg=key)
+
+
 def test_w1_comes_back_in_order_when_the_epoch_fails(monkeypatch):
     """The epoch relabels W1's rows (and the optimizer's) to put the dense columns first; an error inside it
     must not leave them relabelled."""
