@@ -15,25 +15,26 @@ Many learners write the step out where it runs::
         ...
 
 ``plan(body, namespace, filename)`` finds the *step loop* among a frame's statements (the module's, or a
-function's such as ``def main():``): the innermost loop whose body updates the parameters (variables
-``W1, b1, ...`` or a ``params`` dict; a loop over the parameters' keys that only updates them is part of a
-step, not the step loop). Its *core* is the body from the first statement that reads a parameter to the
-last update, the updates left out; the batch is what the core reads that the loop chose before it
-(``x_batch``, ``t_batch``, or the loop's own targets). ``InlineStep`` replays the core in a copy of the
-frame's variables with another batch, with the parameters as they are now: the learner's own loss,
-gradient and output as functions of (x, t), which the doctor examines as it examines a learner's
-functions. The runner's line tracer (``_doctor_runner``) takes each pass of the loop's head as the end of
-one step.
+function's such as ``def main():``): the innermost loop whose body updates the parameters (variables ``W1, b1,
+...``, a ``params`` dict, or a network object's attributes ``net.W1, ...``; a loop over the parameters' keys
+that only updates them is part of a step, not the step loop). Its *core* is the body from the first statement
+that reads a parameter to the last update, the updates left out; the batch is what the core reads that the
+loop chose before it (``x_batch``, ``t_batch``, or the loop's own targets). ``InlineStep`` replays the core in
+a copy of the frame's variables with another batch, with the parameters as they are now: the learner's own
+loss, gradient and output as functions of (x, t), which the doctor examines as it examines a learner's
+functions. The runner's line tracer (``_doctor_runner``) takes each pass of the loop's head as the end of one
+step.
 """
 import ast
 import contextlib
 import copy
 import io
+import types
 from collections.abc import Mapping
 
 import numpy as np
 
-from ._doctor_params import GlobalParams, NamedDict
+from ._doctor_params import GlobalParams, NamedDict, OwnerParams
 
 #: Names a learner's loss variable goes by, best first.
 LOSS_NAMES = ("loss", "cost", "error", "err", "l", "j", "ce")
@@ -109,11 +110,16 @@ def stored(node):
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
-class Params:
-    """Which names hold the parameters: module globals (``names``), or a dict (``dict_name``)."""
+#: Names of a network object whose array attributes are the parameters (net.W1 -= lr * dW1), best first.
+OWNER_NAMES = ("net", "network", "model", "nn", "mlp", "clf")
 
-    def __init__(self, names=(), dict_name=None):
-        self.names, self.dict_name = set(names), dict_name
+
+class Params:
+    """Which names hold the parameters: module globals (``names``), a dict (``dict_name``), or the attributes
+    ``names`` of an object (``owner``: net.W1, net.b1, ...)."""
+
+    def __init__(self, names=(), dict_name=None, owner=None):
+        self.names, self.dict_name, self.owner = set(names), dict_name, owner
 
     @classmethod
     def find(cls, namespace):
@@ -123,18 +129,36 @@ class Params:
         dicts = [k for k, v in namespace.items() if not k.startswith("_") and isinstance(v, dict) and v
                  and all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in v.values())]
         dicts.sort(key=lambda k: k not in ("params", "parameters", "network", "weights", "net", "model"))
-        return cls(dict_name=dicts[0]) if dicts else None
+        if dicts:
+            return cls(dict_name=dicts[0])
+        owners = {k: _param_attributes(v) for k, v in namespace.items() if not k.startswith("_")}
+        owners = sorted((k for k, names in owners.items() if len(names) >= 2),
+                        key=lambda k: (k.lower() not in OWNER_NAMES, k))
+        return cls(_param_attributes(namespace[owners[0]]), owner=owners[0]) if owners else None
 
     def view(self, namespace):
+        if self.owner is not None:
+            view = OwnerParams(namespace[self.owner])
+            view.keep(self.names)
+            return view
         if self.dict_name is not None:
             return NamedDict(lambda: namespace, self.dict_name, namespace[self.dict_name])
         return GlobalParams(namespace, [k for k in namespace if k in self.names])
 
     def reads(self, node):
         names = loaded(node)
+        if self.owner is not None:
+            return self.owner in names
         return bool(names & self.names) or (self.dict_name is not None and self.dict_name in names)
 
     def _target(self, target):
+        if self.owner is not None:  # net.W1 (or net.W1[...])
+            while isinstance(target, ast.Subscript):
+                target = target.value
+            if isinstance(target, (ast.Tuple, ast.List)):
+                return any(self._target(t) for t in target.elts)
+            return isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and \
+                target.value.id == self.owner and target.attr in self.names
         if isinstance(target, ast.Name):
             return target.id in self.names or target.id == self.dict_name
         if isinstance(target, ast.Subscript):
@@ -160,6 +184,19 @@ class Params:
             given = {a.id for a in call.args if isinstance(a, ast.Name)}
             return name.lower() in UPDATE_CALLS and bool(given & (self.names | {self.dict_name}))
         return False
+
+
+def _param_attributes(obj):
+    """The names of obj's float-array attributes named as parameters (W1, b1, W_out, ...): empty for a module,
+    a class or anything without instance attributes."""
+    if isinstance(obj, (type, types.ModuleType, types.FunctionType)) or not hasattr(obj, "__dict__"):
+        return []
+    try:
+        items = list(vars(obj).items())
+    except TypeError:
+        return []
+    return [k for k, v in items if GlobalParams.PATTERN.fullmatch(k) and isinstance(v, np.ndarray)
+            and v.dtype.kind == "f"]
 
 
 class Plan:
@@ -189,7 +226,7 @@ def plan(body, namespace, filename):
     best = None
     for loop, parents in loops(body):
         params = found
-        if found is None or found.dict_name is None:  # module arrays: those named so, and those the loop steps
+        if found is None or (found.dict_name is None and found.owner is None):  # module arrays: named, or stepped
             names = (found.names if found is not None else set()) | _stepped(loop, namespace)
             params = Params(names) if len(names) >= 2 else None
         if params is None or params.updates(loop):  # a loop over the parameters' keys is an update, not a step

@@ -625,6 +625,39 @@ def test_watch_an_inline_step_over_a_params_dict(run_watched, old, new, code, pa
         assert got and got[0] == (code, param), (got, report["not_checked"])
 
 
+WATCHED_INLINE_OWNER = WATCHED_INLINE.replace(
+    "W1 = 0.1 * rng.normal(size=(20, 16))\nb1 = np.zeros(16)\nW2 = 0.1 * rng.normal(size=(16, 10))\nb2 = np.zeros(10)",
+    "class Net:\n    def __init__(self):\n        self.W1 = 0.1 * rng.normal(size=(20, 16))\n"
+    "        self.b1 = np.zeros(16)\n        self.W2 = 0.1 * rng.normal(size=(16, 10))\n"
+    "        self.b2 = np.zeros(10)\n\n\nnet = Net()")
+for _name in ("W1", "b1", "W2", "b2"):
+    WATCHED_INLINE_OWNER = WATCHED_INLINE_OWNER.replace(f" {_name}\n", f" net.{_name}\n").replace(
+        f" {_name})", f" net.{_name})").replace(f"@ {_name}", f"@ net.{_name}").replace(
+        f"+ {_name}", f"+ net.{_name}").replace(f"    {_name} -= ", f"    net.{_name} -= ")
+
+
+@pytest.mark.parametrize("old,new,code,param", [
+    ("", "", None, None),
+    ("net.W2 -= learning_rate * dW2", "net.W2 += learning_rate * dW2", "update-sign", "W2"),
+    ("    net.W1 -= learning_rate * dW1\n", "", "update-lost", "W1"),
+    ("    loss = -np.sum(t_batch * np.log(y + 1e-7)) / batch_size\n    dy = (y - t_batch) / batch_size",
+     "    loss = -np.sum(t_batch * np.log(y + 1e-7))\n    dy = y - t_batch", "loss-not-averaged", None),
+    ("da1 = (dy @ net.W2.T) * z1 * (1 - z1)", "da1 = (dy @ net.W2.T) * a1 * (1 - a1)", "backprop-mismatch", "W1"),
+])
+def test_watch_an_inline_step_over_a_network_objects_attributes(run_watched, old, new, code, param):
+    """The parameters kept as attributes of an object (net.W1 -= learning_rate * dW1) in a module loop: before,
+    no training step was observed at all and nothing was examined."""
+    assert "net.W1 -= " in WATCHED_INLINE_OWNER and "\nW1 = " not in WATCHED_INLINE_OWNER
+    assert "@ net.W2.T" in WATCHED_INLINE_OWNER and old in WATCHED_INLINE_OWNER
+    report = run_watched(WATCHED_INLINE_OWNER.replace(old, new) if old else WATCHED_INLINE_OWNER, "--json")
+    got = [(f["code"], f["param"]) for f in report["findings"]]
+    if code is None:
+        assert got == [] and report["steps"] >= 2, report
+        assert "training steps observed" in report["stop_reason"], report
+    else:
+        assert got and (got[0][0] == code) and (param is None or got[0][1] == param), (got, report["not_checked"])
+
+
 def _trained_accuracy(source):
     """What the program really does when run to its end: its network's accuracy on its training set."""
     ns = {"print": lambda *args: None}
