@@ -595,18 +595,28 @@ def test_watch_an_inline_step_in_nested_loops_and_functions(run_watched, shape, 
         assert got and got[0] == (code, "W1"), (got, report["not_checked"])
 
 
-WATCHED_INLINE_DICT = WATCHED_INLINE.replace(
-    "W1 = 0.1 * rng.normal(size=(20, 16))\nb1 = np.zeros(16)\nW2 = 0.1 * rng.normal(size=(16, 10))\nb2 = np.zeros(10)",
-    "params = {'W1': 0.1 * rng.normal(size=(20, 16)), 'b1': np.zeros(16),\n"
-    "          'W2': 0.1 * rng.normal(size=(16, 10)), 'b2': np.zeros(10)}").replace(
+#: WATCHED_INLINE's parameters as it creates them.
+_INLINE_INIT = ("W1 = 0.1 * rng.normal(size=(20, 16))\nb1 = np.zeros(16)\nW2 = 0.1 * rng.normal(size=(16, 10))\n"
+                "b2 = np.zeros(10)")
+
+
+def _params_kept_in(source, init, ref, spellings=()):
+    """WATCHED_INLINE with its parameters kept elsewhere: created by ``init`` and each read of parameter k (the
+    spellings " k\\n", " k)", "@ k", "+ k" and ``spellings``) written ``ref.format(k=k)``."""
+    source = source.replace(_INLINE_INIT, init)
+    for k in ("W1", "b1", "W2", "b2"):
+        for spelling in (" {k}\n", " {k})", "@ {k}", "+ {k}") + tuple(spellings):
+            source = source.replace(spelling.format(k=k), spelling.format(k=ref.format(k=k)))
+    return source
+
+
+WATCHED_INLINE_DICT = _params_kept_in(WATCHED_INLINE.replace(
     "    W1 -= learning_rate * dW1\n    b1 -= learning_rate * db1\n    W2 -= learning_rate * dW2\n"
     "    b2 -= learning_rate * db2\n",
     "    grads = {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}\n    for key in ('W1', 'b1', 'W2', 'b2'):\n"
-    "        params[key] -= learning_rate * grads[key]\n")
-for _name in ("W1", "b1", "W2", "b2"):
-    WATCHED_INLINE_DICT = WATCHED_INLINE_DICT.replace(f" {_name}\n", f" params['{_name}']\n").replace(
-        f" {_name})", f" params['{_name}'])").replace(f"@ {_name}", f"@ params['{_name}']").replace(
-        f"+ {_name}", f"+ params['{_name}']").replace(f"{_name}.T", f"params['{_name}'].T")
+    "        params[key] -= learning_rate * grads[key]\n"),
+    "params = {'W1': 0.1 * rng.normal(size=(20, 16)), 'b1': np.zeros(16),\n"
+    "          'W2': 0.1 * rng.normal(size=(16, 10)), 'b2': np.zeros(10)}", "params['{k}']", ("{k}.T",))
 
 
 @pytest.mark.parametrize("old,new,code,param", [
@@ -617,23 +627,24 @@ for _name in ("W1", "b1", "W2", "b2"):
 def test_watch_an_inline_step_over_a_params_dict(run_watched, old, new, code, param):
     """The parameters in a dict updated by a loop over its keys, the gradients gathered in a dict."""
     assert "params['W1']" in WATCHED_INLINE_DICT and "W1 -=" not in WATCHED_INLINE_DICT and old in WATCHED_INLINE_DICT
-    report = run_watched(WATCHED_INLINE_DICT.replace(old, new) if old else WATCHED_INLINE_DICT, "--json")
+    _first_finding_is(run_watched(WATCHED_INLINE_DICT.replace(old, new) if old else WATCHED_INLINE_DICT, "--json"),
+                      code, param)
+
+
+def _first_finding_is(report, code, param):
+    """The watched program's first finding is (code, param) (param None: any); code None: no finding, and the
+    program was watched for at least two steps."""
     got = [(f["code"], f["param"]) for f in report["findings"]]
     if code is None:
         assert got == [] and report["steps"] >= 2, report
     else:
-        assert got and got[0] == (code, param), (got, report["not_checked"])
+        assert got and got[0][0] == code and (param is None or got[0][1] == param), (got, report["not_checked"])
 
 
-WATCHED_INLINE_OWNER = WATCHED_INLINE.replace(
-    "W1 = 0.1 * rng.normal(size=(20, 16))\nb1 = np.zeros(16)\nW2 = 0.1 * rng.normal(size=(16, 10))\nb2 = np.zeros(10)",
-    "class Net:\n    def __init__(self):\n        self.W1 = 0.1 * rng.normal(size=(20, 16))\n"
+WATCHED_INLINE_OWNER = _params_kept_in(
+    WATCHED_INLINE, "class Net:\n    def __init__(self):\n        self.W1 = 0.1 * rng.normal(size=(20, 16))\n"
     "        self.b1 = np.zeros(16)\n        self.W2 = 0.1 * rng.normal(size=(16, 10))\n"
-    "        self.b2 = np.zeros(10)\n\n\nnet = Net()")
-for _name in ("W1", "b1", "W2", "b2"):
-    WATCHED_INLINE_OWNER = WATCHED_INLINE_OWNER.replace(f" {_name}\n", f" net.{_name}\n").replace(
-        f" {_name})", f" net.{_name})").replace(f"@ {_name}", f"@ net.{_name}").replace(
-        f"+ {_name}", f"+ net.{_name}").replace(f"    {_name} -= ", f"    net.{_name} -= ")
+    "        self.b2 = np.zeros(10)\n\n\nnet = Net()", "net.{k}", ("    {k} -= ",))
 
 
 @pytest.mark.parametrize("old,new,code,param", [
@@ -650,12 +661,8 @@ def test_watch_an_inline_step_over_a_network_objects_attributes(run_watched, old
     assert "net.W1 -= " in WATCHED_INLINE_OWNER and "\nW1 = " not in WATCHED_INLINE_OWNER
     assert "@ net.W2.T" in WATCHED_INLINE_OWNER and old in WATCHED_INLINE_OWNER
     report = run_watched(WATCHED_INLINE_OWNER.replace(old, new) if old else WATCHED_INLINE_OWNER, "--json")
-    got = [(f["code"], f["param"]) for f in report["findings"]]
-    if code is None:
-        assert got == [] and report["steps"] >= 2, report
-        assert "training steps observed" in report["stop_reason"], report
-    else:
-        assert got and (got[0][0] == code) and (param is None or got[0][1] == param), (got, report["not_checked"])
+    _first_finding_is(report, code, param)
+    assert "training steps observed" in report["stop_reason"], report
 
 
 def _trained_accuracy(source):
