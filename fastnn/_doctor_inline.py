@@ -132,9 +132,9 @@ class Params:
         if dicts:
             return cls(dict_name=dicts[0])
         owners = {k: _param_attributes(v) for k, v in namespace.items() if not k.startswith("_")}
-        owners = sorted((k for k, names in owners.items() if len(names) >= 2),
-                        key=lambda k: (k.lower() not in OWNER_NAMES, k))
-        return cls(_param_attributes(namespace[owners[0]]), owner=owners[0]) if owners else None
+        owners = {k: names for k, names in owners.items() if len(names) >= 2}
+        best = min(owners, key=lambda k: (k.lower() not in OWNER_NAMES, k), default=None)
+        return cls(owners[best], owner=best) if best is not None else None
 
     def view(self, namespace):
         if self.owner is not None:
