@@ -132,7 +132,7 @@ class Params:
         if dicts:
             return cls(dict_name=dicts[0])
         owners = {k: _param_attributes(v) for k, v in namespace.items() if not k.startswith("_")}
-        owners = {k: names for k, names in owners.items() if len(names) >= 2}
+        owners = {k: names for k, names in owners.items() if names}
         best = min(owners, key=lambda k: (k.lower() not in OWNER_NAMES, k), default=None)
         return cls(owners[best], owner=best) if best is not None else None
 
@@ -187,16 +187,13 @@ class Params:
 
 
 def _param_attributes(obj):
-    """The names of obj's float-array attributes named as parameters (W1, b1, W_out, ...): empty for a module,
-    a class or anything without instance attributes."""
-    if isinstance(obj, (type, types.ModuleType, types.FunctionType)) or not hasattr(obj, "__dict__"):
+    """The names of obj's attributes that GlobalParams would take as parameters (W1, b1, W_out, ...: float
+    arrays, at least two): empty for a module, a class or anything without instance attributes."""
+    attributes = getattr(obj, "__dict__", None)
+    if isinstance(obj, (type, types.ModuleType, types.FunctionType)) or not isinstance(attributes, dict):
         return []
-    try:
-        items = list(vars(obj).items())
-    except TypeError:
-        return []
-    return [k for k, v in items if GlobalParams.PATTERN.fullmatch(k) and isinstance(v, np.ndarray)
-            and v.dtype.kind == "f"]
+    found = GlobalParams.find(attributes)
+    return found.names if found is not None else []
 
 
 class Plan:
