@@ -24,16 +24,6 @@ def _scipy_blas():
 KERNEL_BLAS = _scipy_blas()
 
 
-def gemm_kernels():
-    """The GEMM kernel family of the kernels' BLAS, lower case: OpenBLAS's core type ('skylakex', 'haswell',
-    'zen', ... as ``$OPENBLAS_CORETYPE`` may force it), else the library's name ('mkl', 'blis', ...)."""
-    info = KERNEL_BLAS.info()
-    if not info:
-        return "unknown"
-    api = str(info[0].get("internal_api") or "unknown").lower()
-    return str(info[0].get("architecture") or "unknown").lower() if api == "openblas" else api
-
-
 def single_threaded():
     """Context manager: the kernels' BLAS on one thread."""
     return KERNEL_BLAS.limit(limits=1)

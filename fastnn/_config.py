@@ -172,10 +172,13 @@ DENSE_COLUMN_MIN_DENSITY = {"float32": 0.50, "float64": 0.50}
 #: most this many units: at 0.5, SGD measured 0.93-0.98x at 100-512 units, Adam 0.92x at 100 units, 0.99 at
 #: 128, but 0.96-1.09x from 160 to 512.
 DENSE_COLUMN_MAX_UNITS = 128
-#: ... and only where the kernels' BLAS runs AVX-512 GEMM kernels (OpenBLAS core types; with another BLAS, a
-#: CPU with AVX-512): the same epochs measured 0.88x with fastnn's AVX2 build and OpenBLAS's SkylakeX kernels,
-#: but 1.08-1.12x with OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE=Haswell, either build), whose small
-#: GEMMs are slower than the sparse kernels they would replace.
-DENSE_COLUMN_BLAS = ("skylakex", "cooperlake", "sapphirerapids")
+#: ... and only where the products over the dense columns (src_cython/_panel.h) run a vector body, these of
+#: src_cython/_sparse.h's instruction sets. Those products were OpenBLAS GEMM calls until 2026-12-06, and the split
+#: then paid only with OpenBLAS's AVX-512 kernels (1.08-1.12x slower with its Haswell kernels). With the panel
+#: kernels, measured on a Xeon (Emerald Rapids), 784-100-10 SGD float32 held MNIST, batch 100, epochs in
+#: alternating fresh processes: the AVX2 build (FASTNN_ISA=v3, OPENBLAS_CORETYPE=Haswell) 0.87x (1 thread) and
+#: 0.91x (2 threads) of the epoch without the split; the AVX-512 body's epochs 0.93x (1 thread) and 1.01x (2) of
+#: the same split by OpenBLAS's SkylakeX GEMM calls. The scalar body is not measured against a BLAS: no split.
+DENSE_COLUMN_ISAS = ("avx2", "avx512")
 #: Rows sampled (evenly spaced, so the estimate is deterministic) to measure an input's density.
 DENSITY_SAMPLE_ROWS = 2048

@@ -44,19 +44,18 @@ def _info_lines():
 
 
 def _dense_columns_line():
-    """Whether a held sparse input's dense columns are multiplied by GEMM here, and why (the cython backend's
-    policy: the kernels' BLAS GEMM kernel family)."""
-    from ._blas_threads import gemm_kernels
-    from .backends._cython import _wide_gemm
-    kernels = gemm_kernels()
-    if _wide_gemm():
+    """Whether a held sparse input's dense columns are multiplied as a dense block here, and why (the cython
+    backend's policy: the instruction set its kernels run)."""
+    from .backends._cython import _vector_panels, sparse_ext
+    isa = sparse_ext.isa()
+    if _vector_panels():
         f32, f64 = (_config.DENSE_COLUMN_MIN_DENSITY[name] for name in ("float32", "float64"))
         share = (f"{f32:.0%} of the rows (float32 and float64)" if f32 == f64
                  else f"{f32:.0%} (float32) / {f64:.0%} (float64) of the rows")
-        return (f"held sparse inputs: dense columns on (BLAS GEMM kernels {kernels}; columns nonzero in >= "
+        return (f"held sparse inputs: dense columns on (kernels {isa}; columns nonzero in >= "
                 f"{share} multiplied as a dense block: with SGD at any width, with other optimizers for first "
                 f"layers of <= {_config.DENSE_COLUMN_MAX_UNITS} units)")
-    return (f"held sparse inputs: dense columns off (BLAS GEMM kernels {kernels}, not AVX-512: every nonzero "
+    return (f"held sparse inputs: dense columns off (kernels {isa}, no vector body: every nonzero "
             f"through the sparse kernels)")
 
 

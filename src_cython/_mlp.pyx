@@ -23,14 +23,14 @@ so all parallelism is ours.
    a few rows: most of a small batch's time on AVX2). Sparse: the epoch's rows over their nonzeros, given
    (src_cython/_sparse_batch.pxd), and x W_1 taken over them in region 1; with dense columns (a held input's
    densest, first in W_1's row order for the epoch), region 1 gathers the batch's rows of them and takes
-   their part of x W_1 by GEMM before the nonzeros add the rest.
+   their part of x W_1 (src_cython/_panel.h) before the nonzeros add the rest.
 1. Rows of the batch, one OpenMP chunk each (row-local, no synchronisation): forward through every
    layer, the loss and dL/dA_L per row (softmax cross-entropy, or the MSE of the probabilities), then
    dA_l := (dA_{l+1} W_{l+1}^T) act'(Z_l) down to the first layer (its input gradient is never formed).
 2. Rows of the weights (after the barrier that ends region 1): for each layer, chunk c owns rows i0:i1 of
    W_l and entries j0:j1 of b_l (a layer of few weights is split into fewer chunks, at least CHUNK_WEIGHTS
    weights each, and the later chunks have none of it): dW_l[i0:i1] := Z_{l-1}[:, i0:i1]^T dA_l (dW_1 over
-   the batch's nonzeros by input pixel when sparse, by GEMM for its dense columns), then the optimizer on
+   the batch's nonzeros by input pixel when sparse, by _panel.h's product for its dense columns), then the optimizer on
    those rows while they are in cache. For SGD the update
    is the GEMM: W := (1 - lr lambda) W - lr Z^T dA (alpha = -lr, beta = 1 - lr lambda), so dW is never
    stored. Meanwhile the next batch's rows of x are prefetched (dense), or (sparse) one more chunk, handed
@@ -53,9 +53,9 @@ from _numerics cimport (ADAM, IDENTITY, SGD, activation_grad, argmax_is, adam_lr
                         column_sums, sum_squares,
                         edge as _edge, softmax_loss_row, update)
 from _sparse_batch cimport (SparseBatch, sparse_add_partials, sparse_batch, sparse_buffers, sparse_colptr, sparse_csc,
-                            sparse_cuts, sparse_forward, sparse_forward_add, sparse_gather_dense, sparse_idx_room,
-                            sparse_pad_rows, sparse_prefetch_rows, sparse_sgd_step, sparse_split_step,
-                            sparse_val_room, sparse_weight_grad)
+                            sparse_cuts, sparse_dense_forward, sparse_dense_wgrad, sparse_forward, sparse_forward_add,
+                            sparse_gather_dense, sparse_idx_room, sparse_pad_rows, sparse_prefetch_rows,
+                            sparse_sgd_step, sparse_split_step, sparse_val_room, sparse_weight_grad)
 
 cdef extern from *:
     """
@@ -154,10 +154,9 @@ cdef void _rows(const floating* xin, const SparseBatch* sp, const Py_ssize_t* t,
         bias = theta + woff + nin * nout
         if l == 1 and z1_ready:
             pass
-        elif l == 1 and sp != NULL and sp.kd > 0:  # the dense columns by GEMM, then the rest's nonzeros added
+        elif l == 1 and sp != NULL and sp.kd > 0:  # the dense columns' product, then the rest's nonzeros added
             sparse_gather_dense(sp, start, r0, r1, <floating> 0)
-            gemm(False, False, n, nout, sp.kd, <floating> 1, <floating*> sp.xd + r0 * sp.kd, sp.kd, theta + woff,
-                 nout, <floating> 0, zout + r0 * nout, nout)
+            sparse_dense_forward(sp, r0, r1, theta + woff, zout, nout)
             sparse_forward_add(sp, start, r0, r1, theta + woff, zout, nout)
         elif l == 1 and sp != NULL:
             sparse_forward(sp, start, r0, r1, theta + woff, zout, nout)
@@ -248,10 +247,9 @@ cdef double _weights_chunk(Py_ssize_t c, Py_ssize_t chunks, const floating* xin,
         alpha = -lr if fused_sgd else 1
         beta = (1 - lr * lam) if fused_sgd else 0
         if i1 > i0 and l == 1 and sp != NULL:
-            ie = min(i1, max(i0, sp.kd))  # rows i0:ie are dense columns of x (GEMM), ie:i1 sparse ones
+            ie = min(i1, max(i0, sp.kd))  # rows i0:ie are dense columns of x (_panel.h), ie:i1 sparse ones
             if ie > i0:
-                gemm(True, False, ie - i0, nout, nb, alpha, <const floating*> sp.xd + i0, sp.kd, delta, nout, beta,
-                     gw + i0 * nout, nout)
+                sparse_dense_wgrad(sp, i0, ie, nb, delta, nout, gw, nout, alpha, beta)
             if i1 > ie and not fused_sgd:
                 sparse_weight_grad(sp, buf, ie, i1, gw, nout)
             elif i1 > ie:

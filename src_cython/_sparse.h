@@ -36,8 +36,8 @@
  *
  * Portability: the AVX-512 and AVX2+FMA bodies are compiled with GCC/Clang target attributes and chosen
  * once at run time from __builtin_cpu_supports (fastnn_sparse_set_isa lowers the choice, for tests and for
- * measuring an AVX2 machine on an AVX-512 one); every compiler (MSVC included) builds the portable scalar
- * body. Kernels never allocate (the caller sizes the buffers for the worst case, rows * d nonzeros) and
+ * measuring an AVX2 machine on an AVX-512 one; the x86-64-v3 variant of the extensions, an AVX2 machine's
+ * build, never goes above AVX2); every compiler (MSVC included) builds the portable scalar body. Kernels never allocate (the caller sizes the buffers for the worst case, rows * d nonzeros) and
  * never start threads: the ranges [r0, r1) and [j0, j1) are for the caller to split across its threads.
  * gather_csr and csr_to_csc work on a whole batch (each is a prefix sum; both are cheap next to the products).
  */
@@ -83,7 +83,11 @@ enum { FASTNN_ISA_SCALAR = 0, FASTNN_ISA_AVX2 = 1, FASTNN_ISA_AVX512 = 2 };
 static int fastnn_sparse_cpu_isa(void) {
 #if FASTNN_SPARSE_X86
     __builtin_cpu_init();
+#if !(defined(__AVX2__) && !defined(__AVX512F__))
+    /* (not in the x86-64-v3 variant: it is an AVX2 machine's build, run on a wider CPU only when FASTNN_ISA=v3
+     * asks for one, and then its kernels must be an AVX2 machine's too) */
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")) return FASTNN_ISA_AVX512;
+#endif
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return FASTNN_ISA_AVX2;
 #endif
     return FASTNN_ISA_SCALAR;

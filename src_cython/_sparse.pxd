@@ -1,5 +1,6 @@
 # cython: language_level=3
-"""src_cython/_sparse.h for Cython: the sparse first-layer kernels (see the design note there).
+"""src_cython/_sparse.h for Cython: the sparse first-layer kernels (see the design note there), and
+src_cython/_panel.h: the products over a held input's dense columns.
 
 Buffers are the caller's: indptr (rows + 1) and colptr (d + 1) of Py_ssize_t, indices and rows of int32,
 values and cvalues of the network's dtype, each nonzero array sized for rows * d. All functions are
@@ -67,3 +68,13 @@ cdef extern from "_sparse.h" nogil:
     Py_ssize_t fastnn_sparse_sgd_step_d(Py_ssize_t j0, Py_ssize_t j1, const Py_ssize_t* colptr, const int32_t* rows,
                                         const double* cvalues, const double* dA1, Py_ssize_t lda, double* W1,
                                         Py_ssize_t h, double lr, int32_t* touched)
+
+cdef extern from "_panel.h" nogil:
+    void fastnn_dense_forward_f(Py_ssize_t m, Py_ssize_t k, Py_ssize_t h, const float* X, Py_ssize_t ldx,
+                                const float* W, float* Z)
+    void fastnn_dense_forward_d(Py_ssize_t m, Py_ssize_t k, Py_ssize_t h, const double* X, Py_ssize_t ldx,
+                                const double* W, double* Z)
+    void fastnn_dense_wgrad_f(Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t n, Py_ssize_t h, const float* X, Py_ssize_t ldx,
+                              const float* D, Py_ssize_t ldd, float* G, float alpha, float beta)
+    void fastnn_dense_wgrad_d(Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t n, Py_ssize_t h, const double* X,
+                              Py_ssize_t ldx, const double* D, Py_ssize_t ldd, double* G, double alpha, double beta)

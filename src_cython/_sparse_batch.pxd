@@ -37,16 +37,20 @@ own rows. Only the partial products and dA_1 cross between cores (120 ms on that
 
 Dense columns (``kd`` > 0: a held input split by fastnn/_sparse.py ``dense_columns``, the epoch's W1 rows
 relabelled so they come first): step 1 gathers the batch's rows of them into ``xd`` and takes their part of
-z1 by GEMM, the forward over the nonzeros then adds the rest; in step 2 the weight rows below kd are a GEMM
-over ``xd`` (as on the dense path), the others the CSC's. On MNIST (the 140 pixels nonzero in at least half
-the images, 56% of the nonzeros) this measured 0.84-0.90x the epoch on two threads: both threads' forward
-passes then read W1's densest rows through one packed GEMM operand instead of one row per nonzero.
+z1 (``sparse_dense_forward``), the forward over the nonzeros then adds the rest; in step 2 the weight rows
+below kd are the product over ``xd`` (``sparse_dense_wgrad``, with the SGD step's alpha and beta as a GEMM
+takes them), the others the CSC's. Both products are the unpacked register-tiled kernels of
+src_cython/_panel.h (a BLAS call packs both operands every time; see there). On MNIST (the 140 pixels nonzero
+in at least half the images, 56% of the nonzeros) the split measured 0.84-0.90x the epoch on two threads with
+OpenBLAS's AVX-512 GEMMs (Zen 4), and with the panel kernels 0.87x / 0.91x (1 / 2 threads) on an AVX2 build,
+where the BLAS calls had lost (fastnn/_config.py, DENSE_COLUMN_ISAS).
 """
 from cython cimport floating
 from libc.stdint cimport int32_t
 from libc.string cimport memcpy
 
-from _sparse cimport (fastnn_prefetch_row_l2, fastnn_sparse_forward_rows_d, fastnn_sparse_forward_rows_f,
+from _sparse cimport (fastnn_dense_forward_d, fastnn_dense_forward_f, fastnn_dense_wgrad_d, fastnn_dense_wgrad_f,
+                      fastnn_prefetch_row_l2, fastnn_sparse_forward_rows_d, fastnn_sparse_forward_rows_f,
                       fastnn_sparse_forward_rows_add_d, fastnn_sparse_forward_rows_add_f,
                       fastnn_sparse_rows_to_csc_d, fastnn_sparse_rows_to_csc_f, fastnn_sparse_sgd_step_d,
                       fastnn_sparse_sgd_step_f, fastnn_sparse_weight_grad_d, fastnn_sparse_weight_grad_f)
@@ -210,6 +214,27 @@ cdef inline void sparse_gather_dense(const SparseBatch* sp, Py_ssize_t start, Py
     for r in range(r0, r1):
         memcpy(<floating*> sp.xd + r * sp.kd, <const floating*> sp.dense + sp.perm[start + r] * sp.kd,
                sp.kd * sizeof(floating))
+
+
+cdef inline void sparse_dense_forward(const SparseBatch* sp, Py_ssize_t r0, Py_ssize_t r1, const floating* W1,
+                                      floating* Z, Py_ssize_t h) noexcept nogil:
+    """Z[r, :] := xd[r] W1[:kd] for rows r0:r1 of the batch (gathered into xd; Z's rows h apart): the dense
+    columns' part of x W1, by the panel kernels (src_cython/_panel.h)."""
+    if floating is float:
+        fastnn_dense_forward_f(r1 - r0, sp.kd, h, <const float*> sp.xd + r0 * sp.kd, sp.kd, W1, Z + r0 * h)
+    else:
+        fastnn_dense_forward_d(r1 - r0, sp.kd, h, <const double*> sp.xd + r0 * sp.kd, sp.kd, W1, Z + r0 * h)
+
+
+cdef inline void sparse_dense_wgrad(const SparseBatch* sp, Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t nb,
+                                    const floating* dA1, Py_ssize_t ldd, floating* G, Py_ssize_t h, floating alpha,
+                                    floating beta) noexcept nogil:
+    """G[i, :] := beta G[i, :] + alpha xd[:nb, i]^T dA1 for dense columns i0:i1 (dA1's rows ldd apart, G's h): their
+    rows of dW1, or (alpha -lr) of the SGD step, by the panel kernels."""
+    if floating is float:
+        fastnn_dense_wgrad_f(i0, i1, nb, h, <const float*> sp.xd, sp.kd, dA1, ldd, G, alpha, beta)
+    else:
+        fastnn_dense_wgrad_d(i0, i1, nb, h, <const double*> sp.xd, sp.kd, dA1, ldd, G, alpha, beta)
 
 
 cdef inline void sparse_pad_rows(const SparseBatch* sp, const floating* dA1, Py_ssize_t r0, Py_ssize_t r1,

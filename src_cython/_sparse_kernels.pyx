@@ -9,7 +9,8 @@ them and call them inside their own ``prange`` regions; this module only hands N
 call per function, with no validation (fastnn/_sparse.py is the policy and the public side). The same
 functions with the same signatures are numba's in fastnn/_sparse_numba.py (but forward_threads, whose
 threads here are an argument, numba's its own setting; and count_columns / count_rest / split_columns, which
-only this backend's epoch uses: fastnn/_sparse.py ``dense_columns``). Index buffers: indptr and colptr of
+only this backend's epoch uses: fastnn/_sparse.py ``dense_columns``, with dense_forward / dense_wgrad, the
+products over those columns: src_cython/_panel.h). Index buffers: indptr and colptr of
 intp, indices and rows of int32; an empty perm means the rows of x themselves.
 """
 from cython cimport floating
@@ -18,7 +19,8 @@ from libc.stdint cimport int32_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from _sparse cimport (FASTNN_ISA_AVX2, FASTNN_ISA_AVX512, FASTNN_ISA_SCALAR, fastnn_sparse_compress_row_d,
+from _sparse cimport (FASTNN_ISA_AVX2, FASTNN_ISA_AVX512, FASTNN_ISA_SCALAR, fastnn_dense_forward_d,
+                      fastnn_dense_forward_f, fastnn_dense_wgrad_d, fastnn_dense_wgrad_f, fastnn_sparse_compress_row_d,
                       fastnn_sparse_compress_row_f, fastnn_sparse_count_row_d, fastnn_sparse_count_row_f,
                       fastnn_sparse_cpu_isa,
                       fastnn_sparse_csr_to_csc_d, fastnn_sparse_csr_to_csc_f, fastnn_sparse_forward_d,
@@ -192,6 +194,37 @@ def sgd_step(const Py_ssize_t[::1] colptr, const int32_t[::1] rows, const floati
             n = fastnn_sparse_sgd_step_d(j0, j1, &colptr[0], &rows[0], &cvalues[0], &dA1[0, 0], lda,
                                          &W1[0, 0], W1.shape[1], lr, &touched_out[0])
     return n
+
+
+def dense_forward(const floating[:, ::1] xd, const floating[:, ::1] W, floating[:, ::1] z_out):
+    """z_out := xd @ W (the dense columns' part of x W1: xd of m rows, W of xd.shape[1] rows, z_out m x W's
+    columns), by the panel kernel of src_cython/_panel.h."""
+    cdef Py_ssize_t m = xd.shape[0], k = xd.shape[1], h = W.shape[1]
+    if m == 0 or h == 0:
+        return
+    if floating is float:
+        with nogil:
+            fastnn_dense_forward_f(m, k, h, &xd[0, 0] if k else NULL, k, &W[0, 0] if k else NULL, &z_out[0, 0])
+    else:
+        with nogil:
+            fastnn_dense_forward_d(m, k, h, &xd[0, 0] if k else NULL, k, &W[0, 0] if k else NULL, &z_out[0, 0])
+
+
+def dense_wgrad(const floating[:, ::1] xd, const floating[:, ::1] dA, floating[:, ::1] G, double alpha, double beta,
+                Py_ssize_t i0, Py_ssize_t i1):
+    """G[i] := beta G[i] + alpha xd[:, i] @ dA for columns i0 <= i < i1 of xd (G not read where beta is 0): those
+    rows of dW1 (alpha 1, beta 0) or of an SGD step (alpha -lr), by the panel kernel."""
+    cdef Py_ssize_t n = xd.shape[0], h = dA.shape[1]
+    if i1 <= i0 or h == 0:
+        return
+    if floating is float:
+        with nogil:
+            fastnn_dense_wgrad_f(i0, i1, n, h, &xd[0, 0] if n else NULL, xd.shape[1], &dA[0, 0] if n else NULL, h,
+                                 &G[0, 0], <float> alpha, <float> beta)
+    else:
+        with nogil:
+            fastnn_dense_wgrad_d(i0, i1, n, h, &xd[0, 0] if n else NULL, xd.shape[1], &dA[0, 0] if n else NULL, h,
+                                 &G[0, 0], alpha, beta)
 
 
 def count_rest(const Py_ssize_t[::1] indptr, const int32_t[::1] indices, const int32_t[::1] place, Py_ssize_t kd,

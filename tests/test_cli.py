@@ -34,7 +34,7 @@ def test_info_says_whether_held_inputs_get_dense_columns(capsys, monkeypatch, wi
         pytest.skip("the cython backend is not built")
     from fastnn import _config
     from fastnn.backends import _cython
-    monkeypatch.setattr(_cython, "_wide_gemm", lambda: wide)
+    monkeypatch.setattr(_cython, "_vector_panels", lambda: wide)
 
     def info_line():
         assert main(["info"]) == 0

@@ -9,7 +9,7 @@ import pytest
 import fastnn
 from fastnn import _config, _sparse
 from fastnn.multilayer import MultiLayerNet
-from helpers import assert_close, child_env, fastnn_root
+from helpers import assert_close
 
 D = 40
 
@@ -50,11 +50,11 @@ def dense_blocks_seen(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def wide_gemm(monkeypatch):
-    """The split runs where the kernels' BLAS has AVX-512 GEMM kernels (_config.DENSE_COLUMN_BLAS); here on any
-    CPU, since what it computes does not depend on that. ``test_the_split_follows_the_blas_kernels`` lifts it."""
+    """The split runs where the dense columns' products have a vector body (_config.DENSE_COLUMN_ISAS); here on
+    any CPU, since what it computes does not depend on that. ``test_the_split_follows_the_kernels_isa`` lifts it."""
     if "cython" in fastnn.available_backends():
         from fastnn.backends import _cython
-        monkeypatch.setattr(_cython, "_wide_gemm", lambda: True)
+        monkeypatch.setattr(_cython, "_vector_panels", lambda: True)
 
 
 @pytest.mark.parametrize("min_density", [0.0, 0.3, 0.5, 0.99, 1.5])
@@ -228,53 +228,28 @@ def test_wide_first_layers_split_only_for_plain_sgd(optimizer, max_units, monkey
     assert seen == [(len(x), _sparse.dense_columns(held(x), 0.3).kd) if split else (0, D)]
 
 
-@pytest.mark.parametrize("kernels, level, wide", [("skylakex", "v3", True), ("sapphirerapids", "v4", True),
-                                                  ("haswell", "v4", False), ("zen", "v4", False),
-                                                  ("mkl", "v4", True), ("mkl", "v3", False), ("unknown", "v3", False)])
-def test_the_split_follows_the_blas_kernels(kernels, level, wide, monkeypatch):
-    """Dense columns only where the kernels' BLAS multiplies with AVX-512 kernels: its OpenBLAS core type (which
-    OPENBLAS_CORETYPE may force to Haswell on an AVX-512 CPU, where the split measured slower), else the CPU."""
+@pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
+def test_the_split_follows_the_kernels_isa(isa, monkeypatch):
+    """Dense columns only where their products run a vector body (the sparse kernels' instruction set, which
+    FASTNN_ISA=v3 caps at AVX2): not with the scalar body."""
     cython_kernels()
-    from fastnn import _isa
     from fastnn.backends import _cython
+    order = ["scalar", "avx2", "avx512"]
+    if order.index(isa) > order.index(_cython.sparse_ext.cpu_isa()):
+        pytest.skip(f"this CPU does not run the {isa} body")
     monkeypatch.undo()  # the autouse fixture's forced True
-    monkeypatch.setattr(_cython, "gemm_kernels", lambda: kernels)
-    monkeypatch.setattr(_isa, "cpu_level", lambda: level)
-    assert _cython._wide_gemm() is wide
+    wide = isa in _config.DENSE_COLUMN_ISAS
+    assert wide is (isa != "scalar")
     monkeypatch.setitem(_config.DENSE_COLUMN_MIN_DENSITY, "float64", 0.3)
     seen = dense_blocks_seen(monkeypatch)
     x, t = graded_data(7)
-    make("two-layer", np.float64, "sparse", 2).train_epoch(held(x), t, 16, fastnn.SGD(lr=0.1), seed=0)
+    try:
+        _cython.sparse_ext.set_isa(isa)
+        assert _cython._vector_panels() is wide
+        make("two-layer", np.float64, "sparse", 2).train_epoch(held(x), t, 16, fastnn.SGD(lr=0.1), seed=0)
+    finally:
+        _cython.sparse_ext.set_isa(_cython.sparse_ext.cpu_isa())
     assert seen == [(len(x), _sparse.dense_columns(held(x), 0.3).kd) if wide else (0, D)]
-
-
-def test_gemm_kernels_names_the_core_type_openblas_runs():
-    """The kernels' OpenBLAS made to run its Haswell kernels (as OPENBLAS_CORETYPE does) is read as such in a
-    fresh process, where the policy must then not split."""
-    import subprocess
-    import sys
-    from fastnn import _blas_threads
-    cython_kernels()
-    info = _blas_threads.KERNEL_BLAS.info()
-    if not info or str(info[0].get("internal_api")).lower() != "openblas":
-        pytest.skip("the kernels' BLAS is not OpenBLAS")
-    code = ("from fastnn import _blas_threads; from fastnn.backends import _cython; "
-            "print(_blas_threads.gemm_kernels(), _cython._wide_gemm())")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=child_env(OPENBLAS_CORETYPE="Haswell"), cwd=fastnn_root())
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["haswell", "False"], proc.stdout
-
-
-@pytest.mark.parametrize("info, name", [([{"internal_api": "openblas", "architecture": "SkylakeX"}], "skylakex"),
-                                        ([{"internal_api": "openblas", "architecture": "Haswell"}], "haswell"),
-                                        ([{"internal_api": "blis", "architecture": "skx"}], "blis"),
-                                        ([{"internal_api": "mkl"}], "mkl"), ([], "unknown")])
-def test_gemm_kernels_of_each_library(info, name, monkeypatch):
-    """OpenBLAS by its core type; BLIS (whose architecture names are its own) and MKL by the library."""
-    from fastnn import _blas_threads
-    monkeypatch.setattr(_blas_threads, "KERNEL_BLAS", type("Blas", (), {"info": lambda self: info})())
-    assert _blas_threads.gemm_kernels() == name
 
 
 def counted_splits(monkeypatch):

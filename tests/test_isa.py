@@ -238,6 +238,18 @@ def test_variant_sparse_kernels_match_the_dense_products(variant, dtype):
         kernels.set_isa(kernels.cpu_isa())
 
 
+def test_the_avx2_variant_runs_avx2_kernels_at_most(variant):
+    """FASTNN_ISA=v3 stands for an AVX2 machine: on a wider CPU its sparse and dense-column kernels must not
+    take their AVX-512 bodies (the run would then measure kernels an AVX2 machine does not have); the other
+    variants dispatch at run time to the CPU's widest."""
+    from test_sparse import _ISA_ORDER
+    kernels = variant["_sparse_kernels"]
+    cpu = _isa.cpu_level()
+    widest = {"baseline": "scalar", "v3": "avx2", "v4": "avx512"}[cpu]
+    assert kernels.cpu_isa() == (_ISA_ORDER[min(_ISA_ORDER.index(widest), 1)] if kernels.__name__.endswith("_v3")
+                                 else widest)
+
+
 def test_a_forced_variant_that_cannot_load_is_an_error_not_a_fallback(tmp_path):
     """FASTNN_ISA names a variant; when it cannot be imported, asking for a network says so (the 'auto'
     backend does not quietly take numba instead)."""

@@ -6,7 +6,7 @@ Wrappers allocate every output and workspace; kernels compute. There is no compi
 import numpy as np
 
 from .. import _codes, _config, _flat, _isa, _memory, _sparse
-from .._blas_threads import gemm_kernels, single_threaded
+from .._blas_threads import single_threaded
 
 ext = _isa.load_extension("_mlp")  # the best instruction-set variant built for this CPU
 sparse_ext = _isa.load_extension("_sparse_kernels")
@@ -104,15 +104,10 @@ def gradient(theta, sizes, x, t, act, loss, lam, n_threads):
     return gradient_and_hits(theta, sizes, x, t, act, loss, lam, n_threads, count_hits=False)[:2]
 
 
-def _wide_gemm():
-    """Whether the kernels' BLAS multiplies with AVX-512 GEMM kernels (where a held input's dense columns pay:
-    _config.DENSE_COLUMN_BLAS)."""
-    kernels = gemm_kernels()
-    if kernels in _config.DENSE_COLUMN_BLAS:
-        return True
-    if kernels in ("mkl", "blis", "unknown"):  # no core type to go by (MKL, BLIS), or none reported: the CPU's
-        return _isa.cpu_level() == "v4"
-    return False
+def _vector_panels():
+    """Whether the products over a held input's dense columns run a vector body here (src_cython/_panel.h, by
+    the instruction set the sparse kernels dispatch to), where the split pays: _config.DENSE_COLUMN_ISAS."""
+    return sparse_ext.isa() in _config.DENSE_COLUMN_ISAS
 
 
 def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, p1, p2, eps, step, s1, s2, n_threads,
@@ -123,7 +118,7 @@ def _fused_epoch(theta, sizes, x, t, perm, batch_size, act, loss, lam, opt, lr, 
     correct = np.empty(losses.shape[0], np.intp)
     order = None
     if sparse:  # x (dense or SparseRows) is read through the epoch's rows over their nonzeros
-        wanted = (isinstance(x, _sparse.SparseRows) and _wide_gemm()
+        wanted = (isinstance(x, _sparse.SparseRows) and _vector_panels()
                   and (opt == _codes.SGD or sizes[1] <= _config.DENSE_COLUMN_MAX_UNITS))
         split = (_sparse.dense_columns(x, _config.DENSE_COLUMN_MIN_DENSITY[dtype.name],
                                        (column_counts, split_columns), n_threads) if wanted else None)
