@@ -29,6 +29,34 @@ def check_positive_int(name, value):
     return int(value)
 
 
+def check_real(name, value):
+    """value as a float when it is a real number (not a string or a bool, which float() would also take)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def check_seed(seed, name="seed"):
+    """A np.random.Generator from seed as NumPy's default_rng takes it (None, a non-negative integer or a
+    sequence of them, a SeedSequence or BitGenerator; a Generator is returned as it is), a bad one reported
+    under its argument name (not a bool, which NumPy would take as 0 or 1)."""
+    expected = f"{name} must be None, a non-negative integer or a np.random.Generator"
+    if isinstance(seed, (bool, np.bool_)):
+        raise TypeError(f"{expected}, got {seed!r}")
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{expected}, got {type(seed).__name__} {seed!r}") from None
+
+
+def check_sizes(name, sizes):
+    """A list of positive layer widths from a sequence of them (the book's hidden_size_list, e.g. [100, 100])."""
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple, np.ndarray, range)):
+        raise TypeError(f"{name} must be a list of layer widths such as [100, 50], got {type(sizes).__name__} "
+                        f"{sizes!r}")
+    return [check_positive_int(f"{name}[{i}]", h) for i, h in enumerate(sizes)]
+
+
 #: dtype kinds accepted as numbers: bool, signed and unsigned integers, real floats. Not complex (the
 #: imaginary part would be dropped), timedelta64/datetime64 (NumPy counts timedelta64 as an integer),
 #: object, str or bytes.
@@ -57,8 +85,9 @@ def _numeric(name, a, kinds=REAL_KINDS):
 def check_finite(name, a):
     # One allocation-free pass: a sum is finite when every element is (it can overflow only on
     # huge values, and then the exact check below decides).
-    if a.dtype.kind == "f" and np.isfinite(np.add.reduce(a, axis=None)):
-        return
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum of huge finite values may overflow: then look
+        if a.dtype.kind == "f" and np.isfinite(np.add.reduce(a, axis=None)):
+            return
     if not np.all(np.isfinite(a)):
         bad = np.argwhere(~np.isfinite(a))[0]
         raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)})")
@@ -173,8 +202,20 @@ def check_inputs(x, n_inputs, dtype, keep_sparse=False):
         raise ValueError(f"x must have {n_inputs} columns (input_size), got shape {x.shape}")
     if x.shape[0] == 0:
         raise ValueError("x must hold at least one row, got an empty batch")
-    x = np.ascontiguousarray(x, dtype=dtype)
-    check_finite("x", x)
+    given = x
+    with np.errstate(over="ignore", invalid="ignore"):  # a value beyond dtype's range: said below, not warned
+        x = np.ascontiguousarray(x, dtype=dtype)
+    try:
+        check_finite("x", x)
+    except ValueError:
+        if given.dtype != x.dtype:
+            with np.errstate(invalid="ignore"):
+                lost = np.isfinite(given) & ~np.isfinite(x)
+            if lost.any():
+                at = tuple(int(i) for i in np.argwhere(lost)[0])
+                raise ValueError(f"x holds values beyond the range of the network's dtype {np.dtype(dtype).name} "
+                                 f"(largest {np.finfo(dtype).max:.4g}): first at index {at}, {given[at]!r}") from None
+        raise
     return x
 
 

@@ -55,16 +55,8 @@ def flat_state(optimizer, name, params, n_layers):
     still updates the same memory in place.
     """
     state = getattr(optimizer, name)
-    frozen = [k for k, v in (state or {}).items() if isinstance(v, np.ndarray) and not v.flags.writeable]
-    if frozen:  # as optimizer.update would find it: the compiled loop must not write through a read-only array
-        raise ValueError(f"the optimizer's state {name}[{frozen[0]!r}] is read-only; the epoch updates it in place "
-                         f"(give the optimizer writable arrays, or a fresh optimizer)")
-    for k in keys(n_layers) if state is not None else ():
-        have = getattr(state.get(k), "shape", None)
-        if have != params[k].shape:  # e.g. one optimizer object reused for a network of other widths
-            raise ValueError(f"the optimizer's state {name}[{k!r}] has shape {have}, the network's {k} "
-                             f"{params[k].shape}: it holds another network's state; give each network its own "
-                             f"optimizer")
+    for k in keys(n_layers) if state is not None else ():  # e.g. one optimizer object reused for another network
+        optimizers.check_state(name, state, k, params[k].shape, f"the network's {k}")  # as update() checks it
     dtype = params["W1"].dtype
     cache = optimizer.__dict__.setdefault("_flat_state", {})
     flat, rebound, views = cache.get(name, (None, None, None))

@@ -77,6 +77,53 @@ def architecture(net):
                               net.output_size]))
 
 
+#: fastnn train's defaults for the options a checkpoint fixes. argparse leaves them None, so that ``--resume``
+#: can tell an option the user typed (checked against the checkpoint) from one left alone (the checkpoint's).
+TRAIN_DEFAULTS = {"hidden": [100], "activation": "sigmoid", "init": "xavier", "optimizer": "Momentum", "lr": 0.1,
+                  "dtype": "float32"}
+
+
+def _fill_defaults(args):
+    for name, value in TRAIN_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
+def _checkpoint_options(meta):
+    """What a checkpoint fixes, spelled as the options: {option: value} (its optimizer None in a plain model)."""
+    hidden = meta["hidden_size_list"] if "hidden_size_list" in meta else [meta["hidden_size"]]
+    return {"hidden": list(hidden), "activation": meta["activation"], "dtype": meta["dtype"],
+            "optimizer": (meta.get("optimizer") or {}).get("name")}
+
+
+def _as_typed(value):
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _check_resume_options(args, meta):
+    """Refuse the options typed with --resume that the checkpoint contradicts (it keeps its own), naming each.
+
+    Architecture, dtype and optimizer (whose state the checkpoint holds) must match it. --init and --seed cannot
+    apply (the weights and the shuffling RNG's state come from it), but re-running the first run's command with
+    --resume added is natural: they are not refused, a note on stderr says they are not used. --lr is applied
+    (see cmd_train).
+    """
+    for name, what in (("init", "the trained weights"), ("seed", "the shuffling RNG's state")):
+        if getattr(args, name) is not None:
+            print(f"fastnn: note: --{name} {getattr(args, name)} is not used when resuming: the checkpoint holds "
+                  f"{what}", file=sys.stderr)
+    saved = _checkpoint_options(meta)
+    clashes = [f"--{name} {_as_typed(getattr(args, name))} (the checkpoint's: {_as_typed(saved[name])})"
+               for name in ("hidden", "activation", "dtype") if getattr(args, name) not in (None, saved[name])]
+    if args.optimizer is not None and saved["optimizer"] is not None \
+            and args.optimizer.lower() != saved["optimizer"].lower():
+        clashes.append(f"--optimizer {args.optimizer} (the checkpoint's: {saved['optimizer']}, with its state)")
+    if clashes:
+        raise ValueError(f"--resume {args.resume} continues the checkpoint's run, which these options contradict: "
+                         f"{'; '.join(clashes)}. Leave them out to resume (a new --lr is applied), or drop --resume "
+                         "to start a new run")
+
+
 def _network_from_args(args, n_inputs, n_outputs):
     """One --hidden width: the book's TwoLayerNet; several: a MultiLayerNet (``fastnn.make_network``)."""
     from .multilayer import make_network
@@ -122,10 +169,22 @@ def _report_saved(trainer, path):
         print(f"{path} holds the checkpoint of epoch {trainer.checkpoint_epoch}")
 
 
+def _check_data_dir(data_dir):
+    """A folder the user named is used or refused, never replaced by other data (fail now, not after a load)."""
+    if data_dir is not None and not os.path.isdir(data_dir):
+        what = "is not a folder" if os.path.exists(data_dir) else "does not exist"
+        raise FileNotFoundError(f"--data-dir {data_dir!r} {what}")
+
+
 def cmd_train(args):
-    from .io import load_model
+    from .io import load_model, read_model_file
     from .trainer import Trainer, plot_history
 
+    _check_data_dir(args.data_dir)
+    if args.resume:
+        _check_resume_options(args, read_model_file(args.resume)[0])
+    lr_given = args.lr
+    _fill_defaults(args)
     _check_outputs(args)
     net = load_model(args.resume, backend=args.backend, n_threads=args.threads) if args.resume else None
     ((x, t), (x_test, t_test)), dataset = load_dataset(_dataset_for(net, args.dataset), args.data_dir)
@@ -139,7 +198,11 @@ def cmd_train(args):
                       eval_train=args.eval_train)
     if args.resume:
         trainer.load_checkpoint(args.resume)
-        print(f"resuming {args.resume} after epoch {trainer.current_epoch} of {args.epochs}")
+        lr_note = ""
+        if lr_given is not None and lr_given != trainer.optimizer.lr:  # the optimizer's state is kept, its lr set
+            lr_note = f", lr {lr_given} (the checkpoint's {trainer.optimizer.lr})"
+            trainer.optimizer.lr = lr_given
+        print(f"resuming {args.resume} after epoch {trainer.current_epoch} of {args.epochs}{lr_note}")
     start = time.perf_counter()
     history = trainer.train()
     total = time.perf_counter() - start
@@ -172,10 +235,22 @@ def _doctor_batch(data_dir, n):
     return np.round(xs * top), xs, np.eye(10)[t[:n]], t[:n], name
 
 
+def _check_script(path):
+    """The learner's script must be a file: say what the path is when it is not one."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"file {path!r} does not exist")
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a directory, not a Python script")
+    if not os.path.isfile(path):
+        raise ValueError(f"{path!r} is not a regular file, not a Python script")
+
+
 def cmd_doctor(args):
     import json
 
     from .doctor import json_report, render_watch, watch
+    _check_script(args.file)
+    _check_data_dir(args.data_dir)
     if args.static:
         return _doctor_static(args)
     result, output = watch(args.file, steps=args.steps, timeout=args.timeout, data_dir=args.data_dir)
@@ -221,6 +296,7 @@ def cmd_gradcheck(args):
     from .io import load_model
     from .network import TwoLayerNet
 
+    _check_data_dir(args.data_dir)
     net = load_model(args.model, backend=args.backend) if args.model else None
     ((x, t), _), name = load_dataset(_dataset_for(net, args.dataset), args.data_dir)
     x, t = np.asarray(x[:args.batch], np.float64), t[:args.batch]
@@ -242,6 +318,8 @@ def cmd_sweep(args):
 
     from .sweeps import sweep
     grid = args.grid
+    if os.path.isdir(grid):
+        raise ValueError(f"--grid {grid!r} is a directory, not a JSON file")
     if os.path.exists(grid):
         with open(grid) as f:
             grid = f.read()
@@ -364,26 +442,31 @@ def build_parser():
                             "default mnist, or with --resume the data of the model's input size")
     train.add_argument("--data-dir", default=None,
                        help="folder with the four IDX files (a known set is verified, any other checked and noted)")
-    train.add_argument("--hidden", type=positive_int, nargs="+", default=[100], metavar="WIDTH",
-                       help="hidden layer width (the book's TwoLayerNet); several widths build a MultiLayerNet")
-    train.add_argument("--activation", choices=("sigmoid", "relu"), default="sigmoid")
-    train.add_argument("--init", default="xavier", help="weight init: a std, 'xavier' or 'he'")
-    train.add_argument("--optimizer", default="Momentum",
+    # None: the defaults (TRAIN_DEFAULTS) are filled in by cmd_train, after --resume has checked what was typed
+    train.add_argument("--hidden", type=positive_int, nargs="+", default=None, metavar="WIDTH",
+                       help="hidden layer width (default 100: the book's TwoLayerNet); several widths build a "
+                            "MultiLayerNet")
+    train.add_argument("--activation", choices=("sigmoid", "relu"), default=None, help="default sigmoid")
+    train.add_argument("--init", default=None, help="weight init: a std, 'xavier' (default) or 'he'")
+    train.add_argument("--optimizer", default=None, help="default Momentum",
                        choices=("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "sgd", "momentum",
                                 "nesterov", "adagrad", "rmsprop", "adam"))
-    train.add_argument("--lr", type=positive_float, default=0.1)
+    train.add_argument("--lr", type=positive_float, default=None,
+                       help="learning rate (default 0.1; with --resume, replaces the checkpoint's)")
     train.add_argument("--batch-size", type=positive_int, default=100)
     train.add_argument("--epochs", type=positive_int, default=20,
                        help="total epochs (with --resume: including those already done)")
     train.add_argument("--backend", choices=("auto", "numpy", "numba", "cython"), default="auto")
     train.add_argument("--gradient", choices=("backprop", "numerical"), default="backprop")
-    train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    train.add_argument("--dtype", choices=("float32", "float64"), default=None, help="default float32")
     train.add_argument("--seed", type=nonnegative_int, default=None)
     train.add_argument("--threads", type=positive_int, default=None)
     train.add_argument("--plot", default=None, metavar="PATH", help="save loss/accuracy curves to this PNG")
     train.add_argument("--save", default=None, metavar="PATH", help="save the model (and a checkpoint every epoch)")
     train.add_argument("--resume", default=None, metavar="PATH",
-                       help="continue a run from its checkpoint (saved back to the same file unless --save)")
+                       help="continue a run from its checkpoint (saved back to the same file unless --save); "
+                            "--hidden, --activation, --dtype and --optimizer, when given, must match it, --init "
+                            "and --seed are not used (a note says so), --lr replaces its learning rate")
     train.add_argument("--quiet", action="store_true", help="no per-epoch report")
     train.add_argument("--eval-train", action="store_true",
                        help="measure the training accuracy in a full pass after each epoch (default: accumulated "

@@ -51,14 +51,14 @@ class MultiLayerNetExtend(NetworkBase):
                  dtype=np.float64, seed=None, backend="auto", n_threads=None, first_layer=None):
         self.input_size = _checks.check_positive_int("input_size", input_size)
         self.output_size = _checks.check_positive_int("output_size", output_size)
-        self.hidden_size_list = [_checks.check_positive_int("hidden_size_list item", h) for h in hidden_size_list]
+        self.hidden_size_list = _checks.check_sizes("hidden_size_list", hidden_size_list)
         self.hidden_layer_num = len(self.hidden_size_list)
         self.activation = _checks.check_choice("activation", activation, ACTIVATIONS)
-        self.weight_decay_lambda = float(weight_decay_lambda)
+        self.weight_decay_lambda = _checks.check_real("weight_decay_lambda", weight_decay_lambda)
         if not np.isfinite(self.weight_decay_lambda) or self.weight_decay_lambda < 0:
             raise ValueError(f"weight_decay_lambda must be a non-negative number, got {weight_decay_lambda!r}")
         self.use_dropout, self.use_batchnorm = bool(use_dropout), bool(use_batchnorm)
-        self.dropout_ration = float(dropout_ration)
+        self.dropout_ration = _checks.check_real("dropout_ration", dropout_ration)
         if not 0 <= self.dropout_ration < 1:
             raise ValueError(f"dropout_ration must be in [0, 1), got {dropout_ration!r}")
         self.dtype = _checks.check_dtype(dtype)
@@ -66,7 +66,7 @@ class MultiLayerNetExtend(NetworkBase):
         self.n_threads = n_threads
         _config.resolve_threads(n_threads)
         self.first_layer = _sparse.check_first_layer(first_layer)
-        self._rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self._rng = _checks.check_seed(seed)
         sizes = [self.input_size] + self.hidden_size_list + [self.output_size]
         self._sizes = sizes
         data = {}
@@ -186,6 +186,8 @@ class MultiLayerNetExtend(NetworkBase):
             theta, sizes = self._theta()
             return self._grads(fast.numerical_gradient(theta, sizes, x, t, *self._codes(), self.weight_decay_lambda,
                                                        h, self._threads()))
+        if self.dtype != np.float64:
+            return self._numerical_gradient_in_float64(x, t, h)
         self._trainable_params()  # perturbed in place below: contiguous, writable, in the network's dtype
         saved = dict(self.running)
 
@@ -198,6 +200,21 @@ class MultiLayerNetExtend(NetworkBase):
             self.running = saved
         return ParamDict(grads)
 
+    def _numerical_gradient_in_float64(self, x, t, h):
+        """The reference's central differences for a network of a narrower dtype, in float64 as on the compiled
+        path (a float32 loss keeps ~7 digits, of which h = 1e-4 leaves ~3 in the difference): float64 copies of
+        the parameters (and batchnorm statistics) are perturbed, never the live ones; the result is cast back."""
+        params = {k: np.array(v, np.float64) for k, v in self._checked_params().items()}
+        x64 = np.asarray(x, np.float64)
+        saved = {i: tuple(np.array(a, np.float64) for a in pair) for i, pair in self.running.items()}
+
+        def f():
+            running = {i: tuple(a.copy() for a in pair) for i, pair in saved.items()} if self.use_batchnorm else None
+            scores = reference.mlp_forward(params, x64, self.activation, True, running, self._dropout(), self._rng)[0]
+            return float(reference.softmax_cross_entropy(scores, t)
+                         + reference.weight_decay(params, self.weight_decay_lambda))
+        return ParamDict({k: reference.numerical_gradient_of(f, params[k], h).astype(self.dtype) for k in params})
+
     def train_epoch(self, x, t, batch_size=100, optimizer="SGD", perm=None, seed=None, **optimizer_param):
         """One epoch of mini-batch steps in place; returns the mean of the mini-batch losses.
 
@@ -208,7 +225,7 @@ class MultiLayerNetExtend(NetworkBase):
         x, t = self._xt(x, t, keep_sparse=True)
         optimizer = make_optimizer(optimizer, **optimizer_param)
         if perm is None:
-            perm = np.random.default_rng(seed).permutation(len(x))
+            perm = _checks.check_seed(seed).permutation(len(x))
         return self._train_epoch(x, t, _checks.check_positive_int("batch_size", batch_size), optimizer,
                                  _checks.check_perm(perm, x.shape[0]))
 

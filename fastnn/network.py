@@ -126,7 +126,7 @@ def _normal(seed):
     """A standard-normal sampler: the global np.random (as the book) when seed is None."""
     if seed is None:
         return np.random.randn
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = _checks.check_seed(seed)
     return lambda *shape: rng.standard_normal(shape)
 
 
@@ -449,8 +449,7 @@ class TwoLayerNet(NetworkBase):
         batch_size = _checks.check_positive_int("batch_size", batch_size)
         optimizer = make_optimizer(optimizer, **optimizer_param)
         if perm is None:
-            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-            perm = rng.permutation(x.shape[0])
+            perm = _checks.check_seed(seed).permutation(x.shape[0])
         return self._train_epoch(x, t, batch_size, optimizer, _checks.check_perm(perm, x.shape[0]))
 
     def _train_epoch(self, x, t, batch_size, optimizer, perm):

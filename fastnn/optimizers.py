@@ -3,15 +3,18 @@
 Defaults are the book's (``common/optimizer.py``). State is keyed by parameter name, so it survives
 a user replacing the arrays in ``params`` between steps.
 """
-import numbers
 
 import numpy as np
 
+from ._checks import check_real
 from ._config import OPTIMIZER_EPS
 
 
 class _Optimizer:
-    """Pickling: the compiled loop's cache of the state packed flat (fastnn/_flat.py) is left out: it holds
+    """Every ``update`` checks its arguments and state first (``check_step``), so a misfit is one ValueError
+    naming the array and nothing is updated.
+
+    Pickling: the compiled loop's cache of the state packed flat (fastnn/_flat.py) is left out: it holds
     the same numbers as the state dicts again and is rebuilt at the next compiled epoch."""
 
     def __getstate__(self):
@@ -29,6 +32,7 @@ class SGD(_Optimizer):
         self.lr = _positive("lr", lr)
 
     def update(self, params, grads):
+        check_step(params, grads)
         for key in params.keys():
             params[key] -= self.lr * grads[key]
 
@@ -52,6 +56,7 @@ class Momentum(_Optimizer):
         return self.v[key]
 
     def update(self, params, grads):
+        check_step(params, grads, v=self.v)
         for key in params.keys():
             params[key] += self._velocity(params, grads, key)
 
@@ -62,6 +67,7 @@ class Nesterov(Momentum):
     name = "Nesterov"
 
     def update(self, params, grads):
+        check_step(params, grads, v=self.v)
         for key in params.keys():
             params[key] += self.momentum * self.momentum * self._velocity(params, grads, key)
             params[key] -= (1 + self.momentum) * self.lr * grads[key]
@@ -77,6 +83,7 @@ class AdaGrad(_Optimizer):
         self.h = None
 
     def update(self, params, grads):
+        check_step(params, grads, h=self.h)
         if self.h is None:
             self.h = zeros_like(params)
         for key in params.keys():
@@ -95,6 +102,7 @@ class RMSprop(_Optimizer):
         self.h = None
 
     def update(self, params, grads):
+        check_step(params, grads, h=self.h)
         if self.h is None:
             self.h = zeros_like(params)
         for key in params.keys():
@@ -122,6 +130,7 @@ class Adam(_Optimizer):
         return self.lr * np.sqrt(1.0 - self.beta2 ** self.iter) / (1.0 - self.beta1 ** self.iter)
 
     def update(self, params, grads):
+        check_step(params, grads, m=self.m, v=self.v)
         if self.m is None:
             self.m, self.v = zeros_like(params), zeros_like(params)
         self.iter += 1
@@ -130,6 +139,51 @@ class Adam(_Optimizer):
             self.m[key] += (1 - self.beta1) * (grads[key] - self.m[key])
             self.v[key] += (1 - self.beta2) * (grads[key] ** 2 - self.v[key])
             params[key] -= lr_t * self.m[key] / (np.sqrt(self.v[key]) + self.eps)
+
+
+def check_step(params, grads, **states):
+    """Check a step's arguments before it updates anything: a gradient in ``grads`` for every key of ``params``
+    (more are left alone, as the book's loop over params.keys() does: a subset of params freezes the rest), each
+    of its parameter's shape, and each of the optimizer's state dicts ``states`` (None before the first step)
+    fitting params (``check_state``). Raises a ValueError naming the array; a shape comparison per key."""
+    if not hasattr(params, "items"):
+        raise TypeError(f"params must be a dict of parameter arrays (the book's network.params), "
+                        f"got {type(params).__name__}")
+    if not hasattr(grads, "items"):
+        raise TypeError(f"grads must be a dict of gradients keyed like params (the book's network.gradient(x, t)), "
+                        f"got {type(grads).__name__}")
+    for key, value in params.items():
+        shape = _shape(value)
+        if key not in grads:
+            raise ValueError(f"grads has no {key!r} for params[{key!r}]: grads must hold a gradient for every "
+                             f"parameter, keyed like params ({', '.join(map(repr, params))})")
+        have = _shape(grads[key])
+        if have != shape:
+            raise ValueError(f"grads[{key!r}] has shape {have}, params[{key!r}] {shape}: each gradient must have "
+                             f"its parameter's shape")
+        for name, state in states.items():
+            if state is not None:
+                check_state(name, state, key, shape, f"params[{key!r}]")
+
+
+def _shape(value):
+    """np.shape(value), without its call for an array (the per-step path)."""
+    return value.shape if type(value) is np.ndarray else np.shape(value)
+
+
+def check_state(name, state, key, shape, param):
+    """The optimizer's state dict ``name`` holds a writable array of ``shape`` at ``key``, the shape of the
+    parameter ``param`` (as the message names it): not so when one optimizer object is reused for a network
+    of other widths. Raises a ValueError naming the array."""
+    s = state.get(key)
+    have = getattr(s, "shape", None)
+    if have != shape:
+        held = "has no array" if s is None else f"has shape {have}"
+        raise ValueError(f"the optimizer's state {name}[{key!r}] {held}, {param} {shape}: it holds another "
+                         f"network's state; give each network its own optimizer")
+    if isinstance(s, np.ndarray) and not s.flags.writeable:
+        raise ValueError(f"the optimizer's state {name}[{key!r}] is read-only; the step updates it in place "
+                         f"(give the optimizer writable arrays, or a fresh optimizer)")
 
 
 def zeros_like(params):
@@ -141,8 +195,13 @@ OPTIMIZERS = {cls.name.lower(): cls for cls in (SGD, Momentum, Nesterov, AdaGrad
 
 
 def make_optimizer(optimizer="SGD", **optimizer_param):
-    """An optimizer from its name (case-insensitive, as the book's Trainer takes it) or itself."""
+    """An optimizer from its name (case-insensitive, as the book's Trainer takes it) or itself; settings only with
+    a name (an object has its own: a setting given with one would be silently dropped, so it is refused)."""
     if hasattr(optimizer, "update"):
+        if optimizer_param:
+            raise TypeError(f"{', '.join(sorted(optimizer_param))} given with an optimizer object "
+                            f"({type(optimizer).__name__}), which keeps its own settings: pass them to its "
+                            f"constructor (e.g. SGD(lr=0.1)), or name the optimizer (optimizer='SGD', lr=0.1)")
         return optimizer
     if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
         names = ", ".join(cls.name for cls in OPTIMIZERS.values())
@@ -150,22 +209,15 @@ def make_optimizer(optimizer="SGD", **optimizer_param):
     return OPTIMIZERS[optimizer.lower()](**optimizer_param)
 
 
-def _real(name, value):
-    """value as a float when it is a real number (not a string or a bool, which float() would also take)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    return float(value)
-
-
 def _positive(name, value):
-    value = _real(name, value)
+    value = check_real(name, value)
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return value
 
 
 def _fraction(name, value):
-    value = _real(name, value)
+    value = check_real(name, value)
     if not 0 <= value < 1:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return value

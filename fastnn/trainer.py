@@ -1,4 +1,7 @@
-"""Trainer: the book's ``common/trainer.py`` API over fastnn's epoch loops, with checkpoints."""
+"""Trainer: the book's ``common/trainer.py`` API over fastnn's epoch loops, with checkpoints.
+
+A learner's own network (any object with ``params``, ``loss``, ``accuracy`` and ``gradient``, as the book's
+Trainer takes) runs through the book's loop instead: a step of ``optimizer.update`` per mini-batch."""
 import os
 import sys
 import time
@@ -9,6 +12,7 @@ import numpy as np
 from . import _checks
 from ._files import atomic_write
 from .io import read_model_file, restore_arrays, save_model
+from .network import NetworkBase
 from .optimizers import make_optimizer
 
 _STATE_DICTS = ("v", "m", "h")
@@ -20,13 +24,18 @@ class Trainer:
 
     Parameters
     ----------
-    network : TwoLayerNet
-        The network to train (updated in place).
+    network : TwoLayerNet, MultiLayerNet, MultiLayerNetExtend, or a book-style network
+        The network to train (updated in place). A network of your own needs what the book's Trainer calls:
+        ``params`` (a dict of arrays), ``loss(x, t)``, ``accuracy(x, t)`` and ``gradient(x, t)`` (or
+        ``numerical_gradient(x, t)`` with ``gradient='numerical'``); its epochs are the book's loop of
+        ``optimizer.update(network.params, grads)`` in Python, not fastnn's compiled one, and it cannot be
+        checkpointed (a model file records a fastnn network's class and sizes).
     x_train, t_train, x_test, t_test : arrays
         Data; labels integer or one-hot. x_train and x_test may be scipy.sparse matrices: they are kept
         dense for evaluation, and x_train is held over its nonzeros once for the fit when the network's
         first layer runs sparse (so a wide, very sparse x costs its dense size in memory; train such data
-        with ``network.train_epoch`` on the matrix itself).
+        with ``network.train_epoch`` on the matrix itself). A network of your own gets them as given: arrays
+        (of any shape, e.g. images for a convolutional network) with one label per row of x.
     epochs : int
         Passes over the training set; each pass is a fresh permutation (no replacement).
     mini_batch_size : int
@@ -70,19 +79,31 @@ class Trainer:
     def __init__(self, network, x_train, t_train, x_test, t_test, epochs=20, mini_batch_size=100,
                  optimizer="SGD", optimizer_param=None, evaluate_sample_num_per_epoch=None, verbose=True,
                  seed=None, gradient="backprop", early_stopping=None, callbacks=(), checkpoint=None, eval_train=True):
+        self.gradient = _checks.check_choice("gradient", gradient, ("backprop", "numerical"))
         self.network = network
-        self.x_train, self.t_train = network._xt(x_train, t_train)  # validated once, not every epoch
-        self.x_test, self.t_test = network._xt(x_test, t_test)
+        self._own = not isinstance(network, NetworkBase)  # a learner's own network: the book's loop
+        if self._own:
+            _check_own_network(network, self.gradient)
+            if checkpoint is not None:
+                _no_checkpoint(network)
+            self.x_train, self.t_train = _rows("x_train", x_train, "t_train", t_train)
+            self.x_test, self.t_test = _rows("x_test", x_test, "t_test", t_test)
+        else:
+            self.x_train, self.t_train = network._xt(x_train, t_train)  # validated once, not every epoch
+            self.x_test, self.t_test = network._xt(x_test, t_test)
         self._x_epochs = None  # x_train as the epochs read it (built at the first epoch)
         self.epochs = _checks.check_positive_int("epochs", epochs)
         self.batch_size = _checks.check_positive_int("mini_batch_size", mini_batch_size)
-        self.optimizer = make_optimizer(optimizer, **(optimizer_param or {"lr": 0.01}))
+        self.optimizer = make_optimizer(optimizer, **(optimizer_param if optimizer_param is not None
+                                                     else {} if hasattr(optimizer, "update") else {"lr": 0.01}))
+        if evaluate_sample_num_per_epoch is not None:
+            evaluate_sample_num_per_epoch = _checks.check_positive_int("evaluate_sample_num_per_epoch",
+                                                                       evaluate_sample_num_per_epoch)
         self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
         if not isinstance(eval_train, (bool, np.bool_)):
             raise TypeError(f"eval_train must be True or False, got {eval_train!r}")
         self.eval_train = bool(eval_train)
         self.verbose = verbose
-        self.gradient = _checks.check_choice("gradient", gradient, ("backprop", "numerical"))
         if early_stopping is not None:
             early_stopping = _checks.check_positive_int("early_stopping", early_stopping)
         self.early_stopping = early_stopping
@@ -109,44 +130,52 @@ class Trainer:
         n = self.evaluate_sample_num_per_epoch
         if n is not None:
             x, t = x[:n], t[:n]
-        return self.network.accuracy(x, t)
+        return float(self.network.accuracy(x, t))
 
-    def _numerical_epoch(self, perm):
+    def _python_epoch(self, perm):
+        """The book's loop: per mini-batch, its loss (and its correct rows, unless eval_train) before the step,
+        then ``optimizer.update`` with the network's gradient or numerical_gradient. Returns the batch losses
+        and correct counts (None with eval_train)."""
+        gradient = self.network.numerical_gradient if self.gradient == "numerical" else self.network.gradient
         losses, correct = [], []
         for start in range(0, len(perm), self.batch_size):
             idx = perm[start:start + self.batch_size]
             x, t = self.x_train[idx], self.t_train[idx]
-            losses.append(self.network.loss(x, t))
+            losses.append(float(self.network.loss(x, t)))
             if not self.eval_train:
-                correct.append(round(self.network.accuracy(x, t) * len(idx)))
-            self.optimizer.update(self.network.params, self.network.numerical_gradient(x, t))
-        self.network.batch_losses = np.asarray(losses)
-        self.network.batch_correct = np.asarray(correct, np.int64) if correct else None
-        return float(np.mean(losses))
+                correct.append(round(float(self.network.accuracy(x, t)) * len(idx)))
+            self.optimizer.update(self.network.params, gradient(x, t))
+        return np.asarray(losses), np.asarray(correct, np.int64) if correct else None
 
-    def _train_accuracy(self, n_rows):
+    def _epoch(self, perm):
+        """One epoch's batch losses and correct counts: fastnn's compiled loop, or the book's."""
+        if self._own:
+            return self._python_epoch(perm)
+        network = self.network
+        if self.gradient == "numerical":  # kept on the network, as its own epochs keep them
+            network.batch_losses, network.batch_correct = self._python_epoch(perm)
+        else:
+            if self._x_epochs is None:  # as the epochs read it: over its nonzeros for a sparse first layer, once
+                self._x_epochs = network._epoch_input(self.x_train, self.optimizer, hold=True, epochs=self.epochs)[0]
+            network._train_epoch(self._x_epochs, self.t_train, self.batch_size, self.optimizer, perm.astype(np.intp))
+        return network.batch_losses, network.batch_correct
+
+    def _train_accuracy(self, correct, n_rows):
         """The training accuracy of the epoch just run: a full pass, or the batches' own counts."""
         if self.eval_train:
             return self._accuracy(self.x_train, self.t_train)
-        return float(np.sum(self.network.batch_correct)) / n_rows
+        return float(np.sum(correct)) / n_rows
 
     def train_step_epoch(self):
         """One epoch; returns its logs {'loss', 'accuracy', 'val_accuracy', 'epoch_time'}."""
         perm = self.rng.permutation(len(self.x_train))
         start = time.perf_counter()
-        if self.gradient == "numerical":
-            loss = self._numerical_epoch(perm)
-        else:
-            if self._x_epochs is None:  # as the epochs read it: over its nonzeros for a sparse first layer, once
-                self._x_epochs = self.network._epoch_input(self.x_train, self.optimizer, hold=True,
-                                                           epochs=self.epochs)[0]
-            loss = self.network._train_epoch(self._x_epochs, self.t_train, self.batch_size, self.optimizer,
-                                             perm.astype(np.intp))
-        logs = {"loss": loss, "epoch_time": time.perf_counter() - start,
-                "accuracy": self._train_accuracy(len(perm)),
+        losses, correct = self._epoch(perm)
+        logs = {"loss": float(np.mean(losses)), "epoch_time": time.perf_counter() - start,
+                "accuracy": self._train_accuracy(correct, len(perm)),
                 "val_accuracy": self._accuracy(self.x_test, self.t_test)}
         self.current_epoch += 1
-        self.train_loss_list.extend(float(v) for v in self.network.batch_losses)
+        self.train_loss_list.extend(float(v) for v in losses)
         for key, value in logs.items():
             self.history[key].append(value)
         return logs
@@ -159,7 +188,7 @@ class Trainer:
 
     def train(self):
         """Run the remaining epochs; Ctrl-C stops cleanly, keeping the weights (and the checkpoint)."""
-        if self.verbose and getattr(self.network, "kernels", None) == "numpy reference" \
+        if self.verbose and not self._own and getattr(self.network, "kernels", None) == "numpy reference" \
                 and self.network.backend != "numpy" and self.current_epoch == 0:
             print(f"note: dropout/batchnorm run on the NumPy reference, not the {self.network.backend} kernels")
         bar = _progress(self.epochs, self.current_epoch) if self.verbose else None
@@ -209,6 +238,8 @@ class Trainer:
 
     def save_checkpoint(self, path):
         """Model, optimizer state and progress (epoch, permutation RNG, history) in one .npz, atomically."""
+        if self._own:
+            _no_checkpoint(self.network)
         opt = self.optimizer
         arrays = {}
         for name in _STATE_DICTS:
@@ -227,6 +258,8 @@ class Trainer:
 
     def load_checkpoint(self, path):
         """Restore parameters, optimizer state and progress from :meth:`save_checkpoint`'s file."""
+        if self._own:
+            _no_checkpoint(self.network)
         meta, arrays = read_model_file(path)
         if "trainer" not in meta:
             raise ValueError(f"{path!r} is a model file without training progress; it cannot be resumed")
@@ -254,6 +287,42 @@ class Trainer:
         if self.checkpoint is not None and os.path.realpath(path) == os.path.realpath(self.checkpoint):
             self.checkpoint_epoch = self.current_epoch
         return self
+
+
+#: What the book's Trainer calls on a network, besides the gradient.
+_BOOK_NETWORK = ("loss", "accuracy")
+
+
+def _check_own_network(network, gradient):
+    """A network that is not fastnn's has what the book's loop calls: params (a dict of arrays), loss(x, t),
+    accuracy(x, t) and gradient(x, t) (numerical_gradient(x, t) for gradient='numerical'); else a TypeError."""
+    what = ("network must be a fastnn TwoLayerNet, MultiLayerNet or MultiLayerNetExtend, or a network of your "
+            "own with params (a dict of arrays), loss(x, t), accuracy(x, t) and "
+            f"{'numerical_gradient' if gradient == 'numerical' else 'gradient'}(x, t) as the book's Trainer takes")
+    if isinstance(network, type):
+        raise TypeError(f"{what}; got the class {network.__name__} itself (make one: {network.__name__}(...))")
+    methods = _BOOK_NETWORK + ("numerical_gradient" if gradient == "numerical" else "gradient",)
+    missing = [name for name in methods if not callable(getattr(network, name, None))]
+    if missing:
+        raise TypeError(f"{what}; got {type(network).__name__}, which has no {', '.join(missing)}")
+    if not hasattr(getattr(network, "params", None), "items"):
+        raise TypeError(f"{what}; got {type(network).__name__}, whose params is "
+                        f"{type(getattr(network, 'params', None)).__name__}, not a dict")
+
+
+def _no_checkpoint(network):
+    raise TypeError(f"checkpoints need a fastnn network (the file records its class and sizes to rebuild it); "
+                    f"got {type(network).__name__}: save your network's params yourself, e.g. np.savez")
+
+
+def _rows(x_name, x, t_name, t):
+    """x and t for a learner's own network: arrays (lists become arrays) with one label per row of x, not empty."""
+    x, t = np.asarray(x), np.asarray(t)
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"{x_name} must be an array of at least one row, got shape {x.shape}")
+    if t.ndim == 0 or t.shape[0] != x.shape[0]:
+        raise ValueError(f"{t_name} must hold one label per row of {x_name} ({x.shape[0]}), got shape {t.shape}")
+    return x, t
 
 
 def _progress(total, initial):

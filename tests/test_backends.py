@@ -145,9 +145,9 @@ def test_numba_numerical_gradient_is_the_same_for_any_thread_count(threads):
         np.testing.assert_array_equal(one, many)
 
 
-def test_numerical_gradient_in_float32_is_the_float64_difference_of_the_float32_values(fast_backend):
+def test_numerical_gradient_in_float32_is_the_float64_difference_of_the_float32_values(backend):
     params, x, t = problem(11, n=5, d=8, h=6, k=4)
-    net = make_net(params, fast_backend, np.float32)
+    net = make_net(params, backend, np.float32)
     fast = net.numerical_gradient(x.astype(np.float32), t)
     slow = ref.numerical_gradient(reference_at(net), x.astype(np.float32).astype(np.float64), t)
     for key in params:

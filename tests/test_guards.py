@@ -435,3 +435,65 @@ def test_estimator_refuses_timedelta_and_datetime_X(dtype):
     clf = MLPClassifier((3,), max_iter=2).fit(X.astype(np.int64), y)
     with pytest.raises(TypeError, match="^X must hold numbers"):
         clf.predict(X)
+
+
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), ("a", TypeError), (1.5, TypeError), (True, TypeError),
+                                         ([1, -2], ValueError)])
+@pytest.mark.parametrize("where", ["TwoLayerNet", "MultiLayerNet", "train_epoch"])
+def test_a_bad_seed_is_an_error_naming_seed(where, seed, error):
+    """As NumPy's default_rng takes a seed, but named: a string, a float, a bool (NumPy would take it as 0 or 1)
+    or a negative number is refused with the argument's name, not SeedSequence's message."""
+    with pytest.raises(error, match="seed must be None, a non-negative integer or a np.random.Generator"):
+        if where == "TwoLayerNet":
+            fastnn.TwoLayerNet(6, 5, 3, seed=seed, backend="numpy")
+        elif where == "MultiLayerNet":
+            MultiLayerNet(6, [5], 3, seed=seed, backend="numpy")
+        else:
+            fastnn.TwoLayerNet(6, 5, 3, seed=0, backend="numpy").train_epoch(np.zeros((4, 6)), [0, 1, 2, 0], 2,
+                                                                            seed=seed)
+
+
+def test_good_seeds_are_numpys():
+    """None, integers, sequences of them, SeedSequence and Generator all still work, and a seed fixes the
+    initial weights."""
+    for seed in (None, 0, np.int64(3), [1, 2], np.random.SeedSequence(4), np.random.default_rng(5)):
+        MultiLayerNet(6, [5], 3, seed=seed, backend="numpy")
+    a, b = (fastnn.TwoLayerNet(6, 5, 3, seed=7, backend="numpy").params["W1"] for _ in range(2))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("hidden, error, message", [
+    (5, TypeError, r"hidden_size_list must be a list of layer widths such as \[100, 50\], got int 5"),
+    ("100", TypeError, "hidden_size_list must be a list of layer widths"),
+    ([5, 0], ValueError, r"hidden_size_list\[1\] must be a positive integer, got 0"),
+    ([5, 2.5], ValueError, r"hidden_size_list\[1\] must be a positive integer, got 2.5")])
+def test_hidden_size_list_must_be_a_list_of_widths(hidden, error, message):
+    with pytest.raises(error, match=message):
+        MultiLayerNet(6, hidden, 3, backend="numpy")
+    assert MultiLayerNet(6, (5, 4), 3, backend="numpy").hidden_size_list == [5, 4]
+
+
+@pytest.mark.parametrize("name", ["weight_decay_lambda", "dropout_ration"])
+@pytest.mark.parametrize("bad", ["0.1", "abc", True, None])
+def test_real_settings_of_the_multilayer_net_must_be_numbers(name, bad):
+    """A string is refused like SGD(lr='0.1') is (before, '0.1' was taken as 0.1 and 'abc' gave float()'s
+    message, naming no argument)."""
+    with pytest.raises(TypeError, match=f"{name} must be a number"):
+        MultiLayerNetExtend(6, [5], 3, backend="numpy", **{name: bad})
+
+
+@pytest.mark.parametrize("value", [1e300, -4e38])
+def test_finite_inputs_beyond_float32_are_named_as_such(value, backend):
+    """A float32 network given finite float64 values it cannot hold: the error says so (not 'NaN or inf', which
+    x does not contain), and no NumPy overflow warning leaks."""
+    import warnings
+    net = fastnn.TwoLayerNet(4, 3, 2, dtype=np.float32, backend=backend, seed=0)
+    x = np.array([[0.5, 0.0, 0.0, 0.0], [0.0, 0.0, value, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"x holds values beyond the range of the network's dtype float32 "
+                                             r"\(largest 3.403e\+38\): first at index \(1, 2\)"):
+            net.predict(x)
+        np.testing.assert_array_equal(net.predict(np.full((1, 4), 3e38)).shape, (1, 2))  # large but finite: fine
+    with pytest.raises(ValueError, match=r"x contains NaN or inf \(first at index \(1, 2\)\)"):
+        net.predict(np.where(x == value, np.inf, x))  # a real inf is still called one

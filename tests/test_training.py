@@ -260,3 +260,241 @@ def test_resuming_with_the_other_kind_of_training_accuracy_warns(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         make_trainer("numpy", epochs=2, eval_train=False).load_checkpoint(path)  # the same kind: silent
+
+
+# -- optimizer.update checks its arguments and state -----------------------------------------------------------
+
+STATEFUL = ["Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
+
+
+def _state(opt):
+    return {name: {k: v.copy() for k, v in getattr(opt, name).items()}
+            for name in ("v", "m", "h") if getattr(opt, name, None) is not None}
+
+
+@pytest.mark.parametrize("name", STATEFUL)
+def test_update_refuses_an_optimizer_holding_another_networks_state(name):
+    """The book's update(params, grads) with one optimizer object reused for a network of other widths: a
+    ValueError naming the state array and both shapes (as train_epoch's), before anything is updated."""
+    x, t = digits_like(20)
+    a = fastnn.MultiLayerNet(12, [5], 4, backend="numpy", seed=0)
+    b = fastnn.MultiLayerNet(12, [7], 4, backend="numpy", seed=0)
+    opt = getattr(fastnn, name)(lr=0.1)
+    opt.update(a.params, a.gradient(x, t))
+    before, state = {k: v.copy() for k, v in b.params.items()}, _state(opt)
+    with pytest.raises(ValueError, match=r"state \w\['W1'\] has shape \(12, 5\), params\['W1'\] \(12, 7\): it "
+                                         r"holds another network's state"):
+        opt.update(b.params, b.gradient(x, t))
+    for key in before:
+        np.testing.assert_array_equal(b.params[key], before[key], err_msg=key)
+    for kind, arrays in state.items():
+        for key, value in arrays.items():
+            np.testing.assert_array_equal(getattr(opt, kind)[key], value, err_msg=f"{kind}[{key}]")
+    assert getattr(opt, "iter", 1) == 1  # Adam's step count is not advanced by a refused step
+    fresh = getattr(fastnn, name)(lr=0.1)  # state of one layer, then params of two
+    fresh.update({"W1": np.ones(3)}, {"W1": np.ones(3)})
+    with pytest.raises(ValueError, match=r"state \w\['W2'\] has no array, params\['W2'\] \(2,\)"):
+        fresh.update({"W1": np.ones(3), "W2": np.ones(2)}, {"W1": np.ones(3), "W2": np.ones(2)})
+
+
+@pytest.mark.parametrize("name", STATEFUL)
+def test_update_refuses_a_read_only_state_array(name):
+    opt = getattr(fastnn, name)(lr=0.1)
+    params, grads = {"W1": np.ones((2, 3))}, {"W1": np.ones((2, 3))}
+    opt.update(params, grads)
+    state = next(getattr(opt, kind) for kind in ("v", "m", "h") if getattr(opt, kind, None) is not None)
+    state["W1"].setflags(write=False)
+    with pytest.raises(ValueError, match=r"state \w\['W1'\] is read-only"):
+        opt.update(params, grads)
+
+
+@pytest.mark.parametrize("name", list(optimizers.OPTIMIZERS))
+def test_update_refuses_grads_not_keyed_and_shaped_like_params(name):
+    """A gradient missing or of another shape than its parameter (one NumPy would broadcast, e.g. a row for a
+    matrix, included) is a ValueError naming the key; params are left as they were."""
+    params = {"W1": np.ones((6, 5)), "b1": np.zeros(5)}
+    good = {"W1": np.full((6, 5), 0.5), "b1": np.full(5, 0.5)}
+    bad = {"missing": ({"W1": good["W1"]}, r"grads has no 'b1' for params\['b1'\]"),
+           "shape": (dict(good, W1=np.ones(5)), r"grads\['W1'\] has shape \(5,\), params\['W1'\] \(6, 5\)"),
+           "transposed": (dict(good, W1=np.ones((5, 6))), r"grads\['W1'\] has shape \(5, 6\)")}
+    opt = optimizers.make_optimizer(name, lr=0.1)
+    for case, (grads, message) in bad.items():
+        with pytest.raises(ValueError, match=message):
+            opt.update(params, grads)
+        np.testing.assert_array_equal(params["W1"], 1.0, err_msg=case)
+        np.testing.assert_array_equal(params["b1"], 0.0, err_msg=case)
+    with pytest.raises(TypeError, match="grads must be a dict"):
+        opt.update(params, [good["W1"], good["b1"]])
+    opt.update(params, good)  # and a good step still goes through
+    assert np.all(params["W1"] < 1.0)
+
+
+@pytest.mark.parametrize("name", list(optimizers.OPTIMIZERS))
+def test_update_of_a_subset_of_params_freezes_the_rest(name):
+    """As the book's optimizers loop over params.keys(): gradients for parameters not passed are left alone (a
+    learner freezing layers passes the others only)."""
+    params = {"W1": np.ones((6, 5)), "b1": np.zeros(5)}
+    grads = {"W1": np.full((6, 5), 0.5), "b1": np.full(5, 0.5)}
+    trainable = {"W1": params["W1"]}
+    optimizers.make_optimizer(name, lr=0.1).update(trainable, grads)
+    assert np.all(params["W1"] < 1.0)
+    np.testing.assert_array_equal(params["b1"], 0.0)
+
+
+@pytest.mark.parametrize("name", list(optimizers.OPTIMIZERS))
+def test_update_takes_the_books_scalar_params(name):
+    """The checks take what the book's optimizers take: Python floats as parameters and gradients."""
+    params = {"x": -7.0, "y": 2.0}
+    opt = optimizers.make_optimizer(name, lr=0.1)
+    for _ in range(3):
+        opt.update(params, {"x": params["x"] / 10.0, "y": 2.0 * params["y"]})
+    assert abs(params["x"]) < 7.0 and abs(params["y"]) < 2.0
+
+
+# -- Trainer with a learner's own network ------------------------------------------------------------------------
+
+class BookNet:
+    """A learner's own two-layer network, pure NumPy, as the book's chapter 5 has it (relu, logits)."""
+
+    def __init__(self, input_size, hidden_size, output_size, seed=0):
+        rng = np.random.default_rng(seed)
+        self.params = {"W1": 0.3 * rng.standard_normal((input_size, hidden_size)), "b1": np.zeros(hidden_size),
+                       "W2": 0.3 * rng.standard_normal((hidden_size, output_size)), "b2": np.zeros(output_size)}
+
+    def predict(self, x):
+        p = self.params
+        return np.maximum(x @ p["W1"] + p["b1"], 0) @ p["W2"] + p["b2"]
+
+    def _softmax(self, x):
+        a = self.predict(x)
+        e = np.exp(a - a.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def loss(self, x, t):
+        return -np.mean(np.log(self._softmax(x)[np.arange(len(t)), t] + 1e-7))
+
+    def accuracy(self, x, t):
+        return np.sum(self.predict(x).argmax(axis=1) == t) / float(x.shape[0])
+
+    def gradient(self, x, t):
+        p = self.params
+        a1 = x @ p["W1"] + p["b1"]
+        z1 = np.maximum(a1, 0)
+        d = self._softmax(x)
+        d[np.arange(len(t)), t] -= 1
+        d /= len(t)
+        da1 = (d @ p["W2"].T) * (a1 > 0)
+        return {"W1": x.T @ da1, "b1": da1.sum(axis=0), "W2": z1.T @ d, "b2": d.sum(axis=0)}
+
+
+@pytest.mark.parametrize("eval_train", [True, False])
+def test_trainer_runs_a_learners_own_network_through_the_books_loop(eval_train):
+    """A network that is not fastnn's (the book's Trainer takes any with params, loss, accuracy, gradient) trains
+    by exactly the loop written by hand: the batches of the seeded permutations, each loss before its step."""
+    x, t = digits_like()
+    net = BookNet(12, 8, 4)
+    trainer = fastnn.Trainer(net, x[:150], t[:150], x[150:], t[150:], epochs=3, mini_batch_size=16, optimizer="Adam",
+                             optimizer_param={"lr": 0.02}, verbose=False, seed=3, eval_train=eval_train)
+    W1 = net.params["W1"]
+    history = trainer.train()
+    mine, opt, rng, losses, correct = BookNet(12, 8, 4), optimizers.Adam(lr=0.02), np.random.default_rng(3), [], []
+    for _ in range(3):
+        perm, correct = rng.permutation(150), []
+        for start in range(0, 150, 16):
+            idx = perm[start:start + 16]
+            losses.append(mine.loss(x[idx], t[idx]))
+            correct.append(mine.accuracy(x[idx], t[idx]) * len(idx))
+            opt.update(mine.params, mine.gradient(x[idx], t[idx]))
+    assert net.params["W1"] is W1  # trained in place
+    for key in net.params:
+        np.testing.assert_array_equal(net.params[key], mine.params[key], err_msg=key)
+    assert trainer.train_loss_list == losses
+    assert history["loss"][-1] == pytest.approx(np.mean(losses[-10:]))
+    assert history["val_accuracy"][-1] == mine.accuracy(x[150:], t[150:])
+    train_acc = mine.accuracy(x[:150], t[:150]) if eval_train else sum(correct) / 150
+    assert history["accuracy"][-1] == pytest.approx(train_acc)
+    assert all(type(v) is float for key in ("loss", "accuracy", "val_accuracy") for v in history[key])
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+
+
+def test_trainer_refuses_what_a_learners_own_network_lacks(tmp_path):
+    """What the book's loop cannot run is a TypeError at construction naming network and what it needs."""
+    x, t = digits_like(20)
+
+    class NoAccuracy(BookNet):
+        accuracy = None
+
+    net = BookNet(12, 8, 4)
+    with pytest.raises(TypeError, match=r"network must be a fastnn TwoLayerNet.*params .*loss\(x, t\), "
+                                        r"accuracy\(x, t\) and gradient\(x, t\).*got NoAccuracy, which has no accuracy"):
+        fastnn.Trainer(NoAccuracy(12, 8, 4), x, t, x, t, verbose=False)
+    with pytest.raises(TypeError, match=r"network must be .*numerical_gradient\(x, t\).*has no numerical_gradient"):
+        fastnn.Trainer(net, x, t, x, t, verbose=False, gradient="numerical")
+    with pytest.raises(TypeError, match=r"network must be .*got the class BookNet itself"):
+        fastnn.Trainer(BookNet, x, t, x, t, verbose=False)
+    with pytest.raises(TypeError, match=r"network must be .*got object, which has no loss, accuracy, gradient"):
+        fastnn.Trainer(object(), x, t, x, t, verbose=False)
+    net.params = [net.params["W1"]]
+    with pytest.raises(TypeError, match=r"network must be .*whose params is list, not a dict"):
+        fastnn.Trainer(net, x, t, x, t, verbose=False)
+    net = BookNet(12, 8, 4)
+    with pytest.raises(ValueError, match=r"t_test must hold one label per row of x_test \(20\), got shape \(19,\)"):
+        fastnn.Trainer(net, x, t, x, t[1:], verbose=False)
+    path = tmp_path / "run.npz"
+    with pytest.raises(TypeError, match="checkpoints need a fastnn network.*got BookNet"):
+        fastnn.Trainer(net, x, t, x, t, verbose=False, checkpoint=str(path))
+    trainer = fastnn.Trainer(net, x, t, x, t, epochs=1, verbose=False)
+    with pytest.raises(TypeError, match="checkpoints need a fastnn network"):
+        trainer.save_checkpoint(str(path))
+    assert not path.exists()
+
+
+def test_trainer_takes_a_learners_numerical_gradient():
+    """gradient='numerical' calls the network's own numerical_gradient, as the book's ch4 loop does."""
+    x, t = digits_like(40)
+    calls = []
+
+    class NumericalNet(BookNet):
+        def numerical_gradient(self, x, t):
+            calls.append(len(x))
+            return self.gradient(x, t)
+
+    net = NumericalNet(12, 8, 4)
+    fastnn.Trainer(net, x, t, x, t, epochs=1, mini_batch_size=16, verbose=False, gradient="numerical").train()
+    assert calls == [16, 16, 8]
+
+
+@pytest.mark.parametrize("where", ["TwoLayerNet", "MultiLayerNet", "Trainer"])
+def test_settings_given_with_an_optimizer_object_are_refused(where):
+    """train_epoch(x, t, b, SGD(lr=0.1), lr=5.0) used to train at 0.1 and drop lr=5.0 without a word; now the
+    setting is refused, naming it (an object keeps its own settings). A name with settings, and an object
+    alone, still train."""
+    x, t = np.random.default_rng(0).random((8, 6)), np.arange(8) % 3
+    make = {"TwoLayerNet": lambda: fastnn.TwoLayerNet(6, 5, 3, seed=0, backend="numpy"),
+            "MultiLayerNet": lambda: fastnn.MultiLayerNet(6, [5], 3, seed=0, backend="numpy"),
+            "Trainer": lambda: fastnn.TwoLayerNet(6, 5, 3, seed=0, backend="numpy")}[where]
+    message = r"lr given with an optimizer object \(SGD\), which keeps its own settings"
+    with pytest.raises(TypeError, match=message):
+        if where == "Trainer":
+            fastnn.Trainer(make(), x, t, x, t, epochs=1, optimizer=fastnn.SGD(lr=0.1), optimizer_param={"lr": 5.0},
+                           verbose=False)
+        else:
+            make().train_epoch(x, t, 4, fastnn.SGD(lr=0.1), lr=5.0)
+    by_object, by_name = make(), make()
+    if where == "Trainer":
+        fastnn.Trainer(by_object, x, t, x, t, epochs=1, optimizer=fastnn.SGD(lr=0.3), seed=0, verbose=False).train()
+        fastnn.Trainer(by_name, x, t, x, t, epochs=1, optimizer="SGD", optimizer_param={"lr": 0.3}, seed=0,
+                       verbose=False).train()
+    else:
+        by_object.train_epoch(x, t, 4, fastnn.SGD(lr=0.3), seed=0)
+        by_name.train_epoch(x, t, 4, "SGD", seed=0, lr=0.3)
+    for key in by_name.params:
+        np.testing.assert_array_equal(by_object.params[key], by_name.params[key])
+
+
+def test_evaluate_sample_num_per_epoch_is_checked_at_construction():
+    x, t = np.random.default_rng(0).random((8, 6)), np.arange(8) % 3
+    for bad in (0, -1, 2.5, "10"):
+        with pytest.raises(ValueError, match="evaluate_sample_num_per_epoch must be a positive integer"):
+            fastnn.Trainer(fastnn.TwoLayerNet(6, 5, 3, backend="numpy"), x, t, x, t, epochs=1,
+                           evaluate_sample_num_per_epoch=bad, verbose=False)

@@ -1,4 +1,5 @@
 """A dataset by name, as the command line and the sweeps take it: any of the MNIST family, or ``digits``."""
+import os
 import sys
 
 from ._engine import book_format
@@ -21,7 +22,8 @@ def load_dataset(name, data_dir=None, out=None):
         A folder holding the four IDX files (a known set is verified, any other checked and noted).
     out : file, optional
         Where notes go (default stdout): where the data came from, files with no published checksum, and
-        the fallback -- MNIST alone falls back to scikit-learn's bundled digits when it is nowhere.
+        the fallback -- MNIST alone falls back to scikit-learn's bundled digits when it is nowhere, and only
+        when no folder was named: a ``data_dir`` (or ``FASTNN_MNIST_DIR``) that is not a folder is an error.
     """
     from . import load_digits
     out = out or sys.stdout
@@ -30,6 +32,12 @@ def load_dataset(name, data_dir=None, out=None):
     try:
         found = find(name, data_dir)
     except MNISTUnavailable as exc:
+        folder, where = _named_folder(data_dir)
+        if folder is not None:  # used or refused, never replaced by the digits: a typo must not train on them
+            if os.path.isdir(folder):
+                raise
+            what = "is not a folder" if os.path.exists(folder) else "does not exist"
+            raise MNISTUnavailable(f"MNIST folder {folder!r}{where} {what}") from None
         print(f"{exc}\nUsing scikit-learn's bundled 8x8 digits instead (--dataset digits).", file=out)
         return load_digits(), "digits"
     print(f"{found.spec.title} from {found.source} "
@@ -37,6 +45,16 @@ def load_dataset(name, data_dir=None, out=None):
     for note in found.notes:
         print(f"note: {note}", file=out)
     return book_format(found), found.spec.name
+
+
+def _named_folder(data_dir):
+    """(folder, how it was named) when the caller named one for MNIST -- data_dir, else the environment
+    variable -- or (None, None) when MNIST is to be searched for."""
+    if data_dir is not None:
+        return os.fspath(data_dir), ""
+    env = SPECS["mnist"].env_dir
+    folder = os.environ.get(env) or None
+    return (folder, f" ({env})") if folder else (None, None)
 
 
 def n_classes(name):
