@@ -389,7 +389,7 @@ def train_epoch(const floating[:, ::1] x, const Py_ssize_t[::1] t, const Py_ssiz
                      x, perm, xb_ws, b, teams)
         start = 0
         sp = &batch
-        split = teams > 1 and sp.kd == 0
+        split = teams > 1
         if split:  # W_1's rows cut by input pixel, one part a thread, sharing the nonzeros of a sample of the epoch
             sparse_cuts(sp, min(n, SPLIT_SAMPLE_ROWS), sparse_colptr(sp, 0))
         else:

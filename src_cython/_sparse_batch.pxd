@@ -25,13 +25,15 @@ number of 64-byte lines from a 64-byte boundary, for dW1 (its vectors then never
    as many (more only balance threads, and cost each small GEMM call again; a small layer gets fewer still:
    CHUNK_WEIGHTS in _mlp.pyx).
 
-Split by input pixels (more than one thread and no dense columns): the steps above read, on each core, the
+Split by input pixels (more than one thread): the steps above read, on each core, the
 rows of W1 the other core has just updated, which costs each step a transfer of most of W1 between cores (on a
 VM whose two vCPUs were ~480 ns apart, round trip, the 2-thread epoch ran at 145 ms against 160 ms on one).
 Instead thread c owns W1's rows cuts[c]:cuts[c + 1] (``sparse_cuts``: edges sharing out the nonzeros of a sample
 of the epoch's rows equally) and, a step: (region 0, ``sparse_split_step``) finds each batch row's nonzeros in
 its pixels (``bounds``), takes their part of x W1 (thread 0 into z1, the others into ``partial`` blocks) and
-builds the batch by its pixels in its own CSC buffer; region 1 adds the partial blocks by rows
+builds the batch by its pixels in its own CSC buffer (with dense columns, its share of them first: gathered
+and multiplied by the panel kernels; the cuts count a dense column's entry as DENSE_WEIGHT of a nonzero, and
+dW1 of thread c's dense rows reads the columns it gathered); region 1 adds the partial blocks by rows
 (``sparse_add_partials``, in thread order) before the bias; region 2 gives thread c dW1 and the update of its
 own rows. Only the partial products and dA_1 cross between cores (120 ms on that VM).
 
@@ -278,13 +280,23 @@ cdef inline void sparse_sgd_step(const SparseBatch* sp, int buf, Py_ssize_t j0, 
 
 # --- split by input pixels: thread c owns W_1's rows cuts[c]:cuts[c + 1] ------------------------------------
 
+# A dense column's cost against a nonzero's, per row, for the cuts (DENSE_WEIGHT_NUM / DENSE_WEIGHT_DEN): the panel
+# kernels' two products take ~2 ns an entry against ~11 ns a nonzero for the sparse forward, CSC and dW1 (one
+# thread, Xeon, float32, 100 units): 0.2; counted 0.4 because the panel's share also gathers its columns.
+cdef enum:
+    DENSE_WEIGHT_NUM = 2
+    DENSE_WEIGHT_DEN = 5
+
+
 cdef inline void sparse_cuts(const SparseBatch* sp, Py_ssize_t n_rows, Py_ssize_t* counts) noexcept nogil:
-    """sp.cuts := teams + 1 input-pixel edges that share the nonzeros of epoch rows 0 .. n_rows - 1 (a sample of
-    the epoch: its rows are in random order) equally; counts: d scratch entries."""
+    """sp.cuts := teams + 1 input-pixel edges that share the work of epoch rows 0 .. n_rows - 1 (a sample of
+    the epoch: its rows are in random order) equally: a nonzero counts 1, a dense column's entry (its rows of
+    the sample, columns below sp.kd) DENSE_WEIGHT; counts: d scratch entries."""
     cdef Py_ssize_t i, p, j, total = 0, acc = 0
     cdef int c = 1
     for j in range(sp.d):
-        counts[j] = 0
+        counts[j] = n_rows * DENSE_WEIGHT_NUM // DENSE_WEIGHT_DEN if j < sp.kd else 0
+        total += counts[j]
     for i in range(n_rows):
         for p in range(sp.begin[i], sp.end[i]):
             counts[sp.indices[p]] += 1
@@ -316,26 +328,40 @@ cdef inline Py_ssize_t _first_at_least(const int32_t* indices, Py_ssize_t lo, Py
 
 cdef inline void sparse_split_step(const SparseBatch* sp, int c, Py_ssize_t start, Py_ssize_t nb,
                                    const floating* W1, floating* z1) noexcept nogil:
-    """Thread c's part of the batch of epoch rows start .. start + nb - 1, over its input pixels: each row's
-    nonzeros there (sp.bounds), their part of x W_1 (into z1 for c == 0, else its partial block), and the batch
-    by input pixel (its CSC buffer c) for its rows of dW_1."""
+    """Thread c's part of the batch of epoch rows start .. start + nb - 1, over its input pixels: its dense
+    columns of the batch's rows gathered into xd and their product, each row's nonzeros in its other pixels
+    (sp.bounds) added (their part of x W_1, into z1 for c == 0, else its partial block), and the batch by input
+    pixel (its CSC buffer c) for its rows of dW_1."""
     cdef Py_ssize_t* lo = sp.bounds + 2 * c * sp.b
     cdef Py_ssize_t* hi = lo + sp.b
     cdef Py_ssize_t r, p0, p1, j0 = sp.cuts[c], j1 = sp.cuts[c + 1]
+    cdef Py_ssize_t jd0 = min(j0, sp.kd), jd1 = min(j1, sp.kd)  # its dense columns (the sparse rows hold none)
     cdef floating* z = z1 if c == 0 else <floating*> sp.partial + (c - 1) * sp.b * sp.h1
     for r in range(nb):
         p0 = sp.begin[start + r]
         p1 = sp.end[start + r]
         lo[r] = p0 if c == 0 else _first_at_least(sp.indices, p0, p1, j0)
         hi[r] = p1 if c == sp.teams - 1 else _first_at_least(sp.indices, lo[r], p1, j1)
-    if floating is float:
+    if jd1 > jd0:
+        for r in range(nb):
+            memcpy(<floating*> sp.xd + r * sp.kd + jd0, <const floating*> sp.dense + sp.perm[start + r] * sp.kd + jd0,
+                   (jd1 - jd0) * sizeof(floating))
+        if floating is float:
+            fastnn_dense_forward_f(nb, jd1 - jd0, sp.h1, <const float*> sp.xd + jd0, sp.kd, W1 + jd0 * sp.h1, z)
+            fastnn_sparse_forward_rows_add_f(0, nb, lo, hi, sp.indices, <const float*> sp.values, W1, z, sp.h1)
+        else:
+            fastnn_dense_forward_d(nb, jd1 - jd0, sp.h1, <const double*> sp.xd + jd0, sp.kd, W1 + jd0 * sp.h1, z)
+            fastnn_sparse_forward_rows_add_d(0, nb, lo, hi, sp.indices, <const double*> sp.values, W1, z, sp.h1)
+    elif floating is float:
         fastnn_sparse_forward_rows_f(0, nb, lo, hi, sp.indices, <const float*> sp.values, W1,
                                      <const float*> sp.zero, z, sp.h1)
-        fastnn_sparse_rows_to_csc_f(nb, lo, hi, sp.indices, <const float*> sp.values, sp.d, sparse_colptr(sp, c),
-                                    sparse_crows(sp, c), sparse_cvalues(sp, c, <float> 0))
     else:
         fastnn_sparse_forward_rows_d(0, nb, lo, hi, sp.indices, <const double*> sp.values, W1,
                                      <const double*> sp.zero, z, sp.h1)
+    if floating is float:
+        fastnn_sparse_rows_to_csc_f(nb, lo, hi, sp.indices, <const float*> sp.values, sp.d, sparse_colptr(sp, c),
+                                    sparse_crows(sp, c), sparse_cvalues(sp, c, <float> 0))
+    else:
         fastnn_sparse_rows_to_csc_d(nb, lo, hi, sp.indices, <const double*> sp.values, sp.d, sparse_colptr(sp, c),
                                     sparse_crows(sp, c), sparse_cvalues(sp, c, <double> 0))
 
