@@ -235,21 +235,12 @@ def _doctor_batch(data_dir, n):
     return np.round(xs * top), xs, np.eye(10)[t[:n]], t[:n], name
 
 
-def _check_script(path):
-    """The learner's script must be a file: say what the path is when it is not one."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"file {path!r} does not exist")
-    if os.path.isdir(path):
-        raise ValueError(f"{path!r} is a directory, not a Python script")
-    if not os.path.isfile(path):
-        raise ValueError(f"{path!r} is not a regular file, not a Python script")
-
-
 def cmd_doctor(args):
     import json
 
     from .doctor import json_report, render_watch, watch
-    _check_script(args.file)
+    from .doctor import check_script
+    check_script(args.file)
     _check_data_dir(args.data_dir)
     if args.static:
         return _doctor_static(args)

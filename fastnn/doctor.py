@@ -136,14 +136,23 @@ def _attempt_gradient(network, x, t):
 
 # --- watching a whole program ---------------------------------------------------------------------------
 
+def check_script(path):
+    """path, when it is the learner's script (a regular file); else an error saying what it is instead."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"file {path!r} does not exist")
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a directory, not a Python script")
+    if not os.path.isfile(path):
+        raise ValueError(f"{path!r} is not a regular file, not a Python script")
+    return path
+
+
 def watch(path, steps=3, timeout=120.0, data_dir=None, budget=15.0):
     """Run the learner's program in a child process and return (result dict, the program's output).
 
     The child is ``python -m fastnn._doctor_runner``; see that module for what it records.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"file {path!r} does not exist")
+    path = check_script(os.fspath(path))
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     if not timeout > 0:

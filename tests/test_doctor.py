@@ -1846,3 +1846,12 @@ def test_watch_keeps_no_frame_of_a_learner_function_with_a_loop_after_it_returns
     assert watch.learner_error is None and watch.inline_at is not None
     assert len(watch.inline_at["heads"]) >= 2  # the module's loop and softmax's were looked at
     assert len(watch.inline_at["frames"]) <= 1, len(watch.inline_at["frames"])
+
+
+def test_watch_says_what_a_path_that_is_not_a_script_is(tmp_path):
+    """fastnn.doctor.watch from Python, as the command does: a directory is named as one, not as missing."""
+    doctor_module = sys.modules["fastnn.doctor"]  # (fastnn.doctor, the attribute, is the function)
+    with pytest.raises(ValueError, match="is a directory, not a Python script"):
+        doctor_module.watch(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        doctor_module.watch(tmp_path / "missing.py")
