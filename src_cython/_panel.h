@@ -8,13 +8,13 @@
  * apart; Z and G rows h apart. beta == 0 never reads G.) These are a GEMM's, but of a batch: m and n are the
  * batch's rows (~100), k the dense columns (~140 on MNIST), h the hidden units. A BLAS packs both operands on
  * every call, which at this size is a fifth of the call, and its kernels are tuned for large matrices (measured
- * on a Xeon with AVX-512, one thread, 100x140x100 float32: OpenBLAS 76-88 GFLOP/s, these 97-109).
+ * on a Xeon with AVX-512, one thread, 100x140x100 float32: OpenBLAS 75-88 GFLOP/s, these 97-109).
  *
  * Register tile: PANEL_ROWS (6) rows of the output by a block of at most NV_PANEL vectors of units (4 with
  * AVX-512: 24 accumulators, 4 operand vectors and a broadcast of the 32 registers; 2 with AVX2's 16); the
  * operand vectors come from W's row j (forward) or D's row s (wgrad), loaded once and used by the tile's 6
  * rows, whose factors are broadcasts of X. A block's operand panel (k x 64 floats for AVX-512) stays in L1
- * across the row tiles. Units are cut into blocks as the sparse kernels' (FASTNN_EACH_BLOCK, tail masked);
+ * across the row tiles. Units are cut into blocks as the sparse kernels' (FASTNN_FOR_BLOCKS, tail masked);
  * the rows left over after whole tiles take one tile of fewer rows. Sums run over j (s) ascending, as a
  * GEMM's do up to its blocking, so results differ from one only by rounding.
  */
@@ -83,7 +83,7 @@ FASTNN_ALWAYS_INLINE TGT void fastnn_pwg_tile_##SUF(int R, int N, const T* X, pt
 TGT static void fastnn_panel_forward_##SUF(ptrdiff_t mrows, ptrdiff_t k, ptrdiff_t h, const T* X, ptrdiff_t ldx, \
         const T* Wm, T* Z) {                                                                                 \
     OPS                                                                                                      \
-    FASTNN_PANEL_EACH_BLOCK(h, {                                                                             \
+    FASTNN_FOR_BLOCKS(h, NV_PANEL, {                                                                             \
         ptrdiff_t r = 0;                                                                                     \
         for (; r + FASTNN_PANEL_ROWS <= mrows; r += FASTNN_PANEL_ROWS)                                       \
             FASTNN_PANEL_TILE(fastnn_pfwd_tile_##SUF, FASTNN_PANEL_ROWS, X + r * ldx, ldx, Wm + k0, k, h,    \
@@ -97,7 +97,7 @@ TGT static void fastnn_panel_forward_##SUF(ptrdiff_t mrows, ptrdiff_t k, ptrdiff
 TGT static void fastnn_panel_wgrad_##SUF(ptrdiff_t i0, ptrdiff_t i1, ptrdiff_t n, ptrdiff_t h, const T* X,     \
         ptrdiff_t ldx, const T* D, ptrdiff_t ldd, T* G, T alpha, T beta) {                                    \
     OPS                                                                                                      \
-    FASTNN_PANEL_EACH_BLOCK(h, {                                                                             \
+    FASTNN_FOR_BLOCKS(h, NV_PANEL, {                                                                             \
         ptrdiff_t i = i0;                                                                                    \
         for (; i + FASTNN_PANEL_ROWS <= i1; i += FASTNN_PANEL_ROWS)                                          \
             FASTNN_PANEL_TILE(fastnn_pwg_tile_##SUF, FASTNN_PANEL_ROWS, X + i, ldx, D + k0, ldd, n,          \
@@ -107,21 +107,6 @@ TGT static void fastnn_panel_wgrad_##SUF(ptrdiff_t i0, ptrdiff_t i1, ptrdiff_t n
                               alpha, beta, tail);                                                            \
     });                                                                                                      \
 }
-
-/* Units in blocks of at most NV_PANEL vectors (equal counts, as FASTNN_EACH_BLOCK), the body (the variadic
- * arguments) run for each with k0
- * (its first unit), N_ (its vectors) and tail (its last vector's valid lanes) in scope. */
-#define FASTNN_PANEL_EACH_BLOCK(h, ...)                                                                     \
-    do {                                                                                                     \
-        ptrdiff_t nvec_ = ((h) + W - 1) / W, nblk_ = (nvec_ + NV_PANEL - 1) / NV_PANEL;                      \
-        for (ptrdiff_t blk_ = 0, v0_ = 0; blk_ < nblk_; ++blk_) {                                            \
-            int N_ = (int) ((nvec_ - v0_) / (nblk_ - blk_));                                                 \
-            ptrdiff_t k0 = v0_ * W;                                                                          \
-            int tail = (int) ((k0 + N_ * W <= (h)) ? W : (h) - (k0 + (N_ - 1) * W));                         \
-            __VA_ARGS__                                                                                      \
-            v0_ += N_;                                                                                       \
-        }                                                                                                    \
-    } while (0)
 
 /* One tile of R rows (a constant) by N_ vectors (1 .. NV_PANEL, a constant per case). */
 #define FASTNN_PANEL_TILE(F, R, ...)                                                                         \

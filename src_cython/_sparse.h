@@ -326,22 +326,25 @@ TGT static void fastnn_wgrad_##SUF(ptrdiff_t j0, ptrdiff_t j1, const ptrdiff_t* 
     FASTNN_EACH_BLOCK(h, fastnn_wgrad_block_##SUF, j0, j1, colptr, rows, cvalues, dA1, lda, G, h, k0, tail, lr); \
 }
 
-/* The hidden units in blocks of equal vector counts (at most NV_MAX each, W lanes a vector), each block by its
- * constant N: F(N, args...), where the args may name the block's first unit k0 and its last vector's valid
- * lanes tail. */
-#define FASTNN_EACH_BLOCK(h, F, ...)                                                                         \
+/* The hidden units in blocks of equal vector counts, at most NVMAX each (W lanes a vector): the body (the
+ * variadic arguments) run for each block with k0 (its first unit), N_ (its vectors) and tail (its last vector's
+ * valid lanes) in scope. */
+#define FASTNN_FOR_BLOCKS(h, NVMAX, ...)                                                                     \
     do {                                                                                                     \
-        ptrdiff_t nvec_ = ((h) + W - 1) / W, nblk_ = (nvec_ + NV_MAX - 1) / NV_MAX;                          \
+        ptrdiff_t nvec_ = ((h) + W - 1) / W, nblk_ = (nvec_ + (NVMAX) - 1) / (NVMAX);                        \
         for (ptrdiff_t blk_ = 0, v0_ = 0; blk_ < nblk_; ++blk_) {                                            \
             int N_ = (int) ((nvec_ - v0_) / (nblk_ - blk_));                                                 \
             ptrdiff_t k0 = v0_ * W;                                                                          \
             int tail = (int) ((k0 + N_ * W <= (h)) ? W : (h) - (k0 + (N_ - 1) * W));                         \
-            switch (N_) {                                                                                    \
-            FASTNN_SPARSE_CASES(F, __VA_ARGS__)                                                              \
-            }                                                                                                \
+            __VA_ARGS__                                                                                      \
             v0_ += N_;                                                                                       \
         }                                                                                                    \
     } while (0)
+
+/* ... each block by its constant N (at most NV_MAX vectors): F(N, args...), where the args may name the
+ * block's k0 and tail. */
+#define FASTNN_EACH_BLOCK(h, F, ...)                                                                         \
+    FASTNN_FOR_BLOCKS(h, NV_MAX, switch (N_) { FASTNN_SPARSE_CASES(F, __VA_ARGS__) })
 
 #define FASTNN_SPARSE_CASES(F, ...)                                                                          \
     case 1: F(1, __VA_ARGS__); break;   case 2: F(2, __VA_ARGS__); break;                                    \
